@@ -1,0 +1,105 @@
+# IMMUNE: `make` builds build/immuned and build/immunectl; `make check` runs every test.
+# `make asan` builds the same into build/asan with ASan/UBSan.
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -O2 -g
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -DIMMUNE_VERSION='"$(VERSION)"'
+LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lcjson -lpcre2-8 -lyaml -lssl -lcrypto -lpthread
+BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -I$(BUILD) -Ibpf
+
+ifeq ($(SAN),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o
+LIB_OBJS    := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJS))
+CTL_SRCS    := $(wildcard ctl/*.c)
+TEST_SRCS   := $(wildcard tests/test_*.c)
+TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+SELFTEST_SRCS := $(wildcard selftests/*.c)
+SELFTESTS   := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(SELFTEST_SRCS))
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all clean test selftest selftest-host selftest-vm check asan bench
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/immuned $(BUILD)/immunectl $(TESTS) $(SELFTESTS) $(BENCHES)
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h $(BUILD)/vmlinux.h
+	$(CLANG) $(BPFCFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/daemon/%.o: daemon/%.c daemon/*.h bpf/immune.h $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml)
+	@mkdir -p $(@D)
+	rules/embed.sh $@ $(sort $(wildcard rules/builtin/*.yml))
+
+$(BUILD)/daemon/rules_builtin.o: $(BUILD)/daemon/rules_builtin.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/immuned: $(DAEMON_OBJS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/immunectl: $(CTL_SRCS) daemon/*.h $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/*.h $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/selftests/%: selftests/%.c selftests/*.h $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iselftests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(LIB_OBJS) $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+
+# Unit tests: no root, no BPF.
+test: $(TESTS)
+	@tests/run-unit $(TESTS)
+
+# Live-kernel tests: root and BPF; say SKIPPED and why otherwise.
+selftest: selftest-host selftest-vm
+
+selftest-host: all
+	@selftests/run-host $(BUILD)
+
+selftest-vm: all
+	@selftests/vm/run $(BUILD)
+
+# The README's test command: everything, ending with one summary line.
+check: all
+	@tests/run-all $(BUILD)
+
+bench: all
+	@bench/run $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build/asan SAN=1 CFLAGS="-O1 -g" all
+
+clean:
+	rm -rf build

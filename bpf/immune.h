@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Records shared by the BPF programs and the daemon. One plain struct per
+ * record, fixed part first, then a packed data area of NUL-terminated strings
+ * whose lengths (NUL included) are given in the fixed part, in the order the
+ * fields are declared. Both sides include this file; keep it free of libc.
+ */
+#ifndef IMMUNE_H
+#define IMMUNE_H
+
+#define IMM_COMM_LEN      16
+#define IMM_PATH_MAX      4096  /* bytes of one path, NUL included */
+#define IMM_ARGS_MAX      4096  /* bytes of argv, NULs included */
+#define IMM_PATH_DEPTH    48    /* directory components walked per path */
+#define IMM_UNIX_PATH_MAX 108
+
+/* Same values as ebpf_event_type_t in daemon/ebpf.h. */
+enum imm_kind {
+	IMM_K_EXEC = 0,
+	IMM_K_OPEN = 1,
+	IMM_K_CONNECT = 2,
+	IMM_K_FORK = 3,
+	IMM_K_EXIT = 4,
+	IMM_K_MAX = 5,
+};
+
+/* hdr.truncated bits: a field was cut at its bound */
+#define IMM_TRUNC_ARGS     (1u << 0)
+#define IMM_TRUNC_FILENAME (1u << 1) /* path as passed */
+#define IMM_TRUNC_PATH     (1u << 2) /* resolved / absolute path */
+#define IMM_TRUNC_CWD      (1u << 3)
+#define IMM_TRUNC_DEPTH    (1u << 4) /* more components than IMM_PATH_DEPTH */
+#define IMM_TRUNC_ARGC     (1u << 5)
+
+/* hdr.flags */
+#define IMM_F_DENIED  (1u << 0) /* the action was denied by a verdict */
+#define IMM_F_KILLED  (1u << 1) /* the process was sent SIGKILL by a verdict */
+
+enum imm_open_syscall {
+	IMM_SYS_OPENAT = 0,
+	IMM_SYS_OPEN = 1,
+	IMM_SYS_CREAT = 2,
+	IMM_SYS_OPENAT2 = 3,
+};
+
+enum imm_exec_syscall {
+	IMM_SYS_EXECVE = 0,
+	IMM_SYS_EXECVEAT = 1,
+};
+
+struct imm_hdr {
+	__u32 kind;      /* enum imm_kind */
+	__u32 size;      /* bytes of the whole record */
+	__u64 ts_ns;     /* bpf_ktime_get_boot_ns() */
+	__u32 pid;       /* tgid */
+	__u32 tid;
+	__u32 ppid;      /* real parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 loginuid;  /* (u32)-1 when unset or without audit */
+	__u32 truncated; /* IMM_TRUNC_* */
+	__u32 flags;     /* IMM_F_* */
+	__u64 cgroup_id;
+	char comm[IMM_COMM_LEN];
+};
+
+struct imm_exec {
+	struct imm_hdr h;
+	__s32 ret;        /* 0, or -errno for a failed exec */
+	__u32 syscall;    /* enum imm_exec_syscall */
+	__u32 argc;       /* arguments present in args (may be cut) */
+	__u32 old_tid;    /* the thread that called exec (differs when a non-leader exec'd) */
+	__u64 dev;        /* executable's device (new_encode_dev form), 0 on failure */
+	__u64 ino;        /* executable's inode, 0 on failure */
+	__u16 filename_len;
+	__u16 exe_len;
+	__u16 args_len;
+	__u16 cwd_len;
+	char data[];      /* filename, exe, args (NUL separated), cwd */
+};
+
+struct imm_open {
+	struct imm_hdr h;
+	__s64 ret;        /* fd, or -errno */
+	__u64 dev;        /* opened file's device, 0 on failure */
+	__u64 ino;        /* opened file's inode, 0 on failure */
+	__u32 flags;
+	__u32 mode;
+	__s32 dfd;
+	__u32 syscall;    /* enum imm_open_syscall */
+	__u16 path_len;   /* path as passed */
+	__u16 abs_len;    /* absolute path: 0 bytes when path was absolute */
+	__u32 _pad;
+	char data[];      /* path, abs */
+};
+
+struct imm_connect {
+	struct imm_hdr h;
+	__s32 ret;
+	__s32 fd;
+	__u16 family;     /* AF_INET, AF_INET6, AF_UNIX */
+	__u16 port;       /* host order */
+	__u32 sock_type;  /* SOCK_STREAM, SOCK_DGRAM, ... 0 if unknown */
+	__u32 protocol;   /* IPPROTO_TCP, ... 0 if unknown */
+	__u32 addrlen;
+	__u8 addr[16];    /* network order; IPv4 in the first 4 bytes */
+	char unix_path[IMM_UNIX_PATH_MAX]; /* abstract sockets start with '@' */
+};
+
+struct imm_fork {
+	struct imm_hdr h; /* the child's identity */
+	__u32 parent_pid;
+	__u32 clone_flags_thread; /* 1 when a thread, not a process, was made */
+};
+
+struct imm_exit {
+	struct imm_hdr h;
+	__s32 exit_code;  /* as wait(2) reports it: (code << 8) | signal */
+	__u32 _pad;
+};
+
+/* Per-CPU counters the daemon sums (map "stats"). */
+enum imm_stat {
+	IMM_ST_EVENTS = 0,                 /* + kind: records emitted */
+	IMM_ST_DROPS = IMM_K_MAX,          /* + kind: reserve/output failed */
+	IMM_ST_ENTER_MISS = 2 * IMM_K_MAX, /* + kind: exit seen without its enter */
+	IMM_ST_SCRATCH_MISS = 3 * IMM_K_MAX,
+	IMM_ST_MAX = 3 * IMM_K_MAX + 1,
+};
+
+/*
+ * Verdicts. Pinned under the pin dir (default /sys/fs/bpf/immune/) as
+ *   verdict_exec  hash  imm_inode_key -> imm_verdict   (exec of that inode)
+ *   verdict_file  hash  imm_inode_key -> imm_verdict   (open of that inode)
+ *   verdict_net   hash  imm_net_key   -> imm_verdict   (exact address, port 0 = any port)
+ *   verdict_cidr  lpm   imm_cidr_key  -> imm_verdict   (prefix; verdict.port 0 = any port)
+ * IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d) so one map serves both.
+ */
+#define IMM_VERDICT_MAX 262144
+#define IMM_SOURCE_LEN  48
+
+enum imm_action { IMM_ACT_NONE = 0, IMM_ACT_DENY = 1, IMM_ACT_ALLOW = 2 };
+
+struct imm_inode_key {
+	__u64 dev;  /* new_encode_dev(sb->s_dev), as in events */
+	__u64 ino;
+};
+
+struct imm_net_key {
+	__u8 addr[16];
+	__u16 port; /* host order; 0 = any */
+	__u16 _pad;
+};
+
+struct imm_cidr_key {
+	__u32 prefixlen; /* over the 128-bit mapped address */
+	__u8 addr[16];
+};
+
+struct imm_verdict {
+	__u32 action;     /* enum imm_action */
+	__u16 port;       /* cidr map only: 0 = any */
+	__u16 _pad;
+	__u64 set_ns;     /* UNIX epoch ns when set */
+	__u64 hits;       /* denials so far (updated without locking: approximate) */
+	char source[IMM_SOURCE_LEN]; /* "operator:0", "rule:<id>", "hive", ... */
+};
+
+#endif

@@ -1,0 +1,56 @@
+/* The loader API named by the specification, plus options and stats. */
+#ifndef IMMUNE_EBPF_H
+#define IMMUNE_EBPF_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+typedef enum {
+	EBPF_EVENT_EXEC = 0,
+	EBPF_EVENT_OPEN = 1,
+	EBPF_EVENT_CONNECT = 2,
+	EBPF_EVENT_FORK = 3,
+	EBPF_EVENT_EXIT = 4,
+} ebpf_event_type_t;
+
+#define EBPF_EVENT_TYPES 5
+
+/* Called for each raw record (struct imm_* from bpf/immune.h). */
+typedef int (*ebpf_callback_t)(ebpf_event_type_t type, const void *data, size_t size, void *ctx);
+
+enum ebpf_buffer { EBPF_BUFFER_AUTO = 0, EBPF_BUFFER_RING, EBPF_BUFFER_PERF };
+
+struct ebpf_options {
+	enum ebpf_buffer buffer;
+	unsigned ring_kb;        /* ring buffer size; 0: default */
+	unsigned perf_pages;     /* per-CPU perf buffer pages; 0: default */
+	unsigned wakeup_bytes;   /* wake the reader when this much is queued; 0: default */
+	bool want[EBPF_EVENT_TYPES]; /* which event kinds to attach; all false means all */
+	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
+	void *cb_ctx;            /* passed to the callback */
+};
+
+struct ebpf_stats {
+	uint64_t events[EBPF_EVENT_TYPES];   /* emitted by the kernel */
+	uint64_t drops[EBPF_EVENT_TYPES];    /* failed reserve/output in the kernel */
+	uint64_t enter_miss[EBPF_EVENT_TYPES];
+	uint64_t scratch_miss;
+	uint64_t perf_lost;                  /* perf buffer: samples lost (all kinds) */
+	uint64_t received[EBPF_EVENT_TYPES]; /* delivered to the callback */
+};
+
+int ebpf_init(void);
+int ebpf_load_programs(void);
+int ebpf_attach(void);
+void ebpf_detach(void);
+int ebpf_poll_events(ebpf_callback_t cb, int timeout_ms);
+
+/* Additions: set options before ebpf_init (defaults otherwise). */
+void ebpf_set_options(const struct ebpf_options *opts);
+int ebpf_get_stats(struct ebpf_stats *st);
+const char *ebpf_buffer_name(void);   /* "ring" or "perf" once loaded */
+const char *ebpf_last_error(void);    /* one line: what failed and what to do */
+int ebpf_programs_attached(void);
+struct bpf_object *ebpf_object(void); /* for the enforcement and map code */
+
+#endif
