@@ -8,6 +8,10 @@
 #ifndef IMMUNE_H
 #define IMMUNE_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
 #define IMM_COMM_LEN      16
 #define IMM_PATH_MAX      4096  /* bytes of one path, NUL included */
 #define IMM_ARGS_MAX      4096  /* bytes of argv, NULs included */

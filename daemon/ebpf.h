@@ -2,6 +2,7 @@
 #ifndef IMMUNE_EBPF_H
 #define IMMUNE_EBPF_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
@@ -26,6 +27,7 @@ struct ebpf_options {
 	unsigned perf_pages;     /* per-CPU perf buffer pages; 0: default */
 	unsigned wakeup_bytes;   /* wake the reader when this much is queued; 0: default */
 	bool want[EBPF_EVENT_TYPES]; /* which event kinds to attach; all false means all */
+	const char *pin_dir;     /* verdict maps pinned here; NULL: /sys/fs/bpf/immune */
 	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
 	void *cb_ctx;            /* passed to the callback */
 };

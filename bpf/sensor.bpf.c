@@ -1,0 +1,768 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The sensor: exec, open, connect, fork and exit from tracepoints, one record
+ * per completed syscall, through a BPF ring buffer (or a perf buffer where the
+ * ring buffer is missing or --buffer perf asks for it).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "immune.h"
+#include "sensor.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 self_tgid = 0;
+const volatile bool use_ringbuf = true;
+const volatile __u64 wakeup_bytes = 256 * 1024;
+const volatile bool enforce_fallback = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} perf_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, IMM_ST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* One record being built, per CPU: programs on one CPU do not nest here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ev_buf);
+} ev_scratch SEC(".maps");
+
+/* Paths are assembled backwards from the leaf, so they need their own buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} path_scratch SEC(".maps");
+
+/* Syscall arguments from sys_enter, keyed by thread, consumed at sys_exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct open_args);
+} pending_open SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct exec_args);
+} pending_exec SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct connect_args);
+} pending_connect SEC(".maps");
+
+#include "verdict.bpf.h"
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool skip_self(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+}
+
+static __always_inline void *scratch(void)
+{
+	__u32 zero = 0;
+	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
+	if (!b)
+		stat_inc(IMM_ST_SCRATCH_MISS);
+	return b;
+}
+
+static __always_inline void fill_hdr(struct imm_hdr *h, __u32 kind, struct task_struct *task)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+
+	h->kind = kind;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->uid = (__u32)ug;
+	h->gid = ug >> 32;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->loginuid = (__u32)-1;
+	if (bpf_core_field_exists(task->loginuid))
+		h->loginuid = BPF_CORE_READ(task, loginuid.val);
+	h->truncated = 0;
+	h->flags = 0;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
+{
+	long err;
+
+	barrier_var(size);
+	size &= IMM_EV_BUF - 1;
+	if (use_ringbuf) {
+		/* Wake the reader only when the queue crosses the threshold:
+		 * a wakeup per event costs the traced syscall more than all
+		 * the rest of this program. The reader also polls on a timer. */
+		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+		__u64 flags = (avail < wakeup_bytes && avail + size >= wakeup_bytes) ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		err = bpf_ringbuf_output(&events, data, size, flags);
+	} else {
+		err = bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, data, size);
+	}
+	stat_inc(err ? IMM_ST_DROPS + kind : IMM_ST_EVENTS + kind);
+}
+
+/* One step of walk_path, as a bpf_loop callback so the verifier checks it once. */
+static long walk_step(__u32 i __attribute__((unused)), void *unused __attribute__((unused)))
+{
+	__u32 zero = 0;
+	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!p)
+		return 1;
+	struct dentry *dentry = (void *)p->dentry;
+	struct vfsmount *vfsmnt = (void *)p->vfsmnt;
+	struct mount *mnt = (void *)p->mnt, *mnt_parent = (void *)p->mnt_parent;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+
+	if (dentry == mnt_root || dentry == parent) {
+		if (dentry != mnt_root || mnt == mnt_parent) {
+			p->done = 1; /* the root of the namespace, or of an unmounted fs */
+			return 1;
+		}
+		p->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		p->mnt = (__u64)mnt_parent;
+		p->mnt_parent = (__u64)BPF_CORE_READ(mnt_parent, mnt_parent);
+		p->vfsmnt = (__u64)&mnt_parent->mnt;
+		return 0;
+	}
+	struct qstr name = BPF_CORE_READ(dentry, d_name);
+	__u32 len = name.len & (IMM_NAME_MAX - 1);
+	__u32 pos = p->pos;
+	if (len + 1 > pos || pos > IMM_PATH_MAX - 1) {
+		p->trunc |= IMM_TRUNC_PATH;
+		p->done = 1;
+		return 1;
+	}
+	pos -= len;
+	bpf_probe_read_kernel(&p->buf[pos & (IMM_PATH_MAX - 1)], len, name.name);
+	pos -= 1;
+	p->buf[pos & (IMM_PATH_MAX - 1)] = '/';
+	p->pos = pos;
+	p->dentry = (__u64)parent;
+	return 0;
+}
+
+/*
+ * Walk a struct path up to the global root, writing "/a/b/c" so that it
+ * ends at p->buf[IMM_PATH_MAX - 1] (the NUL). Returns the start offset, and
+ * sets truncation bits when the path is too long or too deep.
+ */
+static __always_inline __u32 walk_path(struct path_buf *p, const struct path *path, __u32 *trunc)
+{
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+
+	p->dentry = (__u64)BPF_CORE_READ(path, dentry);
+	p->vfsmnt = (__u64)vfsmnt;
+	p->mnt = (__u64)mnt;
+	p->mnt_parent = (__u64)BPF_CORE_READ(mnt, mnt_parent);
+	p->pos = IMM_PATH_MAX - 1;
+	p->trunc = 0;
+	p->done = 0;
+	p->buf[IMM_PATH_MAX - 1] = 0;
+	bpf_loop(IMM_PATH_DEPTH, walk_step, NULL, 0);
+	*trunc |= p->trunc;
+	if (!p->done)
+		*trunc |= IMM_TRUNC_DEPTH;
+	__u32 pos = p->pos;
+	if (pos >= IMM_PATH_MAX - 1 || pos == 0) {
+		pos = IMM_PATH_MAX - 2;
+		p->buf[IMM_PATH_MAX - 2] = '/';
+	}
+	return pos;
+}
+
+/* Append the path p->buf[start..] (NUL included) at data[off]; returns bytes. */
+static __always_inline __u32 put_walked(char *data, __u32 off, struct path_buf *p, __u32 start)
+{
+	__u32 len = IMM_PATH_MAX - (start & (IMM_PATH_MAX - 1));
+
+	if (len > IMM_PATH_MAX)
+		return 0;
+	barrier_var(len);
+	len &= 2 * IMM_PATH_MAX - 1;
+	if (bpf_probe_read_kernel(&data[off & (IMM_DATA_SLOT - 1)], len,
+				  &p->buf[start & (IMM_PATH_MAX - 1)]))
+		return 0;
+	return len;
+}
+
+static __always_inline __u32 put_path(char *data, __u32 off, const struct path *path, __u32 *trunc)
+{
+	__u32 zero = 0;
+	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!p)
+		return 0;
+	return put_walked(data, off, p, walk_path(p, path, trunc));
+}
+
+/* A user string at data[off]; returns bytes with the NUL, 1 for an empty/failed read. */
+static __always_inline __u32 put_user_str(char *data, __u32 off, const char *s, __u32 *trunc, __u32 bit)
+{
+	long n = bpf_probe_read_user_str(&data[off & (IMM_DATA_SLOT - 1)], IMM_PATH_MAX, s);
+	if (n <= 0) {
+		data[off & (IMM_DATA_SLOT - 1)] = 0;
+		return 1;
+	}
+	if (n == IMM_PATH_MAX && bit == IMM_TRUNC_ARGS)
+		*trunc |= bit;
+	return n;
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
+{
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline __u64 file_dev(struct file *f)
+{
+	return BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+}
+
+/* ---------------------------------------------------------------- exec */
+
+static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc)
+{
+	if (skip_self())
+		return 0;
+	struct exec_args a = { .syscall = sc };
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	if (sc == IMM_SYS_EXECVEAT) {
+		a.dfd = (int)ctx->args[0];
+		a.filename = (const char *)ctx->args[1];
+		a.argv = (const char *const *)ctx->args[2];
+	} else {
+		a.dfd = -100;
+		a.filename = (const char *)ctx->args[0];
+		a.argv = (const char *const *)ctx->args[1];
+	}
+	bpf_map_update_elem(&pending_exec, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_execve")
+int sys_enter_execve(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(ctx, IMM_SYS_EXECVE);
+}
+
+SEC("tp/syscalls/sys_enter_execveat")
+int sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
+{
+	return exec_enter(ctx, IMM_SYS_EXECVEAT);
+}
+
+/* One argv entry of a failed exec, copied after the ones before it. */
+static long argv_step(__u32 i, void *unused __attribute__((unused)))
+{
+	__u32 zero = 0;
+	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
+	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
+	const char *const *argv;
+	const char *arg = NULL;
+	if (!b || !p)
+		return 1;
+	struct imm_exec *e = (void *)b;
+	argv = (const char *const *)p->argv;
+	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i & (IMM_FAILED_ARGS - 1)]) || !arg)
+		return 1;
+	__u32 used = p->argv_used;
+	if (used >= IMM_ARGS_MAX - 1) {
+		p->trunc |= IMM_TRUNC_ARGS;
+		return 1;
+	}
+	__u32 room = IMM_ARGS_MAX - used;
+	long r = bpf_probe_read_user_str(&e->data[(p->argv_start + used) & (IMM_DATA_SLOT - 1)],
+					 room & (IMM_ARGS_MAX * 2 - 1), arg);
+	if (r <= 0)
+		return 1;
+	if ((__u32)r == room)
+		p->trunc |= IMM_TRUNC_ARGS;
+	p->argv_used = used + (r & (IMM_ARGS_MAX * 2 - 1));
+	p->argc++;
+	return 0;
+}
+
+/* A failed exec: the caller's memory is still there, so argv comes from its pointers. */
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct exec_args *a = bpf_map_lookup_elem(&pending_exec, &tid);
+	long ret = ctx->ret;
+
+	if (!a) {
+		if (ret < 0 && !skip_self())
+			stat_inc(IMM_ST_ENTER_MISS + IMM_K_EXEC);
+		return 0;
+	}
+	if (ret == 0) { /* reported from sched_process_exec */
+		bpf_map_delete_elem(&pending_exec, &tid);
+		return 0;
+	}
+	void *b = scratch();
+	if (!b)
+		goto out;
+	struct imm_exec *e = b;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = 0, n, argc = 0;
+
+	fill_hdr(&e->h, IMM_K_EXEC, task);
+	e->ret = ret;
+	e->syscall = a->syscall;
+	e->old_tid = tid;
+	e->dev = 0;
+	e->ino = 0;
+	n = put_user_str(e->data, off, a->filename, &e->h.truncated, IMM_TRUNC_FILENAME);
+	e->filename_len = n;
+	off += n;
+	e->data[off & (IMM_DATA_SLOT - 1)] = 0; /* no executable */
+	e->exe_len = 1;
+	off += 1;
+	__u32 zero = 0;
+	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!p)
+		goto out;
+	p->argv = (__u64)a->argv;
+	p->argv_start = off;
+	p->argv_used = 0;
+	p->argc = 0;
+	p->trunc = 0;
+	bpf_loop(IMM_FAILED_ARGS, argv_step, NULL, 0);
+	e->h.truncated |= p->trunc;
+	argc = p->argc;
+	__u32 args_start = off, used = p->argv_used & (2 * IMM_ARGS_MAX - 1);
+	if (argc == IMM_FAILED_ARGS) {
+		const char *arg = NULL;
+		if (!bpf_probe_read_user(&arg, sizeof(arg), &a->argv[IMM_FAILED_ARGS]) && arg)
+			e->h.truncated |= IMM_TRUNC_ARGC;
+	}
+	off = args_start + used;
+	e->argc = argc;
+	e->args_len = used;
+	n = put_path(e->data, off, &BPF_CORE_READ(task, fs)->pwd, &e->h.truncated);
+	if (BPF_CORE_READ(task, fs) == NULL)
+		n = 0;
+	e->cwd_len = n;
+	off += n;
+	e->h.size = sizeof(*e) + off;
+	emit(ctx, e, e->h.size, IMM_K_EXEC);
+out:
+	bpf_map_delete_elem(&pending_exec, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_execve")
+int sys_exit_execve(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_execveat")
+int sys_exit_execveat(struct trace_event_raw_sys_exit *ctx)
+{
+	return exec_exit(ctx);
+}
+
+/*
+ * A successful exec, after the point of no return and before the new image
+ * runs: argv from the new mm, the executable from bprm->file.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 old_tid = old_pid;
+	struct exec_args *a;
+	__u32 off = 0, n;
+
+	if (skip_self())
+		return 0;
+	a = bpf_map_lookup_elem(&pending_exec, &old_tid);
+	void *b = scratch();
+	if (!b)
+		goto out;
+	struct imm_exec *e = b;
+	struct file *file = BPF_CORE_READ(bprm, file);
+
+	fill_hdr(&e->h, IMM_K_EXEC, task);
+	e->ret = 0;
+	e->syscall = a ? a->syscall : IMM_SYS_EXECVE;
+	e->old_tid = old_tid;
+	e->dev = file_dev(file);
+	e->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	e->argc = BPF_CORE_READ(bprm, argc);
+
+	n = bpf_probe_read_kernel_str(&e->data[0], IMM_PATH_MAX, BPF_CORE_READ(bprm, filename));
+	if (n <= 0) {
+		e->data[0] = 0;
+		n = 1;
+	}
+	e->filename_len = n;
+	off += n;
+
+	n = put_path(e->data, off, &file->f_path, &e->h.truncated);
+	e->exe_len = n;
+	off += n;
+
+	unsigned long arg_start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long arg_end = BPF_CORE_READ(task, mm, arg_end);
+	__u32 alen = arg_end - arg_start;
+	if (arg_end <= arg_start)
+		alen = 0;
+	if (alen > IMM_ARGS_MAX) {
+		alen = IMM_ARGS_MAX;
+		e->h.truncated |= IMM_TRUNC_ARGS;
+	}
+	barrier_var(alen); /* keep the mask: the verifier needs to see the bound */
+	alen &= 2 * IMM_ARGS_MAX - 1;
+	if (alen && !bpf_probe_read_user(&e->data[off & (IMM_DATA_SLOT - 1)], alen,
+					 (void *)arg_start)) {
+		e->data[(off + alen - 1) & (IMM_DATA_SLOT - 1)] = 0;
+	} else {
+		alen = 0;
+	}
+	e->args_len = alen;
+	off += alen;
+
+	n = put_path(e->data, off, &BPF_CORE_READ(task, fs)->pwd, &e->h.truncated);
+	e->cwd_len = n;
+	off += n;
+	e->h.size = sizeof(*e) + off;
+
+	if (enforce_fallback && verdict_exec_denied(e->dev, e->ino)) {
+		/* the new image has not run a single instruction yet */
+		bpf_send_signal(9);
+		e->h.flags |= IMM_F_DENIED | IMM_F_KILLED;
+	}
+	emit(ctx, e, e->h.size, IMM_K_EXEC);
+out:
+	if (a)
+		bpf_map_delete_elem(&pending_exec, &old_tid);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- open */
+
+static __always_inline int open_enter(int dfd, const char *name, __u32 flags, __u32 mode, __u32 sc)
+{
+	if (skip_self())
+		return 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct open_args a = { .filename = name, .flags = flags, .mode = mode, .dfd = dfd, .syscall = sc };
+	bpf_map_update_elem(&pending_open, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_openat")
+int sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter((int)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], ctx->args[3],
+			  IMM_SYS_OPENAT);
+}
+
+SEC("tp/syscalls/sys_enter_open")
+int sys_enter_open(struct trace_event_raw_sys_enter *ctx)
+{
+	return open_enter(-100, (const char *)ctx->args[0], ctx->args[1], ctx->args[2], IMM_SYS_OPEN);
+}
+
+SEC("tp/syscalls/sys_enter_creat")
+int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
+{
+	/* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC) */
+	return open_enter(-100, (const char *)ctx->args[0], 0x241, ctx->args[1], IMM_SYS_CREAT);
+}
+
+SEC("tp/syscalls/sys_enter_openat2")
+int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
+{
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+	return open_enter((int)ctx->args[0], (const char *)ctx->args[1], how.flags, how.mode,
+			  IMM_SYS_OPENAT2);
+}
+
+static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct open_args *a = bpf_map_lookup_elem(&pending_open, &tid);
+	struct task_struct *task;
+	void *b;
+	__u32 off = 0, n;
+
+	if (!a) {
+		if (!skip_self())
+			stat_inc(IMM_ST_ENTER_MISS + IMM_K_OPEN);
+		return 0;
+	}
+	b = scratch();
+	if (!b)
+		goto out;
+	struct imm_open *e = b;
+	task = (struct task_struct *)bpf_get_current_task();
+	fill_hdr(&e->h, IMM_K_OPEN, task);
+	e->ret = ctx->ret;
+	e->flags = a->flags;
+	e->mode = a->mode;
+	e->dfd = a->dfd;
+	e->syscall = a->syscall;
+	e->dev = 0;
+	e->ino = 0;
+
+	n = put_user_str(e->data, 0, a->filename, &e->h.truncated, IMM_TRUNC_FILENAME);
+	e->path_len = n;
+	off = n;
+
+	struct file *f = NULL;
+	if (e->ret >= 0) {
+		f = fd_file(task, e->ret);
+		if (f) {
+			e->dev = file_dev(f);
+			e->ino = BPF_CORE_READ(f, f_inode, i_ino);
+		}
+	}
+
+	/* A relative path is joined to its directory: the dirfd's or the cwd. */
+	e->abs_len = 0;
+	if (n > 1 && e->data[0] != '/') {
+		__u32 zero = 0;
+		struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
+		struct file *dir = NULL;
+		if (p) {
+			__u32 start;
+			if (a->dfd == -100) {
+				start = walk_path(p, &BPF_CORE_READ(task, fs)->pwd, &e->h.truncated);
+			} else {
+				dir = fd_file(task, a->dfd);
+				start = dir ? walk_path(p, &dir->f_path, &e->h.truncated) : IMM_PATH_MAX - 1;
+			}
+			if (start < IMM_PATH_MAX - 1) {
+				__u32 dl = put_walked(e->data, off, p, start);
+				if (dl > 1) {
+					__u32 rel = n;  /* path bytes, NUL included */
+					__u32 at = off + dl - 1; /* over the dir's NUL */
+					if (dl == 2)    /* the root: "/" already ends in a slash */
+						at -= 1;
+					e->data[at & (IMM_DATA_SLOT - 1)] = '/';
+					at += 1;
+					if (dl - 1 + rel > IMM_PATH_MAX) {
+						rel = IMM_PATH_MAX - dl;
+						e->h.truncated |= IMM_TRUNC_PATH;
+					}
+					barrier_var(rel);
+					rel &= 2 * IMM_PATH_MAX - 1;
+					bpf_probe_read_kernel(&e->data[at & (IMM_DATA_SLOT - 1)], rel, &e->data[0]);
+					e->data[(at + rel - 1) & (IMM_DATA_SLOT - 1)] = 0;
+					e->abs_len = at + rel - off;
+					off += e->abs_len;
+				}
+			}
+		}
+	}
+	e->h.size = sizeof(*e) + off;
+
+	if (enforce_fallback && f && verdict_file_denied(e->dev, e->ino)) {
+		/* kill before the caller can use the new fd */
+		bpf_send_signal(9);
+		e->h.flags |= IMM_F_DENIED | IMM_F_KILLED;
+	}
+	emit(ctx, e, e->h.size, IMM_K_OPEN);
+out:
+	bpf_map_delete_elem(&pending_open, &tid);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int sys_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int sys_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_creat")
+int sys_exit_creat(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx);
+}
+
+SEC("tp/syscalls/sys_exit_openat2")
+int sys_exit_openat2(struct trace_event_raw_sys_exit *ctx)
+{
+	return open_exit(ctx);
+}
+
+/* ------------------------------------------------------------- connect */
+
+SEC("tp/syscalls/sys_enter_connect")
+int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	if (skip_self())
+		return 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_args a = {};
+	__u64 len = (__u32)ctx->args[2];
+
+	a.fd = (int)ctx->args[0];
+	a.addrlen = len;
+	if (len > sizeof(a.addr))
+		len = sizeof(a.addr);
+	barrier_var(len);
+	len &= sizeof(a.addr) * 2 - 1;
+	if (len > sizeof(a.addr))
+		return 0;
+	/* copied at entry: the caller may rewrite its buffer while connect blocks */
+	if (bpf_probe_read_user(&a.addr, len, (void *)ctx->args[1]))
+		return 0;
+	__u16 fam = *(__u16 *)a.addr;
+	if (fam != 2 /* AF_INET */ && fam != 10 /* AF_INET6 */ && fam != 1 /* AF_UNIX */)
+		return 0;
+	bpf_map_update_elem(&pending_connect, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_connect")
+int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct connect_args *a = bpf_map_lookup_elem(&pending_connect, &tid);
+	if (!a)
+		return 0; /* not a family we report, or our own */
+	void *b = scratch();
+	if (!b)
+		goto out;
+	struct imm_connect *e = b;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	fill_hdr(&e->h, IMM_K_CONNECT, task);
+	e->ret = ctx->ret;
+	e->fd = a->fd;
+	e->addrlen = a->addrlen;
+	e->family = *(__u16 *)a->addr;
+	e->port = 0;
+	e->sock_type = 0;
+	e->protocol = 0;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	e->unix_path[0] = 0;
+	if (e->family == 2) {
+		struct sockaddr_in *sin = (void *)a->addr;
+		e->port = bpf_ntohs(sin->sin_port);
+		__builtin_memcpy(e->addr, &sin->sin_addr, 4);
+	} else if (e->family == 10) {
+		struct sockaddr_in6 *sin6 = (void *)a->addr;
+		e->port = bpf_ntohs(sin6->sin6_port);
+		__builtin_memcpy(e->addr, &sin6->sin6_addr, 16);
+	} else {
+		/* sun_path is not NUL-terminated when it fills addrlen; abstract starts with NUL */
+		__builtin_memcpy(e->unix_path, a->addr + 2, IMM_UNIX_PATH_MAX);
+	}
+	struct file *f = fd_file(task, a->fd);
+	if (f) {
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		if (sock) {
+			e->sock_type = BPF_CORE_READ(sock, type);
+			struct sock *sk = BPF_CORE_READ(sock, sk);
+			if (sk)
+				e->protocol = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+		}
+	}
+	e->h.size = sizeof(*e);
+	emit(ctx, e, sizeof(*e), IMM_K_CONNECT);
+out:
+	bpf_map_delete_elem(&pending_connect, &tid);
+	return 0;
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 pid = BPF_CORE_READ(child, tgid);
+	if ((__u32)BPF_CORE_READ(child, pid) != pid || skip_self())
+		return 0; /* a thread: the process table keys on processes */
+	void *b = scratch();
+	if (!b)
+		return 0;
+	struct imm_fork *e = b;
+	fill_hdr(&e->h, IMM_K_FORK, parent);
+	e->h.pid = pid;
+	e->h.tid = pid;
+	e->h.ppid = BPF_CORE_READ(child, real_parent, tgid);
+	e->parent_pid = BPF_CORE_READ(parent, tgid);
+	e->clone_flags_thread = 0;
+	e->h.size = sizeof(*e);
+	emit(ctx, e, sizeof(*e), IMM_K_FORK);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sched_process_exit, struct task_struct *task)
+{
+	if (skip_self())
+		return 0;
+	/* only when the last thread leaves: signal->live drops before this tracepoint */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	void *b = scratch();
+	if (!b)
+		return 0;
+	struct imm_exit *e = b;
+	fill_hdr(&e->h, IMM_K_EXIT, task);
+	unsigned int sflags = BPF_CORE_READ(task, signal, flags);
+	if (sflags & 0x4 /* SIGNAL_GROUP_EXIT */)
+		e->exit_code = BPF_CORE_READ(task, signal, group_exit_code);
+	else
+		e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->h.size = sizeof(*e);
+	emit(ctx, e, sizeof(*e), IMM_K_EXIT);
+	return 0;
+}

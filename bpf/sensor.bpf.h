@@ -1,0 +1,55 @@
+/* Kernel-side only: scratch buffers and the arguments kept from sys_enter to sys_exit. */
+#ifndef IMMUNE_SENSOR_BPF_H
+#define IMMUNE_SENSOR_BPF_H
+
+#define IMM_NAME_MAX     256            /* one path component, as the kernel's NAME_MAX + 1 */
+#define IMM_DATA_SLOT    16384          /* strings start below this offset... */
+#define IMM_DATA_MAX     (IMM_DATA_SLOT + 2 * IMM_PATH_MAX) /* ...and may run this far */
+#define IMM_FAILED_ARGS  64             /* argv entries read for a failed exec */
+
+/* Room for the largest fixed part (imm_connect) and the strings after any record. */
+#define IMM_FIXED_MAX 256
+
+/* A power of two, so that "size & (sizeof - 1)" proves a record fits. */
+#define IMM_EV_BUF 32768
+_Static_assert(IMM_FIXED_MAX + IMM_DATA_MAX <= IMM_EV_BUF, "records fit the scratch buffer");
+
+struct ev_buf {
+	char raw[IMM_EV_BUF];
+};
+
+/*
+ * Loop state lives here, not on the stack: values read back from a map are
+ * unknown to the verifier, so each bpf_loop step verifies once instead of
+ * once per distinct position.
+ */
+struct path_buf {
+	char buf[2 * IMM_PATH_MAX];
+	__u64 dentry, vfsmnt, mnt, mnt_parent; /* walk_path */
+	__u32 pos, trunc, done;
+	__u32 argv_start, argv_used, argc;     /* failed-exec argv */
+	__u64 argv;
+};
+
+struct open_args {
+	const char *filename;
+	__u32 flags;
+	__u32 mode;
+	int dfd;
+	__u32 syscall;
+};
+
+struct exec_args {
+	const char *filename;
+	const char *const *argv;
+	int dfd;
+	__u32 syscall;
+};
+
+struct connect_args {
+	int fd;
+	__u32 addrlen;
+	__u8 addr[128]; /* struct sockaddr_storage */
+};
+
+#endif

@@ -1,0 +1,12 @@
+#ifndef IMMUNE_DECODE_H
+#define IMMUNE_DECODE_H
+
+#include "arena.h"
+#include "event.h"
+
+/* Reset ev to empty strings and zeroes. */
+void event_clear(struct imm_event *ev);
+/* Decode one kernel record (struct imm_* of bpf/immune.h); strings go to a. -EINVAL if malformed. */
+int decode_record(const void *data, size_t size, struct imm_event *ev, struct arena *a);
+
+#endif

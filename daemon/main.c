@@ -1,0 +1,326 @@
+/*
+ * immuned: kernel → decode → enrich → match → verdict/incident → output/hive.
+ */
+#include "decode.h"
+#include "ebpf.h"
+#include "event_json.h"
+#include "immune.h"
+#include "jsonw.h"
+#include "proc.h"
+#include "users.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum fmt { FMT_TEXT, FMT_JSON };
+
+static struct {
+	bool print[EBPF_EVENT_TYPES];
+	bool print_any;
+	enum fmt format;
+	const char *output;
+	double duration;
+	enum ebpf_buffer buffer;
+	const char *pin_dir;
+	unsigned ring_kb;
+	double stats_interval;
+} opt = {
+	.format = FMT_TEXT,
+	.stats_interval = 60,
+};
+
+static volatile sig_atomic_t stop;
+static FILE *out;
+static struct proc_table *procs;
+static struct users *users;
+static struct arena arena;
+static struct jw line;
+static struct imm_event ev;
+static uint64_t decode_errors;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: immuned [OPTIONS]\n"
+		"IMMUNE runtime-security agent: eBPF sensor, detection and enforcement.\n\n"
+		"  --events LIST        stream raw events: comma list of exec,open,connect,fork,exit\n"
+		"                       (default: none)\n"
+		"  --format text|json   output format (default text; json is ECS, one object per line)\n"
+		"  --output FILE        write events and incidents to FILE (default stdout)\n"
+		"  --duration SECONDS   stop after this long (default: until SIGINT/SIGTERM)\n"
+		"  --buffer ring|perf   kernel-to-daemon buffer (default ring, perf where ring is missing)\n"
+		"  --ring-kb N          ring buffer size in KiB (default 32768)\n"
+		"  --pin-dir DIR        where the verdict maps are pinned (default /sys/fs/bpf/immune)\n"
+		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
+		"  --help               this text\n"
+		"  --version            print the version\n");
+}
+
+static int parse_events(const char *s)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		int k = event_kind_from_name(t);
+		if (k < 0) {
+			fprintf(stderr, "immuned: --events: unknown event '%s' (known: exec,open,connect,fork,exit)\n", t);
+			return -1;
+		}
+		opt.print[k] = true;
+		opt.print_any = true;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION };
+	static const struct option lo[] = {
+		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
+		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
+		{ "buffer", required_argument, 0, O_BUFFER },	{ "ring-kb", required_argument, 0, O_RINGKB },
+		{ "pin-dir", required_argument, 0, O_PIN },	{ "stats-interval", required_argument, 0, O_STATS },
+		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
+		{ 0, 0, 0, 0 },
+	};
+	int c;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case O_EVENTS:
+			if (parse_events(optarg))
+				return -1;
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "text") == 0)
+				opt.format = FMT_TEXT;
+			else if (strcmp(optarg, "json") == 0)
+				opt.format = FMT_JSON;
+			else {
+				fprintf(stderr, "immuned: --format must be text or json, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_OUTPUT:
+			opt.output = optarg;
+			break;
+		case O_DURATION:
+			opt.duration = strtod(optarg, &end);
+			if (*end || opt.duration <= 0) {
+				fprintf(stderr, "immuned: --duration needs a positive number of seconds, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_BUFFER:
+			if (strcmp(optarg, "ring") == 0)
+				opt.buffer = EBPF_BUFFER_RING;
+			else if (strcmp(optarg, "perf") == 0)
+				opt.buffer = EBPF_BUFFER_PERF;
+			else {
+				fprintf(stderr, "immuned: --buffer must be ring or perf, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_RINGKB:
+			opt.ring_kb = strtoul(optarg, &end, 10);
+			if (*end || opt.ring_kb < 4 || (opt.ring_kb & (opt.ring_kb - 1))) {
+				fprintf(stderr, "immuned: --ring-kb needs a power of two >= 4, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_PIN:
+			opt.pin_dir = optarg;
+			break;
+		case O_STATS:
+			opt.stats_interval = strtod(optarg, &end);
+			if (*end || opt.stats_interval < 0) {
+				fprintf(stderr, "immuned: --stats-interval needs seconds >= 0, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		case O_VERSION:
+			printf("immuned %s\n", IMMUNE_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "immuned: see --help\n");
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "immuned: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static void emit_line(void)
+{
+	jw_append(&line, "\n", 1);
+	fwrite(line.buf, 1, line.len, out);
+}
+
+static int on_event(ebpf_event_type_t type, const void *data, size_t size, void *ctx)
+{
+	(void)ctx;
+	(void)type;
+	arena_reset(&arena);
+	if (decode_record(data, size, &ev, &arena)) {
+		decode_errors++;
+		return 0;
+	}
+	proc_apply(procs, &ev, &arena);
+	ev.user_name = users_name(users, ev.uid);
+	if (opt.print[ev.type]) {
+		jw_reset(&line);
+		if (opt.format == FMT_JSON)
+			event_write_json(&line, &ev);
+		else
+			event_write_text(&line, &ev);
+		emit_line();
+	}
+	return 0;
+}
+
+static void write_stats(bool final)
+{
+	struct ebpf_stats st;
+	char ts[64];
+	struct timespec rt;
+
+	if (ebpf_get_stats(&st))
+		return;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	event_timestamp(rt.tv_sec * 1000000000LL + rt.tv_nsec, ts, sizeof(ts));
+	jw_reset(&line);
+	jw_obj(&line, NULL);
+	jw_str(&line, "@timestamp", ts);
+	jw_obj(&line, "event");
+	jw_str(&line, "kind", "metric");
+	jw_str(&line, "action", final ? "stats-final" : "stats");
+	jw_end_obj(&line);
+	jw_obj(&line, "immune");
+	jw_obj(&line, "stats");
+	jw_str(&line, "buffer", ebpf_buffer_name());
+	uint64_t lost = st.perf_lost;
+	const char *names[] = { "events", "drops", "received", "enter_miss" };
+	uint64_t *vals[] = { st.events, st.drops, st.received, st.enter_miss };
+	for (int k = 0; k < 4; k++) {
+		jw_obj(&line, names[k]);
+		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
+			jw_uint(&line, event_kind_name(i), vals[k][i]);
+			if (k == 1)
+				lost += vals[k][i];
+		}
+		jw_end_obj(&line);
+	}
+	jw_uint(&line, "perf_lost", st.perf_lost);
+	jw_uint(&line, "lost_total", lost);
+	jw_uint(&line, "scratch_miss", st.scratch_miss);
+	jw_uint(&line, "decode_errors", decode_errors);
+	jw_uint(&line, "processes", proc_count(procs));
+	jw_uint(&line, "processes_evicted", proc_evicted(procs));
+	jw_end_obj(&line);
+	jw_end_obj(&line);
+	jw_end_obj(&line);
+	if (opt.print_any && opt.format == FMT_JSON) {
+		emit_line();
+	} else {
+		fprintf(stderr, "immuned: %s\n", line.buf);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	int err;
+
+	if (parse_args(argc, argv))
+		return 2;
+
+	out = stdout;
+	if (opt.output) {
+		out = fopen(opt.output, "we");
+		if (!out) {
+			fprintf(stderr, "immuned: cannot open --output %s: %s\n", opt.output, strerror(errno));
+			return 1;
+		}
+	}
+	setvbuf(out, NULL, _IOFBF, 1 << 20);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct ebpf_options eo = {
+		.buffer = opt.buffer,
+		.ring_kb = opt.ring_kb,
+		.pin_dir = opt.pin_dir,
+	};
+	ebpf_set_options(&eo);
+	if ((err = ebpf_init()) || (err = ebpf_load_programs()) || (err = ebpf_attach())) {
+		fprintf(stderr, "immuned: %s\n", ebpf_last_error());
+		ebpf_detach();
+		return 1;
+	}
+	procs = proc_new(0);
+	users = users_new();
+	if (!procs || !users) {
+		fprintf(stderr, "immuned: out of memory\n");
+		return 1;
+	}
+	int seeded = proc_seed(procs, "/proc");
+	fprintf(stderr, "immuned: %d programs attached, %s buffer, %d processes seeded from /proc\n",
+		ebpf_programs_attached(), ebpf_buffer_name(), seeded);
+	fflush(stderr);
+
+	double start = now_s(), last_stats = start;
+	while (!stop) {
+		err = ebpf_poll_events(on_event, 100);
+		if (err < 0) {
+			fprintf(stderr, "immuned: polling events failed: %s\n", strerror(-err));
+			break;
+		}
+		fflush(out);
+		double t = now_s();
+		if (opt.duration && t - start >= opt.duration)
+			break;
+		if (opt.stats_interval > 0 && t - last_stats >= opt.stats_interval) {
+			write_stats(false);
+			last_stats = t;
+		}
+	}
+	/* drain what the kernel queued before we stop */
+	ebpf_poll_events(on_event, 0);
+	write_stats(true);
+	fflush(out);
+	ebpf_detach();
+	proc_free(procs);
+	users_free(users);
+	arena_free(&arena);
+	jw_free(&line);
+	if (out != stdout)
+		fclose(out);
+	return err < 0 ? 1 : 0;
+}
