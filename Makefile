@@ -92,7 +92,7 @@ selftest-vm: all
 	@selftests/vm/run $(BUILD)
 
 # The README's test command: everything, ending with one summary line.
-check: all
+check: all asan
 	@tests/run-all $(BUILD)
 
 bench: all

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 static int64_t boot_to_real_offset_ns(void)
@@ -39,6 +40,12 @@ static int take_str(const char **p, const char *end, uint32_t len, struct arena 
 	*out = arena_strndup(a, *p, strnlen(*p, len));
 	*p += len;
 	return 0;
+}
+
+/* The kernel's internal dev_t (major << 20 | minor) as stat(2) shows it. */
+uint64_t decode_dev(uint64_t kdev)
+{
+	return kdev ? makedev(kdev >> 20, kdev & 0xfffff) : 0;
 }
 
 static const char *basename_of(const char *path)
@@ -131,7 +138,7 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 		const char *args;
 		set_result(ev, e->ret);
 		ev->syscall = e->syscall;
-		ev->exe_dev = e->dev;
+		ev->exe_dev = decode_dev(e->dev);
 		ev->exe_ino = e->ino;
 		if (take_str(&p, end, e->filename_len, a, &ev->filename) ||
 		    take_str(&p, end, e->exe_len, a, &ev->executable))
@@ -148,7 +155,7 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 		/* a failed exec leaves the caller's image: the process table names it */
 		if (ev->executable[0])
 			ev->name = basename_of(ev->executable);
-		ev->file_dev = e->dev;
+		ev->file_dev = ev->exe_dev;
 		ev->file_ino = e->ino;
 		ev->path = ev->executable[0] ? ev->executable : ev->filename;
 		ev->abs_path = ev->path;
@@ -163,7 +170,7 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 		ev->open_flags = o->flags;
 		ev->open_mode = o->mode;
 		ev->syscall = o->syscall;
-		ev->file_dev = o->dev;
+		ev->file_dev = decode_dev(o->dev);
 		ev->file_ino = o->ino;
 		if (take_str(&p, end, o->path_len, a, &ev->path) || take_str(&p, end, o->abs_len, a, &ev->abs_path))
 			return -EINVAL;

@@ -9,4 +9,7 @@ void event_clear(struct imm_event *ev);
 /* Decode one kernel record (struct imm_* of bpf/immune.h); strings go to a. -EINVAL if malformed. */
 int decode_record(const void *data, size_t size, struct imm_event *ev, struct arena *a);
 
+/* Kernel-internal dev_t → the st_dev encoding of stat(2). */
+uint64_t decode_dev(uint64_t kdev);
+
 #endif

@@ -40,7 +40,7 @@ struct imm_event {
 
 	/* exec */
 	const char *filename;    /* path as passed to execve */
-	uint64_t exe_dev, exe_ino;
+	uint64_t exe_dev, exe_ino;  /* st_dev encoding, as stat(2) gives */
 
 	/* open */
 	const char *path;        /* as passed */
