@@ -1,0 +1,1154 @@
+/*
+ * Verdicts in the pinned BPF maps and in SQLite. The maps are what the kernel
+ * enforces; the table is what survives a reboot and names the targets (a map
+ * only knows a (dev, ino) or an address).
+ */
+#include "verdict.h"
+#include "sysfs.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *const verdict_map_names[VM_COUNT] = {
+	"verdict_exec", "verdict_file", "verdict_net", "verdict_cidr",
+};
+
+const char verdict_schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS verdicts (\n"
+	"    id          INTEGER PRIMARY KEY,\n"
+	"    kind        TEXT    NOT NULL CHECK (kind IN ('exec', 'file', 'net')),\n"
+	"    target      TEXT    NOT NULL,      -- path as given, or ADDR[/PREFIX][:PORT]\n"
+	"    dev         INTEGER,               -- exec/file: device of the inode the verdict keys on\n"
+	"    ino         INTEGER,               -- exec/file: inode\n"
+	"    action      TEXT    NOT NULL CHECK (action IN ('deny', 'allow')),\n"
+	"    source      TEXT    NOT NULL,      -- 'operator:<uid>', 'rule:<id>', 'hive', 'ioc:<file>'\n"
+	"    created_ns  INTEGER NOT NULL,      -- UNIX epoch ns\n"
+	"    UNIQUE (kind, target)\n"
+	");\n";
+
+/* Must match bpf/verdict.bpf.h, or libbpf refuses to reuse what we pinned. */
+static const struct {
+	enum bpf_map_type type;
+	uint32_t key_size, value_size, flags;
+} shapes[VM_COUNT] = {
+	[VM_EXEC] = { BPF_MAP_TYPE_HASH, sizeof(struct imm_inode_key), sizeof(struct imm_verdict), 0 },
+	[VM_FILE] = { BPF_MAP_TYPE_HASH, sizeof(struct imm_inode_key), sizeof(struct imm_verdict), 0 },
+	[VM_NET] = { BPF_MAP_TYPE_HASH, sizeof(struct imm_net_key), sizeof(struct imm_verdict), 0 },
+	[VM_CIDR] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct imm_cidr_key), sizeof(struct imm_verdict),
+		      BPF_F_NO_PREALLOC },
+};
+
+struct verdicts {
+	char pin_dir[PATH_MAX];
+	int fd[VM_COUNT];
+	sqlite3 *db;
+};
+
+static int fail(char *err, size_t n, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t n, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && n) {
+		va_start(ap, fmt);
+		vsnprintf(err, n, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+uint64_t verdict_dev_from_st(dev_t st_dev)
+{
+	return ((uint64_t)major(st_dev) << 20) | (minor(st_dev) & 0xfffff);
+}
+
+dev_t verdict_dev_to_st(uint64_t kdev)
+{
+	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- names ---------------------------------------------------------------- */
+
+static const char *const kind_names[VK_KINDS] = { "exec", "file", "net" };
+
+int verdict_parse_kind(const char *s, enum verdict_kind *k)
+{
+	for (int i = 0; i < VK_KINDS; i++) {
+		if (s && !strcmp(s, kind_names[i])) {
+			*k = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *verdict_kind_name(enum verdict_kind k)
+{
+	return (unsigned)k < VK_KINDS ? kind_names[k] : "?";
+}
+
+int verdict_parse_action(const char *s, enum imm_action *a)
+{
+	if (!s)
+		return -EINVAL;
+	if (!strcmp(s, "deny") || !strcmp(s, "block"))
+		*a = IMM_ACT_DENY;
+	else if (!strcmp(s, "allow"))
+		*a = IMM_ACT_ALLOW;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *verdict_action_name(uint32_t action)
+{
+	switch (action) {
+	case IMM_ACT_DENY: return "deny";
+	case IMM_ACT_ALLOW: return "allow";
+	case IMM_ACT_NONE: return "none";
+	}
+	return "?";
+}
+
+/* ---- network targets --------------------------------------------------------- */
+
+/* Decimal digits only (no sign, no spaces), at most max. */
+static int parse_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (len == 0 || len > 6)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+bool verdict_net_is_v4(const struct verdict_net *t)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return t->prefixlen >= 96 && !memcmp(t->addr, mapped, sizeof(mapped));
+}
+
+bool verdict_net_is_exact(const struct verdict_net *t)
+{
+	return t->prefixlen == 128;
+}
+
+int verdict_parse_net(const char *s, struct verdict_net *out, char *err, size_t n)
+{
+	char buf[128], addr[INET6_ADDRSTRLEN + 8];
+	const char *rest, *pfx = NULL, *p;
+	size_t alen, pfxlen = 0;
+	bool v4;
+	unsigned long prefix = 0, port = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!s || !*s)
+		return fail(err, n, -EINVAL, "empty network target");
+	if (strlen(s) >= sizeof(buf))
+		return fail(err, n, -EINVAL, "network target too long");
+	strcpy(buf, s);
+
+	if (buf[0] == '[') {
+		char *close = strchr(buf, ']');
+		if (!close)
+			return fail(err, n, -EINVAL, "%s: missing ']'", s);
+		*close = '\0';
+		rest = close + 1;
+		char *slash = strchr(buf + 1, '/');
+		if (slash) {
+			*slash = '\0';
+			pfx = slash + 1;
+			pfxlen = strlen(pfx);
+		}
+		p = buf + 1;
+		alen = strlen(p);
+	} else {
+		char *slash = strchr(buf, '/');
+		char *colon = strchr(buf, ':');
+		p = buf;
+		if (slash) {
+			alen = (size_t)(slash - buf);
+			rest = slash;
+		} else if (colon && !strchr(colon + 1, ':')) {
+			/* one colon: IPv4:PORT; more: a bare IPv6 address, no port */
+			alen = (size_t)(colon - buf);
+			rest = colon;
+		} else {
+			alen = strlen(buf);
+			rest = buf + alen;
+		}
+	}
+	if (*rest == '/') {
+		if (pfx)
+			return fail(err, n, -EINVAL, "%s: two prefixes", s);
+		pfx = rest + 1;
+		pfxlen = strcspn(pfx, ":");
+		rest = pfx + pfxlen;
+	}
+	if (*rest == ':') {
+		int r = parse_uint(rest + 1, strlen(rest + 1), 65535, &port);
+		if (r || port == 0)
+			return fail(err, n, -EINVAL, "%s: port must be 1-65535", s);
+		rest += strlen(rest);
+	}
+	if (*rest)
+		return fail(err, n, -EINVAL, "%s: unexpected '%s' after the address", s, rest);
+	if (alen == 0 || alen >= sizeof(addr))
+		return fail(err, n, -EINVAL, "%s: missing or malformed address", s);
+	memcpy(addr, p, alen);
+	addr[alen] = '\0';
+
+	if (inet_pton(AF_INET, addr, out->addr + 12) == 1) {
+		v4 = true;
+		out->addr[10] = out->addr[11] = 0xff;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		v4 = false;
+	} else {
+		return fail(err, n, -EINVAL, "%s: '%s' is not an IPv4 or IPv6 address", s, addr);
+	}
+	if (pfx) {
+		if (parse_uint(pfx, pfxlen, v4 ? 32 : 128, &prefix))
+			return fail(err, n, -EINVAL, "%s: prefix must be 0-%d", s, v4 ? 32 : 128);
+		out->prefixlen = (unsigned)prefix + (v4 ? 96 : 0);
+	} else {
+		out->prefixlen = 128;
+	}
+	out->port = (uint16_t)port;
+
+	/* The LPM trie ignores bits past the prefix; refuse them rather than guess. */
+	for (unsigned bit = out->prefixlen; bit < 128; bit++) {
+		if (out->addr[bit / 8] & (0x80 >> (bit % 8))) {
+			struct verdict_net net = *out;
+			char canon[96];
+			for (unsigned b = out->prefixlen; b < 128; b++)
+				net.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+			verdict_format_net(&net, canon, sizeof(canon));
+			return fail(err, n, -EINVAL, "%s: host bits set past the prefix (network is %s)", s, canon);
+		}
+	}
+	return 0;
+}
+
+void verdict_format_net(const struct verdict_net *t, char *buf, size_t n)
+{
+	char a[INET6_ADDRSTRLEN], pfx[8] = "", port[8] = "";
+
+	if (verdict_net_is_v4(t)) {
+		inet_ntop(AF_INET, t->addr + 12, a, sizeof(a));
+		if (t->prefixlen < 128)
+			snprintf(pfx, sizeof(pfx), "/%u", t->prefixlen - 96);
+		if (t->port)
+			snprintf(port, sizeof(port), ":%u", t->port);
+		snprintf(buf, n, "%s%s%s", a, pfx, port);
+		return;
+	}
+	inet_ntop(AF_INET6, t->addr, a, sizeof(a));
+	if (t->prefixlen < 128)
+		snprintf(pfx, sizeof(pfx), "/%u", t->prefixlen);
+	if (t->port) {
+		snprintf(port, sizeof(port), ":%u", t->port);
+		snprintf(buf, n, "[%s]%s%s", a, pfx, port);
+	} else {
+		snprintf(buf, n, "%s%s", a, pfx);
+	}
+}
+
+/* ---- maps -------------------------------------------------------------------- */
+
+static int check_shape(int fd, enum verdict_map m, const char *path, char *err, size_t n)
+{
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return fail(err, n, -errno, "%s: cannot read map info: %s", path, strerror(errno));
+	if (info.type != shapes[m].type || info.key_size != shapes[m].key_size ||
+	    info.value_size != shapes[m].value_size)
+		return fail(err, n, -EINVAL,
+			    "%s: pinned map has type %u key %u value %u bytes, expected type %u key %u value %u "
+			    "(built from another bpf/immune.h? remove the pin and restart)",
+			    path, info.type, info.key_size, info.value_size, shapes[m].type,
+			    shapes[m].key_size, shapes[m].value_size);
+	return 0;
+}
+
+/* BTF of the key and value structs, so bpftool prints field names. */
+static struct btf *verdict_btf(int type_ids[VM_COUNT][2])
+{
+	struct btf *b = btf__new_empty();
+	int u8, u16, u32, u64, chr, u8x16, chrsrc, inode, net, cidr, val;
+
+	if (!b)
+		return NULL;
+	u8 = btf__add_int(b, "__u8", 1, 0);
+	u16 = btf__add_int(b, "__u16", 2, 0);
+	u32 = btf__add_int(b, "__u32", 4, 0);
+	u64 = btf__add_int(b, "__u64", 8, 0);
+	chr = btf__add_int(b, "char", 1, BTF_INT_SIGNED);
+	u8x16 = btf__add_array(b, u32, u8, 16);
+	chrsrc = btf__add_array(b, u32, chr, IMM_SOURCE_LEN);
+
+#define FIELD(s, f, t) btf__add_field(b, #f, t, offsetof(struct s, f) * 8, 0)
+	inode = btf__add_struct(b, "imm_inode_key", sizeof(struct imm_inode_key));
+	FIELD(imm_inode_key, dev, u64);
+	FIELD(imm_inode_key, ino, u64);
+	net = btf__add_struct(b, "imm_net_key", sizeof(struct imm_net_key));
+	FIELD(imm_net_key, addr, u8x16);
+	FIELD(imm_net_key, port, u16);
+	FIELD(imm_net_key, _pad, u16);
+	cidr = btf__add_struct(b, "imm_cidr_key", sizeof(struct imm_cidr_key));
+	FIELD(imm_cidr_key, prefixlen, u32);
+	FIELD(imm_cidr_key, addr, u8x16);
+	val = btf__add_struct(b, "imm_verdict", sizeof(struct imm_verdict));
+	FIELD(imm_verdict, action, u32);
+	FIELD(imm_verdict, port, u16);
+	FIELD(imm_verdict, _pad, u16);
+	FIELD(imm_verdict, set_ns, u64);
+	FIELD(imm_verdict, hits, u64);
+	int last = FIELD(imm_verdict, source, chrsrc);
+#undef FIELD
+	if (u8 < 0 || u16 < 0 || u32 < 0 || u64 < 0 || chr < 0 || u8x16 < 0 || chrsrc < 0 ||
+	    inode < 0 || net < 0 || cidr < 0 || val < 0 || last < 0) {
+		btf__free(b);
+		return NULL;
+	}
+	type_ids[VM_EXEC][0] = type_ids[VM_FILE][0] = inode;
+	type_ids[VM_NET][0] = net;
+	type_ids[VM_CIDR][0] = cidr;
+	for (int m = 0; m < VM_COUNT; m++)
+		type_ids[m][1] = val;
+	return b;
+}
+
+static int pin_path(char *buf, size_t n, const char *dir, enum verdict_map m)
+{
+	int len = snprintf(buf, n, "%s/%s", dir, verdict_map_names[m]);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+int verdict_maps_create(const char *pin_dir, char *err, size_t n)
+{
+	char path[PATH_MAX], why[256];
+	struct btf *btf = NULL;
+	int ids[VM_COUNT][2], ret = 0;
+	struct statfs sfs;
+
+	if (!pin_dir)
+		pin_dir = VERDICT_PIN_DIR;
+	if (sysfs_ensure_bpffs(pin_dir, why, sizeof(why)))
+		return fail(err, n, -EIO, "%s", why);
+	if (statfs(pin_dir, &sfs) || sfs.f_type != BPF_FS_MAGIC)
+		return fail(err, n, -ENOTSUP, "%s: not on a bpffs mount", pin_dir);
+
+	for (int m = 0; m < VM_COUNT && !ret; m++) {
+		if (pin_path(path, sizeof(path), pin_dir, m))
+			return fail(err, n, -ENAMETOOLONG, "%s: path too long", pin_dir);
+		int fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			ret = check_shape(fd, m, path, err, n);
+			close(fd);
+			continue;
+		}
+		if (errno != ENOENT) {
+			ret = fail(err, n, -errno, "%s: %s", path, strerror(errno));
+			break;
+		}
+		if (!btf) {
+			btf = verdict_btf(ids);
+			if (!btf) {
+				ret = fail(err, n, -ENOMEM, "cannot build the verdict maps' BTF");
+				break;
+			}
+			/* A kernel without BTF still gets the maps, only without names in dumps. */
+			if (btf__load_into_kernel(btf))
+				fprintf(stderr, "immuned: kernel refused the verdict maps' BTF (%s); "
+					"bpftool will dump them as hex\n", strerror(errno));
+		}
+		LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = shapes[m].flags);
+		if (btf__fd(btf) >= 0) {
+			mo.btf_fd = btf__fd(btf);
+			mo.btf_key_type_id = ids[m][0];
+			mo.btf_value_type_id = ids[m][1];
+		}
+		fd = bpf_map_create(shapes[m].type, verdict_map_names[m], shapes[m].key_size,
+				    shapes[m].value_size, IMM_VERDICT_MAX, &mo);
+		if (fd < 0) {
+			ret = fail(err, n, -errno, "creating map %s: %s", verdict_map_names[m], strerror(errno));
+			break;
+		}
+		if (bpf_obj_pin(fd, path))
+			ret = fail(err, n, -errno, "pinning %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	btf__free(btf);
+	return ret;
+}
+
+struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size_t n)
+{
+	struct verdicts *v = calloc(1, sizeof(*v));
+	char path[PATH_MAX];
+
+	if (!v) {
+		fail(err, n, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (int m = 0; m < VM_COUNT; m++)
+		v->fd[m] = -1;
+	if (!pin_dir)
+		pin_dir = VERDICT_PIN_DIR;
+	snprintf(v->pin_dir, sizeof(v->pin_dir), "%s", pin_dir);
+	v->db = db;
+	for (int m = 0; m < VM_COUNT; m++) {
+		if (pin_path(path, sizeof(path), pin_dir, m)) {
+			fail(err, n, -ENAMETOOLONG, "%s: path too long", pin_dir);
+			goto err;
+		}
+		v->fd[m] = bpf_obj_get(path);
+		if (v->fd[m] < 0) {
+			fail(err, n, -errno, "cannot open pinned map %s: %s%s", path, strerror(errno),
+			     errno == ENOENT ? " (the BPF object pins it at load)" : "");
+			goto err;
+		}
+		if (check_shape(v->fd[m], m, path, err, n))
+			goto err;
+	}
+	return v;
+err:
+	verdicts_close(v);
+	return NULL;
+}
+
+void verdicts_close(struct verdicts *v)
+{
+	if (!v)
+		return;
+	for (int m = 0; m < VM_COUNT; m++)
+		if (v->fd[m] >= 0)
+			close(v->fd[m]);
+	free(v);
+}
+
+sqlite3 *verdicts_db(struct verdicts *v)
+{
+	return v->db;
+}
+
+/* ---- SQLite -------------------------------------------------------------------- */
+
+int verdict_db_init(sqlite3 *db, char *err, size_t n)
+{
+	char *msg = NULL;
+
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, verdict_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fail(err, n, -1, "applying the verdicts schema to %s: %s",
+		     sqlite3_db_filename(db, "main"), msg ? msg : "?");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3 *verdict_db_open(const char *path, char *err, size_t n)
+{
+	sqlite3 *db = NULL;
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (sysfs_mkdirs(dir, 0700)) {
+			fail(err, n, -1, "cannot create %s: %s", dir, strerror(errno));
+			return NULL;
+		}
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		fail(err, n, -1, "cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	if (verdict_db_init(db, err, n)) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+static int db_fail(struct verdicts *v, char *err, size_t n, const char *what)
+{
+	return fail(err, n, -EIO, "database: %s: %s", what, sqlite3_errmsg(v->db));
+}
+
+static int db_store(struct verdicts *v, enum verdict_kind kind, const char *target, bool have_key,
+		    uint64_t dev, uint64_t ino, enum imm_action act, const char *source, int64_t ns,
+		    char *err, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_exec(v->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(v, err, n, "begin");
+	/* One inode, one map key: another path to the same inode is the same verdict. */
+	if (have_key) {
+		rc = sqlite3_prepare_v2(v->db,
+			"DELETE FROM verdicts WHERE kind = ?1 AND dev = ?2 AND ino = ?3 AND target <> ?4",
+			-1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, verdict_kind_name(kind), -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (int64_t)dev);
+			sqlite3_bind_int64(st, 3, (int64_t)ino);
+			sqlite3_bind_text(st, 4, target, -1, SQLITE_STATIC);
+			rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK)
+			goto err;
+	}
+	rc = sqlite3_prepare_v2(v->db,
+		"INSERT INTO verdicts (kind, target, dev, ino, action, source, created_ns) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (kind, target) DO UPDATE SET "
+		"dev = excluded.dev, ino = excluded.ino, action = excluded.action, "
+		"source = excluded.source, created_ns = excluded.created_ns",
+		-1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, verdict_kind_name(kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+		if (have_key) {
+			sqlite3_bind_int64(st, 3, (int64_t)dev);
+			sqlite3_bind_int64(st, 4, (int64_t)ino);
+		}
+		sqlite3_bind_text(st, 5, verdict_action_name(act), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, source, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, ns);
+		rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		goto err;
+	if (sqlite3_exec(v->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto err;
+	return 0;
+err:
+	rc = db_fail(v, err, n, "storing the verdict");
+	sqlite3_exec(v->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+/* Rows removed, or -1. dev/ino used when have_key. */
+static int db_remove(struct verdicts *v, enum verdict_kind kind, const char *target, bool have_key,
+		     uint64_t dev, uint64_t ino)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(v->db,
+			"DELETE FROM verdicts WHERE kind = ?1 AND (target = ?2 OR (?3 AND dev = ?4 AND ino = ?5))",
+			-1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, verdict_kind_name(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, have_key);
+	sqlite3_bind_int64(st, 4, (int64_t)dev);
+	sqlite3_bind_int64(st, 5, (int64_t)ino);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = sqlite3_changes(v->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The stored key of a target, if the table has it. */
+static bool db_find_key(struct verdicts *v, enum verdict_kind kind, const char *target,
+			uint64_t *dev, uint64_t *ino)
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+
+	if (!v->db || sqlite3_prepare_v2(v->db,
+			"SELECT dev, ino FROM verdicts WHERE kind = ?1 AND target = ?2 AND dev IS NOT NULL",
+			-1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, verdict_kind_name(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*dev = (uint64_t)sqlite3_column_int64(st, 0);
+		*ino = (uint64_t)sqlite3_column_int64(st, 1);
+		found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* ---- put / delete ---------------------------------------------------------- */
+
+struct map_key {
+	enum verdict_map map;
+	union {
+		struct imm_inode_key inode;
+		struct imm_net_key net;
+		struct imm_cidr_key cidr;
+		uint8_t raw[20];
+	} k;
+	uint16_t cidr_port; /* cidr: the port lives in the value */
+};
+
+static void key_from_net(const struct verdict_net *t, struct map_key *mk)
+{
+	memset(mk, 0, sizeof(*mk));
+	if (verdict_net_is_exact(t)) {
+		mk->map = VM_NET;
+		memcpy(mk->k.net.addr, t->addr, 16);
+		mk->k.net.port = t->port;
+	} else {
+		mk->map = VM_CIDR;
+		mk->k.cidr.prefixlen = t->prefixlen;
+		memcpy(mk->k.cidr.addr, t->addr, 16);
+		mk->cidr_port = t->port;
+	}
+}
+
+/*
+ * An LPM lookup answers the longest prefix that matches, not the exact key:
+ * walk the keys to know whether this very prefix is in the trie.
+ */
+static bool cidr_has_exact(int fd, const struct imm_cidr_key *want)
+{
+	struct imm_cidr_key k, next;
+	const void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (!memcmp(&next, want, sizeof(next)))
+			return true;
+		k = next;
+		prev = &k;
+	}
+	return false;
+}
+
+/* The value stored under exactly this key, if any. */
+static bool map_get_exact(struct verdicts *v, const struct map_key *mk, struct imm_verdict *val)
+{
+	int fd = v->fd[mk->map];
+
+	if (bpf_map_lookup_elem(fd, &mk->k, val))
+		return false;
+	return mk->map != VM_CIDR || cidr_has_exact(fd, &mk->k.cidr);
+}
+
+static int map_put(struct verdicts *v, const struct map_key *mk, enum imm_action act,
+		   const char *source, int64_t ns, char *err, size_t n)
+{
+	struct imm_verdict val, old;
+
+	memset(&val, 0, sizeof(val));
+	if (map_get_exact(v, mk, &old))
+		val.hits = old.hits; /* the kernel's count of denials so far stays */
+	val.action = act;
+	val.port = mk->cidr_port;
+	val.set_ns = (uint64_t)ns;
+	snprintf(val.source, sizeof(val.source), "%s", source);
+	if (bpf_map_update_elem(v->fd[mk->map], &mk->k, &val, BPF_ANY))
+		return fail(err, n, -errno, "updating %s/%s: %s", v->pin_dir, verdict_map_names[mk->map],
+			    strerror(errno));
+	return 0;
+}
+
+static int inode_key(enum verdict_kind kind, const char *path, struct map_key *mk, char *err, size_t n)
+{
+	struct stat st;
+
+	memset(mk, 0, sizeof(*mk));
+	if (!path || path[0] != '/')
+		return fail(err, n, -EINVAL, "%s: need an absolute path", path ? path : "(null)");
+	if (stat(path, &st))
+		return fail(err, n, -errno, "%s: %s", path, strerror(errno));
+	if (kind == VK_EXEC && !S_ISREG(st.st_mode))
+		return fail(err, n, -EINVAL, "%s: not a regular file, cannot be executed", path);
+	mk->map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
+	mk->k.inode.dev = verdict_dev_from_st(st.st_dev);
+	mk->k.inode.ino = st.st_ino;
+	return 0;
+}
+
+int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
+		enum imm_action action, const char *source, bool persist, char *err, size_t n)
+{
+	struct map_key mk;
+	struct imm_verdict old;
+	char canon[96];
+	int64_t ns = now_ns();
+	bool had;
+	int ret;
+
+	if (action != IMM_ACT_DENY && action != IMM_ACT_ALLOW)
+		return fail(err, n, -EINVAL, "action must be deny or allow");
+	if (kind == VK_NET) {
+		struct verdict_net t;
+		if ((ret = verdict_parse_net(target, &t, err, n)))
+			return ret;
+		verdict_format_net(&t, canon, sizeof(canon));
+		target = canon;
+		key_from_net(&t, &mk);
+	} else if (kind == VK_EXEC || kind == VK_FILE) {
+		if ((ret = inode_key(kind, target, &mk, err, n)))
+			return ret;
+	} else {
+		return fail(err, n, -EINVAL, "unknown verdict kind");
+	}
+	had = map_get_exact(v, &mk, &old);
+	if (had && mk.map == VM_CIDR && old.port != mk.cidr_port) {
+		struct verdict_net other = { .prefixlen = mk.k.cidr.prefixlen, .port = old.port };
+		char otxt[96];
+		memcpy(other.addr, mk.k.cidr.addr, 16);
+		verdict_format_net(&other, otxt, sizeof(otxt));
+		return fail(err, n, -EEXIST, "%s: the prefix already has a verdict as %s "
+			    "(one port per prefix: unblock it first)", target, otxt);
+	}
+	if ((ret = map_put(v, &mk, action, source, ns, err, n)))
+		return ret;
+	if (persist && v->db) {
+		bool inode = kind != VK_NET;
+		ret = db_store(v, kind, target, inode, mk.k.inode.dev, mk.k.inode.ino, action, source, ns, err, n);
+		if (ret) {
+			/* Keep map and table in step: undo what the table refused. */
+			if (had)
+				bpf_map_update_elem(v->fd[mk.map], &mk.k, &old, BPF_ANY);
+			else
+				bpf_map_delete_elem(v->fd[mk.map], &mk.k);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+int verdict_put_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino,
+		      enum imm_action action, const char *source, char *err, size_t n)
+{
+	struct map_key mk;
+
+	if (kind != VK_EXEC && kind != VK_FILE)
+		return fail(err, n, -EINVAL, "inode verdicts are for exec and file");
+	if (action != IMM_ACT_DENY && action != IMM_ACT_ALLOW)
+		return fail(err, n, -EINVAL, "action must be deny or allow");
+	memset(&mk, 0, sizeof(mk));
+	mk.map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
+	mk.k.inode.dev = kdev;
+	mk.k.inode.ino = ino;
+	return map_put(v, &mk, action, source, now_ns(), err, n);
+}
+
+int verdict_delete(struct verdicts *v, enum verdict_kind kind, const char *target, char *err, size_t n)
+{
+	struct map_key mk;
+	struct imm_verdict old;
+	char canon[96];
+	bool in_map = false, have_key = true;
+	int ret, rows = 0;
+
+	if (kind == VK_NET) {
+		struct verdict_net t;
+		if ((ret = verdict_parse_net(target, &t, err, n)))
+			return ret;
+		verdict_format_net(&t, canon, sizeof(canon));
+		target = canon;
+		key_from_net(&t, &mk);
+		have_key = false;
+	} else if (kind == VK_EXEC || kind == VK_FILE) {
+		memset(&mk, 0, sizeof(mk));
+		mk.map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
+		/* The table's key first: the path may be gone or name another inode now. */
+		uint64_t dev, ino;
+		if (db_find_key(v, kind, target, &dev, &ino)) {
+			mk.k.inode.dev = dev;
+			mk.k.inode.ino = ino;
+		} else if ((ret = inode_key(kind, target, &mk, err, n))) {
+			return ret;
+		}
+	} else {
+		return fail(err, n, -EINVAL, "unknown verdict kind");
+	}
+	if (map_get_exact(v, &mk, &old)) {
+		if (mk.map == VM_CIDR && old.port != mk.cidr_port)
+			return fail(err, n, -ENOENT, "no verdict for %s (the prefix has one for port %u)",
+				    target, old.port);
+		if (bpf_map_delete_elem(v->fd[mk.map], &mk.k) && errno != ENOENT)
+			return fail(err, n, -errno, "deleting from %s: %s", verdict_map_names[mk.map],
+				    strerror(errno));
+		in_map = true;
+	}
+	if (v->db) {
+		rows = db_remove(v, kind, target, have_key, mk.k.inode.dev, mk.k.inode.ino);
+		if (rows < 0)
+			return db_fail(v, err, n, "removing the verdict");
+	}
+	if (!in_map && rows == 0)
+		return fail(err, n, -ENOENT, "no verdict for %s %s", verdict_kind_name(kind), target);
+	return 0;
+}
+
+/* ---- reapply / list -------------------------------------------------------- */
+
+struct row {
+	enum verdict_kind kind;
+	char *target;
+	bool have_key;
+	uint64_t dev, ino;
+	enum imm_action action;
+	char *source;
+	int64_t created_ns;
+	struct map_key mk;
+	bool valid, matched;
+};
+
+struct rows {
+	struct row *r;
+	size_t n, cap;
+};
+
+static void rows_free(struct rows *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		free(rs->r[i].target);
+		free(rs->r[i].source);
+	}
+	free(rs->r);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static int rows_load(struct verdicts *v, struct rows *rs)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(rs, 0, sizeof(*rs));
+	if (!v->db)
+		return 0;
+	if (sqlite3_prepare_v2(v->db,
+			"SELECT kind, target, dev, ino, action, source, created_ns FROM verdicts ORDER BY id",
+			-1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct row r;
+		enum imm_action act;
+		memset(&r, 0, sizeof(r));
+		if (verdict_parse_kind((const char *)sqlite3_column_text(st, 0), &r.kind) ||
+		    verdict_parse_action((const char *)sqlite3_column_text(st, 4), &act))
+			continue; /* the CHECK constraints make this unreachable short of manual edits */
+		r.action = act;
+		r.target = strdup((const char *)sqlite3_column_text(st, 1));
+		r.source = strdup((const char *)sqlite3_column_text(st, 5));
+		r.have_key = sqlite3_column_type(st, 2) != SQLITE_NULL && sqlite3_column_type(st, 3) != SQLITE_NULL;
+		r.dev = (uint64_t)sqlite3_column_int64(st, 2);
+		r.ino = (uint64_t)sqlite3_column_int64(st, 3);
+		r.created_ns = sqlite3_column_int64(st, 6);
+		if (!r.target || !r.source) {
+			free(r.target);
+			free(r.source);
+			sqlite3_finalize(st);
+			return -ENOMEM;
+		}
+		if (rs->n == rs->cap) {
+			size_t cap = rs->cap ? rs->cap * 2 : 64;
+			struct row *nr = realloc(rs->r, cap * sizeof(*nr));
+			if (!nr) {
+				free(r.target);
+				free(r.source);
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+			rs->r = nr;
+			rs->cap = cap;
+		}
+		rs->r[rs->n++] = r;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int db_rekey(struct verdicts *v, const struct row *r, uint64_t dev, uint64_t ino)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(v->db, "UPDATE verdicts SET dev = ?1, ino = ?2 WHERE kind = ?3 AND target = ?4",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)dev);
+	sqlite3_bind_int64(st, 2, (int64_t)ino);
+	sqlite3_bind_text(st, 3, verdict_kind_name(r->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->target, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int verdict_reapply_all(struct verdicts *v)
+{
+	struct rows rs;
+	char err[512];
+	int applied = 0, ret;
+
+	if ((ret = rows_load(v, &rs))) {
+		fprintf(stderr, "immuned: reading verdicts from the database failed: %s\n",
+			v->db ? sqlite3_errmsg(v->db) : strerror(-ret));
+		rows_free(&rs);
+		return ret;
+	}
+	for (size_t i = 0; i < rs.n; i++) {
+		struct row *r = &rs.r[i];
+		struct map_key mk;
+
+		if (r->kind == VK_NET) {
+			struct verdict_net t;
+			if (verdict_parse_net(r->target, &t, err, sizeof(err))) {
+				fprintf(stderr, "immuned: verdict row %s net: %s; skipped\n", r->target, err);
+				continue;
+			}
+			key_from_net(&t, &mk);
+		} else if (inode_key(r->kind, r->target, &mk, err, sizeof(err)) == 0) {
+			if (r->have_key && (mk.k.inode.dev != r->dev || mk.k.inode.ino != r->ino)) {
+				/* Replaced (package update, edit by rename): the verdict follows the path,
+				 * and the old key goes, since its inode number may be reused. */
+				struct imm_inode_key old = { .dev = r->dev, .ino = r->ino };
+				bpf_map_delete_elem(v->fd[mk.map], &old);
+				if (db_rekey(v, r, mk.k.inode.dev, mk.k.inode.ino))
+					fprintf(stderr, "immuned: verdict %s %s: updating its inode in the database: %s\n",
+						verdict_kind_name(r->kind), r->target, sqlite3_errmsg(v->db));
+				fprintf(stderr, "immuned: verdict %s %s: path now names inode %llu (was %llu), re-keyed\n",
+					verdict_kind_name(r->kind), r->target, (unsigned long long)mk.k.inode.ino,
+					(unsigned long long)r->ino);
+			} else if (!r->have_key) {
+				db_rekey(v, r, mk.k.inode.dev, mk.k.inode.ino);
+			}
+		} else if (r->have_key) {
+			/* Gone or renamed: a renamed copy keeps its inode, so keep the old key. */
+			memset(&mk, 0, sizeof(mk));
+			mk.map = r->kind == VK_EXEC ? VM_EXEC : VM_FILE;
+			mk.k.inode.dev = r->dev;
+			mk.k.inode.ino = r->ino;
+			fprintf(stderr, "immuned: verdict %s %s: %s; keeping it on inode %llu\n",
+				verdict_kind_name(r->kind), r->target, err, (unsigned long long)r->ino);
+		} else {
+			fprintf(stderr, "immuned: verdict %s %s: %s; skipped\n", verdict_kind_name(r->kind),
+				r->target, err);
+			continue;
+		}
+		if (map_put(v, &mk, r->action, r->source, r->created_ns, err, sizeof(err))) {
+			fprintf(stderr, "immuned: verdict %s %s: %s\n", verdict_kind_name(r->kind), r->target, err);
+			continue;
+		}
+		applied++;
+	}
+	rows_free(&rs);
+	return applied;
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->valid != y->valid)
+		return x->valid ? -1 : 1;
+	if (x->mk.map != y->mk.map)
+		return (int)x->mk.map - (int)y->mk.map;
+	return memcmp(x->mk.k.raw, y->mk.k.raw, sizeof(x->mk.k.raw));
+}
+
+static void key_target(const struct map_key *mk, const struct imm_verdict *val, char *buf, size_t n)
+{
+	struct verdict_net t;
+
+	memset(&t, 0, sizeof(t));
+	switch (mk->map) {
+	case VM_EXEC:
+	case VM_FILE: {
+		dev_t d = verdict_dev_to_st(mk->k.inode.dev);
+		snprintf(buf, n, "inode %u:%u/%llu", major(d), minor(d), (unsigned long long)mk->k.inode.ino);
+		return;
+	}
+	case VM_NET:
+		memcpy(t.addr, mk->k.net.addr, 16);
+		t.prefixlen = 128;
+		t.port = mk->k.net.port;
+		break;
+	case VM_CIDR:
+		memcpy(t.addr, mk->k.cidr.addr, 16);
+		t.prefixlen = mk->k.cidr.prefixlen;
+		t.port = val ? val->port : 0;
+		break;
+	default:
+		snprintf(buf, n, "?");
+		return;
+	}
+	verdict_format_net(&t, buf, n);
+}
+
+static void entry_from_key(struct verdict_entry *e, const struct map_key *mk)
+{
+	e->map = mk->map;
+	e->kind = mk->map == VM_EXEC ? VK_EXEC : mk->map == VM_FILE ? VK_FILE : VK_NET;
+	if (e->kind != VK_NET) {
+		e->dev = mk->k.inode.dev;
+		e->ino = mk->k.inode.ino;
+	} else if (mk->map == VM_NET) {
+		memcpy(e->net.addr, mk->k.net.addr, 16);
+		e->net.prefixlen = 128;
+		e->net.port = mk->k.net.port;
+	} else {
+		memcpy(e->net.addr, mk->k.cidr.addr, 16);
+		e->net.prefixlen = mk->k.cidr.prefixlen;
+		e->net.port = e->val.port;
+	}
+}
+
+int verdict_foreach(struct verdicts *v, verdict_fn fn, void *ctx)
+{
+	struct rows rs;
+	size_t nvalid = 0;
+	char tbuf[128];
+	int ret;
+
+	if ((ret = rows_load(v, &rs))) {
+		rows_free(&rs);
+		return ret;
+	}
+	for (size_t i = 0; i < rs.n; i++) {
+		struct row *r = &rs.r[i];
+		if (r->kind == VK_NET) {
+			struct verdict_net t;
+			if (verdict_parse_net(r->target, &t, NULL, 0) == 0) {
+				key_from_net(&t, &r->mk);
+				r->valid = true;
+			}
+		} else if (r->have_key) {
+			memset(&r->mk, 0, sizeof(r->mk));
+			r->mk.map = r->kind == VK_EXEC ? VM_EXEC : VM_FILE;
+			r->mk.k.inode.dev = r->dev;
+			r->mk.k.inode.ino = r->ino;
+			r->valid = true;
+		}
+		nvalid += r->valid;
+	}
+	qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+
+	ret = 0;
+	for (int m = 0; m < VM_COUNT && !ret; m++) {
+		struct map_key mk, prev;
+		bool first = true;
+
+		memset(&mk, 0, sizeof(mk));
+		memset(&prev, 0, sizeof(prev));
+		mk.map = prev.map = m;
+		while (!ret && bpf_map_get_next_key(v->fd[m], first ? NULL : &prev.k, &mk.k) == 0) {
+			struct verdict_entry e;
+			struct row key, *r;
+
+			first = false;
+			prev = mk;
+			memset(&e, 0, sizeof(e));
+			if (bpf_map_lookup_elem(v->fd[m], &mk.k, &e.val))
+				continue; /* deleted under us */
+			e.in_map = true;
+			entry_from_key(&e, &mk);
+			memset(&key, 0, sizeof(key));
+			key.valid = true;
+			key.mk = mk;
+			key.mk.cidr_port = 0;
+			r = bsearch(&key, rs.r, nvalid, sizeof(*rs.r), row_cmp);
+			if (r) {
+				r->matched = true;
+				e.persisted = true;
+				e.target = r->target;
+			} else {
+				key_target(&mk, &e.val, tbuf, sizeof(tbuf));
+				e.target = tbuf;
+			}
+			ret = fn(&e, ctx);
+		}
+	}
+	/* Rows the maps lack: not enforced (e.g. before verdict_reapply_all). */
+	for (size_t i = 0; i < rs.n && !ret; i++) {
+		struct row *r = &rs.r[i];
+		struct verdict_entry e;
+
+		if (r->matched)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.kind = r->kind;
+		e.persisted = true;
+		e.target = r->target;
+		e.val.action = r->action;
+		e.val.set_ns = (uint64_t)r->created_ns;
+		snprintf(e.val.source, sizeof(e.val.source), "%s", r->source);
+		if (r->valid) {
+			e.val.port = r->mk.cidr_port;
+			entry_from_key(&e, &r->mk);
+		} else {
+			e.map = r->kind == VK_EXEC ? VM_EXEC : r->kind == VK_FILE ? VM_FILE : VM_NET;
+		}
+		ret = fn(&e, ctx);
+	}
+	rows_free(&rs);
+	return ret;
+}
+
+static int count_one(const struct verdict_entry *e, void *ctx)
+{
+	struct verdict_counts *c = ctx;
+
+	if (e->in_map) {
+		c->entries[e->map]++;
+		c->hits += e->val.hits;
+		if (e->val.action == IMM_ACT_DENY)
+			c->deny++;
+		else if (e->val.action == IMM_ACT_ALLOW)
+			c->allow++;
+	}
+	c->persisted += e->persisted;
+	return 0;
+}
+
+int verdict_count(struct verdicts *v, struct verdict_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	return verdict_foreach(v, count_one, c);
+}
