@@ -75,6 +75,10 @@ struct ctlsock {
 /* epoll tags for the two fds that are not clients */
 static char tag_listen, tag_timer;
 
+/* reply_error() is used before its definition by the size guard in client_read() */
+static void reply_error(struct client *c, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 int ctl_error(cJSON *reply, const char *fmt, ...)
 {
 	char msg[512];
@@ -293,9 +297,10 @@ static void reply_json(struct client *c, cJSON *reply)
 	cJSON_free(s);
 }
 
-static void reply_error(struct client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_error(struct client *c, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-static void reply_error(struct client *c, const char *fmt, ...)
+static void reply_error(struct client *c, const char *code, const char *fmt, ...)
 {
 	cJSON *r = cJSON_CreateObject();
 	char msg[512];
@@ -306,6 +311,8 @@ static void reply_error(struct client *c, const char *fmt, ...)
 	va_end(ap);
 	if (r) {
 		ctl_error(r, "%s", msg);
+		if (code)
+			cJSON_AddStringToObject(r, "code", code);
 		reply_json(c, r);
 		cJSON_Delete(r);
 	}
@@ -327,7 +334,7 @@ static void handle_line(struct ctlsock *cs, struct client *c, const char *line, 
 		const char *where = req ? end : cJSON_GetErrorPtr();
 		size_t at = where && where >= line && where <= line + len ? (size_t)(where - line) : 0;
 		peer_log(&c->peer, "request is not a JSON object (byte %zu)", at);
-		reply_error(c, "request is not a JSON object (byte %zu of %zu)", at, len);
+		reply_error(c, "bad-request", "request is not a JSON object (byte %zu of %zu)", at, len);
 		cJSON_Delete(req);
 		return;
 	}
@@ -335,7 +342,7 @@ static void handle_line(struct ctlsock *cs, struct client *c, const char *line, 
 	reply = cJSON_CreateObject();
 	if (!reply) {
 		cJSON_Delete(req);
-		reply_error(c, "out of memory");
+		reply_error(c, NULL, "out of memory");
 		return;
 	}
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "id");
@@ -343,12 +350,15 @@ static void handle_line(struct ctlsock *cs, struct client *c, const char *line, 
 	cJSON_AddTrueToObject(reply, "ok");
 	if (!name) {
 		ctl_error(reply, "request has no \"cmd\" string");
+		cJSON_AddStringToObject(reply, "code", "bad-request");
 	} else if (!(cmd = find_cmd(cs, name))) {
 		ctl_error(reply, "unknown command \"%.64s\" (\"help\" lists them)", name);
+		cJSON_AddStringToObject(reply, "code", "unknown-command");
 	} else if ((cmd->flags & CTL_ADMIN) && !c->peer.admin) {
 		peer_log(&c->peer, "refused \"%s\": not root nor in the admin group", name);
 		ctl_error(reply, "permission denied: \"%s\" needs root or the admin group (peer uid %u)", name,
 			  (unsigned)c->peer.uid);
+		cJSON_AddStringToObject(reply, "code", "denied");
 	} else {
 		if (cmd->fn(req, reply, &c->peer, cmd->ctx) != 0 &&
 		    !cJSON_GetObjectItemCaseSensitive(reply, "error"))
@@ -394,7 +404,7 @@ static int client_read(struct ctlsock *cs, struct client *c, int *served)
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
 			if (cap > MAX_REQUEST + 8192) {
 				peer_log(&c->peer, "request longer than %d bytes, dropped", MAX_REQUEST);
-				reply_error(c, "request longer than %d bytes", MAX_REQUEST);
+				reply_error(c, "bad-request", "request longer than %d bytes", MAX_REQUEST);
 				c->eof = true;
 				c->in_len = 0;
 				shutdown(c->fd, SHUT_RD);
@@ -623,7 +633,7 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 			goto err;
 		}
 	}
-	if (clear_stale(path, err, n))
+	if (clear_stale(cs->path, err, n))
 		goto err;
 
 	cs->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -637,19 +647,19 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 	int bind_errno = errno;
 	umask(old);
 	if (r) {
-		fail(err, n, "bind %s: %s", path, strerror(bind_errno));
+		fail(err, n, "bind %s: %s", cs->path, strerror(bind_errno));
 		goto err;
 	}
 	if (admin_gid != CTLSOCK_NO_GROUP) {
-		if (chown(path, (uid_t)-1, admin_gid) || chmod(path, 0660)) {
-			fail(err, n, "giving %s to group %u: %s", path, (unsigned)admin_gid, strerror(errno));
-			unlink(path);
+		if (chown(cs->path, (uid_t)-1, admin_gid) || chmod(cs->path, 0660)) {
+			fail(err, n, "giving %s to group %u: %s", cs->path, (unsigned)admin_gid, strerror(errno));
+			unlink(cs->path);
 			goto err;
 		}
 	}
 	if (listen(cs->lfd, 64)) {
-		fail(err, n, "listen %s: %s", path, strerror(errno));
-		unlink(path);
+		fail(err, n, "listen %s: %s", cs->path, strerror(errno));
+		unlink(cs->path);
 		goto err;
 	}
 
@@ -661,12 +671,12 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 	if (cs->ep < 0 || cs->tfd < 0 || timerfd_settime(cs->tfd, 0, &its, NULL) ||
 	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->lfd, &le) || epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->tfd, &te)) {
 		fail(err, n, "control socket event set: %s", strerror(errno));
-		unlink(path);
+		unlink(cs->path);
 		goto err;
 	}
 	if (ctlsock_register(cs, "status", cmd_status, cs, 0) || ctlsock_register(cs, "help", cmd_help, cs, 0)) {
 		fail(err, n, "out of memory");
-		unlink(path);
+		unlink(cs->path);
 		goto err;
 	}
 	return cs;

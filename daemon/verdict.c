@@ -263,6 +263,32 @@ int verdict_parse_net(const char *s, struct verdict_net *out, char *err, size_t 
 	return 0;
 }
 
+/* RFC 5952 text: glibc's inet_ntop prints ::1:22 as the deprecated "::0.1.0.34". */
+static void format_v6(const uint8_t *a, char *buf, size_t n)
+{
+	int best = -1, best_len = 1, run = 0, off = 0;
+	unsigned g[8];
+
+	for (int i = 0; i < 8; i++) {
+		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		run = g[i] ? 0 : run + 1;
+		if (run > best_len) {
+			best_len = run;
+			best = i - run + 1;
+		}
+	}
+	buf[0] = '\0';
+	for (int i = 0; i < 8 && (size_t)off < n; i++) {
+		if (i == best) {
+			off += snprintf(buf + off, n - (size_t)off, "::");
+			i += best_len - 1;
+			continue;
+		}
+		bool sep = i > 0 && i != best + best_len;
+		off += snprintf(buf + off, n - (size_t)off, "%s%x", sep ? ":" : "", g[i]);
+	}
+}
+
 void verdict_format_net(const struct verdict_net *t, char *buf, size_t n)
 {
 	char a[INET6_ADDRSTRLEN], pfx[8] = "", port[8] = "";
@@ -276,7 +302,7 @@ void verdict_format_net(const struct verdict_net *t, char *buf, size_t n)
 		snprintf(buf, n, "%s%s%s", a, pfx, port);
 		return;
 	}
-	inet_ntop(AF_INET6, t->addr, a, sizeof(a));
+	format_v6(t->addr, a, sizeof(a));
 	if (t->prefixlen < 128)
 		snprintf(pfx, sizeof(pfx), "/%u", t->prefixlen);
 	if (t->port) {
