@@ -12,7 +12,7 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -DIMMUNE_VERSION='"$(VERSION)"'
 LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lcjson -lpcre2-8 -lyaml -lssl -lcrypto -lpthread
-BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -I$(BUILD) -Ibpf
+BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter -I$(BUILD) -Ibpf
 
 ifeq ($(SAN),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

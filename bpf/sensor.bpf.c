@@ -53,25 +53,26 @@ struct {
 	__type(value, struct path_buf);
 } path_scratch SEC(".maps");
 
-/* Syscall arguments from sys_enter, keyed by thread, consumed at sys_exit. */
+/* Syscall arguments from sys_enter, in the thread's own storage (no hash
+ * update or delete per call), consumed at sys_exit. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct open_args);
 } pending_open SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct exec_args);
 } pending_exec SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct connect_args);
 } pending_connect SEC(".maps");
 
@@ -109,10 +110,10 @@ static __always_inline void fill_hdr(struct imm_hdr *h, __u32 kind, struct task_
 	h->tid = (__u32)id;
 	h->uid = (__u32)ug;
 	h->gid = ug >> 32;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->ppid = task->real_parent->tgid;
 	h->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
-		h->loginuid = BPF_CORE_READ(task, loginuid.val);
+		h->loginuid = task->loginuid.val;
 	h->truncated = 0;
 	h->flags = 0;
 	h->cgroup_id = bpf_get_current_cgroup_id();
@@ -249,8 +250,9 @@ static __always_inline __u32 put_user_str(char *data, __u32 off, const char *s, 
 
 static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {
-	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
-	unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	unsigned int max = fdt->max_fds;
 	struct file *f = NULL;
 
 	if (fd < 0 || (unsigned int)fd >= max)
@@ -259,9 +261,12 @@ static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 	return f;
 }
 
-static __always_inline __u64 file_dev(struct file *f)
+/* dev and ino of f's inode, with as few reads as the chain allows */
+static __always_inline void file_id(struct file *f, __u64 *dev, __u64 *ino)
 {
-	return BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	*ino = BPF_CORE_READ(inode, i_ino);
+	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
 }
 
 /* ---------------------------------------------------------------- exec */
@@ -270,18 +275,23 @@ static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u
 {
 	if (skip_self())
 		return 0;
-	struct exec_args a = { .syscall = sc };
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	if (sc == IMM_SYS_EXECVEAT) {
-		a.dfd = (int)ctx->args[0];
-		a.filename = (const char *)ctx->args[1];
-		a.argv = (const char *const *)ctx->args[2];
-	} else {
-		a.dfd = -100;
-		a.filename = (const char *)ctx->args[0];
-		a.argv = (const char *const *)ctx->args[1];
+	struct exec_args *a = bpf_task_storage_get(&pending_exec, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		stat_inc(IMM_ST_SCRATCH_MISS);
+		return 0;
 	}
-	bpf_map_update_elem(&pending_exec, &tid, &a, BPF_ANY);
+	a->syscall = sc;
+	if (sc == IMM_SYS_EXECVEAT) {
+		a->dfd = (int)ctx->args[0];
+		a->filename = (const char *)ctx->args[1];
+		a->argv = (const char *const *)ctx->args[2];
+	} else {
+		a->dfd = -100;
+		a->filename = (const char *)ctx->args[0];
+		a->argv = (const char *const *)ctx->args[1];
+	}
+	a->valid = 1;
 	return 0;
 }
 
@@ -332,26 +342,27 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct exec_args *a = bpf_map_lookup_elem(&pending_exec, &tid);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct exec_args *a = bpf_task_storage_get(&pending_exec, task, 0, 0);
 	long ret = ctx->ret;
 
-	if (!a) {
+	if (!a || !a->valid) {
 		if (ret < 0 && !skip_self())
 			stat_inc(IMM_ST_ENTER_MISS + IMM_K_EXEC);
 		return 0;
 	}
-	if (ret == 0) { /* reported from sched_process_exec */
-		bpf_map_delete_elem(&pending_exec, &tid);
+	a->valid = 0;
+	if (ret == 0) /* reported from sched_process_exec */
 		return 0;
-	}
 	void *b = scratch();
 	if (!b)
 		goto out;
 	struct imm_exec *e = b;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 off = 0, n, argc = 0;
 
 	fill_hdr(&e->h, IMM_K_EXEC, task);
+	if (ret == -1 /* EPERM */ && take_denial(IMM_K_EXEC))
+		e->h.flags |= IMM_F_DENIED;
 	e->ret = ret;
 	e->syscall = a->syscall;
 	e->old_tid = tid;
@@ -384,15 +395,14 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	off = args_start + used;
 	e->argc = argc;
 	e->args_len = used;
-	n = put_path(e->data, off, &BPF_CORE_READ(task, fs)->pwd, &e->h.truncated);
-	if (BPF_CORE_READ(task, fs) == NULL)
+	n = put_path(e->data, off, &task->fs->pwd, &e->h.truncated);
+	if (task->fs == NULL)
 		n = 0;
 	e->cwd_len = n;
 	off += n;
 	e->h.size = sizeof(*e) + off;
 	emit(ctx, e, e->h.size, IMM_K_EXEC);
 out:
-	bpf_map_delete_elem(&pending_exec, &tid);
 	return 0;
 }
 
@@ -421,7 +431,11 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 
 	if (skip_self())
 		return 0;
-	a = bpf_map_lookup_elem(&pending_exec, &old_tid);
+	a = bpf_task_storage_get(&pending_exec, task, 0, 0);
+	if (a && !a->valid)
+		a = NULL; /* an exec the kernel started itself, e.g. a usermode helper */
+	if (a)
+		a->valid = 0;
 	void *b = scratch();
 	if (!b)
 		goto out;
@@ -432,8 +446,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	e->ret = 0;
 	e->syscall = a ? a->syscall : IMM_SYS_EXECVE;
 	e->old_tid = old_tid;
-	e->dev = file_dev(file);
-	e->ino = BPF_CORE_READ(file, f_inode, i_ino);
+	file_id(file, &e->dev, &e->ino);
 	e->argc = BPF_CORE_READ(bprm, argc);
 
 	n = bpf_probe_read_kernel_str(&e->data[0], IMM_PATH_MAX, BPF_CORE_READ(bprm, filename));
@@ -468,7 +481,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	e->args_len = alen;
 	off += alen;
 
-	n = put_path(e->data, off, &BPF_CORE_READ(task, fs)->pwd, &e->h.truncated);
+	n = put_path(e->data, off, &task->fs->pwd, &e->h.truncated);
 	e->cwd_len = n;
 	off += n;
 	e->h.size = sizeof(*e) + off;
@@ -480,8 +493,6 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	}
 	emit(ctx, e, e->h.size, IMM_K_EXEC);
 out:
-	if (a)
-		bpf_map_delete_elem(&pending_exec, &old_tid);
 	return 0;
 }
 
@@ -491,9 +502,18 @@ static __always_inline int open_enter(int dfd, const char *name, __u32 flags, __
 {
 	if (skip_self())
 		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct open_args a = { .filename = name, .flags = flags, .mode = mode, .dfd = dfd, .syscall = sc };
-	bpf_map_update_elem(&pending_open, &tid, &a, BPF_ANY);
+	struct open_args *a = bpf_task_storage_get(&pending_open, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		stat_inc(IMM_ST_SCRATCH_MISS);
+		return 0;
+	}
+	a->filename = name;
+	a->flags = flags;
+	a->mode = mode;
+	a->dfd = dfd;
+	a->syscall = sc;
+	a->valid = 1;
 	return 0;
 }
 
@@ -528,24 +548,25 @@ int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct open_args *a = bpf_map_lookup_elem(&pending_open, &tid);
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct open_args *a = bpf_task_storage_get(&pending_open, task, 0, 0);
 	void *b;
 	__u32 off = 0, n;
 
-	if (!a) {
+	if (!a || !a->valid) {
 		if (!skip_self())
 			stat_inc(IMM_ST_ENTER_MISS + IMM_K_OPEN);
 		return 0;
 	}
+	a->valid = 0;
 	b = scratch();
 	if (!b)
 		goto out;
 	struct imm_open *e = b;
-	task = (struct task_struct *)bpf_get_current_task();
 	fill_hdr(&e->h, IMM_K_OPEN, task);
 	e->ret = ctx->ret;
+	if (e->ret == -1 /* EPERM */ && take_denial(IMM_K_OPEN))
+		e->h.flags |= IMM_F_DENIED;
 	e->flags = a->flags;
 	e->mode = a->mode;
 	e->dfd = a->dfd;
@@ -560,10 +581,8 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 	struct file *f = NULL;
 	if (e->ret >= 0) {
 		f = fd_file(task, e->ret);
-		if (f) {
-			e->dev = file_dev(f);
-			e->ino = BPF_CORE_READ(f, f_inode, i_ino);
-		}
+		if (f)
+			file_id(f, &e->dev, &e->ino);
 	}
 
 	/* A relative path is joined to its directory: the dirfd's or the cwd. */
@@ -575,7 +594,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 		if (p) {
 			__u32 start;
 			if (a->dfd == -100) {
-				start = walk_path(p, &BPF_CORE_READ(task, fs)->pwd, &e->h.truncated);
+				start = walk_path(p, &task->fs->pwd, &e->h.truncated);
 			} else {
 				dir = fd_file(task, a->dfd);
 				start = dir ? walk_path(p, &dir->f_path, &e->h.truncated) : IMM_PATH_MAX - 1;
@@ -612,7 +631,6 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx)
 	}
 	emit(ctx, e, e->h.size, IMM_K_OPEN);
 out:
-	bpf_map_delete_elem(&pending_open, &tid);
 	return 0;
 }
 
@@ -647,43 +665,51 @@ int sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
 {
 	if (skip_self())
 		return 0;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct connect_args a = {};
+	struct connect_args *a = bpf_task_storage_get(&pending_connect, bpf_get_current_task_btf(), 0,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
 	__u64 len = (__u32)ctx->args[2];
 
-	a.fd = (int)ctx->args[0];
-	a.addrlen = len;
-	if (len > sizeof(a.addr))
-		len = sizeof(a.addr);
+	if (!a) {
+		stat_inc(IMM_ST_SCRATCH_MISS);
+		return 0;
+	}
+	a->valid = 0;
+	a->fd = (int)ctx->args[0];
+	a->addrlen = len;
+	if (len > sizeof(a->addr))
+		len = sizeof(a->addr);
 	barrier_var(len);
-	len &= sizeof(a.addr) * 2 - 1;
-	if (len > sizeof(a.addr))
+	len &= sizeof(a->addr) * 2 - 1;
+	if (len > sizeof(a->addr))
 		return 0;
+	__builtin_memset(a->addr, 0, sizeof(a->addr));
 	/* copied at entry: the caller may rewrite its buffer while connect blocks */
-	if (bpf_probe_read_user(&a.addr, len, (void *)ctx->args[1]))
+	if (bpf_probe_read_user(a->addr, len, (void *)ctx->args[1]))
 		return 0;
-	__u16 fam = *(__u16 *)a.addr;
+	__u16 fam = *(__u16 *)a->addr;
 	if (fam != 2 /* AF_INET */ && fam != 10 /* AF_INET6 */ && fam != 1 /* AF_UNIX */)
 		return 0;
-	bpf_map_update_elem(&pending_connect, &tid, &a, BPF_ANY);
+	a->valid = 1;
 	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_connect")
 int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct connect_args *a = bpf_map_lookup_elem(&pending_connect, &tid);
-	if (!a)
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct connect_args *a = bpf_task_storage_get(&pending_connect, task, 0, 0);
+	if (!a || !a->valid)
 		return 0; /* not a family we report, or our own */
+	a->valid = 0;
 	void *b = scratch();
 	if (!b)
 		goto out;
 	struct imm_connect *e = b;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	fill_hdr(&e->h, IMM_K_CONNECT, task);
 	e->ret = ctx->ret;
+	if (e->ret == -1 /* EPERM */ && take_denial(IMM_K_CONNECT))
+		e->h.flags |= IMM_F_DENIED;
 	e->fd = a->fd;
 	e->addrlen = a->addrlen;
 	e->family = *(__u16 *)a->addr;
@@ -717,7 +743,6 @@ int sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	e->h.size = sizeof(*e);
 	emit(ctx, e, sizeof(*e), IMM_K_CONNECT);
 out:
-	bpf_map_delete_elem(&pending_connect, &tid);
 	return 0;
 }
 

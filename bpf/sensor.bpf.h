@@ -31,7 +31,9 @@ struct path_buf {
 	__u64 argv;
 };
 
+/* Per-task storage from sys_enter to sys_exit; valid is cleared on use. */
 struct open_args {
+	__u32 valid;
 	const char *filename;
 	__u32 flags;
 	__u32 mode;
@@ -40,6 +42,7 @@ struct open_args {
 };
 
 struct exec_args {
+	__u32 valid;
 	const char *filename;
 	const char *const *argv;
 	int dfd;
@@ -47,6 +50,7 @@ struct exec_args {
 };
 
 struct connect_args {
+	__u32 valid;
 	int fd;
 	__u32 addrlen;
 	__u8 addr[128]; /* struct sockaddr_storage */

@@ -39,6 +39,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } verdict_cidr SEC(".maps");
 
+/* Thread → kind of the action an enforcement program just refused (-EPERM). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} denials SEC(".maps");
+
 static __always_inline bool verdict_denies(struct imm_verdict *v)
 {
 	if (!v || v->action != IMM_ACT_DENY)
@@ -57,6 +66,41 @@ static __always_inline bool verdict_file_denied(__u64 dev, __u64 ino)
 {
 	struct imm_inode_key k = { .dev = dev, .ino = ino };
 	return verdict_denies(bpf_map_lookup_elem(&verdict_file, &k));
+}
+
+/* addr is the IPv4-mapped or IPv6 address; exact entries win over prefixes. */
+static __always_inline bool net_denied(const __u8 *addr, __u16 port)
+{
+	struct imm_net_key k = {};
+	struct imm_verdict *v;
+
+	__builtin_memcpy(k.addr, addr, 16);
+	k.port = port;
+	v = bpf_map_lookup_elem(&verdict_net, &k);
+	if (!v) {
+		k.port = 0;
+		v = bpf_map_lookup_elem(&verdict_net, &k);
+	}
+	if (v)
+		return verdict_denies(v);
+	struct imm_cidr_key ck = { .prefixlen = 128 };
+	__builtin_memcpy(ck.addr, addr, 16);
+	v = bpf_map_lookup_elem(&verdict_cidr, &ck);
+	if (v && (v->port == 0 || v->port == port))
+		return verdict_denies(v);
+	return false;
+}
+
+/* Was this thread's failed syscall refused by a verdict? Consumes the note. */
+static __always_inline bool take_denial(__u32 kind)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *k = bpf_map_lookup_elem(&denials, &tid);
+	if (!k)
+		return false;
+	bool match = *k == kind;
+	bpf_map_delete_elem(&denials, &tid);
+	return match;
 }
 
 #endif

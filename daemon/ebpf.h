@@ -28,6 +28,7 @@ struct ebpf_options {
 	unsigned wakeup_bytes;   /* wake the reader when this much is queued; 0: default */
 	bool want[EBPF_EVENT_TYPES]; /* which event kinds to attach; all false means all */
 	const char *pin_dir;     /* verdict maps pinned here; NULL: /sys/fs/bpf/immune */
+	bool enforce_fallback;   /* the sensor SIGKILLs denied execs and opens */
 	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
 	void *cb_ctx;            /* passed to the callback */
 };

@@ -2,6 +2,7 @@
  * immuned: kernel → decode → enrich → match → verdict/incident → output/hive.
  */
 #include "decode.h"
+#include "enforce.h"
 #include "ebpf.h"
 #include "event_json.h"
 #include "immune.h"
@@ -30,6 +31,7 @@ static struct {
 	const char *pin_dir;
 	unsigned ring_kb;
 	double stats_interval;
+	enum enforce_mode enforce;
 } opt = {
 	.format = FMT_TEXT,
 	.stats_interval = 60,
@@ -70,6 +72,8 @@ static void usage(FILE *f)
 		"  --buffer ring|perf   kernel-to-daemon buffer (default ring, perf where ring is missing)\n"
 		"  --ring-kb N          ring buffer size in KiB (default 32768)\n"
 		"  --pin-dir DIR        where the verdict maps are pinned (default /sys/fs/bpf/immune)\n"
+		"  --enforce MODE       lsm, fallback, off or auto (default auto: lsm where the kernel\n"
+		"                       runs BPF-LSM, else cgroup connect hooks and SIGKILL)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
@@ -93,12 +97,13 @@ static int parse_events(const char *s)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION };
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE };
 	static const struct option lo[] = {
 		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
 		{ "buffer", required_argument, 0, O_BUFFER },	{ "ring-kb", required_argument, 0, O_RINGKB },
 		{ "pin-dir", required_argument, 0, O_PIN },	{ "stats-interval", required_argument, 0, O_STATS },
+		{ "enforce", required_argument, 0, O_ENFORCE },
 		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
 		{ 0, 0, 0, 0 },
 	};
@@ -145,6 +150,12 @@ static int parse_args(int argc, char **argv)
 			opt.ring_kb = strtoul(optarg, &end, 10);
 			if (*end || opt.ring_kb < 4 || (opt.ring_kb & (opt.ring_kb - 1))) {
 				fprintf(stderr, "immuned: --ring-kb needs a power of two >= 4, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_ENFORCE:
+			if (enforce_parse_mode(optarg, &opt.enforce)) {
+				fprintf(stderr, "immuned: --enforce must be lsm, fallback, off or auto, not '%s'\n", optarg);
 				return -1;
 			}
 			break;
@@ -279,7 +290,19 @@ int main(int argc, char **argv)
 		.pin_dir = opt.pin_dir,
 	};
 	ebpf_set_options(&eo);
-	if ((err = ebpf_init()) || (err = ebpf_load_programs()) || (err = ebpf_attach())) {
+	if ((err = ebpf_init())) {
+		fprintf(stderr, "immuned: %s\n", ebpf_last_error());
+		return 1;
+	}
+	char why[512];
+	if ((err = enforce_start(opt.enforce, opt.pin_dir, why, sizeof(why)))) {
+		fprintf(stderr, "immuned: enforcement: %s\n", why);
+		return 1;
+	}
+	fprintf(stderr, "immuned: enforcement mode %s: %s\n", enforce_mode_name(enforce_mode()), enforce_reason());
+	eo.enforce_fallback = enforce_mode() == ENFORCE_FALLBACK;
+	ebpf_set_options(&eo);
+	if ((err = ebpf_load_programs()) || (err = ebpf_attach())) {
 		fprintf(stderr, "immuned: %s\n", ebpf_last_error());
 		ebpf_detach();
 		return 1;
@@ -316,6 +339,7 @@ int main(int argc, char **argv)
 	write_stats(true);
 	fflush(out);
 	ebpf_detach();
+	enforce_stop();
 	proc_free(procs);
 	users_free(users);
 	arena_free(&arena);
