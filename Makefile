@@ -30,13 +30,15 @@ TEST_SRCS   := $(wildcard tests/test_*.c)
 TESTS       := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 SELFTEST_SRCS := $(wildcard selftests/*.c)
 SELFTESTS   := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(SELFTEST_SRCS))
+TOOL_SRCS   := $(wildcard selftests/tools/*.c)
+TOOLS       := $(patsubst selftests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS  := $(wildcard bench/*.c)
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all clean test selftest selftest-host selftest-vm check asan bench
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/immuned $(BUILD)/immunectl $(TESTS) $(SELFTESTS) $(BENCHES)
+all: $(BUILD)/immuned $(BUILD)/immunectl $(TESTS) $(SELFTESTS) $(BENCHES) $(TOOLS)
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
@@ -73,6 +75,11 @@ $(BUILD)/tests/%: tests/%.c tests/*.h $(LIB_OBJS)
 $(BUILD)/selftests/%: selftests/%.c selftests/*.h $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+
+# Small static helpers the selftests run on the host and inside the VM.
+$(BUILD)/tools/%: selftests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(WARN) -D_GNU_SOURCE -static $< -o $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS) $(SKELS)
 	@mkdir -p $(@D)

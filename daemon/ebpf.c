@@ -436,6 +436,15 @@ const char *ebpf_buffer_name(void)
 	return g.ring ? "ring" : "perf";
 }
 
+int ebpf_epoll_fd(void)
+{
+	if (g.rb)
+		return ring_buffer__epoll_fd(g.rb);
+	if (g.pb)
+		return perf_buffer__epoll_fd(g.pb);
+	return -1;
+}
+
 int ebpf_programs_attached(void)
 {
 	return g.nattached;

@@ -54,6 +54,8 @@ int ebpf_get_stats(struct ebpf_stats *st);
 const char *ebpf_buffer_name(void);   /* "ring" or "perf" once loaded */
 const char *ebpf_last_error(void);    /* one line: what failed and what to do */
 int ebpf_programs_attached(void);
+/* An fd that polls readable when the kernel woke the reader (epoll). */
+int ebpf_epoll_fd(void);
 struct bpf_object *ebpf_object(void); /* for the enforcement and map code */
 
 #endif

@@ -9,6 +9,13 @@
 #include "jsonw.h"
 #include "proc.h"
 #include "users.h"
+#include "ctlsock.h"
+#include "verdict.h"
+#include "verdict_ctl.h"
+
+#include <grp.h>
+#include <poll.h>
+#include <sqlite3.h>
 
 #include <errno.h>
 #include <getopt.h>
@@ -32,9 +39,13 @@ static struct {
 	unsigned ring_kb;
 	double stats_interval;
 	enum enforce_mode enforce;
+	const char *socket;
+	const char *db;
+	const char *admin_group;
 } opt = {
 	.format = FMT_TEXT,
 	.stats_interval = 60,
+	.db = "/var/lib/immune/immune.db",
 };
 
 static volatile sig_atomic_t stop;
@@ -74,6 +85,10 @@ static void usage(FILE *f)
 		"  --pin-dir DIR        where the verdict maps are pinned (default /sys/fs/bpf/immune)\n"
 		"  --enforce MODE       lsm, fallback, off or auto (default auto: lsm where the kernel\n"
 		"                       runs BPF-LSM, else cgroup connect hooks and SIGKILL)\n"
+		"  --socket PATH        control socket for immunectl (default /run/immune/immune.sock)\n"
+		"  --admin-group NAME   this group may also change verdicts over the socket\n"
+		"  --db PATH            SQLite database of verdicts and incidents\n"
+		"                       (default /var/lib/immune/immune.db)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
@@ -97,13 +112,15 @@ static int parse_events(const char *s)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE };
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN };
 	static const struct option lo[] = {
 		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
 		{ "buffer", required_argument, 0, O_BUFFER },	{ "ring-kb", required_argument, 0, O_RINGKB },
 		{ "pin-dir", required_argument, 0, O_PIN },	{ "stats-interval", required_argument, 0, O_STATS },
 		{ "enforce", required_argument, 0, O_ENFORCE },
+		{ "socket", required_argument, 0, O_SOCKET },	{ "db", required_argument, 0, O_DB },
+		{ "admin-group", required_argument, 0, O_ADMIN },
 		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
 		{ 0, 0, 0, 0 },
 	};
@@ -159,6 +176,15 @@ static int parse_args(int argc, char **argv)
 				return -1;
 			}
 			break;
+		case O_SOCKET:
+			opt.socket = optarg;
+			break;
+		case O_DB:
+			opt.db = optarg;
+			break;
+		case O_ADMIN:
+			opt.admin_group = optarg;
+			break;
 		case O_PIN:
 			opt.pin_dir = optarg;
 			break;
@@ -213,6 +239,28 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 		emit_line();
 	}
 	return 0;
+}
+
+/* "status" of the control socket: what runs, what it saw, what it lost. */
+static void status_fields(cJSON *r, void *ctx)
+{
+	struct ebpf_stats st;
+	(void)ctx;
+	cJSON_AddStringToObject(r, "mode", enforce_mode_name(enforce_mode()));
+	cJSON_AddStringToObject(r, "mode_reason", enforce_reason());
+	cJSON_AddStringToObject(r, "buffer", ebpf_buffer_name());
+	cJSON_AddNumberToObject(r, "programs_attached", ebpf_programs_attached());
+	if (ebpf_get_stats(&st) == 0) {
+		cJSON *ev = cJSON_AddObjectToObject(r, "events");
+		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
+			cJSON *k = cJSON_AddObjectToObject(ev, event_kind_name(i));
+			cJSON_AddNumberToObject(k, "emitted", st.events[i]);
+			cJSON_AddNumberToObject(k, "received", st.received[i]);
+			cJSON_AddNumberToObject(k, "lost", st.drops[i]);
+		}
+		cJSON_AddNumberToObject(r, "perf_lost", st.perf_lost);
+	}
+	cJSON_AddNumberToObject(r, "processes", proc_count(procs));
 }
 
 static void write_stats(bool final)
@@ -307,6 +355,42 @@ int main(int argc, char **argv)
 		ebpf_detach();
 		return 1;
 	}
+	/* verdicts: the pinned maps exist now (both objects pin them by name) */
+	sqlite3 *db = NULL;
+	struct verdicts *verdicts = NULL;
+	struct ctlsock *cs = NULL;
+	struct verdict_ctl *vctl = NULL;
+	char e2[512];
+	db = verdict_db_open(opt.db, e2, sizeof(e2));
+	if (!db) {
+		fprintf(stderr, "immuned: --db %s: %s\n", opt.db, e2);
+		return 1;
+	}
+	verdicts = verdicts_open(opt.pin_dir, db, e2, sizeof(e2));
+	if (!verdicts) {
+		fprintf(stderr, "immuned: verdict maps: %s\n", e2);
+		return 1;
+	}
+	int reapplied = verdict_reapply_all(verdicts);
+	if (reapplied > 0)
+		fprintf(stderr, "immuned: %d verdicts re-applied from %s\n", reapplied, opt.db);
+	gid_t admin_gid = CTLSOCK_NO_GROUP;
+	if (opt.admin_group) {
+		struct group *gr = getgrnam(opt.admin_group);
+		if (!gr) {
+			fprintf(stderr, "immuned: --admin-group %s: no such group\n", opt.admin_group);
+			return 1;
+		}
+		admin_gid = gr->gr_gid;
+	}
+	cs = ctlsock_open(opt.socket, admin_gid, e2, sizeof(e2));
+	if (!cs) {
+		fprintf(stderr, "immuned: control socket: %s\n", e2);
+		return 1;
+	}
+	vctl = verdict_ctl_register(cs, verdicts);
+	ctlsock_add_status(cs, status_fields, NULL);
+
 	procs = proc_new(0);
 	users = users_new();
 	if (!procs || !users) {
@@ -319,8 +403,13 @@ int main(int argc, char **argv)
 	fflush(stderr);
 
 	double start = now_s(), last_stats = start;
+	struct pollfd pfd[2] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN } };
 	while (!stop) {
-		err = ebpf_poll_events(on_event, 100);
+		/* the kernel wakes us past a batch; the timeout takes what is below it */
+		poll(pfd, 2, 100);
+		if (pfd[1].revents)
+			ctlsock_dispatch(cs);
+		err = ebpf_poll_events(on_event, 0);
 		if (err < 0) {
 			fprintf(stderr, "immuned: polling events failed: %s\n", strerror(-err));
 			break;
@@ -340,6 +429,10 @@ int main(int argc, char **argv)
 	fflush(out);
 	ebpf_detach();
 	enforce_stop();
+	verdict_ctl_free(vctl);
+	ctlsock_close(cs);
+	verdicts_close(verdicts);
+	sqlite3_close(db);
 	proc_free(procs);
 	users_free(users);
 	arena_free(&arena);
