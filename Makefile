@@ -44,13 +44,13 @@ $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	$(CLANG) $(BPFCFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/daemon/%.o: daemon/%.c daemon/*.h bpf/immune.h $(SKELS)
+$(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h) bpf/immune.h $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -64,15 +64,15 @@ $(BUILD)/daemon/rules_builtin.o: $(BUILD)/daemon/rules_builtin.c
 $(BUILD)/immuned: $(DAEMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/immunectl: $(CTL_SRCS) daemon/*.h $(LIB_OBJS)
+$(BUILD)/immunectl: $(CTL_SRCS) $(wildcard daemon/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/%.c tests/*.h $(LIB_OBJS)
+$(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/selftests/%: selftests/%.c selftests/*.h $(LIB_OBJS)
+$(BUILD)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iselftests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
