@@ -9,13 +9,14 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 WARN     := -Wall -Wextra -Werror
-CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -DIMMUNE_VERSION='"$(VERSION)"'
+OPT      ?= -O2 -g
+# CFLAGS from the command line is added to, not replaced: the defines are needed
+override CFLAGS += $(OPT) $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -DIMMUNE_VERSION='"$(VERSION)"'
 LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lcjson -lpcre2-8 -lyaml -lssl -lcrypto -lpthread
 BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter -I$(BUILD) -Ibpf
 
 ifeq ($(SAN),1)
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+override CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
@@ -106,7 +107,7 @@ bench: all
 	@bench/run $(BUILD)
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=1 CFLAGS="-O1 -g" all
+	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" all
 
 clean:
 	rm -rf build
