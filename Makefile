@@ -9,6 +9,13 @@ ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 WARN     := -Wall -Wextra -Werror
+# V=1 shows the commands
+ifneq ($(V),1)
+Q        := @
+msg       = @printf '  %-8s %s\n' $(1) $(2)
+else
+msg       =
+endif
 OPT      ?= -O2 -g
 # CFLAGS from the command line is added to, not replaced: the defines are needed
 override CFLAGS += $(OPT) $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -DIMMUNE_VERSION='"$(VERSION)"'
@@ -43,48 +50,60 @@ all: $(BUILD)/immuned $(BUILD)/immunectl $(TESTS) $(SELFTESTS) $(BENCHES) $(TOOL
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+	$(call msg,VMLINUX,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
-	$(CLANG) $(BPFCFLAGS) -c $< -o $@
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPFCFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< > $@
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h) bpf/immune.h $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml)
 	@mkdir -p $(@D)
-	rules/embed.sh $@ $(sort $(wildcard rules/builtin/*.yml))
+	$(call msg,EMBED,$@)
+	$(Q)rules/embed.sh $@ $(sort $(wildcard rules/builtin/*.yml))
 
 $(BUILD)/daemon/rules_builtin.o: $(BUILD)/daemon/rules_builtin.c
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/immuned: $(DAEMON_OBJS)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/immunectl: $(CTL_SRCS) $(wildcard daemon/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iselftests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iselftests $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 # Small static helpers the selftests run on the host and inside the VM.
 $(BUILD)/tools/%: selftests/tools/%.c
 	@mkdir -p $(@D)
-	$(CC) -O2 -g $(WARN) -D_GNU_SOURCE -static $< -o $@
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g $(WARN) -D_GNU_SOURCE -static $< -o $@
 
 $(BUILD)/bench/%: bench/%.c $(LIB_OBJS) $(SKELS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 # Unit tests: no root, no BPF.
 test: $(TESTS)

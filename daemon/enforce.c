@@ -27,7 +27,7 @@
 
 static struct {
 	enum enforce_mode mode;
-	char reason[512];
+	char reason[1024];
 	struct enforce_bpf *skel;
 	struct bpf_link *links[8];
 	int nlinks;
