@@ -1,0 +1,378 @@
+/* Incidents: ECS document, text line, SQLite rows; see incident.h. */
+#include "incident.h"
+#include "event_json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+const char incident_schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS incidents (\n"
+	"    id            INTEGER PRIMARY KEY,  -- the agent's sequence number for the Hive\n"
+	"    host          TEXT    NOT NULL,\n"
+	"    agent_id      TEXT,                 -- Hive side: which agent sent it\n"
+	"    agent_seq     INTEGER,              -- Hive side: the agent's id for the row\n"
+	"    time_ns       INTEGER NOT NULL,     -- UNIX epoch ns of the event\n"
+	"    rule_id       TEXT    NOT NULL,\n"
+	"    rule_title    TEXT    NOT NULL,\n"
+	"    rule_level    TEXT,\n"
+	"    rule_tags     TEXT,                 -- JSON array\n"
+	"    rule_author   TEXT,\n"
+	"    event_kind    TEXT    NOT NULL,     -- exec, open, connect\n"
+	"    pid           INTEGER,\n"
+	"    ppid          INTEGER,\n"
+	"    uid           INTEGER,\n"
+	"    executable    TEXT,\n"
+	"    command_line  TEXT,\n"
+	"    parent_executable TEXT,\n"
+	"    target        TEXT,                 -- file path or destination\n"
+	"    action        TEXT    NOT NULL,     -- alert, block, kill\n"
+	"    verdict       TEXT,                 -- what was done: 'alerted', 'denied', 'killed'\n"
+	"    doc           TEXT    NOT NULL,     -- the incident as one ECS JSON object\n"
+	"    hive_acked    INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS incidents_time ON incidents (time_ns);\n"
+	"CREATE INDEX IF NOT EXISTS incidents_rule ON incidents (rule_id);\n"
+	"CREATE INDEX IF NOT EXISTS incidents_exe  ON incidents (executable);\n"
+	"CREATE INDEX IF NOT EXISTS incidents_unacked ON incidents (hive_acked) WHERE hive_acked = 0;\n"
+	"CREATE UNIQUE INDEX IF NOT EXISTS incidents_agent_seq ON incidents (agent_id, agent_seq) WHERE agent_id IS NOT "
+	"NULL;\n";
+
+const char *incident_event_kind(const struct imm_event *ev)
+{
+	return event_kind_name(ev->type);
+}
+
+void incident_target(const struct imm_event *ev, char *buf, size_t n)
+{
+	switch (ev->type) {
+	case EBPF_EVENT_OPEN:
+		snprintf(buf, n, "%s", ev->abs_path && ev->abs_path[0] ? ev->abs_path : ev->path ? ev->path : "");
+		break;
+	case EBPF_EVENT_CONNECT:
+		if (ev->family == AF_UNIX)
+			snprintf(buf, n, "%s", ev->unix_path ? ev->unix_path : "");
+		else if (ev->family == AF_INET6)
+			snprintf(buf, n, "[%s]:%u", ev->dst_ip, ev->dst_port);
+		else
+			snprintf(buf, n, "%s:%u", ev->dst_ip, ev->dst_port);
+		break;
+	default:
+		snprintf(buf, n, "%s", ev->executable ? ev->executable : "");
+		break;
+	}
+}
+
+static int severity(const char *level)
+{
+	static const struct {
+		const char *l;
+		int s;
+	} t[] = { { "informational", 0 }, { "low", 21 }, { "medium", 47 }, { "high", 73 }, { "critical", 99 } };
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (level && strcmp(level, t[i].l) == 0)
+			return t[i].s;
+	return -1;
+}
+
+static cJSON *obj(cJSON *parent, const char *key)
+{
+	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
+	if (!cJSON_IsObject(o)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
+		o = cJSON_AddObjectToObject(parent, key);
+	}
+	return o;
+}
+
+static void setstr(cJSON *o, const char *key, const char *v)
+{
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddStringToObject(o, key, v ? v : "");
+}
+
+cJSON *incident_to_json(const struct incident *in)
+{
+	cJSON *d = event_to_json(in->ev);
+	if (!d)
+		return NULL;
+	cJSON *ev = obj(d, "event");
+	setstr(ev, "kind", "alert");
+	int sev = severity(in->rule_level);
+	if (sev >= 0)
+		cJSON_AddNumberToObject(ev, "severity", sev);
+
+	setstr(obj(d, "host"), "name", in->host);
+
+	cJSON *r = obj(d, "rule");
+	setstr(r, "id", in->rule_id);
+	setstr(r, "name", in->rule_title);
+	setstr(r, "level", in->rule_level);
+	if (in->rule_description && in->rule_description[0])
+		setstr(r, "description", in->rule_description);
+	setstr(r, "author", in->rule_author);
+	setstr(r, "ruleset", in->ruleset);
+	if (in->category)
+		setstr(r, "category", in->category);
+	if (in->rule_file)
+		setstr(r, "reference", in->rule_file);
+	cJSON *tags = cJSON_AddArrayToObject(r, "tags");
+	cJSON *tech = NULL, *tact = NULL;
+	for (int i = 0; i < in->ntags; i++) {
+		const char *t = in->tags[i];
+		cJSON_AddItemToArray(tags, cJSON_CreateString(t));
+		if (strncmp(t, "attack.", 7))
+			continue;
+		t += 7;
+		if ((t[0] == 't' || t[0] == 'T') && isdigit((unsigned char)t[1])) {
+			char id[32];
+			snprintf(id, sizeof(id), "%s", t);
+			for (char *p = id; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			if (!tech)
+				tech = cJSON_CreateArray();
+			cJSON_AddItemToArray(tech, cJSON_CreateString(id));
+		} else if (!(t[0] == 'g' || t[0] == 's') || !isdigit((unsigned char)t[1])) {
+			if (!tact)
+				tact = cJSON_CreateArray();
+			cJSON_AddItemToArray(tact, cJSON_CreateString(t));
+		}
+	}
+	if (tech || tact) {
+		cJSON *th = obj(d, "threat");
+		setstr(th, "framework", "MITRE ATT&CK");
+		if (tech)
+			cJSON_AddItemToObject(obj(th, "technique"), "id", tech);
+		if (tact)
+			cJSON_AddItemToObject(obj(th, "tactic"), "name", tact);
+	}
+	if (in->sha256)
+		setstr(obj(obj(d, "process"), "hash"), "sha256", in->sha256);
+
+	cJSON *im = obj(d, "immune");
+	setstr(im, "action", imm_action_name(in->action));
+	setstr(im, "verdict", in->verdict);
+	if (in->verdict_error)
+		setstr(im, "verdict_error", in->verdict_error);
+	if (in->indicator)
+		setstr(im, "indicator", in->indicator);
+	return d;
+}
+
+/* Control bytes would break a line-oriented log: show them as \xNN. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+}
+
+void incident_write_text(FILE *out, const struct incident *in)
+{
+	char ts[64], target[4200];
+	event_timestamp(in->ev->time_ns, ts, sizeof(ts));
+	incident_target(in->ev, target, sizeof(target));
+	fprintf(out, "%s ALERT %-8s %s [%s] %s/%s pid=%u exe=", ts, in->rule_level && in->rule_level[0] ? in->rule_level : "-",
+		incident_event_kind(in->ev), in->rule_id, imm_action_name(in->action), in->verdict, in->ev->pid);
+	put_clean(out, in->ev->executable);
+	fprintf(out, " target=");
+	put_clean(out, target);
+	fprintf(out, " cmd=\"");
+	put_clean(out, in->ev->command_line);
+	fprintf(out, "\" rule=\"");
+	put_clean(out, in->rule_title);
+	fprintf(out, "\"");
+	if (in->indicator) {
+		fprintf(out, " indicator=");
+		put_clean(out, in->indicator);
+	}
+	if (in->verdict_error) {
+		fprintf(out, " error=\"");
+		put_clean(out, in->verdict_error);
+		fprintf(out, "\"");
+	}
+}
+
+/* ------------------------------------------------------------ store */
+
+struct incident_store {
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+	bool in_txn;
+	unsigned pending;
+	uint64_t errors;
+	char path[PATH_MAX];
+};
+
+static int mkdirs(const char *path)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), "%s", path);
+	char *slash = strrchr(p, '/');
+	if (!slash || slash == p)
+		return 0;
+	*slash = 0;
+	for (char *q = p + 1; *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = 0;
+		if (mkdir(p, 0700) && errno != EEXIST)
+			return -errno;
+		*q = '/';
+	}
+	if (mkdir(p, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+struct incident_store *incident_store_open(const char *path, char *err, size_t errlen)
+{
+	struct incident_store *s = calloc(1, sizeof(*s));
+	char *msg = NULL;
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	int rc = mkdirs(path);
+	if (rc) {
+		snprintf(err, errlen, "%s: creating its directory: %s", path, strerror(-rc));
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+		goto fail;
+	}
+	/* the verdict code, immunectl and the Hive may hold the db for a moment */
+	sqlite3_busy_timeout(s->db, 2000);
+	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL, &msg) !=
+		    SQLITE_OK ||
+	    sqlite3_exec(s->db, incident_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: applying the incidents schema: %s", path, msg ? msg : "?");
+		sqlite3_free(msg);
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT INTO incidents (host, time_ns, rule_id, rule_title, rule_level, rule_tags, "
+			       "rule_author, event_kind, pid, ppid, uid, executable, command_line, parent_executable, "
+			       "target, action, verdict, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       -1, &s->ins, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	return s;
+fail:
+	if (s->db)
+		sqlite3_close(s->db);
+	free(s);
+	return NULL;
+}
+
+static int exec1(struct incident_store *s, const char *sql)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		fprintf(stderr, "immuned: %s: %s: %s\n", s->path, sql, msg ? msg : "?");
+		sqlite3_free(msg);
+		s->errors++;
+		return -1;
+	}
+	return 0;
+}
+
+int incident_store_flush(struct incident_store *s)
+{
+	if (!s || !s->in_txn)
+		return 0;
+	if (exec1(s, "COMMIT"))
+		return -1;
+	s->in_txn = false;
+	s->pending = 0;
+	return 0;
+}
+
+int incident_store_add(struct incident_store *s, const struct incident *in, const char *doc)
+{
+	char target[4200];
+	const struct imm_event *ev = in->ev;
+	if (!s->in_txn) {
+		if (exec1(s, "BEGIN"))
+			return -1;
+		s->in_txn = true;
+	}
+	cJSON *tags = cJSON_CreateArray();
+	for (int i = 0; i < in->ntags; i++)
+		cJSON_AddItemToArray(tags, cJSON_CreateString(in->tags[i]));
+	char *tj = cJSON_PrintUnformatted(tags);
+	cJSON_Delete(tags);
+	incident_target(ev, target, sizeof(target));
+	int64_t t = ev->time_ns;
+	if (!t) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	}
+
+	sqlite3_stmt *q = s->ins;
+	int i = 1;
+	sqlite3_bind_text(q, i++, in->host ? in->host : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, i++, t);
+	sqlite3_bind_text(q, i++, in->rule_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, in->rule_title ? in->rule_title : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, in->rule_level, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, tj ? tj : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, in->rule_author, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, incident_event_kind(ev), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, i++, ev->pid);
+	sqlite3_bind_int64(q, i++, ev->ppid);
+	sqlite3_bind_int64(q, i++, ev->uid);
+	sqlite3_bind_text(q, i++, ev->executable, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, ev->command_line, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, ev->parent_executable, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, target, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, imm_action_name(in->action), -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, in->verdict, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, i++, doc, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	free(tj);
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "immuned: %s: inserting an incident: %s\n", s->path, sqlite3_errmsg(s->db));
+		s->errors++;
+		return -1;
+	}
+	if (++s->pending >= 512)
+		incident_store_flush(s);
+	return 0;
+}
+
+void incident_store_close(struct incident_store *s)
+{
+	if (!s)
+		return;
+	incident_store_flush(s);
+	sqlite3_finalize(s->ins);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+unsigned incident_store_pending(const struct incident_store *s)
+{
+	return s ? s->pending : 0;
+}
+
+uint64_t incident_store_errors(const struct incident_store *s)
+{
+	return s ? s->errors : 0;
+}

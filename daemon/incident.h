@@ -1,0 +1,56 @@
+/*
+ * Incidents: a rule or IOC match on an event, as one ECS JSON document
+ * (printed as a line, or as text) and as a row of the SQLite table
+ * `incidents` (schema/immune.sql), written in batched transactions so that a
+ * burst of matches costs one commit, not one fsync per row.
+ */
+#ifndef IMMUNE_INCIDENT_H
+#define IMMUNE_INCIDENT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "event.h"
+#include "sigma.h"
+
+struct incident {
+	const struct imm_event *ev;
+	const char *host;
+	const char *rule_id, *rule_title, *rule_level, *rule_author, *rule_description;
+	const char *const *tags;
+	int ntags;
+	const char *ruleset;  /* "sigma", "builtin" or "ioc" */
+	const char *rule_file;
+	const char *category; /* Sigma logsource category, or the IOC kind */
+	enum imm_rule_action action;
+	const char *verdict;  /* "alerted", "denied", "killed" */
+	const char *verdict_error; /* why a block/kill could not be done, or NULL */
+	const char *indicator; /* IOC matches: the indicator as text */
+	const char *sha256;   /* the executable's hash when known */
+};
+
+/* "exec", "open", "connect", ... */
+const char *incident_event_kind(const struct imm_event *ev);
+/* The file path or destination the event is about (exec: the executable). */
+void incident_target(const struct imm_event *ev, char *buf, size_t n);
+/* The ECS document; NULL on OOM. Tags "attack.tNNNN[.NNN]" become threat.technique.id. */
+cJSON *incident_to_json(const struct incident *in);
+/* One aligned text line (no newline). */
+void incident_write_text(FILE *out, const struct incident *in);
+
+/* The incidents table and its indexes exactly as in schema/immune.sql (a test compares them). */
+extern const char incident_schema_sql[];
+
+struct incident_store;
+
+/* Open (creating the directories), apply the schema, WAL; NULL with err. */
+struct incident_store *incident_store_open(const char *path, char *err, size_t errlen);
+/* Insert into the open transaction (begun if needed); commits itself every 512 rows. 0 or -1. */
+int incident_store_add(struct incident_store *s, const struct incident *in, const char *doc);
+/* Commit what is pending; 0, or -1 (kept for the next flush, e.g. while the db is busy). */
+int incident_store_flush(struct incident_store *s);
+void incident_store_close(struct incident_store *s);
+unsigned incident_store_pending(const struct incident_store *s);
+uint64_t incident_store_errors(const struct incident_store *s);
+
+#endif
