@@ -7,6 +7,9 @@
  * floor's. Usage: bench/overhead BUILD_DIR [--quick]
  */
 #include "floor.skel.h"
+#include "immune.h"
+
+#include <bpf/bpf.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,6 +175,55 @@ static void report_losses(void)
 		fclose(f);
 }
 
+static void clear_pins(const char *pin)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s /tmp/immune-bench.db*", pin);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench: could not clear %s\n", pin);
+}
+
+/* n verdicts that match nothing the benchmark does, in every verdict map */
+static int fill_verdicts(const char *pin, int n)
+{
+	const char *names[] = { "verdict_exec", "verdict_file", "verdict_net", "verdict_cidr" };
+	struct imm_verdict v = { .action = IMM_ACT_DENY };
+	snprintf(v.source, sizeof(v.source), "bench");
+	for (int m = 0; m < 4; m++) {
+		char p[256];
+		snprintf(p, sizeof(p), "%s/%s", pin, names[m]);
+		int fd = bpf_obj_get(p);
+		if (fd < 0) {
+			fprintf(stderr, "bench: %s: %s\n", p, strerror(errno));
+			return -1;
+		}
+		for (int i = 0; i < n; i++) {
+			int rc;
+			if (m < 2) {
+				struct imm_inode_key k = { .dev = 0xfff00000u + (i % 7), .ino = 1000000000ull + i };
+				rc = bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+			} else if (m == 2) {
+				struct imm_net_key k = { .port = 1 + i % 60000 };
+				k.addr[0] = 0x20; k.addr[1] = 0x01; k.addr[2] = 0x0d; k.addr[3] = 0xb8; /* 2001:db8::/32 */
+				memcpy(&k.addr[12], &i, 4);
+				rc = bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+			} else {
+				struct imm_cidr_key k = { .prefixlen = 120 };
+				k.addr[0] = 0x20; k.addr[1] = 0x01; k.addr[2] = 0x0d; k.addr[3] = 0xb9;
+				memcpy(&k.addr[11], &i, 4);
+				rc = bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+			}
+			if (rc) {
+				fprintf(stderr, "bench: filling %s: %s\n", names[m], strerror(errno));
+				close(fd);
+				return -1;
+			}
+		}
+		close(fd);
+	}
+	return 0;
+}
+
 struct result {
 	const char *name;
 	double ns[OP_N];
@@ -183,10 +235,11 @@ int main(int argc, char **argv)
 	const char *build = argc > 1 ? argv[1] : "build";
 	bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
 	char immuned[512];
-	struct result res[6] = { { .name = "no tracing" }, { .name = "floor (empty BPF programs)" },
+	struct result res[8] = { { .name = "no tracing" }, { .name = "floor (empty BPF programs)" },
 				 { .name = "immuned" }, { .name = "libbpf-tools opensnoop/execsnoop" },
-				 { .name = "bpftrace one-liner" } };
-	int nres = 5;
+				 { .name = "bpftrace one-liner" }, { .name = "immuned --enforce off" },
+				 { .name = "immuned, 100,000 verdicts per map" } };
+	int nres = 7;
 
 	if (geteuid() != 0) {
 		printf("SKIPPED: bench/overhead needs root to load BPF programs\n");
@@ -222,16 +275,32 @@ int main(int argc, char **argv)
 
 	struct tracer t;
 	char err[4096] = "";
-	char *im_argv[] = { immuned, "--stats-interval", "0", NULL };
-	if (start_tracer(im_argv, "programs attached", 2, &t, err, sizeof(err)) == 0) {
+	/* immuned three ways: enforcement off, on with empty verdict maps (the
+	 * default), on with 100,000 verdicts in each map; its own pin dir,
+	 * socket and db so that a running agent is not disturbed */
+	const char *pin = "/sys/fs/bpf/immune-bench";
+	char *im_argv[] = { immuned, "--stats-interval", "0", "--pin-dir", (char *)pin, "--socket",
+			    "/tmp/immune-bench.sock", "--db", "/tmp/immune-bench.db", "--enforce", "auto", NULL };
+	struct { int res; const char *enforce; int fill; } runs[] = { { 5, "off", 0 }, { 2, "auto", 0 }, { 6, "auto", 100000 } };
+	for (unsigned r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
+		im_argv[10] = (char *)runs[r].enforce;
+		clear_pins(pin);
+		if (start_tracer(im_argv, "programs attached", 2, &t, err, sizeof(err)) != 0) {
+			fprintf(stderr, "bench: immuned did not start: %s", err);
+			continue;
+		}
+		if (runs[r].fill && fill_verdicts(pin, runs[r].fill)) {
+			stop_tracer(&t);
+			continue;
+		}
 		for (int op = 0; op < OP_N; op++)
-			res[2].ns[op] = measure(op);
-		res[2].have = true;
+			res[runs[r].res].ns[op] = measure(op);
+		res[runs[r].res].have = true;
 		stop_tracer(&t);
-		report_losses();
-	} else {
-		fprintf(stderr, "bench: immuned did not start: %s", err);
+		if (runs[r].res == 2)
+			report_losses();
 	}
+	clear_pins(pin);
 
 	/* peers measured on each op they cover */
 	if (access("/usr/sbin/opensnoop", X_OK) == 0) {
@@ -288,6 +357,18 @@ int main(int argc, char **argv)
 				printf(" %11.2fx", (res[i].ns[op] - res[0].ns[op]) / floor);
 		}
 		printf("\n");
+	}
+	if (res[2].have && res[5].have && res[6].have) {
+		printf("enforcement path: added cost over immuned --enforce off, as a share of the sensor's own cost:\n");
+		for (int i = 2; i <= 6; i += 4) {
+			printf("%-36s", i == 2 ? "empty verdict maps" : "100,000 verdicts per map");
+			for (int op = 0; op < OP_N; op++) {
+				double sensor = res[5].ns[op] - res[0].ns[op];
+				printf(" %11.1f%%", sensor > 0 ? 100.0 * (res[i].ns[op] - res[5].ns[op]) / sensor : 0.0);
+			}
+			printf("\n");
+		}
+		printf("(target: a verdict lookup adds <= 10%%; the mode is the one immuned chose: see its log)\n");
 	}
 	if (res[2].have) {
 		double floor = res[1].ns[OP_OPEN] - res[0].ns[OP_OPEN];
