@@ -12,6 +12,9 @@
 #include "ctlsock.h"
 #include "verdict.h"
 #include "verdict_ctl.h"
+#include "detect.h"
+#include "incident_ctl.h"
+#include "replay.h"
 
 #include <grp.h>
 #include <poll.h>
@@ -42,6 +45,14 @@ static struct {
 	const char *socket;
 	const char *db;
 	const char *admin_group;
+	const char *rules[64];
+	int nrules;
+	const char *iocs[64];
+	int niocs;
+	bool no_builtin;
+	bool check_rules;
+	const char *replay;
+	bool db_given;
 } opt = {
 	.format = FMT_TEXT,
 	.stats_interval = 60,
@@ -56,6 +67,8 @@ static struct arena arena;
 static struct jw line;
 static struct imm_event ev;
 static uint64_t decode_errors;
+static struct detect *detector;
+static struct verdicts *verdicts;
 
 static void on_signal(int sig)
 {
@@ -89,6 +102,12 @@ static void usage(FILE *f)
 		"  --admin-group NAME   this group may also change verdicts over the socket\n"
 		"  --db PATH            SQLite database of verdicts and incidents\n"
 		"                       (default /var/lib/immune/immune.db)\n"
+		"  --rules PATH         Sigma rules (file or directory), repeatable; beside the built-in ones\n"
+		"  --no-builtin-rules   do not load the built-in rules\n"
+		"  --ioc PATH           IOC file (sha256/path/ip/cidr per line), repeatable\n"
+		"  --check-rules PATH...  load rules, print loaded/skipped per rule, exit (no root needed)\n"
+		"  --replay FILE        match recorded JSON events (--events json output; - for stdin),\n"
+		"                       print the incidents, exit (no root or BPF needed)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
@@ -112,7 +131,7 @@ static int parse_events(const char *s)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN };
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY };
 	static const struct option lo[] = {
 		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
@@ -121,6 +140,9 @@ static int parse_args(int argc, char **argv)
 		{ "enforce", required_argument, 0, O_ENFORCE },
 		{ "socket", required_argument, 0, O_SOCKET },	{ "db", required_argument, 0, O_DB },
 		{ "admin-group", required_argument, 0, O_ADMIN },
+		{ "rules", required_argument, 0, O_RULES },	{ "no-builtin-rules", no_argument, 0, O_NOBUILTIN },
+		{ "ioc", required_argument, 0, O_IOC },		{ "check-rules", no_argument, 0, O_CHECK },
+		{ "replay", required_argument, 0, O_REPLAY },
 		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
 		{ 0, 0, 0, 0 },
 	};
@@ -181,6 +203,27 @@ static int parse_args(int argc, char **argv)
 			break;
 		case O_DB:
 			opt.db = optarg;
+			opt.db_given = true;
+			break;
+		case O_RULES:
+		case O_IOC: {
+			const char **v = c == O_RULES ? opt.rules : opt.iocs;
+			int *n = c == O_RULES ? &opt.nrules : &opt.niocs;
+			if (*n == 64) {
+				fprintf(stderr, "immuned: at most 64 --%s\n", c == O_RULES ? "rules" : "ioc");
+				return -1;
+			}
+			v[(*n)++] = optarg;
+			break;
+		}
+		case O_NOBUILTIN:
+			opt.no_builtin = true;
+			break;
+		case O_CHECK:
+			opt.check_rules = true;
+			break;
+		case O_REPLAY:
+			opt.replay = optarg;
 			break;
 		case O_ADMIN:
 			opt.admin_group = optarg;
@@ -206,6 +249,13 @@ static int parse_args(int argc, char **argv)
 			return -1;
 		}
 	}
+	if (opt.check_rules) {
+		if (optind == argc) {
+			fprintf(stderr, "immuned: --check-rules needs at least one rule file or directory\n");
+			return -1;
+		}
+		return 0;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "immuned: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return -1;
@@ -230,6 +280,8 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 	}
 	proc_apply(procs, &ev, &arena);
 	ev.user_name = users_name(users, ev.uid);
+	if (detector)
+		detect_event(detector, &ev);
 	if (opt.print[ev.type]) {
 		jw_reset(&line);
 		if (opt.format == FMT_JSON)
@@ -261,6 +313,64 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(r, "perf_lost", st.perf_lost);
 	}
 	cJSON_AddNumberToObject(r, "processes", proc_count(procs));
+	if (detector) {
+		struct detect_stats ds;
+		detect_get_stats(detector, &ds);
+		cJSON *d = cJSON_AddObjectToObject(r, "detection");
+		cJSON_AddNumberToObject(d, "rules", ds.rules_loaded);
+		cJSON_AddNumberToObject(d, "rules_skipped", ds.rules_skipped);
+		cJSON_AddNumberToObject(d, "indicators", (double)ds.iocs);
+		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
+		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
+		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
+	}
+}
+
+/* What a rule's block or kill does here: verdicts in the pinned maps. */
+static int act_block_inode(void *ctx, const char *kind, uint64_t dev, uint64_t ino, const char *path,
+			   const char *source)
+{
+	char err[256];
+	(void)ctx;
+	(void)path;
+	/* events carry st_dev; the maps key on the kernel's dev_t */
+	int r = verdict_put_inode(verdicts, strcmp(kind, "exec") == 0 ? VK_EXEC : VK_FILE, verdict_dev_from_st(dev),
+				  ino, IMM_ACT_DENY, source, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "immuned: %s: %s\n", source, err);
+	return r;
+}
+
+static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *source)
+{
+	char target[80], err[256];
+	(void)ctx;
+	if (port)
+		snprintf(target, sizeof(target), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
+	else
+		snprintf(target, sizeof(target), "%s", ip);
+	int r = verdict_put(verdicts, VK_NET, target, IMM_ACT_DENY, source, true, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "immuned: %s: %s\n", source, err);
+	return r;
+}
+
+static int act_kill(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	return kill((pid_t)pid, SIGKILL) ? -errno : 0;
+}
+
+static void detect_opts_fill(struct detect_opts *d, FILE *o)
+{
+	memset(d, 0, sizeof(*d));
+	d->rule_paths = opt.rules;
+	d->nrule_paths = opt.nrules;
+	d->no_builtin = opt.no_builtin;
+	d->ioc_paths = opt.iocs;
+	d->nioc_paths = opt.niocs;
+	d->out = o;
+	d->format = opt.format == FMT_JSON ? DETECT_OUT_JSON : DETECT_OUT_TEXT;
 }
 
 static void write_stats(bool final)
@@ -301,6 +411,17 @@ static void write_stats(bool final)
 	jw_uint(&line, "decode_errors", decode_errors);
 	jw_uint(&line, "processes", proc_count(procs));
 	jw_uint(&line, "processes_evicted", proc_evicted(procs));
+	if (detector) {
+		struct detect_stats ds;
+		detect_get_stats(detector, &ds);
+		jw_uint(&line, "rules", ds.rules_loaded);
+		jw_uint(&line, "incidents", ds.incidents);
+		jw_uint(&line, "blocks", ds.blocks);
+		jw_uint(&line, "kills", ds.kills);
+		jw_uint(&line, "action_errors", ds.action_errors);
+		jw_uint(&line, "db_errors", ds.db_errors);
+		jw_uint(&line, "hash_dropped", ds.hash_dropped);
+	}
 	jw_end_obj(&line);
 	jw_end_obj(&line);
 	jw_end_obj(&line);
@@ -318,6 +439,26 @@ int main(int argc, char **argv)
 
 	if (parse_args(argc, argv))
 		return 2;
+	if (opt.check_rules)
+		return detect_check_rules(argc - optind, argv + optind, stdout) ? 1 : 0;
+	if (opt.replay) {
+		struct detect_opts d;
+		struct replay_stats rs;
+		FILE *ro = stdout;
+		if (opt.output && !(ro = fopen(opt.output, "we"))) {
+			fprintf(stderr, "immuned: cannot open --output %s: %s\n", opt.output, strerror(errno));
+			return 1;
+		}
+		detect_opts_fill(&d, ro);
+		d.db_path = opt.db_given ? opt.db : NULL; /* replay stores only when asked */
+		int r = replay_run(opt.replay, &d, ro, &rs);
+		fprintf(stderr, "immuned: replay: %lu lines, %lu events, %lu malformed, %lu incidents\n",
+			(unsigned long)rs.lines, (unsigned long)rs.events, (unsigned long)rs.malformed,
+			(unsigned long)rs.incidents);
+		if (ro != stdout)
+			fclose(ro);
+		return r ? 1 : 0;
+	}
 
 	out = stdout;
 	if (opt.output) {
@@ -357,7 +498,6 @@ int main(int argc, char **argv)
 	}
 	/* verdicts: the pinned maps exist now (both objects pin them by name) */
 	sqlite3 *db = NULL;
-	struct verdicts *verdicts = NULL;
 	struct ctlsock *cs = NULL;
 	struct verdict_ctl *vctl = NULL;
 	char e2[512];
@@ -389,6 +529,23 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vctl = verdict_ctl_register(cs, verdicts);
+	struct incident_ctl *ictl = incident_ctl_register(cs, opt.db);
+
+	struct detect_opts dopt;
+	detect_opts_fill(&dopt, out);
+	dopt.db_path = opt.db;
+	dopt.hash_via_proc = true;
+	dopt.actions = (struct detect_actions){ .block_inode = act_block_inode, .block_net = act_block_net,
+						 .kill_pid = act_kill };
+	detector = detect_new(&dopt, e2, sizeof(e2));
+	if (!detector) {
+		fprintf(stderr, "immuned: detection: %s\n", e2);
+		return 1;
+	}
+	struct detect_stats ds;
+	detect_get_stats(detector, &ds);
+	fprintf(stderr, "immuned: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded, ds.rules_skipped,
+		(unsigned long)ds.iocs);
 	ctlsock_add_status(cs, status_fields, NULL);
 
 	procs = proc_new(0);
@@ -410,6 +567,7 @@ int main(int argc, char **argv)
 		if (pfd[1].revents)
 			ctlsock_dispatch(cs);
 		err = ebpf_poll_events(on_event, 0);
+		detect_flush(detector);
 		if (err < 0) {
 			fprintf(stderr, "immuned: polling events failed: %s\n", strerror(-err));
 			break;
@@ -425,10 +583,13 @@ int main(int argc, char **argv)
 	}
 	/* drain what the kernel queued before we stop */
 	ebpf_poll_events(on_event, 0);
+	detect_finish(detector);
 	write_stats(true);
 	fflush(out);
 	ebpf_detach();
 	enforce_stop();
+	detect_free(detector);
+	incident_ctl_free(ictl);
 	verdict_ctl_free(vctl);
 	ctlsock_close(cs);
 	verdicts_close(verdicts);
