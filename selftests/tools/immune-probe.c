@@ -5,7 +5,7 @@
  *   immune-probe open PATH            "fd" or "errno NAME"; killed shows as a signal to the caller
  *   immune-probe connect ADDR PORT    "ok" or "errno NAME" (IPv4 or IPv6 literal)
  *   immune-probe listen ADDR PORT S   accept for S seconds, print "listening" first
- *   immune-probe true                 exit 0 (copies of this binary are the exec targets)
+ *   immune-probe true [ARG...]        exit 0 (copies of this binary are the exec targets)
  * Exit status: 0 when the syscall succeeded, 1 when it failed, 2 on bad usage.
  */
 #include <arpa/inet.h>
@@ -45,7 +45,7 @@ static int addr_of(const char *ip, const char *port, struct sockaddr_storage *ss
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "true"))
+	if (argc >= 2 && !strcmp(argv[1], "true"))
 		return 0;
 	if (argc >= 3 && !strcmp(argv[1], "exec")) {
 		pid_t p = fork();
