@@ -657,7 +657,10 @@ unsigned match_event_logsources(const struct imm_event *ev)
 		return r;
 	}
 	case EBPF_EVENT_CONNECT:
-		/* a refused or in-progress connect is still an attempt; a denied one was already handled */
+		/* IP sockets only, like Sysmon's NetworkConnect that Sigma's rules are written for.
+		 * A refused or in-progress connect is still an attempt; a denied one was already handled. */
+		if (ev->family != AF_INET && ev->family != AF_INET6)
+			return 0;
 		return ev->outcome == IMM_OUTCOME_DENIED ? 0 : 1u << SIG_LS_NETWORK_CONNECTION;
 	default:
 		return 0;
