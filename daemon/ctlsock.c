@@ -115,8 +115,8 @@ long long ctl_int(const cJSON *req, const char *key)
 
 	if (!it)
 		return -1;
-	/* cJSON keeps numbers as doubles: exact up to 2^53, enough for ns until 2255 */
-	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 9007199254740992.0 ||
+	/* cJSON keeps numbers as doubles: epoch ns (~1.7e18) come with ~256 ns steps, fine for filters */
+	if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= 9.2e18 ||
 	    it->valuedouble != (double)(long long)it->valuedouble)
 		return -2;
 	return (long long)it->valuedouble;

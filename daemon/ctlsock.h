@@ -67,7 +67,7 @@ int ctl_error(cJSON *reply, const char *fmt, ...) __attribute__((format(printf, 
 /* Request helpers: the string / bool / integer member, or the default. */
 const char *ctl_str(const cJSON *req, const char *key);
 bool ctl_bool(const cJSON *req, const char *key, bool dflt);
-/* -1 when absent; -2 when present but not a non-negative integer. */
+/* -1 when absent; -2 when present but not a non-negative integer below 9.2e18. */
 long long ctl_int(const cJSON *req, const char *key);
 
 #endif

@@ -44,7 +44,7 @@ static int req_target(const cJSON *req, cJSON *reply, enum verdict_kind *kind, c
 
 static void add_u64(cJSON *o, const char *key, uint64_t v)
 {
-	/* exact in a double up to 2^53, which ns since 1970 stay below until 2255 */
+	/* a double: counts are exact up to 2^53; epoch ns (~1.7e18) keep ~256 ns steps */
 	cJSON_AddNumberToObject(o, key, (double)v);
 }
 

@@ -814,9 +814,33 @@ static void test_immunectl(void **state)
 	ctlsock_close(cs);
 }
 
+static void test_request_helpers(void **state)
+{
+	(void)state;
+	cJSON *r = cJSON_Parse("{\"ns\":1732428000123456789,\"n\":5,\"neg\":-1,\"frac\":1.5,\"s\":\"x\","
+			       "\"huge\":1e19,\"t\":true,\"f\":false}");
+	assert_non_null(r);
+	/* epoch ns arrive as doubles: accepted, within the double's 256 ns step */
+	long long ns = ctl_int(r, "ns");
+	assert_true(ns > 1732428000123456789LL - 512 && ns < 1732428000123456789LL + 512);
+	assert_int_equal(ctl_int(r, "n"), 5);
+	assert_int_equal(ctl_int(r, "absent"), -1);
+	assert_int_equal(ctl_int(r, "neg"), -2);
+	assert_int_equal(ctl_int(r, "frac"), -2);
+	assert_int_equal(ctl_int(r, "s"), -2);
+	assert_int_equal(ctl_int(r, "huge"), -2);
+	assert_string_equal(ctl_str(r, "s"), "x");
+	assert_null(ctl_str(r, "n"));
+	assert_true(ctl_bool(r, "t", false));
+	assert_false(ctl_bool(r, "f", true));
+	assert_true(ctl_bool(r, "s", true));
+	cJSON_Delete(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_request_helpers),
 		cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_and_help, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
