@@ -45,6 +45,8 @@ BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .PHONY: all clean test selftest selftest-host selftest-vm check asan bench
 .DELETE_ON_ERROR:
+# skeletons and BPF objects are intermediates make would delete, and then rebuild everything
+.SECONDARY:
 
 all: $(BUILD)/immuned $(BUILD)/immunectl $(TESTS) $(SELFTESTS) $(BENCHES) $(TOOLS)
 
