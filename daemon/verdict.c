@@ -1094,7 +1094,8 @@ int verdict_foreach(struct verdicts *v, verdict_fn fn, void *ctx)
 		}
 		nvalid += r->valid;
 	}
-	qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
+	if (rs.n)
+		qsort(rs.r, rs.n, sizeof(*rs.r), row_cmp);
 
 	ret = 0;
 	for (int m = 0; m < VM_COUNT && !ret; m++) {
@@ -1119,7 +1120,7 @@ int verdict_foreach(struct verdicts *v, verdict_fn fn, void *ctx)
 			key.valid = true;
 			key.mk = mk;
 			key.mk.cidr_port = 0;
-			r = bsearch(&key, rs.r, nvalid, sizeof(*rs.r), row_cmp);
+			r = nvalid ? bsearch(&key, rs.r, nvalid, sizeof(*rs.r), row_cmp) : NULL;
 			if (r) {
 				r->matched = true;
 				e.persisted = true;
