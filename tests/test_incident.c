@@ -1,0 +1,220 @@
+/* Incidents: the schema copy agrees with schema/immune.sql, the ECS document, text, SQLite batches. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "incident.h"
+
+static char *squash(const char *s, size_t n)
+{
+	char *out = malloc(n + 1), *o = out;
+	bool space = false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+			space = true;
+			continue;
+		}
+		if (space && o != out)
+			*o++ = ' ';
+		space = false;
+		*o++ = s[i];
+	}
+	*o = 0;
+	return out;
+}
+
+static void test_schema_matches(void **s)
+{
+	(void)s;
+	static char text[1 << 16];
+	FILE *f = fopen("schema/immune.sql", "r");
+	if (!f)
+		fail_msg("schema/immune.sql: %s (run from the source tree)", strerror(errno));
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	const char *start = strstr(text, "CREATE TABLE IF NOT EXISTS incidents (");
+	assert_non_null(start);
+	/* up to the end of the last statement about incidents */
+	const char *end = start, *p;
+	while ((p = strstr(end, "ON incidents")))
+		end = p + 1;
+	end = strchr(end, ';');
+	assert_non_null(end);
+	char *file = squash(start, (size_t)(end + 1 - start));
+	char *mine = squash(incident_schema_sql, strlen(incident_schema_sql));
+	if (strcmp(file, mine))
+		fail_msg("daemon/incident.c's incident_schema_sql differs from schema/immune.sql:\n%s\n%s", mine, file);
+	free(file);
+	free(mine);
+}
+
+static struct imm_event ev;
+static const char *tags[] = { "attack.execution", "attack.t1059.004", "attack.g0032", "cve.2021-1234" };
+
+static struct incident sample(void)
+{
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EBPF_EVENT_EXEC;
+	ev.time_ns = 1795000000123456789LL;
+	ev.pid = 77;
+	ev.ppid = 1;
+	ev.uid = 1000;
+	ev.executable = "/tmp/x";
+	ev.name = "x";
+	ev.command_line = "x --evil\x01";
+	ev.cwd = "/tmp";
+	ev.parent_executable = "/usr/sbin/nginx";
+	ev.parent_command_line = "nginx: worker";
+	ev.user_name = "www-data";
+	ev.filename = "/tmp/x";
+	ev.argc = 2;
+	ev.argv[0] = "x";
+	ev.argv[1] = "--evil\x01";
+	struct incident in = {
+		.ev = &ev, .host = "web1", .rule_id = "r-1", .rule_title = "Exec from tmp", .rule_level = "high",
+		.rule_author = "Jane Doe (ACME)", .rule_description = "d", .tags = tags, .ntags = 4,
+		.ruleset = "sigma", .rule_file = "rules/x.yml", .category = "process_creation",
+		.action = IMM_ACTION_KILL, .verdict = "killed",
+	};
+	return in;
+}
+
+static void test_json_doc(void **s)
+{
+	(void)s;
+	struct incident in = sample();
+	cJSON *d = incident_to_json(&in);
+	assert_non_null(d);
+	const cJSON *r = cJSON_GetObjectItem(d, "rule");
+	assert_string_equal(cJSON_GetObjectItem(r, "id")->valuestring, "r-1");
+	assert_string_equal(cJSON_GetObjectItem(r, "name")->valuestring, "Exec from tmp");
+	assert_string_equal(cJSON_GetObjectItem(r, "level")->valuestring, "high");
+	assert_string_equal(cJSON_GetObjectItem(r, "author")->valuestring, "Jane Doe (ACME)");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r, "tags")), 4);
+	const cJSON *th = cJSON_GetObjectItem(d, "threat");
+	const cJSON *tech = cJSON_GetObjectItem(cJSON_GetObjectItem(th, "technique"), "id");
+	assert_int_equal(cJSON_GetArraySize(tech), 1);
+	assert_string_equal(cJSON_GetArrayItem(tech, 0)->valuestring, "T1059.004");
+	const cJSON *tact = cJSON_GetObjectItem(cJSON_GetObjectItem(th, "tactic"), "name");
+	assert_int_equal(cJSON_GetArraySize(tact), 1);
+	assert_string_equal(cJSON_GetArrayItem(tact, 0)->valuestring, "execution");
+	const cJSON *e = cJSON_GetObjectItem(d, "event");
+	assert_string_equal(cJSON_GetObjectItem(e, "kind")->valuestring, "alert");
+	assert_int_equal(cJSON_GetObjectItem(e, "severity")->valueint, 73);
+	assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "exec");
+	const cJSON *im = cJSON_GetObjectItem(d, "immune");
+	assert_string_equal(cJSON_GetObjectItem(im, "action")->valuestring, "kill");
+	assert_string_equal(cJSON_GetObjectItem(im, "verdict")->valuestring, "killed");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "host"), "name")->valuestring, "web1");
+	const cJSON *pp = cJSON_GetObjectItem(cJSON_GetObjectItem(d, "process"), "parent");
+	assert_string_equal(cJSON_GetObjectItem(pp, "executable")->valuestring, "/usr/sbin/nginx");
+	cJSON_Delete(d);
+}
+
+static void test_text_line(void **s)
+{
+	(void)s;
+	struct incident in = sample();
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	incident_write_text(f, &in);
+	fclose(f);
+	assert_null(strchr(buf, '\n'));
+	assert_null(strchr(buf, '\x01')); /* control bytes escaped */
+	assert_non_null(strstr(buf, "ALERT high"));
+	assert_non_null(strstr(buf, "[r-1] kill/killed pid=77 exe=/tmp/x"));
+	assert_non_null(strstr(buf, "cmd=\"x --evil\\x01\""));
+	free(buf);
+}
+
+static void test_store_batches(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/immune-inc-XXXXXX", db[600], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/a/b/immune.db", dir); /* directories are created */
+	struct incident_store *st = incident_store_open(db, err, sizeof(err));
+	if (!st)
+		fail_msg("%s", err);
+	struct incident in = sample();
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(incident_store_add(st, &in, "{\"x\":1}"), 0);
+	/* 512 committed on their own, the rest wait for the flush */
+	assert_int_equal(incident_store_pending(st), 1000 - 512);
+	sqlite3 *q;
+	assert_int_equal(sqlite3_open(db, &q), SQLITE_OK);
+	sqlite3_stmt *c;
+	assert_int_equal(sqlite3_prepare_v2(q, "SELECT count(*) FROM incidents", -1, &c, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(c, 0), 512);
+	sqlite3_reset(c);
+	assert_int_equal(incident_store_flush(st), 0);
+	assert_int_equal(incident_store_pending(st), 0);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(c, 0), 1000);
+	sqlite3_finalize(c);
+	assert_int_equal(sqlite3_prepare_v2(q,
+					    "SELECT host, time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, "
+					    "event_kind, pid, ppid, uid, executable, parent_executable, target, action, verdict, "
+					    "hive_acked, doc FROM incidents WHERE id = 1",
+					    -1, &c, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	int i = 0;
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "web1");
+	assert_true(sqlite3_column_int64(c, i++) == 1795000000123456789LL);
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "r-1");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "Exec from tmp");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "high");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++),
+			    "[\"attack.execution\",\"attack.t1059.004\",\"attack.g0032\",\"cve.2021-1234\"]");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "Jane Doe (ACME)");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "exec");
+	assert_int_equal(sqlite3_column_int(c, i++), 77);
+	assert_int_equal(sqlite3_column_int(c, i++), 1);
+	assert_int_equal(sqlite3_column_int(c, i++), 1000);
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "/tmp/x");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "/usr/sbin/nginx");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "/tmp/x");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "kill");
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "killed");
+	assert_int_equal(sqlite3_column_int(c, i++), 0);
+	assert_string_equal((const char *)sqlite3_column_text(c, i++), "{\"x\":1}");
+	sqlite3_finalize(c);
+	assert_int_equal(sqlite3_prepare_v2(q, "PRAGMA journal_mode", -1, &c, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(c, 0), "wal");
+	sqlite3_finalize(c);
+	sqlite3_close(q);
+	incident_store_close(st);
+	/* reopening applies the schema again without harm */
+	assert_non_null(st = incident_store_open(db, err, sizeof(err)));
+	incident_store_close(st);
+	/* an impossible path is a one-line error */
+	assert_null(incident_store_open("/proc/immune/x.db", err, sizeof(err)));
+	assert_non_null(strstr(err, "/proc/immune/x.db"));
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_schema_matches),
+		cmocka_unit_test(test_json_doc),
+		cmocka_unit_test(test_text_line),
+		cmocka_unit_test(test_store_batches),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
