@@ -1,0 +1,281 @@
+/* Replay: recorded events through rules, IOCs, actions and the store, with the incidents expected. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ioc.h"
+#include "replay.h"
+
+#define EVENTS "tests/data/replay_events.jsonl"
+
+static FILE *devnull;
+
+/* Run a replay; returns the JSON lines printed as one cJSON array. */
+static cJSON *replay_json(struct detect_opts *o, const char *file, struct replay_stats *st, char **log)
+{
+	char *out = NULL, *lbuf = NULL;
+	size_t olen = 0, llen = 0;
+	FILE *of = open_memstream(&out, &olen);
+	FILE *lf = open_memstream(&lbuf, &llen);
+	o->format = DETECT_OUT_JSON;
+	o->log = lf;
+	o->host = "replay-host";
+	assert_int_equal(replay_run(file, o, of, st), 0);
+	fclose(of);
+	fclose(lf);
+	cJSON *arr = cJSON_CreateArray();
+	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		cJSON *j = cJSON_Parse(l);
+		if (!j)
+			fail_msg("not JSON: %s", l);
+		cJSON_AddItemToArray(arr, j);
+	}
+	free(out);
+	if (log)
+		*log = lbuf;
+	else
+		free(lbuf);
+	return arr;
+}
+
+static const char *str(const cJSON *j, const char *a, const char *b)
+{
+	const cJSON *o = cJSON_GetObjectItem(j, a);
+	o = b ? cJSON_GetObjectItem(o, b) : o;
+	return cJSON_IsString(o) ? o->valuestring : "";
+}
+
+static void test_builtin_incidents(void **s)
+{
+	(void)s;
+	struct detect_opts o = { 0 };
+	struct replay_stats st;
+	char *log;
+	cJSON *arr = replay_json(&o, EVENTS, &st, &log);
+	assert_int_equal(st.lines, 12);
+	assert_int_equal(st.events, 10);
+	assert_int_equal(st.malformed, 2);
+	/* malformed lines: file:line and the reason, and the replay goes on */
+	assert_non_null(strstr(log, EVENTS ":8: not a JSON object, skipped\n"));
+	assert_non_null(strstr(log, EVENTS ":9: event.action 'teleport' is not exec"));
+	free(log);
+	static const struct {
+		int pid;
+		const char *rule;
+	} want[] = {
+		{ 4001, "6f1e0a01-3c2d-4b8e-9a01-000000000001" }, /* exec from /tmp */
+		{ 4003, "6f1e0a01-3c2d-4b8e-9a01-000000000007" }, /* cat /etc/shadow */
+		{ 4005, "6f1e0a01-3c2d-4b8e-9a01-000000000011" }, /* authorized_keys */
+		{ 4006, "6f1e0a01-3c2d-4b8e-9a01-000000000018" }, /* port 4444 */
+		{ 4006, "6f1e0a01-3c2d-4b8e-9a01-000000000004" }, /* bash connect */
+		{ 4007, "6f1e0a01-3c2d-4b8e-9a01-000000000006" }, /* /dev/tcp */
+		{ 4007, "6f1e0a01-3c2d-4b8e-9a01-000000000003" }, /* nginx → bash */
+		{ 4010, "6f1e0a01-3c2d-4b8e-9a01-000000000012" }, /* ld.so.preload */
+	};
+	int n = sizeof(want) / sizeof(want[0]);
+	assert_int_equal(cJSON_GetArraySize(arr), n);
+	assert_int_equal(st.incidents, (uint64_t)n);
+	for (int i = 0; i < n; i++) {
+		cJSON *j = cJSON_GetArrayItem(arr, i);
+		assert_string_equal(str(j, "rule", "id"), want[i].rule);
+		assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "pid")->valueint, want[i].pid);
+		assert_string_equal(str(j, "rule", "author"), "IMMUNE");
+		assert_string_equal(str(j, "immune", "verdict"), "alerted");
+		assert_string_equal(str(j, "host", "name"), "replay-host");
+		assert_string_equal(str(j, "event", "kind"), "alert");
+	}
+	cJSON_Delete(arr);
+}
+
+struct calls {
+	int inode, net, kill;
+	char last_kind[16], last_source[64], last_ip[64];
+	uint64_t last_ino;
+	uint16_t last_port;
+	uint32_t last_pid;
+};
+
+static int cb_inode(void *ctx, const char *kind, uint64_t dev, uint64_t ino, const char *path, const char *source)
+{
+	struct calls *c = ctx;
+	(void)dev;
+	(void)path;
+	c->inode++;
+	snprintf(c->last_kind, sizeof(c->last_kind), "%s", kind);
+	snprintf(c->last_source, sizeof(c->last_source), "%s", source);
+	c->last_ino = ino;
+	return strcmp(kind, "file") == 0 ? -EPERM : 0; /* file blocks fail: the incident must say so */
+}
+
+static int cb_net(void *ctx, const char *ip, uint16_t port, const char *source)
+{
+	struct calls *c = ctx;
+	c->net++;
+	snprintf(c->last_ip, sizeof(c->last_ip), "%s", ip);
+	snprintf(c->last_source, sizeof(c->last_source), "%s", source);
+	c->last_port = port;
+	return 0;
+}
+
+static int cb_kill(void *ctx, uint32_t pid)
+{
+	struct calls *c = ctx;
+	c->kill++;
+	c->last_pid = pid;
+	return 0;
+}
+
+static void test_actions_and_store(void **s)
+{
+	(void)s;
+	struct calls c = { 0 };
+	char dir[] = "/tmp/immune-replay-XXXXXX", db[600];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/immune.db", dir);
+	const char *rules[] = { "tests/data/rules_actions.yml" };
+	struct detect_opts o = {
+		.rule_paths = rules, .nrule_paths = 1, .no_builtin = true, .db_path = db,
+		.actions = { .ctx = &c, .block_inode = cb_inode, .block_net = cb_net, .kill_pid = cb_kill },
+	};
+	struct replay_stats st;
+	cJSON *arr = replay_json(&o, EVENTS, &st, NULL);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	cJSON *j = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(str(j, "rule", "id"), "test-block-exec");
+	assert_string_equal(str(j, "immune", "action"), "block");
+	assert_string_equal(str(j, "immune", "verdict"), "denied");
+	j = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(str(j, "rule", "id"), "test-kill-net");
+	assert_string_equal(str(j, "immune", "verdict"), "killed");
+	j = cJSON_GetArrayItem(arr, 2);
+	assert_string_equal(str(j, "rule", "id"), "test-block-file");
+	assert_string_equal(str(j, "immune", "verdict"), "alerted");
+	assert_string_equal(str(j, "immune", "verdict_error"), "block: Operation not permitted");
+	cJSON_Delete(arr);
+	assert_int_equal(c.inode, 2);
+	assert_int_equal(c.net, 1);
+	assert_int_equal(c.kill, 1);
+	assert_string_equal(c.last_ip, "203.0.113.7");
+	assert_int_equal(c.last_port, 4444);
+	assert_int_equal(c.last_pid, 4006);
+	assert_int_equal(c.last_ino, 1001);
+	assert_string_equal(c.last_source, "rule:test-block-file");
+
+	sqlite3 *q;
+	sqlite3_stmt *stmt;
+	assert_int_equal(sqlite3_open(db, &q), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(q, "SELECT rule_id, action, verdict, target, rule_author FROM incidents ORDER BY id",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	static const char *want[3][4] = {
+		{ "test-block-exec", "block", "denied", "/tmp/.x/payload" },
+		{ "test-kill-net", "kill", "killed", "203.0.113.7:4444" },
+		{ "test-block-file", "block", "alerted", "/etc/ld.so.preload" },
+	};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+		for (int k = 0; k < 4; k++)
+			assert_string_equal((const char *)sqlite3_column_text(stmt, k), want[i][k]);
+		assert_string_equal((const char *)sqlite3_column_text(stmt, 4), "IMMUNE tests");
+	}
+	assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+	sqlite3_finalize(stmt);
+	sqlite3_close(q);
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* IOCs: a path, an IP and the SHA-256 of a real file, found through replay. */
+static void test_iocs(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/immune-ioc-XXXXXX", exe[600], iocf[600], evf[600];
+	assert_non_null(mkdtemp(dir));
+	snprintf(exe, sizeof(exe), "%s/evil-bin", dir);
+	snprintf(iocf, sizeof(iocf), "%s/iocs.txt", dir);
+	snprintf(evf, sizeof(evf), "%s/events.jsonl", dir);
+	FILE *f = fopen(exe, "w");
+	fputs("#!/bin/sh\necho pwned\n", f);
+	fclose(f);
+	uint8_t sha[32];
+	char hex[65];
+	int fd = open(exe, O_RDONLY);
+	assert_int_equal(ioc_sha256_fd(fd, sha, NULL), 0);
+	close(fd);
+	ioc_hex(sha, 32, hex);
+	f = fopen(iocf, "w");
+	fprintf(f, "# test set\nsha256:%s\npath:/etc/ld.so.preload\naction: block\n198.51.100.0/24\nbad line here\n", hex);
+	fclose(f);
+	f = fopen(evf, "w");
+	fprintf(f,
+		"{\"@timestamp\":\"2026-11-24T05:00:00Z\",\"event\":{\"action\":\"exec\",\"outcome\":\"success\"},"
+		"\"process\":{\"pid\":10,\"executable\":\"%s\",\"command_line\":\"evil-bin\"},\"file\":{\"path\":\"%s\"}}\n"
+		"{\"@timestamp\":\"2026-11-24T05:00:01Z\",\"event\":{\"action\":\"connect\",\"outcome\":\"success\"},"
+		"\"process\":{\"pid\":11,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":\"198.51.100.9\",\"port\":443},"
+		"\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n"
+		"{\"@timestamp\":\"2026-11-24T05:00:02Z\",\"event\":{\"action\":\"connect\",\"outcome\":\"success\"},"
+		"\"process\":{\"pid\":12,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":\"198.51.101.9\",\"port\":443},"
+		"\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n",
+		exe, exe);
+	fclose(f);
+	const char *iocs[] = { iocf };
+	struct detect_opts o = { .no_builtin = true, .ioc_paths = iocs, .nioc_paths = 1 };
+	struct replay_stats st;
+	char *log;
+	cJSON *arr = replay_json(&o, evf, &st, &log);
+	char want[700];
+	snprintf(want, sizeof(want), "%s:6: cannot tell the kind", iocf);
+	assert_non_null(strstr(log, want));
+	free(log);
+	assert_int_equal(st.events, 3);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+	/* the IP match is immediate, the hash arrives from the worker after it */
+	cJSON *j = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(str(j, "rule", "id"), "ioc:cidr");
+	assert_string_equal(str(j, "immune", "indicator"), "198.51.100.0/24");
+	assert_string_equal(str(j, "immune", "action"), "block");
+	assert_string_equal(str(j, "immune", "verdict"), "alerted"); /* no enforcement in replay */
+	assert_string_equal(str(j, "immune", "verdict_error"), "block: no enforcement in this mode");
+	j = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(str(j, "rule", "id"), "ioc:sha256");
+	assert_string_equal(str(j, "immune", "indicator"), hex);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "hash"), "sha256")
+				    ->valuestring,
+			    hex);
+	cJSON_Delete(arr);
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_missing_file(void **s)
+{
+	(void)s;
+	struct detect_opts o = { .log = devnull };
+	assert_int_equal(replay_run("/nonexistent/events.jsonl", &o, devnull, NULL), -1);
+}
+
+int main(void)
+{
+	devnull = fopen("/dev/null", "w");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_builtin_incidents),
+		cmocka_unit_test(test_actions_and_store),
+		cmocka_unit_test(test_iocs),
+		cmocka_unit_test(test_missing_file),
+	};
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	fclose(devnull);
+	return rc;
+}
