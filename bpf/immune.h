@@ -74,7 +74,7 @@ struct imm_exec {
 	__u32 syscall;    /* enum imm_exec_syscall */
 	__u32 argc;       /* arguments present in args (may be cut) */
 	__u32 old_tid;    /* the thread that called exec (differs when a non-leader exec'd) */
-	__u64 dev;        /* executable's device (new_encode_dev form), 0 on failure */
+	__u64 dev;        /* executable's device: the kernel's dev_t, major << 20 | minor; 0 on failure */
 	__u64 ino;        /* executable's inode, 0 on failure */
 	__u16 filename_len;
 	__u16 exe_len;
@@ -146,7 +146,7 @@ enum imm_stat {
 enum imm_action { IMM_ACT_NONE = 0, IMM_ACT_DENY = 1, IMM_ACT_ALLOW = 2 };
 
 struct imm_inode_key {
-	__u64 dev;  /* new_encode_dev(sb->s_dev), as in events */
+	__u64 dev;  /* i_sb->s_dev: the kernel's dev_t, major << 20 | minor (not stat's st_dev) */
 	__u64 ino;
 };
 
