@@ -16,6 +16,9 @@
 #include "incident_ctl.h"
 #include "replay.h"
 
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <grp.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -326,6 +329,14 @@ static void status_fields(cJSON *r, void *ctx)
 	}
 }
 
+/* An operator's allow outranks a rule's block: look before writing. */
+static bool operator_allows(const char *map, const void *key)
+{
+	struct imm_verdict v;
+	int fd = bpf_object__find_map_fd_by_name(ebpf_object(), map);
+	return fd >= 0 && bpf_map_lookup_elem(fd, key, &v) == 0 && v.action == IMM_ACT_ALLOW;
+}
+
 /* What a rule's block or kill does here: verdicts in the pinned maps. */
 static int act_block_inode(void *ctx, const char *kind, uint64_t dev, uint64_t ino, const char *path,
 			   const char *source)
@@ -333,6 +344,11 @@ static int act_block_inode(void *ctx, const char *kind, uint64_t dev, uint64_t i
 	char err[256];
 	(void)ctx;
 	(void)path;
+	struct imm_inode_key k = { .dev = verdict_dev_from_st(dev), .ino = ino };
+	if (operator_allows(strcmp(kind, "exec") == 0 ? "verdict_exec" : "verdict_file", &k)) {
+		fprintf(stderr, "immuned: %s: not blocking %s: an allow verdict covers it\n", source, path);
+		return -EPERM;
+	}
 	/* events carry st_dev; the maps key on the kernel's dev_t */
 	int r = verdict_put_inode(verdicts, strcmp(kind, "exec") == 0 ? VK_EXEC : VK_FILE, verdict_dev_from_st(dev),
 				  ino, IMM_ACT_DENY, source, err, sizeof(err));
@@ -345,6 +361,17 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 {
 	char target[80], err[256];
 	(void)ctx;
+	struct imm_net_key k = { .port = port };
+	if (inet_pton(AF_INET6, ip, k.addr) != 1) {
+		k.addr[10] = k.addr[11] = 0xff;
+		inet_pton(AF_INET, ip, &k.addr[12]);
+	}
+	struct imm_net_key any = k;
+	any.port = 0;
+	if (operator_allows("verdict_net", &k) || operator_allows("verdict_net", &any)) {
+		fprintf(stderr, "immuned: %s: not blocking %s: an allow verdict covers it\n", source, ip);
+		return -EPERM;
+	}
 	if (port)
 		snprintf(target, sizeof(target), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
 	else
