@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct rec {
 	uint8_t kind;
@@ -123,6 +124,15 @@ static int grow(struct ioc_set *s)
 	free(s->slots);
 	s->slots = ns;
 	s->nslots = n;
+	return 0;
+}
+
+int ioc_reserve(struct ioc_set *s, size_t n)
+{
+	/* grow once to the final size instead of rehashing log2(n) times */
+	while ((n + 1) * 10 > s->nslots * 7)
+		if (grow(s))
+			return -1;
 	return 0;
 }
 
@@ -324,6 +334,10 @@ long ioc_load_file(struct ioc_set *s, const char *path, FILE *log)
 	size_t cap = 0;
 	ssize_t len;
 	unsigned lineno = 0;
+	struct stat st;
+	/* a SHA-256 line is 72 bytes: a lower bound on the count, so never an overshoot */
+	if (fstat(fileno(f), &st) == 0 && st.st_size > 0)
+		ioc_reserve(s, s->nrecs + (size_t)st.st_size / 72);
 	long added = 0;
 	enum imm_rule_action act = IMM_ACTION_ALERT;
 	while ((len = getline(&line, &cap, f)) >= 0) {
