@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -118,7 +119,13 @@ static int start_tracer(char *const argv[], const char *ready, int stream, struc
 	char line[4096];
 	bool ok = false;
 	double deadline = now_ns() + 30e9;
-	while (now_ns() < deadline && fgets(line, sizeof(line), f)) {
+	/* wait for the ready line, 30 s at most: a tracer that never says it is ready is skipped */
+	while (now_ns() < deadline) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		if (poll(&pf, 1, 500) <= 0)
+			continue;
+		if (!fgets(line, sizeof(line), f))
+			break;
 		if (strstr(line, ready)) {
 			ok = true;
 			break;
@@ -304,13 +311,13 @@ int main(int argc, char **argv)
 
 	/* peers measured on each op they cover */
 	if (access("/usr/sbin/opensnoop", X_OK) == 0) {
-		char *a[] = { "/usr/sbin/opensnoop", NULL };
+		char *a[] = { "stdbuf", "-oL", "/usr/sbin/opensnoop", NULL };
 		if (start_tracer(a, "PID", 1, &t, err, sizeof(err)) == 0) {
 			res[3].ns[OP_OPEN] = measure(OP_OPEN);
 			stop_tracer(&t);
 			res[3].have = true;
 		}
-		char *b[] = { "/usr/sbin/execsnoop", NULL };
+		char *b[] = { "stdbuf", "-oL", "/usr/sbin/execsnoop", NULL };
 		if (start_tracer(b, "PCOMM", 1, &t, err, sizeof(err)) == 0) {
 			res[3].ns[OP_EXEC] = measure(OP_EXEC);
 			stop_tracer(&t);

@@ -13,6 +13,9 @@
 enum imm_outcome { IMM_OUTCOME_SUCCESS = 0, IMM_OUTCOME_FAILURE, IMM_OUTCOME_DENIED, IMM_OUTCOME_UNKNOWN };
 
 #define IMM_EVENT_MAX_ARGS 256
+#define IMM_EVENT_MAX_ANCESTORS 8
+
+struct proc_table;
 
 struct imm_event {
 	ebpf_event_type_t type;
@@ -57,6 +60,10 @@ struct imm_event {
 	const char *unix_path;
 	int sock_type;           /* SOCK_STREAM ... */
 	const char *transport;   /* "tcp", "udp", "unix", ... */
+
+	/* the process table the event was enriched from (NULL in replay):
+	 * incidents list the ancestors from it */
+	const struct proc_table *procs;
 
 	/* exit */
 	int exit_code;

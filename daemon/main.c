@@ -282,6 +282,7 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 		return 0;
 	}
 	proc_apply(procs, &ev, &arena);
+	ev.procs = procs;
 	ev.user_name = users_name(users, ev.uid);
 	if (detector)
 		detect_event(detector, &ev);

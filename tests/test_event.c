@@ -257,6 +257,43 @@ static void test_proc_table_lineage(void **state)
 	arena_free(&a);
 }
 
+/* Incidents list the ancestors the process table knows, as valid UTF-8. */
+static void test_event_to_json_ancestors(void **state)
+{
+	(void)state;
+	struct proc_table *t = proc_new(0);
+	struct arena a = { 0 };
+	struct imm_event ev;
+	const char *exes[] = { "/sbin/init", "/usr/sbin/sshd", "/bin/ba\xffsh" };
+	for (uint32_t pid = 1; pid <= 3; pid++) {
+		event_clear(&ev);
+		ev.type = EBPF_EVENT_EXEC;
+		ev.pid = pid;
+		ev.ppid = pid - 1;
+		ev.executable = exes[pid - 1];
+		ev.command_line = exes[pid - 1];
+		proc_apply(t, &ev, &a);
+	}
+	event_clear(&ev);
+	ev.type = EBPF_EVENT_OPEN;
+	ev.pid = 4;
+	ev.ppid = 3;
+	ev.path = ev.abs_path = "/etc/shadow";
+	proc_apply(t, &ev, &a);
+	ev.procs = t;
+	cJSON *j = event_to_json(&ev);
+	assert_non_null(j);
+	const cJSON *anc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "ancestors");
+	assert_int_equal(cJSON_GetArraySize(anc), 3);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(anc, 0), "pid")->valueint, 3);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(anc, 0), "executable")->valuestring,
+			    "/bin/ba\xef\xbf\xbdsh");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(anc, 2), "executable")->valuestring, "/sbin/init");
+	cJSON_Delete(j);
+	proc_free(t);
+	arena_free(&a);
+}
+
 static void test_proc_seed_self(void **state)
 {
 	(void)state;
@@ -281,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_json_hostile_round_trip),
 		cmocka_unit_test(test_text_line_escapes),
 		cmocka_unit_test(test_proc_table_lineage),
+		cmocka_unit_test(test_event_to_json_ancestors),
 		cmocka_unit_test(test_proc_seed_self),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
