@@ -471,7 +471,7 @@ int main(int argc, char **argv)
 		return detect_check_rules(argc - optind, argv + optind, stdout) ? 1 : 0;
 	if (opt.replay) {
 		struct detect_opts d;
-		struct replay_stats rs;
+		struct replay_stats rs = { 0 };
 		FILE *ro = stdout;
 		if (opt.output && !(ro = fopen(opt.output, "we"))) {
 			fprintf(stderr, "immuned: cannot open --output %s: %s\n", opt.output, strerror(errno));
@@ -480,7 +480,8 @@ int main(int argc, char **argv)
 		detect_opts_fill(&d, ro);
 		d.db_path = opt.db_given ? opt.db : NULL; /* replay stores only when asked */
 		int r = replay_run(opt.replay, &d, ro, &rs);
-		fprintf(stderr, "immuned: replay: %lu lines, %lu events, %lu malformed, %lu incidents\n",
+		if (r == 0)
+			fprintf(stderr, "immuned: replay: %lu lines, %lu events, %lu malformed, %lu incidents\n",
 			(unsigned long)rs.lines, (unsigned long)rs.events, (unsigned long)rs.malformed,
 			(unsigned long)rs.incidents);
 		if (ro != stdout)
