@@ -70,13 +70,13 @@ grep -q '"action":"exec".*"executable":"[^"]*/cat"' "$W/ev.json" && ok "--output
 grep -q '"path":"/etc/hostname"' "$W/ev.json" && ok "and the open of /etc/hostname" || notok "and the open of /etc/hostname"
 tail -1 "$W/ev.json" | grep -q '"action":"stats-final".*"lost_total":0' && ok "the last line is the stats record, nothing lost" ||
 	notok "the last line is the stats record, nothing lost: $(tail -1 "$W/ev.json")"
-if command -v /usr/bin/python3 >/dev/null; then
-	/usr/bin/python3 -c '
-import json, sys
-for i, l in enumerate(open(sys.argv[1]), 1):
-    json.loads(l)
-' "$W/ev.json" && ok "every line is valid JSON" || notok "every line is valid JSON"
-fi
+out=$(selftests/validate-json schema/event.schema.json "$W/ev.json")
+rc=$?
+case $out in
+SKIPPED*) echo "$out" ;;
+*) [ $rc -eq 0 ] && ok "every line is valid against schema/event.schema.json ($(echo "$out" | tail -1))" ||
+	notok "every line is valid against schema/event.schema.json: $out" ;;
+esac
 grep -q "mounted\|programs attached" "$W/log" && ok "the log says what was attached" || notok "the log says what was attached"
 
 # shellcheck disable=SC2086

@@ -116,6 +116,16 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	check "the incident row in SQLite" "0b5e1f00-0000-4000-8000-0000000a1e47|$W/other|alerted" "$row"
 fi
 
+if [ -x selftests/validate-json ]; then
+	out=$(selftests/validate-json schema/incident.schema.json "$W/incidents.json")
+	rc=$?
+	case $out in
+	SKIPPED*) echo "$out" ;;
+	*) [ $rc -eq 0 ] && ok "incidents are valid against schema/incident.schema.json" ||
+		notok "incidents are valid against schema/incident.schema.json: $out" ;;
+	esac
+fi
+
 # block rule: first exec alerts and blocks, the second is denied
 check "the first exec of the rule's binary runs" "exit 0" "$("$PROBE" exec "$W/immune-selftest-blockme" true)"
 i=0
