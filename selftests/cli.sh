@@ -43,7 +43,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit $?
 fi
 
-if command -v setpriv >/dev/null 2>&1; then
+if setpriv --help 2>&1 | grep -q -- --reuid; then
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$IMMUNED" --duration 1 2>&1)
 	rc=$?
 	if [ $rc -ne 0 ] && printf '%s' "$out" | grep -q "not root: immuned needs CAP_BPF and CAP_PERFMON"; then

@@ -152,7 +152,8 @@ verdicts=$(ctl verdicts | grep "operator:" | grep -c "blocked-bin\|127.0.0.1:470
 check "immunectl verdicts lists the three left" "3" "$verdicts"
 
 # --- refused peer: a non-root user may look but not change verdicts
-if command -v setpriv >/dev/null 2>&1; then
+# util-linux's setpriv (busybox has one with other options)
+if setpriv --help 2>&1 | grep -q -- --reuid; then
 	chmod 0755 "$W"
 	chmod 0666 "$SOCK" 2>/dev/null
 	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IMMUNECTL" --socket "$SOCK" block net 1.2.3.4 2>&1)
