@@ -8,6 +8,7 @@
  */
 #include "floor.skel.h"
 #include "immune.h"
+#include "sysfs.h"
 
 #include <bpf/bpf.h>
 
@@ -256,6 +257,11 @@ int main(int argc, char **argv)
 		for (int i = 0; i < OP_N; i++)
 			iters[i] /= 10;
 		reps = 3;
+	}
+	char why[512];
+	if (sysfs_ensure_tracefs(why, sizeof(why))) {
+		fprintf(stderr, "bench: %s\n", why);
+		return 1;
 	}
 	udp_fd = socket(AF_INET, SOCK_DGRAM, 0);
 	udp_dst.sin_family = AF_INET;
