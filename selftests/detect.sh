@@ -4,33 +4,9 @@
 # first exec into a verdict, so the second exec of that binary is denied
 # (SIGKILL in fallback mode, EPERM under BPF-LSM). POSIX sh, for the VM too.
 #   selftests/detect.sh BUILD_DIR [lsm|fallback]
-set -u
 BUILD=${1:-build}
 MODE=${2:-fallback}
-IMMUNED=${IMMUNED:-$BUILD/immuned}
-IMMUNECTL=${IMMUNECTL:-$BUILD/immunectl}
-PROBE=${PROBE:-$BUILD/tools/immune-probe}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIPPED: detection selftests need root"
-	exit 0
-fi
-
-W=$(mktemp -d /tmp/immune-detect.XXXXXX)
-PIN=/sys/fs/bpf/immune-detect-$$
-SOCK=$W/immune.sock
-DB=$W/immune.db
-PASS=0
-FAIL=0
-DPID=
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
-check() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1 (expected '$2', got '$3')"; fi; }
-cleanup() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	rm -rf "$PIN" "$W"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib/scenario.sh" detect
 
 mkdir "$W/rules"
 cat >"$W/rules/block.yml" <<'EOF'
@@ -70,7 +46,6 @@ EOF
 cp "$PROBE" "$W/immune-selftest-blockme"
 cp "$PROBE" "$W/other"
 
-if [ "$MODE" = lsm ]; then DENIED="errno EPERM"; else DENIED="signal 9"; fi
 
 "$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --rules "$W/rules" \
 	--format json --output "$W/incidents.json" --stats-interval 0 2>"$W/immuned.log" &
@@ -141,7 +116,6 @@ fi
 check "the second exec is denied" "$DENIED" "$("$PROBE" exec "$W/immune-selftest-blockme" true)"
 check "another binary still runs" "exit 0" "$("$PROBE" exec "$W/other" true)"
 
-kill "$DPID" && wait "$DPID"
-DPID=
+stop_daemon
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

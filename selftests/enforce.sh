@@ -5,32 +5,10 @@
 # (BPF-LSM: each fails with EPERM).
 #   selftests/enforce.sh BUILD_DIR [lsm|fallback]
 # Binaries: $IMMUNED, $IMMUNECTL, $PROBE (default BUILD_DIR/immuned, ...).
-set -u
 BUILD=${1:-build}
 MODE=${2:-fallback}
-IMMUNED=${IMMUNED:-$BUILD/immuned}
-IMMUNECTL=${IMMUNECTL:-$BUILD/immunectl}
-PROBE=${PROBE:-$BUILD/tools/immune-probe}
-
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIPPED: enforcement selftests need root"
-	exit 0
-fi
-
-W=$(mktemp -d /tmp/immune-enforce.XXXXXX)
-PIN=/sys/fs/bpf/immune-enforce-$$
-SOCK=$W/immune.sock
-DB=$W/immune.db
+. "$(dirname "$0")/lib/scenario.sh" enforce
 EVENTS=$W/events.json
-PASS=0
-FAIL=0
-DPID=
-
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
-check() { # check DESCRIPTION EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1 (expected '$2', got '$3')"; fi
-}
 
 start_daemon() {
 	"$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" \
@@ -48,27 +26,8 @@ start_daemon() {
 	return 1
 }
 
-stop_daemon() {
-	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
-	DPID=
-}
-
-cleanup() {
-	stop_daemon
-	rm -rf "$PIN" "$W"
-}
-trap cleanup EXIT INT TERM
-
-ctl() { "$IMMUNECTL" --socket "$SOCK" "$@"; }
-
-# What a denied action looks like here.
-if [ "$MODE" = lsm ]; then
-	DENIED_EXEC="errno EPERM"
-	DENIED_OPEN="errno EPERM"
-else
-	DENIED_EXEC="signal 9"
-	DENIED_OPEN="signal 9"
-fi
+DENIED_EXEC=$DENIED
+DENIED_OPEN=$DENIED
 
 # an event line for this path with outcome denied (flush: the daemon writes every 100 ms)
 has_denied_event() { # KIND NEEDLE RUN

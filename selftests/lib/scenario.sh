@@ -1,0 +1,40 @@
+# Sourced by the scenario selftests (POSIX sh: they also run under busybox in
+# the VM). Sets BUILD, MODE, the binaries, a work dir $W, a pin dir $PIN,
+# $SOCK and $DB, and the ok/notok/check counters. $1 names the suite.
+set -u
+BUILD=${BUILD:-build}
+MODE=${MODE:-fallback}
+IMMUNED=${IMMUNED:-$BUILD/immuned}
+IMMUNECTL=${IMMUNECTL:-$BUILD/immunectl}
+PROBE=${PROBE:-$BUILD/tools/immune-probe}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIPPED: the $1 selftests need root"
+	exit 0
+fi
+
+W=$(mktemp -d "/tmp/immune-$1.XXXXXX")
+PIN=/sys/fs/bpf/immune-$1-$$
+SOCK=$W/immune.sock
+DB=$W/immune.db
+PASS=0
+FAIL=0
+DPID=
+
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
+check() { # DESCRIPTION EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then ok "$1"; else notok "$1 (expected '$2', got '$3')"; fi
+}
+stop_daemon() {
+	[ -n "$DPID" ] && kill "$DPID" 2>/dev/null && wait "$DPID" 2>/dev/null
+	DPID=
+}
+cleanup() {
+	stop_daemon
+	rm -rf "$PIN" "$W"
+}
+trap cleanup EXIT INT TERM
+ctl() { "$IMMUNECTL" --socket "$SOCK" "$@"; }
+# What a denied exec or open looks like in this mode.
+if [ "$MODE" = lsm ]; then DENIED="errno EPERM"; else DENIED="signal 9"; fi
