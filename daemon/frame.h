@@ -1,0 +1,40 @@
+/*
+ * The Hive link's framing: a 4-byte big-endian length, then that many bytes
+ * of one JSON object. Frames over FRAME_MAX are refused before any is read.
+ */
+#ifndef IMMUNE_FRAME_H
+#define IMMUNE_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+#define FRAME_MAX (1u << 20)
+
+/* An input buffer that frames are cut from as bytes arrive. */
+struct frame_buf {
+	unsigned char *data;
+	size_t len, cap;
+};
+
+enum frame_status {
+	FRAME_OK = 0,      /* *out is a parsed object; the caller frees it */
+	FRAME_NEED = 1,    /* not a whole frame yet */
+	FRAME_TOO_BIG = -1,
+	FRAME_BAD_JSON = -2, /* not a JSON object, or not "type": string */
+};
+
+/* Append n received bytes. -1 on out of memory. */
+int frame_feed(struct frame_buf *b, const void *p, size_t n);
+/* Take the next frame. On an error the connection must be closed: the
+ * stream cannot be resynchronised. err gets a one-line reason. */
+enum frame_status frame_next(struct frame_buf *b, cJSON **out, char *err, size_t errlen);
+/* Parse exactly one frame from a complete buffer (what the fuzzer drives). */
+enum frame_status frame_parse(const unsigned char *p, size_t n, size_t *used, cJSON **out, char *err,
+			      size_t errlen);
+void frame_buf_free(struct frame_buf *b);
+
+/* Serialise obj as a frame into a malloc'd buffer; NULL if it would exceed FRAME_MAX. */
+unsigned char *frame_encode(const cJSON *obj, size_t *len);
+
+#endif
