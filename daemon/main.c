@@ -15,6 +15,7 @@
 #include "detect.h"
 #include "incident_ctl.h"
 #include "replay.h"
+#include "hive.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -56,10 +57,15 @@ static struct {
 	bool check_rules;
 	const char *replay;
 	bool db_given;
+	const char *hive, *hive_ca, *hive_cert, *hive_key, *agent_id;
+	bool share_verdicts;
+	double hive_drain;
+	bool pin_given;
 } opt = {
 	.format = FMT_TEXT,
 	.stats_interval = 60,
 	.db = "/var/lib/immune/immune.db",
+	.hive_drain = 30,
 };
 
 static volatile sig_atomic_t stop;
@@ -72,6 +78,7 @@ static struct imm_event ev;
 static uint64_t decode_errors;
 static struct detect *detector;
 static struct verdicts *verdicts;
+static struct hive_agent *hive;
 
 static void on_signal(int sig)
 {
@@ -111,6 +118,13 @@ static void usage(FILE *f)
 		"  --check-rules PATH...  load rules, print loaded/skipped per rule, exit (no root needed)\n"
 		"  --replay FILE        match recorded JSON events (--events json output; - for stdin),\n"
 		"                       print the incidents, exit (no root or BPF needed)\n"
+		"  --hive HOST:PORT     report incidents to a Hive over mutual TLS 1.3 and take its\n"
+		"                       fleet verdicts; with --hive-ca F --hive-cert F --hive-key F\n"
+		"  --agent-id ID        this agent's name at the Hive (default: the hostname)\n"
+		"  --share-verdicts     send this agent's rule blocks to the Hive, for the fleet\n"
+		"  --hive-drain-seconds S  with --replay: wait up to S s for the Hive to take every\n"
+		"                       incident (default 30)\n"
+		"  --role hive ...      run as the Hive instead (immuned --role hive --help)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
@@ -134,7 +148,7 @@ static int parse_events(const char *s)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY };
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE };
 	static const struct option lo[] = {
 		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
@@ -146,6 +160,10 @@ static int parse_args(int argc, char **argv)
 		{ "rules", required_argument, 0, O_RULES },	{ "no-builtin-rules", no_argument, 0, O_NOBUILTIN },
 		{ "ioc", required_argument, 0, O_IOC },		{ "check-rules", no_argument, 0, O_CHECK },
 		{ "replay", required_argument, 0, O_REPLAY },
+		{ "hive", required_argument, 0, O_HIVE },	{ "hive-ca", required_argument, 0, O_HCA },
+		{ "hive-cert", required_argument, 0, O_HCERT },	{ "hive-key", required_argument, 0, O_HKEY },
+		{ "agent-id", required_argument, 0, O_AGENTID },	{ "share-verdicts", no_argument, 0, O_SHARE },
+		{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "role", required_argument, 0, O_ROLE },
 		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
 		{ 0, 0, 0, 0 },
 	};
@@ -228,10 +246,30 @@ static int parse_args(int argc, char **argv)
 		case O_REPLAY:
 			opt.replay = optarg;
 			break;
+		case O_HIVE: opt.hive = optarg; break;
+		case O_HCA: opt.hive_ca = optarg; break;
+		case O_HCERT: opt.hive_cert = optarg; break;
+		case O_HKEY: opt.hive_key = optarg; break;
+		case O_AGENTID: opt.agent_id = optarg; break;
+		case O_SHARE: opt.share_verdicts = true; break;
+		case O_ROLE:
+			if (strcmp(optarg, "agent")) {
+				fprintf(stderr, "immuned: --role must be agent or hive, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_DRAIN:
+			opt.hive_drain = strtod(optarg, &end);
+			if (*end || opt.hive_drain < 0) {
+				fprintf(stderr, "immuned: --hive-drain-seconds needs seconds >= 0, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
 		case O_ADMIN:
 			opt.admin_group = optarg;
 			break;
 		case O_PIN:
+			opt.pin_given = true;
 			opt.pin_dir = optarg;
 			break;
 		case O_STATS:
@@ -251,6 +289,14 @@ static int parse_args(int argc, char **argv)
 			fprintf(stderr, "immuned: see --help\n");
 			return -1;
 		}
+	}
+	if (opt.hive && (!opt.hive_ca || !opt.hive_cert || !opt.hive_key)) {
+		fprintf(stderr, "immuned: --hive needs --hive-ca, --hive-cert and --hive-key\n");
+		return -1;
+	}
+	if (opt.replay && opt.hive && !opt.db_given) {
+		fprintf(stderr, "immuned: --replay with --hive needs --db: incidents wait there for the Hive\n");
+		return -1;
 	}
 	if (opt.check_rules) {
 		if (optind == argc) {
@@ -355,6 +401,8 @@ static int act_block_inode(void *ctx, const char *kind, uint64_t dev, uint64_t i
 				  ino, IMM_ACT_DENY, source, err, sizeof(err));
 	if (r)
 		fprintf(stderr, "immuned: %s: %s\n", source, err);
+	else if (hive && opt.share_verdicts && path && path[0] == '/')
+		hive_agent_share(hive, "block", kind, path, source);
 	return r;
 }
 
@@ -380,6 +428,8 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 	int r = verdict_put(verdicts, VK_NET, target, IMM_ACT_DENY, source, true, err, sizeof(err));
 	if (r)
 		fprintf(stderr, "immuned: %s: %s\n", source, err);
+	else if (hive && opt.share_verdicts)
+		hive_agent_share(hive, "block", "net", target, source);
 	return r;
 }
 
@@ -399,6 +449,135 @@ static void detect_opts_fill(struct detect_opts *d, FILE *o)
 	d->nioc_paths = opt.niocs;
 	d->out = o;
 	d->format = opt.format == FMT_JSON ? DETECT_OUT_JSON : DETECT_OUT_TEXT;
+}
+
+struct hive_set {
+	cJSON *incoming;
+	char (*stale)[2][256];
+	int nstale, cap;
+};
+
+/* Our verdicts the Hive set before that the new set no longer has. */
+static int collect_stale(const struct verdict_entry *e, void *ctx)
+{
+	struct hive_set *hs = ctx;
+	const cJSON *v;
+	if (strcmp(e->val.source, "hive") != 0 || !e->target)
+		return 0;
+	cJSON_ArrayForEach(v, hs->incoming)
+	{
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(v, "kind"), *t = cJSON_GetObjectItemCaseSensitive(v, "target");
+		if (strcmp(k->valuestring, verdict_kind_name(e->kind)) == 0 && strcmp(t->valuestring, e->target) == 0)
+			return 0;
+	}
+	if (hs->nstale == hs->cap) {
+		hs->cap = hs->cap ? hs->cap * 2 : 16;
+		hs->stale = realloc(hs->stale, hs->cap * sizeof(*hs->stale));
+	}
+	snprintf(hs->stale[hs->nstale][0], 256, "%s", verdict_kind_name(e->kind));
+	snprintf(hs->stale[hs->nstale][1], 256, "%s", e->target);
+	hs->nstale++;
+	return 0;
+}
+
+/*
+ * A fleet verdict set from the Hive: checked whole before anything changes
+ * (a bad set is refused and the one in force stays), then applied: what the
+ * Hive set before and dropped is removed, the rest is put with source "hive".
+ */
+static void apply_hive_push(cJSON *m)
+{
+	const char *type = cJSON_GetObjectItemCaseSensitive(m, "type")->valuestring;
+	if (strcmp(type, "verdicts") != 0) {
+		fprintf(stderr, "immuned: hive: push of type '%.40s' is not applied by this agent\n", type);
+		return;
+	}
+	const cJSON *ver = cJSON_GetObjectItemCaseSensitive(m, "version");
+	cJSON *arr = cJSON_GetObjectItemCaseSensitive(m, "verdicts"), *v;
+	char err[256];
+	if (!cJSON_IsNumber(ver) || !cJSON_IsArray(arr)) {
+		fprintf(stderr, "immuned: hive: a verdict set without version or list: refused, the set in force stays\n");
+		return;
+	}
+	cJSON_ArrayForEach(v, arr)
+	{
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(v, "kind"), *t = cJSON_GetObjectItemCaseSensitive(v, "target");
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "action");
+		enum verdict_kind kind;
+		enum imm_action act;
+		struct verdict_net net;
+		if (!cJSON_IsString(k) || !cJSON_IsString(t) || !cJSON_IsString(a) || verdict_parse_kind(k->valuestring, &kind) ||
+		    verdict_parse_action(a->valuestring, &act) ||
+		    (kind == VK_NET ? verdict_parse_net(t->valuestring, &net, err, sizeof(err)) != 0 : t->valuestring[0] != '/')) {
+			fprintf(stderr, "immuned: hive: verdict set version %.0f has a bad entry: refused, the set in force stays\n",
+				ver->valuedouble);
+			return;
+		}
+	}
+	if (!verdicts)
+		return;
+	struct hive_set hs = { .incoming = arr };
+	verdict_foreach(verdicts, collect_stale, &hs);
+	for (int i = 0; i < hs.nstale; i++) {
+		enum verdict_kind kind;
+		verdict_parse_kind(hs.stale[i][0], &kind);
+		verdict_delete(verdicts, kind, hs.stale[i][1], err, sizeof(err));
+	}
+	free(hs.stale);
+	int applied = 0;
+	cJSON_ArrayForEach(v, arr)
+	{
+		enum verdict_kind kind;
+		enum imm_action act;
+		verdict_parse_kind(cJSON_GetObjectItemCaseSensitive(v, "kind")->valuestring, &kind);
+		verdict_parse_action(cJSON_GetObjectItemCaseSensitive(v, "action")->valuestring, &act);
+		const char *target = cJSON_GetObjectItemCaseSensitive(v, "target")->valuestring;
+		/* a path this host does not have is not an error of the set */
+		if (verdict_put(verdicts, kind, target, act, "hive", true, err, sizeof(err)) == 0)
+			applied++;
+		else
+			fprintf(stderr, "immuned: hive: %s %s not applied here: %s\n", verdict_kind_name(kind), target, err);
+	}
+	if (hive)
+		hive_agent_set_verdict_version(hive, (uint64_t)ver->valuedouble);
+	fprintf(stderr, "immuned: hive: fleet verdicts version %.0f applied (%d verdicts, %d removed)\n", ver->valuedouble,
+		applied, hs.nstale);
+}
+
+static void drain_hive_pushes(void)
+{
+	cJSON *m;
+	while (hive && (m = hive_agent_take(hive))) {
+		apply_hive_push(m);
+		cJSON_Delete(m);
+	}
+}
+
+/* `immunectl block ... --fleet` on an agent: applied here, then sent to the Hive. */
+static int fleet_forward(const char *verb, enum verdict_kind kind, const char *target, const struct ctl_peer *peer,
+			 cJSON *reply, void *ctx)
+{
+	char source[64];
+	(void)reply;
+	(void)ctx;
+	snprintf(source, sizeof(source), "operator:%u", (unsigned)peer->uid);
+	hive_agent_share(hive, verb, verdict_kind_name(kind), target, source);
+	return 0;
+}
+
+static void hive_status(cJSON *r, void *ctx)
+{
+	(void)ctx;
+	if (hive)
+		hive_agent_status(hive, r);
+}
+
+static int start_hive(char *err, size_t n)
+{
+	struct hive_agent_opts ho = { .addr = opt.hive, .ca = opt.hive_ca, .cert = opt.hive_cert,
+				      .key = opt.hive_key, .db_path = opt.db, .agent_id = opt.agent_id };
+	hive = hive_agent_start(&ho, err, n);
+	return hive ? 0 : -1;
 }
 
 static void write_stats(bool final)
@@ -465,6 +644,9 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--role") == 0 && strcmp(argv[i + 1], "hive") == 0)
+			return hive_main(argc, argv);
 	if (parse_args(argc, argv))
 		return 2;
 	if (opt.check_rules)
@@ -480,6 +662,47 @@ int main(int argc, char **argv)
 		detect_opts_fill(&d, ro);
 		d.db_path = opt.db_given ? opt.db : NULL; /* replay stores only when asked */
 		int r = replay_run(opt.replay, &d, ro, &rs);
+		if (r == 0 && opt.hive) {
+			/* an agent without BPF: its incidents go to the Hive, and with --pin-dir
+			 * (root) the fleet's verdicts land in maps pinned there */
+			char e3[512];
+			sqlite3 *vdb = NULL;
+			if (opt.pin_given) {
+				if (verdict_maps_create(opt.pin_dir, e3, sizeof(e3)) || !(vdb = verdict_db_open(opt.db, e3, sizeof(e3))) ||
+				    !(verdicts = verdicts_open(opt.pin_dir, vdb, e3, sizeof(e3)))) {
+					fprintf(stderr, "immuned: --pin-dir %s: %s\n", opt.pin_dir, e3);
+					return 1;
+				}
+			}
+			if (start_hive(e3, sizeof(e3))) {
+				fprintf(stderr, "immuned: --hive: %s\n", e3);
+				return 1;
+			}
+			double t0 = now_s();
+			long left = -1;
+			bool got_set = !opt.pin_given;
+			while (now_s() - t0 < opt.hive_drain) {
+				struct pollfd p = { .fd = hive_agent_fd(hive), .events = POLLIN };
+				if (poll(&p, 1, 200) > 0) {
+					cJSON *m;
+					while ((m = hive_agent_take(hive))) {
+						apply_hive_push(m);
+						got_set = true;
+						cJSON_Delete(m);
+					}
+				}
+				left = hive_agent_unacked(hive);
+				if (left == 0 && got_set)
+					break;
+			}
+			fprintf(stderr, "immuned: hive: %ld incidents not acknowledged after the drain\n", left);
+			hive_agent_stop(hive);
+			hive = NULL;
+			verdicts_close(verdicts);
+			sqlite3_close(vdb);
+			if (left != 0)
+				r = 1;
+		}
 		if (r == 0)
 			fprintf(stderr, "immuned: replay: %lu lines, %lu events, %lu malformed, %lu incidents\n",
 			(unsigned long)rs.lines, (unsigned long)rs.events, (unsigned long)rs.malformed,
@@ -576,6 +799,14 @@ int main(int argc, char **argv)
 	fprintf(stderr, "immuned: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded, ds.rules_skipped,
 		(unsigned long)ds.iocs);
 	ctlsock_add_status(cs, status_fields, NULL);
+	if (opt.hive) {
+		if (start_hive(e2, sizeof(e2))) {
+			fprintf(stderr, "immuned: --hive: %s\n", e2);
+			return 1;
+		}
+		verdict_ctl_set_fleet(vctl, fleet_forward, NULL);
+		ctlsock_add_status(cs, hive_status, NULL);
+	}
 
 	procs = proc_new(0);
 	users = users_new();
@@ -589,12 +820,15 @@ int main(int argc, char **argv)
 	fflush(stderr);
 
 	double start = now_s(), last_stats = start;
-	struct pollfd pfd[2] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN } };
+	struct pollfd pfd[3] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN },
+				 { .fd = hive ? hive_agent_fd(hive) : -1, .events = POLLIN } };
 	while (!stop) {
 		/* the kernel wakes us past a batch; the timeout takes what is below it */
-		poll(pfd, 2, 100);
+		poll(pfd, 3, 100);
 		if (pfd[1].revents)
 			ctlsock_dispatch(cs);
+		if (pfd[2].revents)
+			drain_hive_pushes();
 		err = ebpf_poll_events(on_event, 0);
 		detect_flush(detector);
 		if (err < 0) {
@@ -618,6 +852,7 @@ int main(int argc, char **argv)
 	ebpf_detach();
 	enforce_stop();
 	detect_free(detector);
+	hive_agent_stop(hive);
 	incident_ctl_free(ictl);
 	verdict_ctl_free(vctl);
 	ctlsock_close(cs);

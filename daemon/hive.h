@@ -1,0 +1,44 @@
+/*
+ * The Hive link (docs/hive-protocol.md): `immuned --role hive` receives
+ * incidents from many agents and pushes fleet verdicts; the agent side sends
+ * its SQLite incidents at least once and applies what the Hive pushes.
+ */
+#ifndef IMMUNE_HIVE_H
+#define IMMUNE_HIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <cjson/cJSON.h>
+
+/* `immuned --role hive ...`: parses its own options; returns the exit status. */
+int hive_main(int argc, char **argv);
+
+struct hive_agent_opts {
+	const char *addr;       /* HOST:PORT; HOST is the name the Hive's certificate must carry */
+	const char *ca, *cert, *key;
+	const char *db_path;    /* the agent's database: incidents wait there until acknowledged */
+	const char *agent_id;   /* NULL: the hostname */
+	unsigned batch;         /* incidents per frame; 0: 500 */
+};
+
+struct hive_agent;
+
+/* Start the link's thread. NULL with a one-line reason (bad files, bad address). */
+struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, size_t n);
+void hive_agent_stop(struct hive_agent *h);
+/* Readable when the Hive pushed something: then call hive_agent_take until NULL. */
+int hive_agent_fd(const struct hive_agent *h);
+/* The next push ("verdicts", ...), to be applied by the caller; NULL when none. */
+cJSON *hive_agent_take(struct hive_agent *h);
+/* Queue a verdict for the Hive to spread to the fleet: verb "block", "allow"
+ * or "unblock" (--share-verdicts, and `immunectl ... --fleet` on an agent). */
+void hive_agent_share(struct hive_agent *h, const char *verb, const char *kind, const char *target,
+		      const char *source);
+/* Tell the Hive the version of the fleet verdicts now applied (sent at hello). */
+void hive_agent_set_verdict_version(struct hive_agent *h, uint64_t v);
+/* For `immunectl status`. */
+void hive_agent_status(struct hive_agent *h, cJSON *out);
+/* Incidents stored here and not yet acknowledged; -1 on a database error. */
+long hive_agent_unacked(struct hive_agent *h);
+
+#endif
