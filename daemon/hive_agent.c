@@ -339,7 +339,8 @@ static void *agent_thread(void *arg)
 			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 			continue;
 		}
-		backoff = BACKOFF_MIN_MS;
+		int64_t session_start = now_ms();
+		bool heard = false; /* the Hive answered at least once */
 		pthread_mutex_lock(&h->mu);
 		h->connects++;
 		uint64_t vv = h->verdict_version;
@@ -375,6 +376,7 @@ static void *agent_thread(void *arg)
 				break;
 			}
 			if (k > 0) {
+				heard = true;
 				last_tx = now_ms();
 				continue;
 			}
@@ -389,6 +391,7 @@ static void *agent_thread(void *arg)
 			if (got < 0) {
 				ok = false;
 			} else if (got > 0) {
+				heard = true;
 				const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
 				if (strcmp(t, "heartbeat") == 0 || strcmp(t, "ack") == 0) {
 					cJSON_Delete(r);
@@ -406,6 +409,16 @@ static void *agent_thread(void *arg)
 		if (!ok)
 			set_state(h, "down", err);
 		link_close(&l);
+		/* a link that fails right after the handshake (a refused certificate
+		 * shows only then under TLS 1.3) backs off like one that never opened */
+		if (heard && now_ms() - session_start > 2000) {
+			backoff = BACKOFF_MIN_MS;
+		} else if (!h->stop) {
+			int wait = backoff / 2 + (int)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
+			for (int t = 0; t < wait && !h->stop; t += 100)
+				usleep(100000);
+			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		}
 	}
 	set_state(h, "stopped", NULL);
 	return NULL;

@@ -644,6 +644,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	int err;
 
+	/* a peer that goes away must be an error to handle, not a signal that kills */
+	signal(SIGPIPE, SIG_IGN);
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--role") == 0 && strcmp(argv[i + 1], "hive") == 0)
 			return hive_main(argc, argv);
