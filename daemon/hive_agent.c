@@ -236,8 +236,8 @@ static cJSON *incident_item(sqlite3_stmt *st)
 	cJSON_AddNumberToObject(it, "pid", (double)sqlite3_column_int64(st, 8));
 	cJSON_AddNumberToObject(it, "ppid", (double)sqlite3_column_int64(st, 9));
 	cJSON_AddNumberToObject(it, "uid", (double)sqlite3_column_int64(st, 10));
-	cJSON *doc = cJSON_Parse((const char *)sqlite3_column_text(st, 17));
-	cJSON_AddItemToObject(it, "doc", doc ? doc : cJSON_CreateObject());
+	const unsigned char *doc = sqlite3_column_text(st, 17);
+	cJSON_AddStringToObject(it, "doc", doc ? (const char *)doc : "{}");
 	return it;
 }
 

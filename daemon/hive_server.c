@@ -320,13 +320,14 @@ static int handle_incidents(struct conn *c, const cJSON *m)
 	cJSON_ArrayForEach(it, batch)
 	{
 		double seq = jnum(it, "seq", -1);
-		const cJSON *doc = cJSON_GetObjectItemCaseSensitive(it, "doc");
-		if (seq < 0 || !cJSON_IsObject(doc) || !jstr(it, "rule_id")) {
+		/* the incident document travels as the JSON text the agent stored:
+		 * the Hive keeps it as it is instead of parsing and printing it again */
+		const char *doc = jstr(it, "doc");
+		if (seq < 0 || !doc || doc[0] != '{' || !jstr(it, "rule_id")) {
 			sqlite3_exec(H.db, "ROLLBACK", NULL, NULL, NULL);
 			cJSON_Delete(ack);
 			return -1;
 		}
-		char *doctext = cJSON_PrintUnformatted(doc);
 		sqlite3_reset(H.ins);
 		sqlite3_clear_bindings(H.ins);
 		sqlite3_bind_text(H.ins, 1, c->host[0] ? c->host : c->agent_id, -1, SQLITE_TRANSIENT);
@@ -350,8 +351,7 @@ static int handle_incidents(struct conn *c, const cJSON *m)
 		bind_str(17, it, "target");
 		sqlite3_bind_text(H.ins, 18, jstr(it, "action") ? jstr(it, "action") : "alert", -1, SQLITE_TRANSIENT);
 		bind_str(19, it, "verdict");
-		sqlite3_bind_text(H.ins, 20, doctext ? doctext : "{}", -1, SQLITE_TRANSIENT);
-		free(doctext);
+		sqlite3_bind_text(H.ins, 20, doc, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(H.ins);
 		if (rc != SQLITE_DONE) {
 			logf_("%s agent %s: storing seq %.0f: %s", c->peer, c->agent_id, seq, sqlite3_errmsg(H.db));
