@@ -42,6 +42,7 @@ static void usage(FILE *f)
 		"  verdicts [exec|file|net]             list verdicts\n"
 		"  incidents [--since T] [--rule ID] [--limit N] [--host H]\n"
 		"                                       T: epoch seconds, 2026-01-31[T12:00[:00]][Z], or 30m, 2h, 7d ago\n"
+		"  ioc-push NAME FILE                   on the Hive: push an IOC set (the --ioc format) to the fleet\n"
 		"  help                                 the commands the daemon serves\n\n"
 		"  --socket PATH   the daemon's socket\n"
 		"  --json          print the daemon's reply as JSON\n"
@@ -513,6 +514,31 @@ int main(int argc, char **argv)
 		cJSON_AddStringToObject(req, "target", target);
 		if (fleet)
 			cJSON_AddTrueToObject(req, "fleet");
+	} else if (!strcmp(cmd, "ioc-push")) {
+		/* on the Hive: an IOC set for the whole fleet, replaced whole by name */
+		if (npos != 3) {
+			ex = die_usage("usage: immunectl ioc-push NAME FILE%s", "");
+			goto done;
+		}
+		FILE *f = fopen(pos[2], "re");
+		if (!f) {
+			fprintf(stderr, "%s: %s: %s\n", prog, pos[2], strerror(errno));
+			ex = EX_USAGE;
+			goto done;
+		}
+		static char text[1 << 20];
+		size_t n = fread(text, 1, sizeof(text) - 1, f);
+		bool more = fgetc(f) != EOF;
+		fclose(f);
+		if (more) {
+			fprintf(stderr, "%s: %s: an IOC set pushed through the Hive must stay under 1 MiB\n", prog, pos[2]);
+			ex = EX_USAGE;
+			goto done;
+		}
+		text[n] = 0;
+		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "ioc_push");
+		cJSON_AddStringToObject(req, "name", pos[1]);
+		cJSON_AddStringToObject(req, "text", text);
 	} else if (!strcmp(cmd, "verdicts")) {
 		enum verdict_kind kind;
 		if (npos > 2) {

@@ -23,6 +23,12 @@ struct detect {
 	struct sigma_ruleset rs;
 	struct matcher *m;
 	struct ioc_set *ioc;
+	/* IOC sets pushed by the Hive, by name; each replaced whole */
+	struct fleet_ioc {
+		char name[64];
+		uint64_t version;
+		struct ioc_set *set;
+	} fleet[DETECT_FLEET_IOC_SETS];
 	struct ioc_hasher *hasher;
 	struct incident_store *store;
 	struct detect_stats st;
@@ -223,6 +229,18 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 
 /* ------------------------------------------------------------ pipeline */
 
+/* The file sets (--ioc) and the Hive's, in that order. */
+static int ioc_sets(struct detect *d, struct ioc_set **out)
+{
+	int n = 0;
+	if (d->ioc)
+		out[n++] = d->ioc;
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
+		if (d->fleet[i].set)
+			out[n++] = d->fleet[i].set;
+	return n;
+}
+
 int detect_event(struct detect *d, const struct imm_event *ev)
 {
 	const struct sigma_rule *hits[MAX_HITS];
@@ -233,22 +251,28 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 	unsigned ls = match_event_logsources(ev);
 	if (!ls)
 		return 0;
-	if (d->ioc) {
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	int nsets = ioc_sets(d, sets);
+	bool hashed = false;
+	for (int si = 0; si < nsets; si++) {
+		struct ioc_set *set = sets[si];
 		if (ev->type == EBPF_EVENT_EXEC) {
-			if (ioc_match_path(d->ioc, ev->executable ? ev->executable : "", &h))
+			if (ioc_match_path(set, ev->executable ? ev->executable : "", &h))
 				raise_ioc(d, &h, ev, NULL);
-			if (ioc_count(d->ioc, IOC_SHA256) && ev->executable && ev->executable[0]) {
+			/* one hash per exec, matched against every set when it is done */
+			if (!hashed && d->hasher && ioc_count(set, IOC_SHA256) && ev->executable && ev->executable[0]) {
+				hashed = true;
 				struct imm_event *c = event_clone(ev);
 				if (c && !ioc_hasher_submit(d->hasher, ev->executable, d->o.hash_via_proc ? (pid_t)ev->pid : 0,
 							    c))
 					free(c);
 			}
 		} else if (ev->type == EBPF_EVENT_OPEN) {
-			if (ioc_match_path(d->ioc, ev->abs_path && ev->abs_path[0] ? ev->abs_path : ev->path ? ev->path : "",
+			if (ioc_match_path(set, ev->abs_path && ev->abs_path[0] ? ev->abs_path : ev->path ? ev->path : "",
 					   &h))
 				raise_ioc(d, &h, ev, NULL);
 		} else if (ev->type == EBPF_EVENT_CONNECT) {
-			if (ioc_match_ip(d->ioc, ev->dst_ip, &h))
+			if (ioc_match_ip(set, ev->dst_ip, &h))
 				raise_ioc(d, &h, ev, NULL);
 		}
 	}
@@ -272,10 +296,14 @@ static void collect_hashes(struct detect *d)
 	while ((n = ioc_hasher_poll(d->hasher, res, 64)) > 0) {
 		for (int i = 0; i < n; i++) {
 			struct imm_event *ev = res[i].cookie;
-			if (!res[i].err && ioc_match_sha256(d->ioc, res[i].sha256, &h)) {
-				char hex[65];
-				ioc_hex(res[i].sha256, 32, hex);
-				raise_ioc(d, &h, ev, hex);
+			struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+			int nsets = ioc_sets(d, sets);
+			for (int si = 0; si < nsets && !res[i].err; si++) {
+				if (ioc_match_sha256(sets[si], res[i].sha256, &h)) {
+					char hex[65];
+					ioc_hex(res[i].sha256, 32, hex);
+					raise_ioc(d, &h, ev, hex);
+				}
 			}
 			free(ev);
 		}
@@ -371,6 +399,8 @@ void detect_free(struct detect *d)
 	}
 	incident_store_close(d->store);
 	ioc_free(d->ioc);
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
+		ioc_free(d->fleet[i].set);
 	matcher_free(d->m);
 	sigma_ruleset_free(&d->rs);
 	free(d);
@@ -413,4 +443,68 @@ int detect_check_rules(int npaths, char **paths, FILE *out)
 	fprintf(out, "%u loaded, %u skipped\n", rs.loaded, rs.skipped);
 	sigma_ruleset_free(&rs);
 	return rc;
+}
+
+int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, const char *text, char *err,
+			 size_t errlen)
+{
+	char file[96];
+	int slot = -1, free_slot = -1;
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++) {
+		if (d->fleet[i].set && strcmp(d->fleet[i].name, name) == 0)
+			slot = i;
+		else if (!d->fleet[i].set && free_slot < 0)
+			free_slot = i;
+	}
+	if (slot < 0 && free_slot < 0) {
+		snprintf(err, errlen, "more than %d fleet IOC sets", DETECT_FLEET_IOC_SETS);
+		return -1;
+	}
+	snprintf(file, sizeof(file), "hive-%s", name);
+	/* build the whole new set aside: one bad line and the set in force stays */
+	struct ioc_set *set = ioc_new(d->o.ioc_fp_rate);
+	if (!set) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	const char *p = text;
+	unsigned lineno = 0;
+	char line[4096];
+	enum imm_rule_action action = IMM_ACTION_ALERT; /* an "action:" line applies to the lines after it */
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len >= sizeof(line)) {
+			snprintf(err, errlen, "%s:%u: line too long", file, lineno);
+			ioc_free(set);
+			return -1;
+		}
+		memcpy(line, p, len);
+		line[len] = 0;
+		char why[256];
+		if (ioc_add_line(set, line, file, lineno, &action, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", file, lineno, why);
+			ioc_free(set);
+			return -1;
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	if (ioc_finalize(set)) {
+		snprintf(err, errlen, "%s: cannot build its Bloom filter", file);
+		ioc_free(set);
+		return -1;
+	}
+	if (ioc_count(set, IOC_SHA256) && !d->hasher && !(d->hasher = ioc_hasher_new(4096, 16384))) {
+		snprintf(err, errlen, "cannot start the hashing worker");
+		ioc_free(set);
+		return -1;
+	}
+	int i = slot >= 0 ? slot : free_slot;
+	struct ioc_set *old = d->fleet[i].set;
+	d->fleet[i].set = set;
+	d->fleet[i].version = version;
+	snprintf(d->fleet[i].name, sizeof(d->fleet[i].name), "%s", name);
+	ioc_free(old);
+	return 0;
 }

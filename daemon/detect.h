@@ -68,6 +68,16 @@ void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
 
+#define DETECT_FLEET_IOC_SETS 16
+/*
+ * Put (or replace) the IOC set `name` pushed by the Hive; text is in the
+ * --ioc file format. The whole set is checked before it replaces the one in
+ * force: a malformed line refuses it ("hive-NAME:LINE: reason" in err) and
+ * the old set stays. 0 or -1.
+ */
+int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, const char *text, char *err,
+			 size_t errlen);
+
 /*
  * `immuned --check-rules PATH...`: one line per rule, "loaded ..." or
  * "skipped FILE ID: reason", then "N loaded, M skipped". Non-zero when a

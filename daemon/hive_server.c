@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "hive_tls.h"
 #include "incident_ctl.h"
+#include "ioc.h"
 #include "verdict.h"
 
 #include <arpa/inet.h>
@@ -103,7 +104,9 @@ static int db_open(const char *path, char *err, size_t n)
 			  "CREATE TABLE IF NOT EXISTS fleet_verdicts (kind TEXT NOT NULL, target TEXT NOT NULL,"
 			  " action TEXT NOT NULL, source TEXT NOT NULL, created_ns INTEGER NOT NULL,"
 			  " PRIMARY KEY (kind, target));"
-			  "CREATE TABLE IF NOT EXISTS fleet_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);";
+			  "CREATE TABLE IF NOT EXISTS fleet_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+			  "CREATE TABLE IF NOT EXISTS fleet_iocs (name TEXT PRIMARY KEY, version INTEGER NOT NULL,"
+			  " text TEXT NOT NULL, created_ns INTEGER NOT NULL);";
 	if (sqlite3_exec(H.db, incident_schema_sql, NULL, NULL, &e) != SQLITE_OK ||
 	    sqlite3_exec(H.db, ddl, NULL, NULL, &e) != SQLITE_OK) {
 		snprintf(err, n, "%s: %s", path, e ? e : "schema");
@@ -239,6 +242,31 @@ static cJSON *verdict_set_msg(void)
 		sqlite3_finalize(st);
 	}
 	return m;
+}
+
+static cJSON *ioc_msg(const char *name, int64_t version, const char *text)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON_AddStringToObject(m, "type", "ioc");
+	cJSON_AddStringToObject(m, "name", name);
+	cJSON_AddNumberToObject(m, "version", (double)version);
+	cJSON_AddStringToObject(m, "text", text);
+	return m;
+}
+
+/* Every fleet IOC set to one agent (after its hello). */
+static int push_iocs(struct conn *c)
+{
+	sqlite3_stmt *st;
+	int r = 0;
+	if (sqlite3_prepare_v2(H.db, "SELECT name, version, text FROM fleet_iocs ORDER BY name", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
+		r = send_obj(c, ioc_msg((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+					(const char *)sqlite3_column_text(st, 2)));
+	sqlite3_finalize(st);
+	return r;
 }
 
 static void push_verdicts_all(void)
@@ -390,10 +418,10 @@ static int handle(struct conn *c, cJSON *m)
 		snprintf(c->version, sizeof(c->version), "%s", jstr(m, "version") ? jstr(m, "version") : "");
 		logf_("%s: agent %s (%s, certificate %s, version %s) connected", c->peer, c->agent_id, c->host, c->cn,
 		      c->version);
-		/* a new agent gets the fleet's verdicts now */
-		if (jnum(m, "verdict_version", -1) != (double)H.verdict_version)
-			return send_obj(c, verdict_set_msg());
-		return 0;
+		/* a new agent gets the fleet's verdicts and IOC sets now */
+		if (jnum(m, "verdict_version", -1) != (double)H.verdict_version && send_obj(c, verdict_set_msg()))
+			return -1;
+		return push_iocs(c);
 	}
 	if (strcmp(type, "incidents") == 0)
 		return handle_incidents(c, m);
@@ -572,6 +600,67 @@ static int cmd_fleet(const cJSON *req, cJSON *reply, const struct ctl_peer *peer
 	return 0;
 }
 
+/* `immunectl ioc-push NAME FILE` on the Hive: checked whole, stored, pushed to every agent. */
+static int cmd_ioc_push(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	(void)peer;
+	(void)ctx;
+	const char *name = ctl_str(req, "name"), *text = ctl_str(req, "text");
+	if (!name || !*name || strlen(name) > 60 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(name))
+		return ctl_error(reply, "\"name\" must be 1 to 60 of [a-z0-9-_.]");
+	if (!text)
+		return ctl_error(reply, "\"text\" (the IOC file) is needed");
+	if (strlen(text) > FRAME_MAX - 4096)
+		return ctl_error(reply, "an IOC set pushed through the Hive must stay under 1 MiB: split it");
+	struct ioc_set *set = ioc_new(0);
+	char file[96], why[256], line[4096];
+	snprintf(file, sizeof(file), "hive-%s", name);
+	enum imm_rule_action action = IMM_ACTION_ALERT;
+	unsigned lineno = 0;
+	long count = 0;
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len >= sizeof(line) || (memcpy(line, p, len), line[len] = 0,
+					     ioc_add_line(set, line, file, lineno, &action, why, sizeof(why)) < 0)) {
+			ioc_free(set);
+			return ctl_error(reply, "%s:%u: %s", file, lineno, len >= sizeof(line) ? "line too long" : why);
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	for (int k = 0; k < IOC_KINDS; k++)
+		count += (long)ioc_count(set, k);
+	ioc_free(set);
+	sqlite3_stmt *st;
+	int64_t version = 1;
+	if (sqlite3_prepare_v2(H.db, "SELECT version FROM fleet_iocs WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			version = sqlite3_column_int64(st, 0) + 1;
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(H.db, "INSERT OR REPLACE INTO fleet_iocs VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, version);
+	sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, now_ns());
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
+	logf_("fleet IOC set %s version %lld: %ld indicators", name, (long long)version, count);
+	for (struct conn *c = H.conns, *nx; c; c = nx) {
+		nx = c->next;
+		if (c->state == CS_OPEN && c->agent_id[0] && send_obj(c, ioc_msg(name, version, text)))
+			conn_close(c, "cannot queue the IOC push");
+	}
+	cJSON_AddNumberToObject(reply, "version", (double)version);
+	cJSON_AddNumberToObject(reply, "indicators", (double)count);
+	return 0;
+}
+
 static int cmd_verdicts(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
 {
 	(void)req;
@@ -685,6 +774,7 @@ int hive_main(int argc, char **argv)
 	ctlsock_register(H.cs, "allow", cmd_fleet, "allow", CTL_ADMIN);
 	ctlsock_register(H.cs, "unblock", cmd_fleet, "unblock", CTL_ADMIN);
 	ctlsock_register(H.cs, "verdicts", cmd_verdicts, NULL, 0);
+	ctlsock_register(H.cs, "ioc_push", cmd_ioc_push, NULL, CTL_ADMIN);
 
 	H.ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };

@@ -488,6 +488,23 @@ static int collect_stale(const struct verdict_entry *e, void *ctx)
 static void apply_hive_push(cJSON *m)
 {
 	const char *type = cJSON_GetObjectItemCaseSensitive(m, "type")->valuestring;
+	if (strcmp(type, "ioc") == 0) {
+		const cJSON *name = cJSON_GetObjectItemCaseSensitive(m, "name"), *text = cJSON_GetObjectItemCaseSensitive(m, "text");
+		const cJSON *ver = cJSON_GetObjectItemCaseSensitive(m, "version");
+		char err[512];
+		if (!cJSON_IsString(name) || !cJSON_IsString(text) || !cJSON_IsNumber(ver)) {
+			fprintf(stderr, "immuned: hive: an IOC push without name, version or text: refused\n");
+		} else if (!detector) {
+			fprintf(stderr, "immuned: hive: IOC set %s received; no detection runs in this mode\n", name->valuestring);
+		} else if (detect_set_fleet_ioc(detector, name->valuestring, (uint64_t)ver->valuedouble, text->valuestring,
+						err, sizeof(err))) {
+			fprintf(stderr, "immuned: hive: IOC set %s version %.0f refused, the set in force stays: %s\n",
+				name->valuestring, ver->valuedouble, err);
+		} else {
+			fprintf(stderr, "immuned: hive: IOC set %s version %.0f applied\n", name->valuestring, ver->valuedouble);
+		}
+		return;
+	}
 	if (strcmp(type, "verdicts") != 0) {
 		fprintf(stderr, "immuned: hive: push of type '%.40s' is not applied by this agent\n", type);
 		return;

@@ -197,6 +197,27 @@ if [ "$(id -u)" = 0 ]; then
 	done
 	"$IMMUNECTL" --socket live.sock verdicts | grep -q "10.9.8.8" && notok "a fleet unblock is removed from the agent" ||
 		ok "a fleet unblock is removed from the agent"
+	# an IOC set for the fleet: checked whole at the Hive, applied whole by the agent
+	printf 'ip:10.9.8.10\nnot-an-indicator\n' >bad.ioc
+	out=$("$IMMUNECTL" --socket hive.sock ioc-push bad-ips bad.ioc 2>&1)
+	echo "$out" | grep -q "hive-bad-ips:2" && ok "a malformed IOC set is refused with file:line" ||
+		notok "a malformed IOC set is refused with file:line: $out"
+	printf '# fleet IOCs\nip:10.9.8.10\n' >good.ioc
+	"$IMMUNECTL" --socket hive.sock ioc-push bad-ips good.ioc >/dev/null && ok "immunectl ioc-push on the Hive" ||
+		notok "immunectl ioc-push on the Hive"
+	for _ in $(seq 100); do
+		grep -q "IOC set bad-ips version 1 applied" live.err && break
+		sleep 0.1
+	done
+	grep -q "IOC set bad-ips version 1 applied" live.err && ok "the live agent applied the pushed IOC set" ||
+		notok "the live agent applied the pushed IOC set: $(tail -3 live.err)"
+	timeout 5 "$PROBE" connect 10.9.8.10 9 >/dev/null
+	for _ in $(seq 50); do
+		grep -q "10.9.8.10" live.out && break
+		sleep 0.1
+	done
+	grep "10.9.8.10" live.out | grep -q "ioc" && ok "a connect to the pushed indicator is an incident" ||
+		notok "a connect to the pushed indicator is an incident: $(tail -2 live.out)"
 	"$IMMUNECTL" --socket live.sock block net 10.9.8.9 --fleet >/dev/null
 	for _ in $(seq 100); do
 		q "SELECT target FROM fleet_verdicts" | grep -q 10.9.8.9 && break
