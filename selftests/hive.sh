@@ -11,6 +11,7 @@ BUILD=${1:-build}
 IMMUNED=$(cd "$BUILD" && pwd)/immuned
 IMMUNECTL=$(cd "$BUILD" && pwd)/immunectl
 PROBE=$(cd "$BUILD" && pwd)/tools/immune-probe
+PROXY=$(cd "$BUILD" && pwd)/tools/immune-proxy
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
@@ -24,8 +25,10 @@ W=$(mktemp -d /tmp/immune-hive.XXXXXX)
 PORT=$((20000 + $$ % 20000))
 HPID=
 LPID=
+XPID=
 cleanup() {
 	[ -n "$HPID" ] && kill -9 "$HPID" 2>/dev/null
+	[ -n "$XPID" ] && kill "$XPID" 2>/dev/null
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
 	rm -rf /sys/fs/bpf/immune-hive-*-$$
 	if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
@@ -45,7 +48,7 @@ mkcert() { # NAME SAN CA
 mkca fleet-ca
 mkca other-ca
 mkcert hive "DNS:localhost,IP:127.0.0.1" fleet-ca
-for a in a1 a2 a3 a4 a5 a6 live; do mkcert "$a" "DNS:$a" fleet-ca; done
+for a in a1 a2 a3 a4 a5 a6 a7 live; do mkcert "$a" "DNS:$a" fleet-ca; done
 mkcert rogue "DNS:rogue" other-ca
 # an expired certificate: signed by the fleet CA for January 2020
 mkdir -p ca/newcerts && : >ca/index.txt && echo 1000 >ca/serial
@@ -93,7 +96,7 @@ start_hive() {
 agent() { # NAME EVENTS DRAIN [extra...]
 	local n=$1 ev=$2 drain=$3
 	shift 3
-	"$IMMUNED" --replay "$ev" --db "$n.db" --agent-id "$n" --hive localhost:$PORT --hive-ca fleet-ca.pem \
+	"$IMMUNED" --replay "$ev" --db "$n.db" --agent-id "$n" --hive "${HIVE_ADDR:-localhost:$PORT}" --hive-ca fleet-ca.pem \
 		--hive-cert "$n.pem" --hive-key "$n.key" --hive-drain-seconds "$drain" --format json "$@" \
 		>"$n.out" 2>>"$n.err"
 }
@@ -140,6 +143,27 @@ start_hive || notok "the Hive restarts after kill -9"
 wait $p5 && ok "the agent finishes after the Hive was killed mid-stream" || notok "the agent finishes after the kill"
 check "3000 incidents stored exactly once through the kill" "3000 3000" \
 	"$(q "SELECT count(*), count(DISTINCT agent_seq) FROM incidents WHERE agent_id = 'a5'" | tr '|' ' ')"
+
+# ---- the link cut under the agent (the Hive stays up): acks lost, batches resent, stored once
+"$PROXY" $((PORT + 1)) $PORT >proxy.out 2>proxy.err &
+XPID=$!
+sleep 0.3
+gen_events ev2000.json 2000 50000
+HIVE_ADDR=localhost:$((PORT + 1)) agent a7 ev2000.json 60 &
+p7=$!
+for cutn in 1 2 3; do
+	for _ in $(seq 200); do
+		[ "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'a7'")" -ge $((cutn * 400)) ] 2>/dev/null && break
+		sleep 0.02
+	done
+	kill -USR1 "$XPID"
+done
+wait $p7 && ok "the agent finishes through a link cut three times" || notok "the agent finishes through cut links: $(tail -3 a7.err)"
+check "2000 incidents stored exactly once through the cuts" "2000 2000" \
+	"$(q "SELECT count(*), count(DISTINCT agent_seq) FROM incidents WHERE agent_id = 'a7'" | tr '|' ' ')"
+[ "$(grep -c "cut" proxy.err)" -ge 3 ] && ok "the relay cut the link three times" || notok "the relay cut the link: $(cat proxy.err)"
+kill "$XPID" 2>/dev/null
+XPID=
 
 # ---- refused clients; the Hive goes on serving the others
 timeout 10 openssl s_client -connect 127.0.0.1:$PORT -tls1_3 -CAfile fleet-ca.pem </dev/null >nocert.out 2>&1
