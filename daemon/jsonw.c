@@ -97,6 +97,9 @@ void jw_escape(struct jw *w, const char *str, size_t n)
 	while (i < n) {
 		unsigned char c = s[i];
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+			/* escapes and U+FFFD write more than they read: keep room for the rest */
+			if (w->len + 2 > w->cap)
+				grow(w, n - i + 2);
 			w->buf[w->len++] = c;
 			i++;
 			continue;
@@ -124,8 +127,8 @@ void jw_escape(struct jw *w, const char *str, size_t n)
 			put(w, esc, 6);
 		}
 		i++;
-		grow(w, n - i + 2);
 	}
+	grow(w, 0);
 	w->buf[w->len] = 0;
 }
 

@@ -178,6 +178,27 @@ static void test_json_hostile_round_trip(void **state)
 	arena_free(&b);
 }
 
+/* Long runs of bytes that grow when escaped: no write past the buffer. */
+static void test_json_escape_growth(void **state)
+{
+	(void)state;
+	struct jw w = { 0 };
+	char *s = malloc(20001);
+	for (int i = 0; i < 20000; i++)
+		s[i] = i % 3 == 0 ? '\xff' : i % 3 == 1 ? '\n' : 'a';
+	s[20000] = 0;
+	jw_reset(&w);
+	jw_obj(&w, NULL);
+	jw_str(&w, "k", s);
+	jw_end_obj(&w);
+	cJSON *j = cJSON_Parse(w.buf);
+	assert_non_null(j);
+	assert_int_equal(strlen(cJSON_GetObjectItem(j, "k")->valuestring), 6667 * 3 + 6667 + 6666);
+	cJSON_Delete(j);
+	free(s);
+	jw_free(&w);
+}
+
 static void test_text_line_escapes(void **state)
 {
 	(void)state;
@@ -316,6 +337,7 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects_bad_lengths),
 		cmocka_unit_test(test_decode_connect_unix_abstract),
 		cmocka_unit_test(test_json_hostile_round_trip),
+		cmocka_unit_test(test_json_escape_growth),
 		cmocka_unit_test(test_text_line_escapes),
 		cmocka_unit_test(test_proc_table_lineage),
 		cmocka_unit_test(test_event_to_json_ancestors),
