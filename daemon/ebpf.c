@@ -291,7 +291,12 @@ static enum bpf_perf_event_ret perf_event(void *ctx, int cpu, struct perf_event_
 	(void)cpu;
 	if (ev->type == PERF_RECORD_SAMPLE) {
 		struct { struct perf_event_header h; uint32_t size; char data[]; } *s = (void *)ev;
-		if (dispatch(s->data, s->size) < 0)
+		/* perf puts the record 4 bytes off an 8-byte boundary: copy it where
+		 * its u64 fields are aligned (the ring buffer path needs no copy) */
+		static _Alignas(8) unsigned char aligned[32768];
+		size_t n = s->size < sizeof(aligned) ? s->size : sizeof(aligned);
+		memcpy(aligned, s->data, n);
+		if (dispatch(aligned, n) < 0)
 			return LIBBPF_PERF_EVENT_ERROR;
 	} else if (ev->type == PERF_RECORD_LOST) {
 		struct { struct perf_event_header h; uint64_t id; uint64_t lost; } *l = (void *)ev;
