@@ -102,6 +102,18 @@ static cJSON *make_batch(struct agent *a, int n, const char *doc_text)
 	return m;
 }
 
+static void send_batch(struct agent *a, int batch, const char *doc)
+{
+	cJSON *b = make_batch(a, batch, doc);
+	size_t fl;
+	unsigned char *f = frame_encode(b, &fl);
+	cJSON_Delete(b);
+	a->sent_at = now_s();
+	send_all(a->ssl, f, fl);
+	free(f);
+	a->waiting = true;
+}
+
 /* One run: n agents, rounds batches of `batch` incidents each. */
 static int run(const char *build, const char *dir, int port, int n, int rounds, int batch, const char *doc)
 {
@@ -184,16 +196,8 @@ static int run(const char *build, const char *dir, int port, int n, int rounds, 
 	struct pollfd *pf = calloc(n, sizeof(*pf));
 	double t0 = now_s();
 	int active = n;
-	for (int i = 0; i < n; i++) {
-		cJSON *b = make_batch(&ag[i], batch, doc);
-		size_t fl;
-		unsigned char *f = frame_encode(b, &fl);
-		cJSON_Delete(b);
-		ag[i].sent_at = now_s();
-		send_all(ag[i].ssl, f, fl);
-		free(f);
-		ag[i].waiting = true;
-	}
+	for (int i = 0; i < n; i++)
+		send_batch(&ag[i], batch, doc);
 	while (active > 0) {
 		for (int i = 0; i < n; i++)
 			pf[i] = (struct pollfd){ .fd = ag[i].waiting ? ag[i].fd : -1, .events = POLLIN };
@@ -215,14 +219,7 @@ static int run(const char *build, const char *dir, int port, int n, int rounds, 
 					lat[nlat++] = now_s() - ag[i].sent_at;
 					ag[i].waiting = false;
 					if (--ag[i].rounds_left > 0) {
-						cJSON *b = make_batch(&ag[i], batch, doc);
-						size_t fl;
-						unsigned char *f = frame_encode(b, &fl);
-						cJSON_Delete(b);
-						ag[i].sent_at = now_s();
-						send_all(ag[i].ssl, f, fl);
-						free(f);
-						ag[i].waiting = true;
+						send_batch(&ag[i], batch, doc);
 					} else {
 						active--;
 					}

@@ -12,24 +12,8 @@
 #include <unistd.h>
 
 #include "incident.h"
+#include "testutil.h"
 
-static char *squash(const char *s, size_t n)
-{
-	char *out = malloc(n + 1), *o = out;
-	bool space = false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-			space = true;
-			continue;
-		}
-		if (space && o != out)
-			*o++ = ' ';
-		space = false;
-		*o++ = s[i];
-	}
-	*o = 0;
-	return out;
-}
 
 static void test_schema_matches(void **s)
 {

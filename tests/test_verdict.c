@@ -17,6 +17,7 @@
 #include <sys/sysmacros.h>
 
 #include "verdict.h"
+#include "testutil.h"
 
 static void expect_net(const char *in, const char *canon, unsigned prefixlen, uint16_t port,
 		       const char *addr_v6)
@@ -186,25 +187,6 @@ static void test_names(void **state)
 }
 
 /* Collapse runs of white space so that indentation changes do not matter. */
-static char *squash(const char *s, size_t n)
-{
-	char *out = malloc(n + 1), *o = out;
-	bool space = false;
-
-	assert_non_null(out);
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
-			space = true;
-			continue;
-		}
-		if (space && o != out)
-			*o++ = ' ';
-		space = false;
-		*o++ = s[i];
-	}
-	*o = '\0';
-	return out;
-}
 
 static void test_schema_matches(void **state)
 {
