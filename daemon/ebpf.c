@@ -170,6 +170,17 @@ static bool want(int kind)
 	return !any || g.opt.want[kind];
 }
 
+/* tracefs at its own mount point, or under debugfs on older systems */
+static bool tracepoint_exists(const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "/sys/kernel/tracing/events/syscalls/%s", name);
+	if (access(p, F_OK) == 0)
+		return true;
+	snprintf(p, sizeof(p), "/sys/kernel/debug/tracing/events/syscalls/%s", name);
+	return access(p, F_OK) == 0;
+}
+
 int ebpf_load_programs(void)
 {
 	struct sensor_bpf *s;
@@ -238,15 +249,15 @@ int ebpf_load_programs(void)
 		bpf_program__set_autoload(s->progs.sys_exit_connect, false);
 	}
 	/* open/creat exist only on some architectures */
-	if (access("/sys/kernel/tracing/events/syscalls/sys_enter_open", F_OK) != 0) {
+	if (!tracepoint_exists("sys_enter_open")) {
 		bpf_program__set_autoload(s->progs.sys_enter_open, false);
 		bpf_program__set_autoload(s->progs.sys_exit_open, false);
 	}
-	if (access("/sys/kernel/tracing/events/syscalls/sys_enter_creat", F_OK) != 0) {
+	if (!tracepoint_exists("sys_enter_creat")) {
 		bpf_program__set_autoload(s->progs.sys_enter_creat, false);
 		bpf_program__set_autoload(s->progs.sys_exit_creat, false);
 	}
-	if (access("/sys/kernel/tracing/events/syscalls/sys_enter_openat2", F_OK) != 0) {
+	if (!tracepoint_exists("sys_enter_openat2")) {
 		bpf_program__set_autoload(s->progs.sys_enter_openat2, false);
 		bpf_program__set_autoload(s->progs.sys_exit_openat2, false);
 	}
