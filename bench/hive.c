@@ -175,7 +175,7 @@ static int run(const char *build, const char *dir, int port, int n, int rounds, 
 		}
 		cJSON *hello = cJSON_CreateObject();
 		char id[32];
-		snprintf(id, sizeof(id), "bench-%d", i);
+		snprintf(id, sizeof(id), "agent-%d", i); /* the certificate's CN, then "-N" */
 		cJSON_AddStringToObject(hello, "type", "hello");
 		cJSON_AddStringToObject(hello, "agent_id", id);
 		cJSON_AddStringToObject(hello, "hostname", id);

@@ -413,6 +413,13 @@ static int handle(struct conn *c, cJSON *m)
 		const char *id = jstr(m, "agent_id"), *host = jstr(m, "hostname");
 		if (!id || !*id || strlen(id) >= sizeof(c->agent_id))
 			return -1;
+		/* the certificate says who this is: an agent may not speak for another
+		 * (its id is the CN, or CN-suffix for several agents behind one certificate) */
+		size_t cl = strlen(c->cn);
+		if (!cl || strncmp(id, c->cn, cl) != 0 || (id[cl] != 0 && id[cl] != '-')) {
+			logf_("%s: agent id '%.60s' does not match its certificate '%s': refused", c->peer, id, c->cn);
+			return -1;
+		}
 		snprintf(c->agent_id, sizeof(c->agent_id), "%s", id);
 		snprintf(c->host, sizeof(c->host), "%s", host ? host : id);
 		snprintf(c->version, sizeof(c->version), "%s", jstr(m, "version") ? jstr(m, "version") : "");

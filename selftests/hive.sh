@@ -27,7 +27,7 @@ HPID=
 LPID=
 XPID=
 cleanup() {
-	[ -n "$HPID" ] && kill -9 "$HPID" 2>/dev/null
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
 	[ -n "$XPID" ] && kill "$XPID" 2>/dev/null
 	[ -n "$LPID" ] && kill "$LPID" 2>/dev/null && wait "$LPID" 2>/dev/null
 	rm -rf /sys/fs/bpf/immune-hive-*-$$
@@ -81,6 +81,7 @@ gen_events() { # FILE N FIRST_PID
 }
 gen_events ev300.json 300 10000
 gen_events ev3000.json 3000 20000
+gen_events ev5.json 5 90000
 : >empty.json
 
 start_hive() {
@@ -144,6 +145,13 @@ wait $p5 && ok "the agent finishes after the Hive was killed mid-stream" || noto
 check "3000 incidents stored exactly once through the kill" "3000 3000" \
 	"$(q "SELECT count(*), count(DISTINCT agent_seq) FROM incidents WHERE agent_id = 'a5'" | tr '|' ' ')"
 
+# ---- an agent may not speak for another: its id must match its certificate
+"$IMMUNED" --replay ev5.json --db spoof.db --agent-id a1 --hive localhost:$PORT --hive-ca fleet-ca.pem \
+	--hive-cert a2.pem --hive-key a2.key --hive-drain-seconds 2 >/dev/null 2>spoof.err &&
+	notok "an agent claiming another's id is refused" || ok "an agent claiming another's id is refused"
+grep -q "agent id 'a1' does not match its certificate 'a2'" hive.log && ok "... and the Hive says why" ||
+	notok "... and the Hive says why: $(tail -2 hive.log)"
+
 # ---- the link cut under the agent (the Hive stays up): acks lost, batches resent, stored once
 "$PROXY" $((PORT + 1)) $PORT >proxy.out 2>proxy.err &
 XPID=$!
@@ -180,7 +188,6 @@ printf '\xff\xff\xff\xffgarbage' | timeout 10 openssl s_client -connect 127.0.0.
 sleep 0.3
 grep -q "frame of 4294967295 bytes" hive.log && ok "an oversized frame is logged and its connection closed" ||
 	notok "an oversized frame is logged: $(tail -3 hive.log)"
-gen_events ev5.json 5 90000
 agent a2 ev5.json 20 && ok "the Hive still serves after refusals and bad frames" || notok "the Hive still serves"
 check "... a2 now has 305" "305" "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'a2'")"
 

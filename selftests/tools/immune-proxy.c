@@ -1,7 +1,8 @@
 /*
  * immune-proxy LISTEN_PORT TARGET_PORT: a loopback TCP relay for the Hive
- * tests. SIGUSR1 cuts every relayed connection at once (both sides see the
- * link die mid-stream, the Hive stays up); new connections are relayed again.
+ * tests, one child per connection. SIGUSR1 cuts every relayed connection at
+ * once (the children are killed: both ends see the link die mid-stream while
+ * the Hive stays up); new connections are relayed again.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,15 +13,42 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#define MAXP 256
+#define MAXC 256
 
 static volatile sig_atomic_t cut;
 static void on_usr1(int s)
 {
 	(void)s;
 	cut = 1;
+}
+
+static void relay(int a, int b)
+{
+	struct linger lg = { 1, 0 }; /* when killed: RST, a link that breaks */
+	setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	setsockopt(b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	for (;;) {
+		struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			_exit(1);
+		for (int i = 0; i < 2; i++) {
+			if (!p[i].revents)
+				continue;
+			char buf[65536];
+			ssize_t r = read(p[i].fd, buf, sizeof(buf));
+			if (r <= 0)
+				_exit(0);
+			for (ssize_t off = 0; off < r;) {
+				ssize_t w = write(p[!i].fd, buf + off, r - off);
+				if (w <= 0)
+					_exit(0);
+				off += w;
+			}
+		}
+	}
 }
 
 int main(int argc, char **argv)
@@ -41,59 +69,40 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr1 };
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	int pair[MAXP][2], n = 0;
+	pid_t kids[MAXC];
+	int n = 0;
 	printf("relaying\n");
 	fflush(stdout);
 	for (;;) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
 		if (cut) {
-			for (int i = 0; i < n; i++) {
-				/* RST, not FIN: a link that breaks */
-				struct linger lg = { 1, 0 };
-				setsockopt(pair[i][0], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-				setsockopt(pair[i][1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-				close(pair[i][0]);
-				close(pair[i][1]);
-			}
+			for (int i = 0; i < n; i++)
+				kill(kids[i], SIGKILL);
 			fprintf(stderr, "immune-proxy: cut %d links\n", n);
 			n = 0;
 			cut = 0;
 		}
-		struct pollfd pf[1 + 2 * MAXP];
-		pf[0] = (struct pollfd){ .fd = l, .events = POLLIN };
-		for (int i = 0; i < n; i++) {
-			pf[1 + 2 * i] = (struct pollfd){ .fd = pair[i][0], .events = POLLIN };
-			pf[2 + 2 * i] = (struct pollfd){ .fd = pair[i][1], .events = POLLIN };
+		struct pollfd p = { .fd = l, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		int c = accept(l, NULL, NULL);
+		if (c < 0)
+			continue;
+		int t = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(t, (struct sockaddr *)&ta, sizeof(ta)) != 0) {
+			close(c);
+			close(t);
+			continue;
 		}
-		if (poll(pf, 1 + 2 * n, 200) < 0 && errno != EINTR)
-			return 1;
-		if (pf[0].revents & POLLIN && n < MAXP) {
-			int c = accept(l, NULL, NULL), t = socket(AF_INET, SOCK_STREAM, 0);
-			if (c >= 0 && connect(t, (struct sockaddr *)&ta, sizeof(ta)) == 0) {
-				pair[n][0] = c;
-				pair[n][1] = t;
-				n++;
-			} else {
-				if (c >= 0)
-					close(c);
-				close(t);
-			}
+		pid_t k = fork();
+		if (k == 0) {
+			close(l);
+			relay(c, t);
 		}
-		for (int i = 0; i < n; i++) {
-			for (int side = 0; side < 2; side++) {
-				if (!(pf[1 + 2 * i + side].revents & (POLLIN | POLLHUP | POLLERR)))
-					continue;
-				char buf[65536];
-				ssize_t r = read(pair[i][side], buf, sizeof(buf));
-				if (r <= 0 || write(pair[i][!side], buf, r) != r) {
-					close(pair[i][0]);
-					close(pair[i][1]);
-					pair[i][0] = pair[n - 1][0];
-					pair[i][1] = pair[n - 1][1];
-					n--;
-					i = n; /* the poll slots moved: take the rest next turn */
-					break;
-				}
-			}
-		}
+		close(c);
+		close(t);
+		if (k > 0 && n < MAXC)
+			kids[n++] = k;
 	}
 }
