@@ -443,6 +443,7 @@ int ebpf_get_stats(struct ebpf_stats *st)
 			st->scratch_miss = sum;
 	}
 	st->perf_lost = g.perf_lost;
+	st->malformed = g.bad_records;
 	memcpy(st->received, g.received, sizeof(st->received));
 	return 0;
 }

@@ -39,6 +39,7 @@ struct ebpf_stats {
 	uint64_t enter_miss[EBPF_EVENT_TYPES];
 	uint64_t scratch_miss;
 	uint64_t perf_lost;                  /* perf buffer: samples lost (all kinds) */
+	uint64_t malformed;                  /* records too short or of no known kind: dropped */
 	uint64_t received[EBPF_EVENT_TYPES]; /* delivered to the callback */
 };
 

@@ -361,6 +361,7 @@ static void status_fields(cJSON *r, void *ctx)
 			cJSON_AddNumberToObject(k, "lost", st.drops[i]);
 		}
 		cJSON_AddNumberToObject(r, "perf_lost", st.perf_lost);
+		cJSON_AddNumberToObject(r, "malformed", st.malformed);
 	}
 	cJSON_AddNumberToObject(r, "processes", proc_count(procs));
 	if (detector) {
@@ -617,7 +618,7 @@ static void write_stats(bool final)
 	jw_obj(&line, "immune");
 	jw_obj(&line, "stats");
 	jw_str(&line, "buffer", ebpf_buffer_name());
-	uint64_t lost = st.perf_lost;
+	uint64_t lost = st.perf_lost + st.malformed;
 	const char *names[] = { "events", "drops", "received", "enter_miss" };
 	uint64_t *vals[] = { st.events, st.drops, st.received, st.enter_miss };
 	for (int k = 0; k < 4; k++) {
@@ -630,6 +631,7 @@ static void write_stats(bool final)
 		jw_end_obj(&line);
 	}
 	jw_uint(&line, "perf_lost", st.perf_lost);
+	jw_uint(&line, "malformed", st.malformed);
 	jw_uint(&line, "lost_total", lost);
 	jw_uint(&line, "scratch_miss", st.scratch_miss);
 	jw_uint(&line, "decode_errors", decode_errors);
