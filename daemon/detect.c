@@ -467,28 +467,9 @@ int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, c
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	const char *p = text;
-	unsigned lineno = 0;
-	char line[4096];
-	enum imm_rule_action action = IMM_ACTION_ALERT; /* an "action:" line applies to the lines after it */
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		lineno++;
-		if (len >= sizeof(line)) {
-			snprintf(err, errlen, "%s:%u: line too long", file, lineno);
-			ioc_free(set);
-			return -1;
-		}
-		memcpy(line, p, len);
-		line[len] = 0;
-		char why[256];
-		if (ioc_add_line(set, line, file, lineno, &action, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s:%u: %s", file, lineno, why);
-			ioc_free(set);
-			return -1;
-		}
-		p += len + (nl ? 1 : 0);
+	if (ioc_add_text(set, text, file, err, errlen) < 0) {
+		ioc_free(set);
+		return -1;
 	}
 	if (ioc_finalize(set)) {
 		snprintf(err, errlen, "%s: cannot build its Bloom filter", file);

@@ -620,24 +620,13 @@ static int cmd_ioc_push(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 	if (strlen(text) > FRAME_MAX - 4096)
 		return ctl_error(reply, "an IOC set pushed through the Hive must stay under 1 MiB: split it");
 	struct ioc_set *set = ioc_new(0);
-	char file[96], why[256], line[4096];
+	char file[96], why[512];
 	snprintf(file, sizeof(file), "hive-%s", name);
-	enum imm_rule_action action = IMM_ACTION_ALERT;
-	unsigned lineno = 0;
-	long count = 0;
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		lineno++;
-		if (len >= sizeof(line) || (memcpy(line, p, len), line[len] = 0,
-					     ioc_add_line(set, line, file, lineno, &action, why, sizeof(why)) < 0)) {
-			ioc_free(set);
-			return ctl_error(reply, "%s:%u: %s", file, lineno, len >= sizeof(line) ? "line too long" : why);
-		}
-		p += len + (nl ? 1 : 0);
+	long count = set ? ioc_add_text(set, text, file, why, sizeof(why)) : -1;
+	if (count < 0) {
+		ioc_free(set);
+		return ctl_error(reply, "%s", set ? why : "out of memory");
 	}
-	for (int k = 0; k < IOC_KINDS; k++)
-		count += (long)ioc_count(set, k);
 	ioc_free(set);
 	sqlite3_stmt *st;
 	int64_t version = 1;

@@ -489,3 +489,33 @@ void ioc_hex(const uint8_t *b, size_t n, char *out)
 	}
 	out[2 * n] = 0;
 }
+
+long ioc_add_text(struct ioc_set *s, const char *text, const char *file, char *err, size_t errlen)
+{
+	enum imm_rule_action action = IMM_ACTION_ALERT; /* an "action:" line applies to the lines after it */
+	unsigned lineno = 0;
+	char line[4096], why[256];
+	uint64_t before = 0, after = 0;
+
+	for (int k = 0; k < IOC_KINDS; k++)
+		before += ioc_count(s, k);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		lineno++;
+		if (len >= sizeof(line)) {
+			snprintf(err, errlen, "%s:%u: line too long", file, lineno);
+			return -1;
+		}
+		memcpy(line, p, len);
+		line[len] = 0;
+		if (ioc_add_line(s, line, file, lineno, &action, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s:%u: %s", file, lineno, why);
+			return -1;
+		}
+		p += len + (nl ? 1 : 0);
+	}
+	for (int k = 0; k < IOC_KINDS; k++)
+		after += ioc_count(s, k);
+	return (long)(after - before);
+}

@@ -50,6 +50,10 @@ long ioc_load_file(struct ioc_set *s, const char *path, FILE *log);
 /* One line (already without its newline). 0 added or blank/comment/directive, -1 malformed (err set). */
 int ioc_add_line(struct ioc_set *s, const char *line, const char *file, unsigned lineno,
 		 enum imm_rule_action *action, char *err, size_t errlen);
+/* Every line of text (the --ioc file format), named `file` in hits and errors.
+ * Stops at the first malformed line: -1 with "FILE:LINE: reason" in err.
+ * Returns the indicators added. All or nothing is the caller's to keep. */
+long ioc_add_text(struct ioc_set *s, const char *text, const char *file, char *err, size_t errlen);
 /* Size the exact table for n indicators in all (optional: loading grows it as needed). */
 int ioc_reserve(struct ioc_set *s, size_t n);
 /* Build the Bloom filter over everything loaded; call after loading, before lookups. */

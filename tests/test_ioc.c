@@ -224,11 +224,32 @@ static void test_hasher(void **s)
 	unlink(path);
 }
 
+/* A whole set from text (what the Hive pushes): counted, and the first bad line named. */
+static void test_add_text(void **state)
+{
+	(void)state;
+	struct ioc_set *s = ioc_new(0);
+	char err[256];
+	struct ioc_hit h;
+	assert_int_equal(ioc_add_text(s, "# fleet\nip:10.9.8.10\ncidr:192.0.2.0/24\n\npath:/tmp/evil", "hive-x", err,
+				      sizeof(err)), 3);
+	assert_int_equal(ioc_finalize(s), 0);
+	assert_true(ioc_match_ip(s, "192.0.2.7", &h));
+	assert_true(ioc_match_path(s, "/tmp/evil", &h));
+	assert_string_equal(h.file, "hive-x");
+	ioc_free(s);
+	s = ioc_new(0);
+	assert_int_equal(ioc_add_text(s, "ip:10.0.0.1\nnot-an-indicator\n", "hive-y", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "hive-y:2:"));
+	ioc_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_fixture),
 		cmocka_unit_test(test_lines),
+		cmocka_unit_test(test_add_text),
 		cmocka_unit_test(test_many_no_false_positive),
 		cmocka_unit_test(test_hasher),
 	};
