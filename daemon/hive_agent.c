@@ -320,6 +320,16 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 	}
 }
 
+/* Exponential backoff with jitter (agents of a fleet do not return in step);
+ * wakes early when the agent is stopped. */
+static void back_off(struct hive_agent *h, int *backoff, unsigned *seed)
+{
+	int wait = *backoff / 2 + (int)(rand_r(seed) % (unsigned)(*backoff / 2 + 1));
+	for (int t = 0; t < wait && !h->stop; t += 100)
+		usleep(100000);
+	*backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff * 2;
+}
+
 static void *agent_thread(void *arg)
 {
 	struct hive_agent *h = arg;
@@ -332,11 +342,7 @@ static void *agent_thread(void *arg)
 		set_state(h, "connecting", NULL);
 		if (link_open(h, &l, err, sizeof(err))) {
 			set_state(h, "down", err);
-			/* exponential backoff with jitter: agents of a fleet do not return in step */
-			int wait = backoff / 2 + (int)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
-			for (int t = 0; t < wait && !h->stop; t += 100)
-				usleep(100000);
-			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+			back_off(h, &backoff, &seed);
 			continue;
 		}
 		int64_t session_start = now_ms();
@@ -413,11 +419,8 @@ static void *agent_thread(void *arg)
 		 * shows only then under TLS 1.3) backs off like one that never opened */
 		if (heard && now_ms() - session_start > 2000) {
 			backoff = BACKOFF_MIN_MS;
-		} else if (!h->stop) {
-			int wait = backoff / 2 + (int)(rand_r(&seed) % (unsigned)(backoff / 2 + 1));
-			for (int t = 0; t < wait && !h->stop; t += 100)
-				usleep(100000);
-			backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		} else {
+			back_off(h, &backoff, &seed);
 		}
 	}
 	set_state(h, "stopped", NULL);
