@@ -30,6 +30,7 @@ static struct {
 	char reason[1024];
 	struct enforce_bpf *skel;
 	struct bpf_link *links[8];
+	const char *link_names[8]; /* the program each link runs, for its pin */
 	int nlinks;
 	char pin_dir[256];
 } g;
@@ -165,6 +166,7 @@ static int attach_all(bool lsm, char *why, size_t n)
 				close(cg);
 			return err;
 		}
+		g.link_names[g.nlinks] = bpf_program__name(p);
 		g.links[g.nlinks++] = l;
 	}
 	if (cg >= 0)
@@ -192,17 +194,7 @@ static void pin_links(void)
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%d-%u-", getpid(), ++gen);
 	for (int i = 0; i < g.nlinks; i++) {
-		const struct bpf_program *prog = NULL;
-		struct bpf_program *q;
-		int k = 0;
-		bpf_object__for_each_program(q, g.skel->obj)
-		{
-			if (!bpf_program__autoload(q))
-				continue;
-			if (k++ == i)
-				prog = q;
-		}
-		snprintf(p, sizeof(p), "%s/%s%s", dir, prefix, prog ? bpf_program__name(prog) : "link");
+		snprintf(p, sizeof(p), "%s/%s%s", dir, prefix, g.link_names[i]);
 		if (bpf_link__pin(g.links[i], p))
 			fprintf(stderr, "immuned: cannot pin enforcement link %s: %s\n", p, strerror(errno));
 	}
