@@ -30,6 +30,8 @@ struct ebpf_options {
 	const char *pin_dir;     /* verdict maps pinned here; NULL: /sys/fs/bpf/immune */
 	bool enforce_fallback;   /* the sensor SIGKILLs denied execs and opens */
 	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
+	bool open_args_at_enter; /* keep open's sys_enter programs even where the
+	                            kernel lets sys_exit read the saved registers */
 	void *cb_ctx;            /* passed to the callback */
 };
 
@@ -53,6 +55,8 @@ int ebpf_poll_events(ebpf_callback_t cb, int timeout_ms);
 void ebpf_set_options(const struct ebpf_options *opts);
 int ebpf_get_stats(struct ebpf_stats *st);
 const char *ebpf_buffer_name(void);   /* "ring" or "perf" once loaded */
+bool ebpf_open_args_from_regs(void);  /* open's arguments read at sys_exit */
+bool ebpf_kernel_reads_regs_at_exit(void); /* bpf_task_pt_regs: what that needs */
 const char *ebpf_last_error(void);    /* one line: what failed and what to do */
 int ebpf_programs_attached(void);
 /* An fd that polls readable when the kernel woke the reader (epoll). */

@@ -104,7 +104,7 @@ static void usage(FILE *f)
 		"  --output FILE        write events and incidents to FILE (default stdout)\n"
 		"  --duration SECONDS   stop after this long (default: until SIGINT/SIGTERM)\n"
 		"  --buffer ring|perf   kernel-to-daemon buffer (default ring, perf where ring is missing)\n"
-		"  --ring-kb N          ring buffer size in KiB (default 32768)\n"
+		"  --ring-kb N          ring buffer size in KiB (default 8192)\n"
 		"  --pin-dir DIR        where the verdict maps are pinned (default /sys/fs/bpf/immune)\n"
 		"  --enforce MODE       lsm, fallback, off or auto (default auto: lsm where the kernel\n"
 		"                       runs BPF-LSM, else cgroup connect hooks and SIGKILL)\n"
@@ -836,8 +836,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int seeded = proc_seed(procs, "/proc");
-	fprintf(stderr, "immuned: %d programs attached, %s buffer, %d processes seeded from /proc\n",
-		ebpf_programs_attached(), ebpf_buffer_name(), seeded);
+	fprintf(stderr, "immuned: %d programs attached, %s buffer, open arguments read at %s, "
+		"%d processes seeded from /proc\n", ebpf_programs_attached(), ebpf_buffer_name(),
+		ebpf_open_args_from_regs() ? "sys_exit" : "sys_enter", seeded);
 	fflush(stderr);
 
 	double start = now_s(), last_stats = start;

@@ -79,17 +79,23 @@ static int setup(void **state)
 	}
 
 	const char *buf = getenv("IMMUNE_BUFFER");
+	const char *oa = getenv("IMMUNE_OPEN_ARGS");
 	struct ebpf_options o = {
 		.buffer = buf && !strcmp(buf, "perf") ? EBPF_BUFFER_PERF : EBPF_BUFFER_RING,
 		.pin_dir = pin_dir,
+		.open_args_at_enter = oa && !strcmp(oa, "enter"),
 	};
 	ebpf_set_options(&o);
 	if (ebpf_init() || ebpf_load_programs() || ebpf_attach()) {
 		fprintf(stderr, "sensor_test: %s\n", ebpf_last_error());
 		return -1;
 	}
-	fprintf(stderr, "sensor_test: %d programs attached, %s buffer\n", ebpf_programs_attached(),
-		ebpf_buffer_name());
+	fprintf(stderr, "sensor_test: %d programs attached, %s buffer, open arguments at %s\n",
+		ebpf_programs_attached(), ebpf_buffer_name(), ebpf_open_args_from_regs() ? "sys_exit" : "sys_enter");
+	if (o.open_args_at_enter && ebpf_open_args_from_regs()) {
+		fprintf(stderr, "sensor_test: open arguments were asked at sys_enter but are read at sys_exit\n");
+		return -1;
+	}
 	FILE *f = fopen("/proc/self/loginuid", "r");
 	my_loginuid = (uint32_t)-1;
 	if (f) {
