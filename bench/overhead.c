@@ -9,11 +9,13 @@
 #include "floor.skel.h"
 #include "immune.h"
 #include "sysfs.h"
+#include "ebpf.h"
 
 #include <bpf/bpf.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -30,8 +32,8 @@
 
 enum op { OP_OPEN, OP_EXEC, OP_CONNECT, OP_N };
 static const char *op_name[] = { "openat", "execve", "connect" };
-static long iters[OP_N] = { 400000, 1500, 400000 };
-static int reps = 5;
+static long iters[OP_N] = { 100000, 500, 100000 };
+static int reps = 7;
 
 static double now_ns(void)
 {
@@ -76,22 +78,6 @@ static double run_once(enum op op)
 		break;
 	}
 	return (now_ns() - t0) / n;
-}
-
-/* Median of reps runs: the other core's noise shows in the mean. */
-static double measure(enum op op)
-{
-	double v[16];
-	for (int r = 0; r < reps; r++)
-		v[r] = run_once(op);
-	for (int i = 0; i < reps; i++)
-		for (int j = i + 1; j < reps; j++)
-			if (v[j] < v[i]) {
-				double t = v[i];
-				v[i] = v[j];
-				v[j] = t;
-			}
-	return v[reps / 2];
 }
 
 struct tracer {
@@ -232,22 +218,91 @@ static int fill_verdicts(const char *pin, int n)
 	return 0;
 }
 
-struct result {
-	const char *name;
-	double ns[OP_N];
-	bool have;
-};
+enum cfg { C_NONE, C_FLOOR, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED, C_N };
+static const char *cfg_name[C_N] = { "no tracing", "floor (empty BPF programs)", "immuned",
+				     "libbpf-tools opensnoop/execsnoop", "bpftrace one-liner",
+				     "immuned --enforce off", "immuned, 100,000 verdicts per map" };
+#define MAX_REPS 16
+/* ns[cfg][op][round]; 0 where the config does not cover the op or did not start */
+static double ns[C_N][OP_N][MAX_REPS];
+
+static double median(double *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int j = i + 1; j < n; j++)
+			if (v[j] < v[i]) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+			}
+	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
+}
+
+/* Median over rounds of what cfg added to the untraced call in the same round:
+ * this host's speed drifts by more than the costs measured, so each config is
+ * compared only with its own round's baseline. */
+static double added(enum cfg c, enum op op)
+{
+	double d[MAX_REPS];
+	int n = 0;
+	for (int r = 0; r < reps; r++)
+		if (ns[c][op][r] > 0 && ns[C_NONE][op][r] > 0)
+			d[n++] = ns[c][op][r] - ns[C_NONE][op][r];
+	return n ? median(d, n) : NAN;
+}
+
+static double plain(enum cfg c, enum op op)
+{
+	double d[MAX_REPS];
+	int n = 0;
+	for (int r = 0; r < reps; r++)
+		if (ns[c][op][r] > 0)
+			d[n++] = ns[c][op][r];
+	return n ? median(d, n) : 0;
+}
+
+static void measure_all(enum cfg c, int round, bool open, bool exec, bool conn)
+{
+	bool want[OP_N] = { open, exec, conn };
+	/* the better of two back-to-back runs: this host's hiccups only ever add */
+	for (int op = 0; op < OP_N; op++)
+		if (want[op]) {
+			double a = run_once(op), b = run_once(op);
+			ns[c][op][round] = a < b ? a : b;
+		}
+}
+
+static const char *pin = "/sys/fs/bpf/immune-bench";
+
+/* immuned with its own pin dir, socket and db, so that a running agent is not disturbed */
+static void round_immuned(enum cfg c, int round, const char *immuned, bool report)
+{
+	const char *enforce = c == C_IM_OFF ? "off" : "auto";
+	char *argv[] = { (char *)immuned, "--stats-interval", "0", "--pin-dir", (char *)pin, "--socket",
+			 "/tmp/immune-bench.sock", "--db", "/tmp/immune-bench.db", "--enforce", (char *)enforce, NULL };
+	struct tracer t;
+	char err[4096] = "";
+	clear_pins(pin);
+	if (start_tracer(argv, "programs attached", 2, &t, err, sizeof(err)) != 0) {
+		fprintf(stderr, "bench: immuned did not start: %s", err);
+		return;
+	}
+	if (c == C_IM_FILLED && fill_verdicts(pin, 100000)) {
+		stop_tracer(&t);
+		return;
+	}
+	measure_all(c, round, true, true, true);
+	stop_tracer(&t);
+	if (report)
+		report_losses();
+	clear_pins(pin);
+}
 
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
 	bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
 	char immuned[512];
-	struct result res[8] = { { .name = "no tracing" }, { .name = "floor (empty BPF programs)" },
-				 { .name = "immuned" }, { .name = "libbpf-tools opensnoop/execsnoop" },
-				 { .name = "bpftrace one-liner" }, { .name = "immuned --enforce off" },
-				 { .name = "immuned, 100,000 verdicts per map" } };
-	int nres = 7;
 
 	if (geteuid() != 0) {
 		printf("SKIPPED: bench/overhead needs root to load BPF programs\n");
@@ -269,124 +324,130 @@ int main(int argc, char **argv)
 	udp_dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	snprintf(immuned, sizeof(immuned), "%s/immuned", build);
 
-	/* warm caches */
-	run_once(OP_OPEN);
-
-	for (int op = 0; op < OP_N; op++)
-		res[0].ns[op] = measure(op);
-	res[0].have = true;
-
-	struct floor_bpf *fl = floor_bpf__open_and_load();
-	if (!fl || floor_bpf__attach(fl)) {
+	/* The floor sits on the tracepoints immuned uses: open's sys_enter only
+	 * where immuned needs it (kernels without bpf_task_pt_regs). */
+	bool open_enter = !ebpf_kernel_reads_regs_at_exit();
+	struct floor_bpf *fl = floor_bpf__open();
+	if (fl)
+		bpf_program__set_autoload(fl->progs.floor_enter_openat, open_enter);
+	if (!fl || floor_bpf__load(fl)) {
 		fprintf(stderr, "bench: cannot load the floor programs\n");
 		return 1;
 	}
+	bool snoop = access("/usr/sbin/opensnoop", X_OK) == 0, bt = access("/usr/bin/bpftrace", X_OK) == 0;
+
+	/* warm caches */
 	for (int op = 0; op < OP_N; op++)
-		res[1].ns[op] = measure(op);
-	res[1].have = true;
+		run_once(op);
+
+	for (int r = 0; r < reps; r++) {
+		measure_all(C_NONE, r, true, true, true);
+
+		if (floor_bpf__attach(fl)) {
+			fprintf(stderr, "bench: cannot attach the floor programs\n");
+			return 1;
+		}
+		measure_all(C_FLOOR, r, true, true, true);
+		floor_bpf__detach(fl);
+
+		round_immuned(C_IM_OFF, r, immuned, false);
+		round_immuned(C_IMMUNED, r, immuned, r == reps - 1);
+		round_immuned(C_IM_FILLED, r, immuned, false);
+
+		struct tracer t;
+		char err[4096] = "";
+		if (snoop) {
+			char *a[] = { "stdbuf", "-oL", "/usr/sbin/opensnoop", NULL };
+			if (start_tracer(a, "PID", 1, &t, err, sizeof(err)) == 0) {
+				measure_all(C_SNOOP, r, true, false, false);
+				stop_tracer(&t);
+			}
+			char *b[] = { "stdbuf", "-oL", "/usr/sbin/execsnoop", NULL };
+			if (start_tracer(b, "PCOMM", 1, &t, err, sizeof(err)) == 0) {
+				measure_all(C_SNOOP, r, false, true, false);
+				stop_tracer(&t);
+			}
+		}
+		if (bt) {
+			char *a[] = { "bpftrace", "-e",
+				      "tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_execve, "
+				      "tracepoint:syscalls:sys_enter_connect { @[probe] = count(); }",
+				      NULL };
+			if (start_tracer(a, "Attaching", 1, &t, err, sizeof(err)) == 0) {
+				sleep(1); /* "Attaching" comes before the probes are live */
+				measure_all(C_BPFTRACE, r, true, true, true);
+				stop_tracer(&t);
+			}
+		}
+	}
 	floor_bpf__destroy(fl);
 
-	struct tracer t;
-	char err[4096] = "";
-	/* immuned three ways: enforcement off, on with empty verdict maps (the
-	 * default), on with 100,000 verdicts in each map; its own pin dir,
-	 * socket and db so that a running agent is not disturbed */
-	const char *pin = "/sys/fs/bpf/immune-bench";
-	char *im_argv[] = { immuned, "--stats-interval", "0", "--pin-dir", (char *)pin, "--socket",
-			    "/tmp/immune-bench.sock", "--db", "/tmp/immune-bench.db", "--enforce", "auto", NULL };
-	struct { int res; const char *enforce; int fill; } runs[] = { { 5, "off", 0 }, { 2, "auto", 0 }, { 6, "auto", 100000 } };
-	for (unsigned r = 0; r < sizeof(runs) / sizeof(runs[0]); r++) {
-		im_argv[10] = (char *)runs[r].enforce;
-		clear_pins(pin);
-		if (start_tracer(im_argv, "programs attached", 2, &t, err, sizeof(err)) != 0) {
-			fprintf(stderr, "bench: immuned did not start: %s", err);
-			continue;
-		}
-		if (runs[r].fill && fill_verdicts(pin, runs[r].fill)) {
-			stop_tracer(&t);
-			continue;
-		}
-		for (int op = 0; op < OP_N; op++)
-			res[runs[r].res].ns[op] = measure(op);
-		res[runs[r].res].have = true;
-		stop_tracer(&t);
-		if (runs[r].res == 2)
-			report_losses();
-	}
-	clear_pins(pin);
-
-	/* peers measured on each op they cover */
-	if (access("/usr/sbin/opensnoop", X_OK) == 0) {
-		char *a[] = { "stdbuf", "-oL", "/usr/sbin/opensnoop", NULL };
-		if (start_tracer(a, "PID", 1, &t, err, sizeof(err)) == 0) {
-			res[3].ns[OP_OPEN] = measure(OP_OPEN);
-			stop_tracer(&t);
-			res[3].have = true;
-		}
-		char *b[] = { "stdbuf", "-oL", "/usr/sbin/execsnoop", NULL };
-		if (start_tracer(b, "PCOMM", 1, &t, err, sizeof(err)) == 0) {
-			res[3].ns[OP_EXEC] = measure(OP_EXEC);
-			stop_tracer(&t);
-		}
-	}
-	if (access("/usr/bin/bpftrace", X_OK) == 0) {
-		char *a[] = { "bpftrace", "-e",
-			      "tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_execve, "
-			      "tracepoint:syscalls:sys_enter_connect { @[probe] = count(); }",
-			      NULL };
-		if (start_tracer(a, "Attaching", 1, &t, err, sizeof(err)) == 0) {
-			sleep(1); /* "Attaching" comes before the probes are live */
-			for (int op = 0; op < OP_N; op++)
-				res[4].ns[op] = measure(op);
-			res[4].have = true;
-			stop_tracer(&t);
-		}
-	}
-
-	printf("bench/overhead: ns per call, median of %d runs (openat %ld, execve %ld, connect %ld calls each)\n",
-	       reps, iters[OP_OPEN], iters[OP_EXEC], iters[OP_CONNECT]);
+	printf("bench/overhead: ns per call, %d rounds (openat %ld, execve %ld, connect %ld calls each),\n"
+	       "every tracer measured once per round; medians over rounds. floor: empty programs on %s\n",
+	       reps, iters[OP_OPEN], iters[OP_EXEC], iters[OP_CONNECT],
+	       open_enter ? "the same tracepoints as immuned" :
+			    "the same tracepoints as immuned (open: sys_exit only, as immuned)");
 	printf("%-36s %12s %12s %12s\n", "", op_name[0], op_name[1], op_name[2]);
-	for (int i = 0; i < nres; i++) {
-		if (!res[i].have)
+	enum cfg order[] = { C_NONE, C_FLOOR, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED };
+	for (unsigned i = 0; i < C_N; i++) {
+		enum cfg c = order[i];
+		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
 			continue;
-		printf("%-36s", res[i].name);
+		printf("%-36s", cfg_name[c]);
 		for (int op = 0; op < OP_N; op++)
-			if (res[i].ns[op])
-				printf(" %12.0f", res[i].ns[op]);
+			if (plain(c, op))
+				printf(" %12.0f", plain(c, op));
 			else
 				printf(" %12s", "-");
 		printf("\n");
 	}
-	printf("added cost over no tracing, divided by the floor's added cost:\n");
-	for (int i = 2; i < nres; i++) {
-		if (!res[i].have)
+	printf("added cost over no tracing (median of per-round differences):\n");
+	for (unsigned i = 1; i < C_N; i++) {
+		enum cfg c = order[i];
+		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
 			continue;
-		printf("%-36s", res[i].name);
+		printf("%-36s", cfg_name[c]);
+		for (int op = 0; op < OP_N; op++)
+			if (!isnan(added(c, op)))
+				printf(" %12.0f", added(c, op));
+			else
+				printf(" %12s", "-");
+		printf("\n");
+	}
+	printf("added cost divided by the floor's added cost:\n");
+	for (unsigned i = 2; i < C_N; i++) {
+		enum cfg c = order[i];
+		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
+			continue;
+		printf("%-36s", cfg_name[c]);
 		for (int op = 0; op < OP_N; op++) {
-			double floor = res[1].ns[op] - res[0].ns[op];
-			if (!res[i].ns[op] || floor <= 0)
+			double f = added(C_FLOOR, op), a = added(c, op);
+			if (isnan(a) || isnan(f) || f <= 0)
 				printf(" %12s", "-");
 			else
-				printf(" %11.2fx", (res[i].ns[op] - res[0].ns[op]) / floor);
+				printf(" %11.2fx", a / f);
 		}
 		printf("\n");
 	}
-	if (res[2].have && res[5].have && res[6].have) {
+	if (plain(C_IMMUNED, OP_OPEN) && plain(C_IM_OFF, OP_OPEN) && plain(C_IM_FILLED, OP_OPEN)) {
 		printf("enforcement path: added cost over immuned --enforce off, as a share of the sensor's own cost:\n");
-		for (int i = 2; i <= 6; i += 4) {
-			printf("%-36s", i == 2 ? "empty verdict maps" : "100,000 verdicts per map");
+		enum cfg e[] = { C_IMMUNED, C_IM_FILLED };
+		for (int i = 0; i < 2; i++) {
+			printf("%-36s", i == 0 ? "empty verdict maps" : "100,000 verdicts per map");
 			for (int op = 0; op < OP_N; op++) {
-				double sensor = res[5].ns[op] - res[0].ns[op];
-				printf(" %11.1f%%", sensor > 0 ? 100.0 * (res[i].ns[op] - res[5].ns[op]) / sensor : 0.0);
+				double sensor = added(C_IM_OFF, op);
+				printf(" %11.1f%%", sensor > 0 ? 100.0 * (added(e[i], op) - sensor) / sensor : 0.0);
 			}
 			printf("\n");
 		}
 		printf("(target: a verdict lookup adds <= 10%%; the mode is the one immuned chose: see its log)\n");
 	}
-	if (res[2].have) {
-		double floor = res[1].ns[OP_OPEN] - res[0].ns[OP_OPEN];
-		double ratio = (res[2].ns[OP_OPEN] - res[0].ns[OP_OPEN]) / floor;
-		printf("immuned openat ratio %.2f (target <= 2.00): %s\n", ratio, ratio <= 2.0 ? "met" : "NOT met");
+	if (plain(C_IMMUNED, OP_OPEN)) {
+		double f = added(C_FLOOR, OP_OPEN), ratio = added(C_IMMUNED, OP_OPEN) / f;
+		if (!(f > 0))
+			printf("immuned openat ratio: cannot tell, the floor's cost was lost in this host's noise\n");
+		else
+			printf("immuned openat ratio %.2f (target <= 2.00): %s\n", ratio, ratio <= 2.0 ? "met" : "NOT met");
 	}
 	return 0;
 }
