@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,8 +33,8 @@
 
 enum op { OP_OPEN, OP_EXEC, OP_CONNECT, OP_N };
 static const char *op_name[] = { "openat", "execve", "connect" };
-static long iters[OP_N] = { 100000, 500, 100000 };
-static int reps = 7;
+static long iters[OP_N] = { 100000, 300, 100000 };
+static int reps = 9;
 
 static double now_ns(void)
 {
@@ -218,8 +219,9 @@ static int fill_verdicts(const char *pin, int n)
 	return 0;
 }
 
-enum cfg { C_NONE, C_FLOOR, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED, C_N };
-static const char *cfg_name[C_N] = { "no tracing", "floor (empty BPF programs)", "immuned",
+enum cfg { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED, C_N };
+static const char *cfg_name[C_N] = { "no tracing", "floor (empty BPF programs)",
+				     "minimal open event (time, pid, path)", "immuned",
 				     "libbpf-tools opensnoop/execsnoop", "bpftrace one-liner",
 				     "immuned --enforce off", "immuned, 100,000 verdicts per map" };
 #define MAX_REPS 16
@@ -274,7 +276,89 @@ static void measure_all(enum cfg c, int round, bool open, bool exec, bool conn)
 
 static const char *pin = "/sys/fs/bpf/immune-bench";
 
+static volatile bool ring_stop;
+static int ring_count(void *ctx, void *data, size_t size)
+{
+	(void)data;
+	(void)size;
+	++*(long *)ctx;
+	return 0;
+}
+
+/* drains the minimal events as immuned's reader would: in batches */
+static void *ring_reader(void *arg)
+{
+	while (!ring_stop) {
+		ring_buffer__consume(arg);
+		usleep(5000);
+	}
+	ring_buffer__consume(arg);
+	return NULL;
+}
+
 /* immuned with its own pin dir, socket and db, so that a running agent is not disturbed */
+/* BPF run time per openat, all programs together, by kernel.bpf_stats_enabled:
+ * unlike the whole syscall's time it does not drift with the host. */
+static double bpf_ns[C_N][MAX_REPS];
+/* what bpf_stats itself adds to each program run (its clock reads), from the
+ * floor's empty program: subtracted per run, or small programs look big */
+static double stats_ns_per_run[MAX_REPS];
+
+static int bpf_stats(bool on)
+{
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_WRONLY);
+	if (fd < 0)
+		return -1;
+	int rc = write(fd, on ? "1" : "0", 1) == 1 ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+static double bpf_run_ns_total(double *runs)
+{
+	double total = 0;
+	*runs = 0;
+	for (__u32 id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+		int fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+			total += info.run_time_ns;
+			*runs += info.run_cnt;
+		}
+		close(fd);
+	}
+	return total;
+}
+
+static void measure_bpf_time(enum cfg c, int round)
+{
+	if (bpf_stats(true))
+		return;
+	double runs0, runs1;
+	double before = bpf_run_ns_total(&runs0);
+	run_once(OP_OPEN);
+	double ns_total = bpf_run_ns_total(&runs1) - before, runs = runs1 - runs0;
+	bpf_stats(false);
+	if (c == C_FLOOR) {
+		stats_ns_per_run[round] = runs > 0 ? ns_total / runs : 0;
+		return;
+	}
+	bpf_ns[c][round] = (ns_total - runs * stats_ns_per_run[round]) / iters[OP_OPEN];
+}
+
+static double bpf_median(enum cfg c)
+{
+	double d[MAX_REPS];
+	int n = 0;
+	for (int r = 0; r < reps; r++)
+		if (bpf_ns[c][r] > 0)
+			d[n++] = bpf_ns[c][r];
+	return median(d, n);
+}
+
 static void round_immuned(enum cfg c, int round, const char *immuned, bool report)
 {
 	const char *enforce = c == C_IM_OFF ? "off" : "auto";
@@ -292,6 +376,7 @@ static void round_immuned(enum cfg c, int round, const char *immuned, bool repor
 		return;
 	}
 	measure_all(c, round, true, true, true);
+	measure_bpf_time(c, round);
 	stop_tracer(&t);
 	if (report)
 		report_losses();
@@ -310,8 +395,8 @@ int main(int argc, char **argv)
 	}
 	if (quick) {
 		for (int i = 0; i < OP_N; i++)
-			iters[i] /= 10;
-		reps = 3;
+			iters[i] /= 5;
+		reps = 5;
 	}
 	char why[512];
 	if (sysfs_ensure_tracefs(why, sizeof(why))) {
@@ -328,10 +413,19 @@ int main(int argc, char **argv)
 	 * where immuned needs it (kernels without bpf_task_pt_regs). */
 	bool open_enter = !ebpf_kernel_reads_regs_at_exit();
 	struct floor_bpf *fl = floor_bpf__open();
-	if (fl)
+	if (fl) {
 		bpf_program__set_autoload(fl->progs.floor_enter_openat, open_enter);
+		bpf_program__set_autoattach(fl->progs.min_event_exit_openat, false);
+		bpf_program__set_autoload(fl->progs.min_event_exit_openat, !open_enter);
+	}
 	if (!fl || floor_bpf__load(fl)) {
 		fprintf(stderr, "bench: cannot load the floor programs\n");
+		return 1;
+	}
+	long ring_records = 0;
+	struct ring_buffer *ring = ring_buffer__new(bpf_map__fd(fl->maps.floor_ring), ring_count, &ring_records, NULL);
+	if (!ring) {
+		fprintf(stderr, "bench: cannot open the ring buffer\n");
 		return 1;
 	}
 	bool snoop = access("/usr/sbin/opensnoop", X_OK) == 0, bt = access("/usr/bin/bpftrace", X_OK) == 0;
@@ -348,10 +442,35 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		measure_all(C_FLOOR, r, true, true, true);
+		measure_bpf_time(C_FLOOR, r);
 		floor_bpf__detach(fl);
 
-		round_immuned(C_IM_OFF, r, immuned, false);
+		if (!open_enter) {
+			struct bpf_link *rl = bpf_program__attach(fl->progs.min_event_exit_openat);
+			pthread_t rt;
+			ring_stop = false;
+			if (!rl || pthread_create(&rt, NULL, ring_reader, ring)) {
+				fprintf(stderr, "bench: cannot attach the minimal open event program\n");
+				return 1;
+			}
+			measure_all(C_RING, r, true, false, false);
+			bpf_link__destroy(rl);
+			ring_stop = true;
+			pthread_join(rt, NULL);
+		}
+
 		round_immuned(C_IMMUNED, r, immuned, r == reps - 1);
+
+		/* the untraced baseline again, after the configurations the
+		 * ratio is made of: their baseline is the mean of both */
+		double first[OP_N];
+		for (int op = 0; op < OP_N; op++)
+			first[op] = ns[C_NONE][op][r];
+		measure_all(C_NONE, r, true, true, true);
+		for (int op = 0; op < OP_N; op++)
+			ns[C_NONE][op][r] = (first[op] + ns[C_NONE][op][r]) / 2;
+
+		round_immuned(C_IM_OFF, r, immuned, false);
 		round_immuned(C_IM_FILLED, r, immuned, false);
 
 		struct tracer t;
@@ -380,6 +499,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	ring_buffer__free(ring);
 	floor_bpf__destroy(fl);
 
 	printf("bench/overhead: ns per call, %d rounds (openat %ld, execve %ld, connect %ld calls each),\n"
@@ -388,7 +508,7 @@ int main(int argc, char **argv)
 	       open_enter ? "the same tracepoints as immuned" :
 			    "the same tracepoints as immuned (open: sys_exit only, as immuned)");
 	printf("%-36s %12s %12s %12s\n", "", op_name[0], op_name[1], op_name[2]);
-	enum cfg order[] = { C_NONE, C_FLOOR, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED };
+	enum cfg order[] = { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED };
 	for (unsigned i = 0; i < C_N; i++) {
 		enum cfg c = order[i];
 		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
@@ -440,8 +560,21 @@ int main(int argc, char **argv)
 			}
 			printf("\n");
 		}
+		if (bpf_median(C_IM_OFF) > 0) {
+			double off = bpf_median(C_IM_OFF);
+			printf("BPF run time per openat, all programs (kernel.bpf_stats_enabled, less an empty\n"
+			       "program's measured run time per program run; medians over rounds):\n"
+			       "  --enforce off %.0f ns, enforcing with empty maps %.0f ns (%+.1f%%), "
+			       "with 100,000 verdicts per map %.0f ns (%+.1f%%)\n",
+			       off, bpf_median(C_IMMUNED), 100.0 * (bpf_median(C_IMMUNED) - off) / off,
+			       bpf_median(C_IM_FILLED), 100.0 * (bpf_median(C_IM_FILLED) - off) / off);
+		}
 		printf("(target: a verdict lookup adds <= 10%%; the mode is the one immuned chose: see its log)\n");
 	}
+	if (plain(C_RING, OP_OPEN) && added(C_FLOOR, OP_OPEN) > 0)
+		printf("the minimal open event (boot time, pid, result, path; one ring buffer record) costs\n"
+		       "%.2fx the floor here: the bound for any sensor that reports every open on this host\n",
+		       added(C_RING, OP_OPEN) / added(C_FLOOR, OP_OPEN));
 	if (plain(C_IMMUNED, OP_OPEN)) {
 		double f = added(C_FLOOR, OP_OPEN), ratio = added(C_IMMUNED, OP_OPEN) / f;
 		if (!(f > 0))
