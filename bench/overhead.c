@@ -304,12 +304,17 @@ static double bpf_ns[C_N][MAX_REPS];
  * floor's empty program: subtracted per run, or small programs look big */
 static double stats_ns_per_run[MAX_REPS];
 
+/* on: enable and remember what was set; off: put that back */
 static int bpf_stats(bool on)
 {
-	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_WRONLY);
+	static char was = '0';
+	int fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDWR);
 	if (fd < 0)
 		return -1;
-	int rc = write(fd, on ? "1" : "0", 1) == 1 ? 0 : -1;
+	if (on && read(fd, &was, 1) != 1)
+		was = '0';
+	char v = on ? '1' : was;
+	int rc = pwrite(fd, &v, 1, 0) == 1 ? 0 : -1;
 	close(fd);
 	return rc;
 }
@@ -573,7 +578,7 @@ int main(int argc, char **argv)
 	}
 	if (plain(C_RING, OP_OPEN) && added(C_FLOOR, OP_OPEN) > 0)
 		printf("the minimal open event (boot time, pid, result, path; one ring buffer record) costs\n"
-		       "%.2fx the floor here: the bound for any sensor that reports every open on this host\n",
+		       "%.2fx the floor here: the least a sensor that sends every open through a ring buffer adds\n",
 		       added(C_RING, OP_OPEN) / added(C_FLOOR, OP_OPEN));
 	if (plain(C_IMMUNED, OP_OPEN)) {
 		double f = added(C_FLOOR, OP_OPEN), ratio = added(C_IMMUNED, OP_OPEN) / f;
