@@ -263,6 +263,39 @@ static double plain(enum cfg c, enum op op)
 	return n ? median(d, n) : 0;
 }
 
+static double plain_or_nan(enum cfg c, enum op op)
+{
+	return plain(c, op) ? plain(c, op) : NAN;
+}
+
+static double floor_ratio(enum cfg c, enum op op)
+{
+	double f = added(C_FLOOR, op);
+	return f > 0 ? added(c, op) / f : NAN; /* NaN propagates a missing figure */
+}
+
+/* One row per configuration measured, from the order's entry `from` on; a
+ * figure val gives as NaN prints as "-". */
+static void print_table(unsigned from, double (*val)(enum cfg, enum op), const char *fmt)
+{
+	static const enum cfg order[] = { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF,
+					  C_IM_FILLED };
+	for (unsigned i = from; i < C_N; i++) {
+		enum cfg c = order[i];
+		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
+			continue;
+		printf("%-36s", cfg_name[c]);
+		for (int op = 0; op < OP_N; op++) {
+			double v = val(c, op);
+			if (isnan(v))
+				printf(" %12s", "-");
+			else
+				printf(fmt, v);
+		}
+		printf("\n");
+	}
+}
+
 static void measure_all(enum cfg c, int round, bool open, bool exec, bool conn)
 {
 	bool want[OP_N] = { open, exec, conn };
@@ -513,47 +546,11 @@ int main(int argc, char **argv)
 	       open_enter ? "the same tracepoints as immuned" :
 			    "the same tracepoints as immuned (open: sys_exit only, as immuned)");
 	printf("%-36s %12s %12s %12s\n", "", op_name[0], op_name[1], op_name[2]);
-	enum cfg order[] = { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED };
-	for (unsigned i = 0; i < C_N; i++) {
-		enum cfg c = order[i];
-		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
-			continue;
-		printf("%-36s", cfg_name[c]);
-		for (int op = 0; op < OP_N; op++)
-			if (plain(c, op))
-				printf(" %12.0f", plain(c, op));
-			else
-				printf(" %12s", "-");
-		printf("\n");
-	}
+	print_table(0, plain_or_nan, " %12.0f");
 	printf("added cost over no tracing (median of per-round differences):\n");
-	for (unsigned i = 1; i < C_N; i++) {
-		enum cfg c = order[i];
-		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
-			continue;
-		printf("%-36s", cfg_name[c]);
-		for (int op = 0; op < OP_N; op++)
-			if (!isnan(added(c, op)))
-				printf(" %12.0f", added(c, op));
-			else
-				printf(" %12s", "-");
-		printf("\n");
-	}
+	print_table(1, added, " %12.0f");
 	printf("added cost divided by the floor's added cost:\n");
-	for (unsigned i = 2; i < C_N; i++) {
-		enum cfg c = order[i];
-		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
-			continue;
-		printf("%-36s", cfg_name[c]);
-		for (int op = 0; op < OP_N; op++) {
-			double f = added(C_FLOOR, op), a = added(c, op);
-			if (isnan(a) || isnan(f) || f <= 0)
-				printf(" %12s", "-");
-			else
-				printf(" %11.2fx", a / f);
-		}
-		printf("\n");
-	}
+	print_table(2, floor_ratio, " %11.2fx");
 	if (plain(C_IMMUNED, OP_OPEN) && plain(C_IM_OFF, OP_OPEN) && plain(C_IM_FILLED, OP_OPEN)) {
 		printf("enforcement path: added cost over immuned --enforce off, as a share of the sensor's own cost:\n");
 		enum cfg e[] = { C_IMMUNED, C_IM_FILLED };

@@ -505,7 +505,40 @@ out:
 
 /* ---------------------------------------------------------------- open */
 
-static __always_inline int open_enter(int dfd, const char *name, __u32 flags, __u32 mode, __u32 sc)
+/* One reading of open's syscall arguments, whether they come from sys_enter's
+ * record or from the registers saved at entry; a0..a3 as the syscall takes them. */
+static __always_inline void open_decode(__u32 sc, __u64 a0, __u64 a1, __u64 a2, __u64 a3,
+					struct open_args *out)
+{
+	out->syscall = sc;
+	switch (sc) {
+	case IMM_SYS_OPEN:
+		out->dfd = -100;
+		out->filename = (const char *)a0;
+		out->flags = a1;
+		out->mode = a2;
+		break;
+	case IMM_SYS_CREAT: /* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC) */
+		out->dfd = -100;
+		out->filename = (const char *)a0;
+		out->flags = 0x241;
+		out->mode = a1;
+		break;
+	default: /* openat, openat2 */
+		out->dfd = (int)a0;
+		out->filename = (const char *)a1;
+		out->flags = a2;
+		out->mode = a3;
+		if (sc == IMM_SYS_OPENAT2) {
+			struct open_how how = {};
+			bpf_probe_read_user(&how, sizeof(how), (void *)a2);
+			out->flags = how.flags;
+			out->mode = how.mode;
+		}
+	}
+}
+
+static __always_inline int open_enter(__u32 sc, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
 	if (skip_self())
 		return 0;
@@ -515,11 +548,7 @@ static __always_inline int open_enter(int dfd, const char *name, __u32 flags, __
 		stat_inc(IMM_ST_SCRATCH_MISS);
 		return 0;
 	}
-	a->filename = name;
-	a->flags = flags;
-	a->mode = mode;
-	a->dfd = dfd;
-	a->syscall = sc;
+	open_decode(sc, a0, a1, a2, a3, a);
 	a->valid = 1;
 	return 0;
 }
@@ -527,30 +556,25 @@ static __always_inline int open_enter(int dfd, const char *name, __u32 flags, __
 SEC("tp/syscalls/sys_enter_openat")
 int sys_enter_openat(struct trace_event_raw_sys_enter *ctx)
 {
-	return open_enter((int)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], ctx->args[3],
-			  IMM_SYS_OPENAT);
+	return open_enter(IMM_SYS_OPENAT, ctx->args[0], ctx->args[1], ctx->args[2], ctx->args[3]);
 }
 
 SEC("tp/syscalls/sys_enter_open")
 int sys_enter_open(struct trace_event_raw_sys_enter *ctx)
 {
-	return open_enter(-100, (const char *)ctx->args[0], ctx->args[1], ctx->args[2], IMM_SYS_OPEN);
+	return open_enter(IMM_SYS_OPEN, ctx->args[0], ctx->args[1], ctx->args[2], 0);
 }
 
 SEC("tp/syscalls/sys_enter_creat")
 int sys_enter_creat(struct trace_event_raw_sys_enter *ctx)
 {
-	/* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC) */
-	return open_enter(-100, (const char *)ctx->args[0], 0x241, ctx->args[1], IMM_SYS_CREAT);
+	return open_enter(IMM_SYS_CREAT, ctx->args[0], ctx->args[1], 0, 0);
 }
 
 SEC("tp/syscalls/sys_enter_openat2")
 int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 {
-	struct open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	return open_enter((int)ctx->args[0], (const char *)ctx->args[1], how.flags, how.mode,
-			  IMM_SYS_OPENAT2);
+	return open_enter(IMM_SYS_OPENAT2, ctx->args[0], ctx->args[1], ctx->args[2], 0);
 }
 
 /* open's arguments as the syscall got them: from the saved registers, or from
@@ -561,33 +585,8 @@ static __always_inline bool open_args(struct task_struct *task, __u32 sc, struct
 		if (skip_self())
 			return false;
 		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-		out->syscall = sc;
-		switch (sc) {
-		case IMM_SYS_OPENAT:
-		case IMM_SYS_OPENAT2:
-			out->dfd = (int)PT_REGS_PARM1_SYSCALL(regs);
-			out->filename = (const char *)PT_REGS_PARM2_SYSCALL(regs);
-			out->flags = PT_REGS_PARM3_SYSCALL(regs);
-			out->mode = PT_REGS_PARM4_SYSCALL(regs);
-			if (sc == IMM_SYS_OPENAT2) {
-				struct open_how how = {};
-				bpf_probe_read_user(&how, sizeof(how), (void *)PT_REGS_PARM3_SYSCALL(regs));
-				out->flags = how.flags;
-				out->mode = how.mode;
-			}
-			break;
-		case IMM_SYS_OPEN:
-			out->dfd = -100;
-			out->filename = (const char *)PT_REGS_PARM1_SYSCALL(regs);
-			out->flags = PT_REGS_PARM2_SYSCALL(regs);
-			out->mode = PT_REGS_PARM3_SYSCALL(regs);
-			break;
-		default: /* creat(2) is open(O_CREAT|O_WRONLY|O_TRUNC) */
-			out->dfd = -100;
-			out->filename = (const char *)PT_REGS_PARM1_SYSCALL(regs);
-			out->flags = 0x241;
-			out->mode = PT_REGS_PARM2_SYSCALL(regs);
-		}
+		open_decode(sc, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
+			    PT_REGS_PARM3_SYSCALL(regs), PT_REGS_PARM4_SYSCALL(regs), out);
 		return true;
 	}
 	struct open_args *a = bpf_task_storage_get(&pending_open, task, 0, 0);

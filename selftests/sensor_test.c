@@ -96,6 +96,10 @@ static int setup(void **state)
 		fprintf(stderr, "sensor_test: open arguments were asked at sys_enter but are read at sys_exit\n");
 		return -1;
 	}
+	if (!o.open_args_at_enter && ebpf_kernel_reads_regs_at_exit() && !ebpf_open_args_from_regs()) {
+		fprintf(stderr, "sensor_test: this kernel has bpf_task_pt_regs but open arguments are read at sys_enter\n");
+		return -1;
+	}
 	FILE *f = fopen("/proc/self/loginuid", "r");
 	my_loginuid = (uint32_t)-1;
 	if (f) {
