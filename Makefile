@@ -31,7 +31,9 @@ BPF_SRCS    := $(wildcard bpf/*.bpf.c)
 BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 DAEMON_SRCS := $(wildcard daemon/*.c)
-DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o
+HIVE_SRCS   := $(wildcard hive/*.c)
+DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o \
+	       $(patsubst hive/%.c,$(BUILD)/hive/%.o,$(HIVE_SRCS))
 LIB_OBJS    := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJS))
 CTL_SRCS    := $(wildcard ctl/*.c)
 TEST_SRCS   := $(wildcard tests/test_*.c)
@@ -67,6 +69,12 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h) bpf/immune.h $(SKELS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The fleet's Hive server: `immuned --role hive`, linked into the same binary.
+$(BUILD)/hive/%.o: hive/%.c $(wildcard daemon/*.h) $(wildcard hive/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Ihive -c $< -o $@
 
 $(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml)
 	@mkdir -p $(@D)
