@@ -1,0 +1,153 @@
+#include "protected.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* What a host cannot lose. Names that are symlinks resolve to one inode. */
+static const char *const builtin[] = {
+	"/sbin/init", "/lib/systemd/systemd", "/usr/lib/systemd/systemd",
+	"/bin/sh", "/bin/bash", "/bin/dash", "/bin/zsh", "/usr/bin/zsh", "/bin/ksh", "/usr/bin/fish",
+	"/usr/sbin/sshd", "/usr/bin/ssh",
+	"/usr/bin/apt", "/usr/bin/apt-get", "/usr/bin/dpkg", "/usr/bin/rpm", "/usr/bin/dnf",
+	"/usr/bin/yum", "/usr/bin/sudo", "/bin/login", "/usr/bin/login",
+	"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1",
+	"/usr/sbin/immuned", "/usr/bin/immunectl", "/usr/sbin/immunectl",
+};
+
+struct entry {
+	char *path;
+	dev_t dev;
+	uint64_t ino;
+	bool have_inode;
+};
+
+struct protected_set {
+	struct entry *e;
+	size_t n, cap;
+};
+
+static int push(struct protected_set *p, const char *path, bool must_exist, char *err, size_t n)
+{
+	struct stat st;
+	bool ok = stat(path, &st) == 0;
+
+	if (!ok && must_exist) {
+		snprintf(err, n, "protected path %s: cannot stat it: %m", path);
+		return -1;
+	}
+	if (!ok)
+		return 0;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->e[i].have_inode && p->e[i].dev == st.st_dev && p->e[i].ino == st.st_ino)
+			return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct entry *ne = realloc(p->e, cap * sizeof(*ne));
+		if (!ne) {
+			snprintf(err, n, "protected path %s: out of memory", path);
+			return -1;
+		}
+		p->e = ne;
+		p->cap = cap;
+	}
+	char *dup = strdup(path);
+	if (!dup) {
+		snprintf(err, n, "protected path %s: out of memory", path);
+		return -1;
+	}
+	p->e[p->n++] = (struct entry){ .path = dup, .dev = st.st_dev, .ino = st.st_ino, .have_inode = true };
+	return 0;
+}
+
+struct protected_set *protected_new(void)
+{
+	struct protected_set *p = calloc(1, sizeof(*p));
+	char err[256], self[PATH_MAX], sib[PATH_MAX + 16];
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		push(p, builtin[i], false, err, sizeof(err));
+	FILE *f = fopen("/etc/shells", "re");
+	if (f) {
+		char line[PATH_MAX];
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, " \t\r\n#")] = 0;
+			if (line[0] == '/')
+				push(p, line, false, err, sizeof(err));
+		}
+		fclose(f);
+	}
+	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (l > 0) {
+		self[l] = 0;
+		push(p, self, false, err, sizeof(err));
+		/* immunectl is installed (and built) beside immuned */
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(sib, sizeof(sib), "%s/immunectl", self);
+			push(p, sib, false, err, sizeof(err));
+			snprintf(sib, sizeof(sib), "%s/immuned", self);
+			push(p, sib, false, err, sizeof(err));
+		}
+	}
+	return p;
+}
+
+void protected_free(struct protected_set *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->e[i].path);
+	free(p->e);
+	free(p);
+}
+
+int protected_add(struct protected_set *p, const char *path, char *err, size_t n)
+{
+	if (!path || path[0] != '/') {
+		snprintf(err, n, "protected path %s: not an absolute path", path ? path : "(null)");
+		return -1;
+	}
+	return push(p, path, true, err, n);
+}
+
+bool protected_inode(const struct protected_set *p, dev_t dev, uint64_t ino, const char **why)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		if (p->e[i].have_inode && p->e[i].dev == dev && p->e[i].ino == ino) {
+			if (why)
+				*why = p->e[i].path;
+			return true;
+		}
+	return false;
+}
+
+bool protected_path(const struct protected_set *p, const char *path, const char **why)
+{
+	struct stat st;
+
+	if (!p || !path)
+		return false;
+	if (stat(path, &st) == 0)
+		return protected_inode(p, st.st_dev, st.st_ino, why);
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->e[i].path, path) == 0) {
+			if (why)
+				*why = p->e[i].path;
+			return true;
+		}
+	return false;
+}
+
+void protected_each(const struct protected_set *p, void (*fn)(const char *path, void *ctx), void *ctx)
+{
+	for (size_t i = 0; p && i < p->n; i++)
+		fn(p->e[i].path, ctx);
+}
