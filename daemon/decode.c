@@ -54,7 +54,7 @@ static const char *basename_of(const char *path)
 	return s && s[1] ? s + 1 : path;
 }
 
-static void split_args(struct imm_event *ev, const char *args, uint32_t len, struct arena *a)
+void decode_args(struct imm_event *ev, const char *args, uint32_t len, struct arena *a)
 {
 	uint32_t i = 0;
 	size_t total = 0;
@@ -147,7 +147,7 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 			return -EINVAL;
 		args = p;
 		p += e->args_len;
-		split_args(ev, args, e->args_len, a);
+		decode_args(ev, args, e->args_len, a);
 		if (e->ret == 0 && (uint32_t)ev->argc < e->argc)
 			ev->truncated |= IMM_TRUNC_ARGC;
 		if (take_str(&p, end, e->cwd_len, a, &ev->cwd))

@@ -3,8 +3,10 @@
  * action through the caller's callbacks → incident printed and stored.
  */
 #include "detect.h"
+#include "gate_rules.h"
 #include "incident.h"
 #include "ioc.h"
+#include "protected.h"
 #include "match.h"
 #include "sigma.h"
 
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_HITS 64
@@ -32,6 +35,11 @@ struct detect {
 	struct ioc_hasher *hasher;
 	struct incident_store *store;
 	struct detect_stats st;
+	/* the block and kill rules alone, for the gate's holds */
+	struct sigma_ruleset hold_rs;
+	struct matcher *hold_m;
+	bool exec_hold, open_hold;
+	bool deny; /* the held event's answer, set by enforce() */
 };
 
 /* ------------------------------------------------------------ event copies for the hasher */
@@ -85,51 +93,119 @@ static struct imm_event *event_clone(const struct imm_event *ev)
 
 /* ------------------------------------------------------------ actions and incidents */
 
-static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_action act, const char *source,
-		    const char **verdict, char *why, size_t whylen)
+static const char *errtext(int rc)
+{
+	return rc == -EOPNOTSUPP   ? "no enforcement in this mode" :
+	       rc == -ENOENT       ? "the event has no inode" :
+	       rc == -EAFNOSUPPORT ? "unix sockets are not blocked" :
+				     strerror(-rc);
+}
+
+/*
+ * The file an exec rule on identity named: for a #! script or a symlink the
+ * path as passed, not the interpreter or target the kernel ran. st_dev/ino.
+ */
+static void exec_object(const struct imm_event *ev, uint64_t *dev, uint64_t *ino, const char **path)
+{
+	char p[8192];
+	struct stat st;
+	*dev = ev->exe_dev;
+	*ino = ev->exe_ino;
+	*path = ev->executable;
+	if (ev->gate_held || !ev->filename || !ev->filename[0] ||
+	    (ev->executable && strcmp(ev->filename, ev->executable) == 0))
+		return;
+	if (ev->filename[0] == '/' || !ev->cwd || !ev->cwd[0])
+		snprintf(p, sizeof(p), "%s", ev->filename);
+	else
+		snprintf(p, sizeof(p), "%s/%s", ev->cwd, ev->filename);
+	if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+		*dev = st.st_dev;
+		*ino = st.st_ino;
+		*path = ev->filename;
+	}
+}
+
+static void add_why(char *why, size_t whylen, const char *fmt, const char *a, const char *b)
+{
+	size_t l = strlen(why);
+	snprintf(why + l, whylen - l, "%s", l ? "; " : "");
+	l = strlen(why);
+	snprintf(why + l, whylen - l, fmt, a, b);
+}
+
+/*
+ * Act on a match. obj is what the rule identified: a file (inode verdict on
+ * that file), a destination (connect verdict) or only this event's process.
+ * A held event (the gate judges it before it completes) is denied by the
+ * gate's answer; a file verdict is also put so that later attempts stop in
+ * the kernel. After the match, a process-only rule kills that process and
+ * never puts its binary in a verdict map.
+ */
+static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_action act, enum gate_object obj,
+		    const char *source, const char **verdict, char *why, size_t whylen)
 {
 	const struct detect_actions *a = &d->o.actions;
 	int rc = 0;
+	bool held = ev->gate_held;
 	*verdict = "alerted";
 	why[0] = 0;
 	if (act == IMM_ACTION_ALERT)
 		return;
 
-	switch (ev->type) {
-	case EBPF_EVENT_EXEC:
-	case EBPF_EVENT_OPEN: {
+	if (obj == GATE_OBJ_FILE && (ev->type == EBPF_EVENT_EXEC || ev->type == EBPF_EVENT_OPEN)) {
 		bool exec = ev->type == EBPF_EVENT_EXEC;
-		uint64_t dev = exec ? ev->exe_dev : ev->file_dev, ino = exec ? ev->exe_ino : ev->file_ino;
-		const char *path = exec ? ev->executable : ev->abs_path;
+		uint64_t dev = ev->file_dev, ino = ev->file_ino;
+		const char *path = ev->abs_path, *pwhy;
+		if (exec)
+			exec_object(ev, &dev, &ino, &path);
+		if (ino && protected_inode(d->o.protect, (dev_t)dev, ino, &pwhy)) {
+			add_why(why, whylen, "block refused: %s is protected (%s)", path ? path : "", pwhy);
+			d->st.protected_refusals++;
+			return;
+		}
 		if (!a->block_inode)
 			rc = -EOPNOTSUPP;
 		else if (!ino)
 			rc = -ENOENT;
 		else
 			rc = a->block_inode(a->ctx, exec ? "exec" : "file", dev, ino, path ? path : "", source);
-		break;
-	}
-	case EBPF_EVENT_CONNECT:
+		/* -EPERM: an operator's allow covers the file, and outranks the rule */
+		if (rc == 0 || (held && rc != -EPERM)) {
+			*verdict = "denied";
+			d->st.blocks++;
+			d->deny |= held;
+		}
+		if (rc) {
+			add_why(why, whylen, "block: %s%s", errtext(rc), "");
+			d->st.action_errors++;
+		}
+	} else if (obj == GATE_OBJ_NET && ev->type == EBPF_EVENT_CONNECT) {
 		if (!a->block_net)
 			rc = -EOPNOTSUPP;
 		else if (ev->family == AF_UNIX || !ev->dst_ip[0])
 			rc = -EAFNOSUPPORT;
 		else
 			rc = a->block_net(a->ctx, ev->dst_ip, ev->dst_port, source);
-		break;
-	default:
-		rc = -EINVAL;
-	}
-	if (rc) {
-		snprintf(why, whylen, "block: %s", rc == -EOPNOTSUPP ? "no enforcement in this mode" :
-						   rc == -ENOENT	  ? "the event has no inode" :
-						   rc == -EAFNOSUPPORT ? "unix sockets are not blocked" :
-									 strerror(-rc));
-		d->st.action_errors++;
-	} else {
+		if (rc) {
+			add_why(why, whylen, "block: %s%s", errtext(rc), "");
+			d->st.action_errors++;
+		} else {
+			*verdict = "denied";
+			d->st.blocks++;
+		}
+	} else if (held) {
+		/* this process's exec or open fails; nothing else is touched */
+		d->deny = true;
 		*verdict = "denied";
 		d->st.blocks++;
+	} else {
+		act = IMM_ACTION_KILL; /* too late to deny: stop that process, only it */
 	}
+	if (held)
+		d->st.first_attempt++;
+	else
+		d->st.after_match++;
 	if (act != IMM_ACTION_KILL)
 		return;
 	if (!a->kill_pid)
@@ -139,9 +215,7 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 	else
 		rc = a->kill_pid(a->ctx, ev->pid);
 	if (rc) {
-		size_t l = strlen(why);
-		snprintf(why + l, whylen - l, "%skill: %s", l ? "; " : "",
-			 rc == -EOPNOTSUPP ? "no enforcement in this mode" : strerror(-rc));
+		add_why(why, whylen, "kill: %s%s", errtext(rc), "");
 		d->st.action_errors++;
 	} else {
 		*verdict = "killed";
@@ -177,7 +251,7 @@ static void raise_rule(struct detect *d, const struct sigma_rule *r, const struc
 	char source[64], why[256];
 	const char *verdict;
 	snprintf(source, sizeof(source), "rule:%s", r->id);
-	enforce(d, ev, r->action, source, &verdict, why, sizeof(why));
+	enforce(d, ev, r->action, gate_rule_object(r), source, &verdict, why, sizeof(why));
 	struct incident in = {
 		.ev = ev,
 		.host = d->host,
@@ -207,7 +281,8 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 	snprintf(id, sizeof(id), "ioc:%s", ioc_kind_name(h->kind));
 	snprintf(title, sizeof(title), "Known-bad %s indicator", ioc_kind_name(h->kind));
 	snprintf(ref, sizeof(ref), "%s:%u", h->file, h->line);
-	enforce(d, ev, h->action, source, &verdict, why, sizeof(why));
+	enforce(d, ev, h->action, h->kind == IOC_SHA256 || h->kind == IOC_PATH ? GATE_OBJ_FILE : GATE_OBJ_NET, source,
+		&verdict, why, sizeof(why));
 	struct incident in = {
 		.ev = ev,
 		.host = d->host,
@@ -241,6 +316,12 @@ static int ioc_sets(struct detect *d, struct ioc_set **out)
 	return n;
 }
 
+/* The gate already ran the blocking rules on this syscall, before it completed. */
+static bool judged_skip(const struct imm_event *ev, enum imm_rule_action a)
+{
+	return ev->gate_judged && a != IMM_ACTION_ALERT;
+}
+
 int detect_event(struct detect *d, const struct imm_event *ev)
 {
 	const struct sigma_rule *hits[MAX_HITS];
@@ -257,7 +338,7 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 	for (int si = 0; si < nsets; si++) {
 		struct ioc_set *set = sets[si];
 		if (ev->type == EBPF_EVENT_EXEC) {
-			if (ioc_match_path(set, ev->executable ? ev->executable : "", &h))
+			if (ioc_match_path(set, ev->executable ? ev->executable : "", &h) && !judged_skip(ev, h.action))
 				raise_ioc(d, &h, ev, NULL);
 			/* one hash per exec, matched against every set when it is done */
 			if (!hashed && d->hasher && ioc_count(set, IOC_SHA256) && ev->executable && ev->executable[0]) {
@@ -269,7 +350,8 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 			}
 		} else if (ev->type == EBPF_EVENT_OPEN) {
 			if (ioc_match_path(set, ev->abs_path && ev->abs_path[0] ? ev->abs_path : ev->path ? ev->path : "",
-					   &h))
+					   &h) &&
+			    !judged_skip(ev, h.action))
 				raise_ioc(d, &h, ev, NULL);
 		} else if (ev->type == EBPF_EVENT_CONNECT) {
 			if (ioc_match_ip(set, ev->dst_ip, &h))
@@ -282,7 +364,8 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 		n = MAX_HITS;
 	}
 	for (int i = 0; i < n; i++)
-		raise_rule(d, hits[i], ev);
+		if (!judged_skip(ev, hits[i]->action))
+			raise_rule(d, hits[i], ev);
 	return (int)(d->st.incidents - before);
 }
 
@@ -299,7 +382,7 @@ static void collect_hashes(struct detect *d)
 			struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
 			int nsets = ioc_sets(d, sets);
 			for (int si = 0; si < nsets && !res[i].err; si++) {
-				if (ioc_match_sha256(sets[si], res[i].sha256, &h)) {
+				if (ioc_match_sha256(sets[si], res[i].sha256, &h) && !judged_skip(ev, h.action)) {
 					char hex[65];
 					ioc_hex(res[i].sha256, 32, hex);
 					raise_ioc(d, &h, ev, hex);
@@ -351,7 +434,25 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (!(d->m = matcher_new(&d->rs))) {
+	if (o->protect)
+		d->st.rules_refused = gate_rules_protect(&d->rs, o->protect, d->log);
+	sigma_ruleset_init(&d->hold_rs);
+	for (int i = 0; i < d->rs.n; i++) {
+		if (d->rs.rules[i]->action == IMM_ACTION_ALERT)
+			continue;
+		if (d->hold_rs.n == d->hold_rs.cap) {
+			int cap = d->hold_rs.cap ? d->hold_rs.cap * 2 : 16;
+			struct sigma_rule **nr = realloc(d->hold_rs.rules, cap * sizeof(*nr));
+			if (!nr) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			d->hold_rs.rules = nr;
+			d->hold_rs.cap = cap;
+		}
+		d->hold_rs.rules[d->hold_rs.n++] = d->rs.rules[i];
+	}
+	if (!(d->m = matcher_new(&d->rs)) || !(d->hold_m = matcher_new(&d->hold_rs))) {
 		snprintf(err, errlen, "out of memory compiling the rules");
 		goto fail;
 	}
@@ -402,6 +503,8 @@ void detect_free(struct detect *d)
 	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
 		ioc_free(d->fleet[i].set);
 	matcher_free(d->m);
+	matcher_free(d->hold_m);
+	free(d->hold_rs.rules); /* the rules are d->rs's */
 	sigma_ruleset_free(&d->rs);
 	free(d);
 }
@@ -430,9 +533,17 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 		st->hash_errors = hs.errors;
 	}
 	st->db_errors += incident_store_errors(d->store);
+	for (int i = 0; i < d->hold_rs.n; i++) {
+		const char *why;
+		if (gate_rule_first_attempt(d->hold_rs.rules[i], d->exec_hold, d->open_hold, &why))
+			st->rules_first_attempt++;
+		else
+			st->rules_after_match++;
+	}
 }
 
-int detect_check_rules(int npaths, char **paths, FILE *out)
+int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, bool exec_hold,
+		       bool open_hold, FILE *out)
 {
 	struct sigma_ruleset rs;
 	int rc = 0;
@@ -440,7 +551,12 @@ int detect_check_rules(int npaths, char **paths, FILE *out)
 	for (int i = 0; i < npaths; i++)
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
-	fprintf(out, "%u loaded, %u skipped\n", rs.loaded, rs.skipped);
+	unsigned refused = protect ? gate_rules_protect(&rs, protect, out) : 0;
+	gate_rules_report(&rs, exec_hold, open_hold, out);
+	fprintf(out, "%u loaded, %u skipped", rs.loaded, rs.skipped);
+	if (refused)
+		fprintf(out, ", %u refused to block a protected binary", refused);
+	fputc('\n', out);
 	sigma_ruleset_free(&rs);
 	return rc;
 }
@@ -488,4 +604,126 @@ int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, c
 	snprintf(d->fleet[i].name, sizeof(d->fleet[i].name), "%s", name);
 	ioc_free(old);
 	return 0;
+}
+
+/* ------------------------------------------------------------ the gate's questions */
+
+bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *sha)
+{
+	const struct sigma_rule *hits[MAX_HITS];
+	static struct ioc_hit h;
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	int nsets = ioc_sets(d, sets);
+
+	d->deny = false;
+	for (int si = 0; si < nsets; si++) {
+		const char *p = ev->type == EBPF_EVENT_EXEC ? ev->executable : ev->abs_path;
+		if (ioc_match_path(sets[si], p ? p : "", &h) && h.action != IMM_ACTION_ALERT)
+			raise_ioc(d, &h, ev, NULL);
+		if (sha && ioc_match_sha256(sets[si], sha, &h) && h.action != IMM_ACTION_ALERT) {
+			char hex[65];
+			ioc_hex(sha, 32, hex);
+			raise_ioc(d, &h, ev, hex);
+		}
+	}
+	int n = matcher_match(d->hold_m, ev, hits, MAX_HITS);
+	for (int i = 0; i < n && i < MAX_HITS; i++)
+		raise_rule(d, hits[i], ev);
+	return d->deny;
+}
+
+struct blocking {
+	bool any;
+	int kind;
+};
+
+static void any_blocking(void *ctx, const char *value, enum imm_rule_action a)
+{
+	(void)value;
+	if (a != IMM_ACTION_ALERT)
+		((struct blocking *)ctx)->any = true;
+}
+
+static bool ioc_blocks(struct detect *d, enum ioc_kind k)
+{
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	struct blocking b = { 0 };
+	int n = ioc_sets(d, sets);
+	for (int i = 0; i < n && !b.any; i++)
+		ioc_each(sets[i], k, any_blocking, &b);
+	return b.any;
+}
+
+bool detect_wants_sha256(struct detect *d)
+{
+	return ioc_blocks(d, IOC_SHA256);
+}
+
+bool detect_exec_content_only(struct detect *d)
+{
+	for (int i = 0; i < d->hold_rs.n; i++)
+		if (d->hold_rs.rules[i]->ls == SIG_LS_PROCESS_CREATION)
+			return false;
+	return !ioc_blocks(d, IOC_PATH);
+}
+
+bool detect_wants_exec_hold(struct detect *d)
+{
+	return !detect_exec_content_only(d) || detect_wants_sha256(d);
+}
+
+struct marks {
+	gate_mark_fn fn;
+	void *ctx;
+};
+
+static void mark_path(void *ctx, const char *value, enum imm_rule_action a)
+{
+	struct marks *m = ctx;
+	char dir[4100];
+	if (a == IMM_ACTION_ALERT || value[0] != '/')
+		return;
+	m->fn(m->ctx, value, false);
+	snprintf(dir, sizeof(dir), "%s", value);
+	char *slash = strrchr(dir, '/');
+	slash[slash == dir ? 1 : 0] = 0;
+	m->fn(m->ctx, dir, true);
+}
+
+void detect_open_marks(struct detect *d, gate_mark_fn fn, void *ctx)
+{
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	struct marks m = { fn, ctx };
+	for (int i = 0; i < d->hold_rs.n; i++)
+		gate_rule_marks(d->hold_rs.rules[i], fn, ctx);
+	int n = ioc_sets(d, sets);
+	for (int i = 0; i < n; i++)
+		ioc_each(sets[i], IOC_PATH, mark_path, &m);
+}
+
+void detect_set_holds(struct detect *d, bool exec_hold, bool open_hold)
+{
+	d->exec_hold = exec_hold;
+	d->open_hold = open_hold;
+}
+
+void detect_gate_incident(struct detect *d, const struct imm_event *ev, const char *what, const char *title,
+			  bool denied)
+{
+	char id[64];
+	snprintf(id, sizeof(id), "gate:%s", what);
+	struct incident in = {
+		.ev = ev,
+		.host = d->host,
+		.rule_id = id,
+		.rule_title = title,
+		.rule_level = "medium",
+		.rule_author = "IMMUNE",
+		.ruleset = "gate",
+		.rule_file = "gate",
+		.category = ev->type == EBPF_EVENT_EXEC ? "process_creation" : "file_access",
+		.action = denied ? IMM_ACTION_BLOCK : IMM_ACTION_ALERT,
+		.verdict = denied ? "denied" : "alerted",
+	};
+	emit(d, &in);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "event.h"
+#include "gate_rules.h"
 
 enum detect_format { DETECT_OUT_NONE = 0, DETECT_OUT_TEXT, DETECT_OUT_JSON };
 
@@ -45,6 +46,8 @@ struct detect_opts {
 	struct detect_actions actions;
 	bool hash_via_proc;            /* hash /proc/<pid>/exe (the live daemon); replay hashes by path */
 	bool report_loaded;            /* also log one line per loaded rule */
+	/* binaries no rule or indicator blocks (block rules naming one are refused at load) */
+	const struct protected_set *protect;
 };
 
 struct detect_stats {
@@ -53,9 +56,15 @@ struct detect_stats {
 	uint64_t iocs, ioc_malformed;
 	uint64_t events, incidents, blocks, kills, action_errors, db_errors;
 	uint64_t hash_submitted, hash_dropped, hash_cache_hits, hash_errors;
+	/* blocks and kills done while the gate held the syscall, and after it completed */
+	uint64_t first_attempt, after_match;
+	uint64_t protected_refusals;
+	/* block and kill rules, by whether the running holds stop their first attempt */
+	unsigned rules_first_attempt, rules_after_match, rules_refused;
 };
 
 struct detect;
+struct protected_set;
 
 /* Load everything; NULL with a one-line reason in err (bad --rules path, malformed YAML, bad --ioc file, db). */
 struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen);
@@ -67,6 +76,30 @@ void detect_flush(struct detect *d);
 void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
+
+/*
+ * The gate's questions. detect_judge runs the block and kill rules and the
+ * blocking indicators on an exec or open that is held before it completes
+ * (ev->gate_held set; sha the executable's SHA-256, or NULL when no sha256
+ * block is loaded), raises their incidents and returns whether to deny it.
+ * The sensor's event of the same syscall later comes with ev->gate_judged,
+ * and then only the alert rules run on it.
+ */
+bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *sha);
+/* What the holds need: any blocking rule or indicator on execs; a sha256 block. */
+bool detect_wants_exec_hold(struct detect *d);
+bool detect_wants_sha256(struct detect *d);
+/* Whether the exec rules that block look only at content (sha256): a judged,
+ * unchanged inode then need not be held again. */
+bool detect_exec_content_only(struct detect *d);
+/* Paths the open hold marks: files (and their folders) named by blocking
+ * file rules and path indicators. */
+void detect_open_marks(struct detect *d, gate_mark_fn fn, void *ctx);
+/* Which holds run: --check-rules, status and the stats say first-attempt or after-match by them. */
+void detect_set_holds(struct detect *d, bool exec_hold, bool open_hold);
+/* An incident for a held syscall the gate could not judge (timeout, error): id "gate:<what>". */
+void detect_gate_incident(struct detect *d, const struct imm_event *ev, const char *what, const char *title,
+			  bool denied);
 
 #define DETECT_FLEET_IOC_SETS 16
 /*
@@ -80,9 +113,12 @@ int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, c
 
 /*
  * `immuned --check-rules PATH...`: one line per rule, "loaded ..." or
- * "skipped FILE ID: reason", then "N loaded, M skipped". Non-zero when a
- * file has malformed YAML or cannot be read.
+ * "skipped FILE ID: reason"; "refused FILE ID: ..." for a block naming a
+ * protected binary; per block or kill rule "first-attempt" or "after-match"
+ * as the given holds would run it; then "N loaded, M skipped". Non-zero when
+ * a file has malformed YAML or cannot be read.
  */
-int detect_check_rules(int npaths, char **paths, FILE *out);
+int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, bool exec_hold,
+		       bool open_hold, FILE *out);
 
 #endif

@@ -65,6 +65,10 @@ struct imm_event {
 	 * incidents list the ancestors from it */
 	const struct proc_table *procs;
 
+	/* the gate: held (judged before it completes, the syscall waits on the
+	 * answer) or judged (its block and kill rules already ran at the hold) */
+	uint8_t gate_held, gate_judged;
+
 	/* exit */
 	int exit_code;
 	uint32_t child_pid;      /* fork */

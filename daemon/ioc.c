@@ -480,6 +480,22 @@ void ioc_get_stats(const struct ioc_set *s, struct ioc_stats *st)
 	st->bytes = s->bcap + s->nslots * sizeof(uint64_t) + st->bloom_bytes;
 }
 
+void ioc_each(const struct ioc_set *s, enum ioc_kind kind, ioc_each_fn fn, void *ctx)
+{
+	char v[4100];
+	for (size_t off = 0; s && off < s->blen;) {
+		const struct rec *r = (const struct rec *)(s->blob + off);
+		if (r->kind == kind) {
+			if (kind == IOC_SHA256)
+				ioc_hex(r->key, r->len, v);
+			else
+				snprintf(v, sizeof(v), "%.*s", (int)r->len, (const char *)r->key);
+			fn(ctx, v, (enum imm_rule_action)r->action);
+		}
+		off += (sizeof(struct rec) + r->len + 3) & ~(size_t)3;
+	}
+}
+
 void ioc_hex(const uint8_t *b, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -65,10 +65,13 @@ bool ioc_match_path(struct ioc_set *s, const char *path, struct ioc_hit *hit);
 bool ioc_match_ip(struct ioc_set *s, const char *ip, struct ioc_hit *hit);
 uint64_t ioc_count(const struct ioc_set *s, enum ioc_kind k);
 void ioc_get_stats(const struct ioc_set *s, struct ioc_stats *st);
+/* Every sha256 (as hex) or path indicator, with its action. */
+typedef void (*ioc_each_fn)(void *ctx, const char *value, enum imm_rule_action action);
+void ioc_each(const struct ioc_set *s, enum ioc_kind kind, ioc_each_fn fn, void *ctx);
 const char *ioc_kind_name(enum ioc_kind k);
 
 /*
- * Executable hashing off the event loop: one worker thread, a bounded job
+ * Executable hashing off the event loop: worker threads, a bounded job
  * queue, and a cache keyed by (device, inode, size, mtime) so an unchanged
  * binary is hashed once. Results are collected with ioc_hasher_poll.
  */
@@ -86,11 +89,19 @@ struct ioc_hasher_stats {
 	uint64_t submitted, dropped, hashed, cache_hits, errors, bytes;
 };
 
+#define IOC_HASHER_MAX_WORKERS 8
 struct ioc_hasher *ioc_hasher_new(unsigned queue_max, unsigned cache_max);
+struct ioc_hasher *ioc_hasher_new_workers(unsigned queue_max, unsigned cache_max, unsigned workers);
 void ioc_hasher_free(struct ioc_hasher *h);
 /* Hash path (or /proc/<pid>/exe first when pid > 0: the exact image even if
  * the path was replaced). false when the queue is full: the job is dropped and counted. */
 bool ioc_hasher_submit(struct ioc_hasher *h, const char *path, pid_t pid, void *cookie);
+/* Hash the file open at fd (the hasher closes it), whatever its name now. */
+bool ioc_hasher_submit_fd(struct ioc_hasher *h, int fd, void *cookie);
+/* The cached hash of the file open at fd, if it is unchanged since hashed: no queue, no wait. */
+bool ioc_hasher_cached(struct ioc_hasher *h, int fd, uint8_t sha[32]);
+/* Write 1 to this eventfd after each result (-1: stop). */
+void ioc_hasher_set_notify(struct ioc_hasher *h, int fd);
 /* Up to max finished jobs, without blocking. */
 int ioc_hasher_poll(struct ioc_hasher *h, struct ioc_hash_result *out, int max);
 /* Block until every submitted job has finished (its result still waits for poll). */

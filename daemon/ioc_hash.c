@@ -1,10 +1,12 @@
 /*
  * Executable hashing off the event loop. The event loop only copies a path
- * into a bounded queue; one worker opens the file, checks the cache keyed by
- * (dev, ino, size, mtime) from fstat of the very file it opened, and hashes
- * with OpenSSL only when the binary is new or changed. The cache is touched
- * by the worker alone, so it needs no lock; when full it is cleared, which
- * bounds memory at the cost of re-hashing.
+ * (or hands over an open fd, the exec hold's) into a bounded queue; a worker
+ * opens the file, checks the cache keyed by (dev, ino, size, mtime) from
+ * fstat of the very file it opened, and hashes with OpenSSL only when the
+ * binary is new or changed. The cache is shared by the workers and the
+ * caller's synchronous lookup under the queue's lock (a probe is cheap, the
+ * hash is done outside it); when full it is cleared, which bounds memory at
+ * the cost of re-hashing.
  */
 #include "ioc.h"
 
@@ -20,6 +22,7 @@
 #define HASH_MAX_BYTES (1ull << 30) /* larger files are not hashed (EFBIG) */
 
 struct job {
+	int fd; /* owned; -1: open path (or /proc/<pid>/exe) */
 	char *path;
 	pid_t pid;
 	void *cookie;
@@ -34,7 +37,9 @@ struct centry {
 struct ioc_hasher {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_job, cv_idle;
-	pthread_t th;
+	pthread_t th[IOC_HASHER_MAX_WORKERS];
+	unsigned nworkers;
+	int notify_fd; /* an eventfd told of every result; -1 none */
 	bool stop;
 	struct job *q;
 	unsigned qmax, qhead, qlen;
@@ -85,42 +90,65 @@ out:
 	return rc;
 }
 
-static struct centry *cache_slot(struct ioc_hasher *h, const struct stat *st, bool *hit)
+static unsigned cache_home(const struct ioc_hasher *h, const struct stat *st, uint64_t mt)
 {
-	uint64_t mt = (uint64_t)st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec;
 	uint64_t k = (uint64_t)st->st_dev * 0x9e3779b97f4a7c15ull ^ (uint64_t)st->st_ino * 0xc2b2ae3d27d4eb4full ^
 		     (uint64_t)st->st_size ^ mt;
-	unsigned i = (unsigned)(k ^ (k >> 29)) & (h->ccap - 1);
-	for (;;) {
-		struct centry *e = &h->cache[i];
-		if (!e->used) {
-			*hit = false;
-			e->dev = st->st_dev;
-			e->ino = st->st_ino;
-			e->size = st->st_size;
-			e->mtime_ns = mt;
-			return e;
-		}
+	return (unsigned)(k ^ (k >> 29)) & (h->ccap - 1);
+}
+
+static uint64_t mtime_ns(const struct stat *st)
+{
+	return (uint64_t)st->st_mtim.tv_sec * 1000000000ull + st->st_mtim.tv_nsec;
+}
+
+/* Under h->mu. */
+static bool cache_find(struct ioc_hasher *h, const struct stat *st, uint8_t sha[32])
+{
+	uint64_t mt = mtime_ns(st);
+	for (unsigned i = cache_home(h, st, mt);; i = (i + 1) & (h->ccap - 1)) {
+		const struct centry *e = &h->cache[i];
+		if (!e->used)
+			return false;
 		if (e->dev == (uint64_t)st->st_dev && e->ino == (uint64_t)st->st_ino &&
 		    e->size == (uint64_t)st->st_size && e->mtime_ns == mt) {
-			*hit = true;
-			return e;
+			memcpy(sha, e->sha, 32);
+			return true;
 		}
-		i = (i + 1) & (h->ccap - 1);
 	}
+}
+
+/* Under h->mu. */
+static void cache_put(struct ioc_hasher *h, const struct stat *st, const uint8_t sha[32])
+{
+	uint8_t old[32];
+	if (cache_find(h, st, old))
+		return;
+	if (h->cused * 2 >= h->ccap) {
+		memset(h->cache, 0, h->ccap * sizeof(*h->cache));
+		h->cused = 0;
+	}
+	uint64_t mt = mtime_ns(st);
+	unsigned i = cache_home(h, st, mt);
+	while (h->cache[i].used)
+		i = (i + 1) & (h->ccap - 1);
+	h->cache[i] = (struct centry){ .dev = st->st_dev, .ino = st->st_ino, .size = st->st_size, .mtime_ns = mt,
+				       .used = true };
+	memcpy(h->cache[i].sha, sha, 32);
+	h->cused++;
 }
 
 static void do_job(struct ioc_hasher *h, struct job *j, struct ioc_hash_result *r)
 {
-	int fd = -1;
+	int fd = j->fd;
 	memset(r, 0, sizeof(*r));
 	r->cookie = j->cookie;
-	if (j->pid > 0) {
+	if (fd < 0 && j->pid > 0) {
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/%d/exe", (int)j->pid);
 		fd = open(p, O_RDONLY | O_CLOEXEC);
 	}
-	if (fd < 0)
+	if (fd < 0 && j->path)
 		fd = open(j->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r->err = errno;
@@ -139,32 +167,46 @@ static void do_job(struct ioc_hasher *h, struct job *j, struct ioc_hash_result *
 	}
 	r->dev = st.st_dev;
 	r->ino = st.st_ino;
-	if (h->cused * 2 >= h->ccap) {
-		memset(h->cache, 0, h->ccap * sizeof(*h->cache));
-		h->cused = 0;
-	}
-	bool hit;
-	struct centry *e = cache_slot(h, &st, &hit);
+	pthread_mutex_lock(&h->mu);
+	bool hit = cache_find(h, &st, r->sha256);
+	pthread_mutex_unlock(&h->mu);
 	if (hit) {
-		memcpy(r->sha256, e->sha, 32);
 		r->cached = true;
 		close(fd);
 		return;
 	}
 	uint64_t bytes = 0;
-	int rc = ioc_sha256_fd(fd, r->sha256, &bytes);
+	/* an fd handed over may have been read from: hash from the start */
+	int rc = lseek(fd, 0, SEEK_SET) < 0 ? -errno : ioc_sha256_fd(fd, r->sha256, &bytes);
 	close(fd);
 	if (rc) {
 		r->err = -rc;
-		e->dev = e->ino = 0;
 		return;
 	}
-	memcpy(e->sha, r->sha256, 32);
-	e->used = true;
-	h->cused++;
 	pthread_mutex_lock(&h->mu);
+	cache_put(h, &st, r->sha256);
 	h->st.hashed++;
 	h->st.bytes += bytes;
+	pthread_mutex_unlock(&h->mu);
+}
+
+bool ioc_hasher_cached(struct ioc_hasher *h, int fd, uint8_t sha[32])
+{
+	struct stat st;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		return false;
+	pthread_mutex_lock(&h->mu);
+	bool hit = cache_find(h, &st, sha);
+	if (hit)
+		h->st.cache_hits++;
+	pthread_mutex_unlock(&h->mu);
+	return hit;
+}
+
+void ioc_hasher_set_notify(struct ioc_hasher *h, int fd)
+{
+	pthread_mutex_lock(&h->mu);
+	h->notify_fd = fd;
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -185,7 +227,7 @@ static void *worker(void *arg)
 
 		struct ioc_hash_result r;
 		do_job(h, &j, &r);
-		free(j.path);
+		free(j.path); /* and do_job closed j.fd */
 
 		pthread_mutex_lock(&h->mu);
 		if (r.cached)
@@ -197,6 +239,12 @@ static void *worker(void *arg)
 		h->busy--;
 		if (!h->qlen && !h->busy)
 			pthread_cond_broadcast(&h->cv_idle);
+		if (h->notify_fd >= 0) {
+			uint64_t one = 1;
+			if (write(h->notify_fd, &one, sizeof(one)) < 0) {
+				/* a full eventfd counter already wakes the reader */
+			}
+		}
 	}
 	pthread_mutex_unlock(&h->mu);
 	return NULL;
@@ -204,9 +252,15 @@ static void *worker(void *arg)
 
 struct ioc_hasher *ioc_hasher_new(unsigned queue_max, unsigned cache_max)
 {
+	return ioc_hasher_new_workers(queue_max, cache_max, 1);
+}
+
+struct ioc_hasher *ioc_hasher_new_workers(unsigned queue_max, unsigned cache_max, unsigned workers)
+{
 	struct ioc_hasher *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
+	h->notify_fd = -1;
 	h->qmax = queue_max ? queue_max : 4096;
 	h->ccap = 64;
 	while (h->ccap < (cache_max ? cache_max : 16384) * 2)
@@ -219,7 +273,14 @@ struct ioc_hasher *ioc_hasher_new(unsigned queue_max, unsigned cache_max)
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->cv_job, NULL);
 	pthread_cond_init(&h->cv_idle, NULL);
-	if (pthread_create(&h->th, NULL, worker, h)) {
+	if (workers < 1)
+		workers = 1;
+	if (workers > IOC_HASHER_MAX_WORKERS)
+		workers = IOC_HASHER_MAX_WORKERS;
+	for (; h->nworkers < workers; h->nworkers++)
+		if (pthread_create(&h->th[h->nworkers], NULL, worker, h))
+			break;
+	if (!h->nworkers) {
 		pthread_mutex_destroy(&h->mu);
 		pthread_cond_destroy(&h->cv_job);
 		pthread_cond_destroy(&h->cv_idle);
@@ -242,9 +303,14 @@ void ioc_hasher_free(struct ioc_hasher *h)
 	h->stop = true;
 	pthread_cond_broadcast(&h->cv_job);
 	pthread_mutex_unlock(&h->mu);
-	pthread_join(h->th, NULL);
-	for (unsigned i = 0; i < h->qlen; i++)
-		free(h->q[(h->qhead + i) % h->qmax].path);
+	for (unsigned i = 0; i < h->nworkers; i++)
+		pthread_join(h->th[i], NULL);
+	for (unsigned i = 0; i < h->qlen; i++) {
+		struct job *j = &h->q[(h->qhead + i) % h->qmax];
+		free(j->path);
+		if (j->fd >= 0)
+			close(j->fd);
+	}
 	pthread_mutex_destroy(&h->mu);
 	pthread_cond_destroy(&h->cv_job);
 	pthread_cond_destroy(&h->cv_idle);
@@ -254,25 +320,37 @@ void ioc_hasher_free(struct ioc_hasher *h)
 	free(h);
 }
 
-bool ioc_hasher_submit(struct ioc_hasher *h, const char *path, pid_t pid, void *cookie)
+static bool submit(struct ioc_hasher *h, struct job j)
 {
-	char *p = strdup(path);
-	if (!p)
-		return false;
 	pthread_mutex_lock(&h->mu);
 	/* results share the bound: jobs in flight plus results not yet polled */
 	if (h->qlen + h->busy + h->rlen >= h->qmax) {
 		h->st.dropped++;
 		pthread_mutex_unlock(&h->mu);
-		free(p);
+		free(j.path);
+		if (j.fd >= 0)
+			close(j.fd);
 		return false;
 	}
-	h->q[(h->qhead + h->qlen) % h->qmax] = (struct job){ p, pid, cookie };
+	h->q[(h->qhead + h->qlen) % h->qmax] = j;
 	h->qlen++;
 	h->st.submitted++;
 	pthread_cond_signal(&h->cv_job);
 	pthread_mutex_unlock(&h->mu);
 	return true;
+}
+
+bool ioc_hasher_submit(struct ioc_hasher *h, const char *path, pid_t pid, void *cookie)
+{
+	char *p = strdup(path);
+	if (!p)
+		return false;
+	return submit(h, (struct job){ .fd = -1, .path = p, .pid = pid, .cookie = cookie });
+}
+
+bool ioc_hasher_submit_fd(struct ioc_hasher *h, int fd, void *cookie)
+{
+	return submit(h, (struct job){ .fd = fd, .cookie = cookie });
 }
 
 int ioc_hasher_poll(struct ioc_hasher *h, struct ioc_hash_result *out, int max)

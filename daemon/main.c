@@ -16,6 +16,8 @@
 #include "incident_ctl.h"
 #include "replay.h"
 #include "hive.h"
+#include "gate.h"
+#include "protected.h"
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -61,6 +63,10 @@ static struct {
 	bool share_verdicts;
 	double hive_drain;
 	bool pin_given;
+	bool no_gate, gate_fail_closed;
+	int gate_timeout_ms;
+	const char *protect[64];
+	int nprotect;
 } opt = {
 	.format = FMT_TEXT,
 	.stats_interval = 60,
@@ -79,6 +85,7 @@ static uint64_t decode_errors;
 static struct detect *detector;
 static struct verdicts *verdicts;
 static struct hive_agent *hive;
+static struct gate *gate;
 
 static void on_signal(int sig)
 {
@@ -126,6 +133,11 @@ static void usage(FILE *f)
 		"                       incident (default 30)\n"
 		"  --role hive ...      run as the Hive instead (immuned --role hive --help)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
+		"  --gate on|off        hold execs and opens of named files with fanotify until the\n"
+		"                       rules have judged them (default on)\n"
+		"  --gate-timeout-ms N  longest a held exec or open waits (default 2000)\n"
+		"  --gate-fail open|closed  answer when that wait runs out (default open, with an incident)\n"
+		"  --protect PATH       a binary no rule or indicator may block, repeatable\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
 }
@@ -148,7 +160,7 @@ static int parse_events(const char *s)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE };
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE, O_GATE, O_GATE_TIMEOUT, O_GATE_FAIL, O_PROTECT };
 	static const struct option lo[] = {
 		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
@@ -164,6 +176,8 @@ static int parse_args(int argc, char **argv)
 		{ "hive-cert", required_argument, 0, O_HCERT },	{ "hive-key", required_argument, 0, O_HKEY },
 		{ "agent-id", required_argument, 0, O_AGENTID },	{ "share-verdicts", no_argument, 0, O_SHARE },
 		{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "role", required_argument, 0, O_ROLE },
+		{ "gate", required_argument, 0, O_GATE },	{ "gate-timeout-ms", required_argument, 0, O_GATE_TIMEOUT },
+		{ "gate-fail", required_argument, 0, O_GATE_FAIL }, { "protect", required_argument, 0, O_PROTECT },
 		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
 		{ 0, 0, 0, 0 },
 	};
@@ -268,6 +282,34 @@ static int parse_args(int argc, char **argv)
 		case O_ADMIN:
 			opt.admin_group = optarg;
 			break;
+		case O_GATE:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "immuned: --gate must be on or off, not '%s'\n", optarg);
+				return -1;
+			}
+			opt.no_gate = strcmp(optarg, "off") == 0;
+			break;
+		case O_GATE_TIMEOUT:
+			opt.gate_timeout_ms = (int)strtol(optarg, &end, 10);
+			if (*end || opt.gate_timeout_ms < 1 || opt.gate_timeout_ms > 60000) {
+				fprintf(stderr, "immuned: --gate-timeout-ms needs 1..60000, not '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case O_GATE_FAIL:
+			if (strcmp(optarg, "open") && strcmp(optarg, "closed")) {
+				fprintf(stderr, "immuned: --gate-fail must be open or closed, not '%s'\n", optarg);
+				return -1;
+			}
+			opt.gate_fail_closed = strcmp(optarg, "closed") == 0;
+			break;
+		case O_PROTECT:
+			if (opt.nprotect == 64) {
+				fprintf(stderr, "immuned: at most 64 --protect\n");
+				return -1;
+			}
+			opt.protect[opt.nprotect++] = optarg;
+			break;
 		case O_PIN:
 			opt.pin_given = true;
 			opt.pin_dir = optarg;
@@ -330,6 +372,7 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 	proc_apply(procs, &ev, &arena);
 	ev.procs = procs;
 	ev.user_name = users_name(users, ev.uid);
+	gate_take_judged(gate, &ev);
 	if (detector)
 		detect_event(detector, &ev);
 	if (opt.print[ev.type]) {
@@ -374,7 +417,14 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
 		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
 		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
+		cJSON_AddNumberToObject(d, "first_attempt", (double)ds.first_attempt);
+		cJSON_AddNumberToObject(d, "after_match", (double)ds.after_match);
+		cJSON_AddNumberToObject(d, "rules_first_attempt", ds.rules_first_attempt);
+		cJSON_AddNumberToObject(d, "rules_after_match", ds.rules_after_match);
+		cJSON_AddNumberToObject(d, "rules_refused", ds.rules_refused);
+		cJSON_AddNumberToObject(d, "protected_refusals", (double)ds.protected_refusals);
 	}
+	gate_status(gate, r);
 }
 
 /* An operator's allow outranks a rule's block: look before writing. */
@@ -503,6 +553,8 @@ static void apply_hive_push(cJSON *m)
 				name->valuestring, ver->valuedouble, err);
 		} else {
 			fprintf(stderr, "immuned: hive: IOC set %s version %.0f applied\n", name->valuestring, ver->valuedouble);
+			if (gate)
+				gate_refresh(gate);
 		}
 		return;
 	}
@@ -658,6 +710,23 @@ static void write_stats(bool final)
 	}
 }
 
+/* The built-in protected set and --protect's additions; exits on a bad path. */
+static struct protected_set *protect_new_or_exit(void)
+{
+	char err[512];
+	struct protected_set *p = protected_new();
+	if (!p) {
+		fprintf(stderr, "immuned: out of memory\n");
+		exit(1);
+	}
+	for (int i = 0; i < opt.nprotect; i++)
+		if (protected_add(p, opt.protect[i], err, sizeof(err))) {
+			fprintf(stderr, "immuned: --protect: %s\n", err);
+			exit(2);
+		}
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -670,8 +739,9 @@ int main(int argc, char **argv)
 			return hive_main(argc, argv);
 	if (parse_args(argc, argv))
 		return 2;
+	struct protected_set *protect = protect_new_or_exit();
 	if (opt.check_rules)
-		return detect_check_rules(argc - optind, argv + optind, stdout) ? 1 : 0;
+		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) ? 1 : 0;
 	if (opt.replay) {
 		struct detect_opts d;
 		struct replay_stats rs = { 0 };
@@ -808,6 +878,7 @@ int main(int argc, char **argv)
 	detect_opts_fill(&dopt, out);
 	dopt.db_path = opt.db;
 	dopt.hash_via_proc = true;
+	dopt.protect = protect;
 	dopt.actions = (struct detect_actions){ .block_inode = act_block_inode, .block_net = act_block_net,
 						 .kill_pid = act_kill };
 	detector = detect_new(&dopt, e2, sizeof(e2));
@@ -836,17 +907,32 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int seeded = proc_seed(procs, "/proc");
+	if (!opt.no_gate) {
+		struct gate_opts go = { .detect = detector, .procs = procs, .users = users,
+					.timeout_ms = opt.gate_timeout_ms, .fail_closed = opt.gate_fail_closed };
+		gate = gate_start(&go, e2, sizeof(e2));
+		if (!gate)
+			fprintf(stderr, "immuned: gate: %s: blocks act after the match\n", e2);
+		else
+			fprintf(stderr, "immuned: gate: exec hold %s, open hold %s, %s on timeout after %d ms\n",
+				gate_exec_hold(gate) ? "on" : "off (no blocking exec rule or indicator)",
+				gate_open_hold(gate) ? "on" : "off (no file named by a blocking rule or indicator)",
+				opt.gate_fail_closed ? "deny" : "allow", opt.gate_timeout_ms ? opt.gate_timeout_ms : 2000);
+	}
 	fprintf(stderr, "immuned: %d programs attached, %s buffer, open arguments read at %s, "
 		"%d processes seeded from /proc\n", ebpf_programs_attached(), ebpf_buffer_name(),
 		ebpf_open_args_from_regs() ? "sys_exit" : "sys_enter", seeded);
 	fflush(stderr);
 
 	double start = now_s(), last_stats = start;
-	struct pollfd pfd[3] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN },
-				 { .fd = hive ? hive_agent_fd(hive) : -1, .events = POLLIN } };
+	struct pollfd pfd[4] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN },
+				 { .fd = hive ? hive_agent_fd(hive) : -1, .events = POLLIN },
+				 { .fd = gate_fd(gate), .events = POLLIN } };
 	while (!stop) {
 		/* the kernel wakes us past a batch; the timeout takes what is below it */
-		poll(pfd, 3, 100);
+		poll(pfd, 4, 100);
+		if (pfd[3].revents)
+			gate_dispatch(gate);
 		if (pfd[1].revents)
 			ctlsock_dispatch(cs);
 		if (pfd[2].revents)
@@ -871,9 +957,11 @@ int main(int argc, char **argv)
 	detect_finish(detector);
 	write_stats(true);
 	fflush(out);
+	gate_stop(gate);
 	ebpf_detach();
 	enforce_stop();
 	detect_free(detector);
+	protected_free(protect);
 	hive_agent_stop(hive);
 	incident_ctl_free(ictl);
 	verdict_ctl_free(vctl);

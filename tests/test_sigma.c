@@ -97,7 +97,7 @@ static void test_check_rules_output(void **s)
 		skip();
 	char *paths[] = { path };
 	FILE *out = open_memstream(&buf, &len);
-	assert_int_equal(detect_check_rules(1, paths, out), 0);
+	assert_int_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
 	fclose(out);
 	/* 5 rules: 2 loaded, 3 need DestinationHostname */
 	const char *last = buf + len - 1;
@@ -127,7 +127,7 @@ static void test_malformed_yaml(void **s)
 	fclose(f);
 	char *paths[] = { dir };
 	FILE *out = open_memstream(&buf, &len);
-	assert_int_not_equal(detect_check_rules(1, paths, out), 0);
+	assert_int_not_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
 	fclose(out);
 	/* the error names file and line, and the good file still loads */
 	char want[700];

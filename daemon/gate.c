@@ -1,0 +1,602 @@
+/*
+ * The gate's fanotify machinery. The reader thread never judges: it answers
+ * the daemon's own events at once, queues the others for the event loop and
+ * keeps every held syscall's deadline, so a busy or stuck loop costs the
+ * caller at most timeout_ms. The loop judges (detect is single-threaded) and
+ * answers; whoever answers first wins, under the lock.
+ */
+#include "gate.h"
+#include "arena.h"
+#include "detect.h"
+#include "gate_proc.h"
+#include "ioc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define HELD_MAX 1024
+#define JUDGED_MAX 256
+#define FS_MAX 128
+
+enum { H_FREE = 0, H_NEW, H_HASHING, H_QUEUED };
+
+struct held {
+	int state;
+	int fd;
+	pid_t tid;
+	bool exec;
+	bool answered, timed_out;
+	uint64_t t0;
+	uint32_t gen;
+};
+
+/* A syscall the gate judged, so the sensor's event of it runs only the alert rules. */
+struct judged {
+	uint32_t id; /* exec: the process; open: the thread */
+	bool exec;
+	uint64_t ino;
+	uint64_t t;
+};
+
+struct gate {
+	struct gate_opts o;
+	int fan, efd, stopfd;
+	pthread_t th;
+	bool running;
+	pthread_mutex_t mu;
+	struct held h[HELD_MAX];
+	struct gate_stats st;
+	/* the event loop's alone */
+	struct ioc_hasher *hasher;
+	bool exec_hold, open_hold, content_only, want_sha;
+	dev_t fs[FS_MAX];
+	int nfs;
+	struct judged j[JUDGED_MAX];
+	unsigned jnext;
+	struct last_exec {
+		pid_t tid;
+		uint64_t t;
+		char path[256];
+	} last[64];
+	struct arena arena;
+	struct imm_event ev;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void wake(int fd)
+{
+	uint64_t one = 1;
+	if (write(fd, &one, sizeof(one)) < 0) {
+		/* a saturated counter already wakes the reader */
+	}
+}
+
+static void bump(struct gate *g, uint64_t *counter)
+{
+	pthread_mutex_lock(&g->mu);
+	(*counter)++;
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void respond(struct gate *g, int fd, bool allow)
+{
+	struct fanotify_response r = { .fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY };
+	if (write(g->fan, &r, sizeof(r)) != sizeof(r))
+		g->st.errors++;
+}
+
+/* Is tid one of this daemon's threads? */
+static bool is_self(pid_t tid)
+{
+	char p[64];
+	if (tid == getpid())
+		return true;
+	snprintf(p, sizeof(p), "/proc/self/task/%d", (int)tid);
+	return access(p, F_OK) == 0;
+}
+
+/* ------------------------------------------------------------ the reader thread */
+
+static void take(struct gate *g, const struct fanotify_event_metadata *m)
+{
+	bool exec = m->mask & FAN_OPEN_EXEC_PERM;
+	if (is_self(m->pid)) {
+		respond(g, m->fd, true);
+		close(m->fd);
+		pthread_mutex_lock(&g->mu);
+		g->st.self_allowed++;
+		pthread_mutex_unlock(&g->mu);
+		return;
+	}
+	pthread_mutex_lock(&g->mu);
+	int slot = -1;
+	for (int i = 0; i < HELD_MAX; i++)
+		if (g->h[i].state == H_FREE) {
+			slot = i;
+			break;
+		}
+	if (slot < 0) {
+		/* more held syscalls than slots: the default answer, counted */
+		g->st.overflow++;
+		respond(g, m->fd, !g->o.fail_closed);
+		pthread_mutex_unlock(&g->mu);
+		close(m->fd);
+		return;
+	}
+	struct held *h = &g->h[slot];
+	*h = (struct held){ .state = H_NEW, .fd = m->fd, .tid = m->pid, .exec = exec, .t0 = now_ns(),
+			    .gen = h->gen + 1 };
+	if (exec)
+		g->st.exec_held++;
+	else
+		g->st.open_held++;
+	pthread_mutex_unlock(&g->mu);
+	wake(g->efd);
+}
+
+/* Answer what waited too long; the loop reports it and frees the slot. Under g->mu. */
+static int expire(struct gate *g, uint64_t now)
+{
+	uint64_t limit = (uint64_t)g->o.timeout_ms * 1000000ull, next = limit;
+	bool any = false;
+	for (int i = 0; i < HELD_MAX; i++) {
+		struct held *h = &g->h[i];
+		if (h->state == H_FREE || h->answered)
+			continue;
+		if (now - h->t0 >= limit) {
+			respond(g, h->fd, !g->o.fail_closed);
+			h->answered = h->timed_out = true;
+			g->st.timeouts++;
+			any = true;
+		} else if (limit - (now - h->t0) < next) {
+			next = limit - (now - h->t0);
+		}
+	}
+	if (any)
+		wake(g->efd);
+	return (int)(next / 1000000) + 1;
+}
+
+static void *reader(void *arg)
+{
+	struct gate *g = arg;
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	int wait_ms = 1000;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = g->fan, .events = POLLIN }, { .fd = g->stopfd, .events = POLLIN } };
+		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (p[0].revents & POLLIN) {
+			ssize_t n;
+			while ((n = read(g->fan, buf, sizeof(buf))) > 0) {
+				const struct fanotify_event_metadata *m = (const void *)buf;
+				for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+					if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0) {
+						pthread_mutex_lock(&g->mu);
+						g->st.errors++;
+						pthread_mutex_unlock(&g->mu);
+						continue;
+					}
+					if (m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))
+						take(g, m);
+					else
+						close(m->fd);
+				}
+			}
+		}
+		pthread_mutex_lock(&g->mu);
+		wait_ms = expire(g, now_ns());
+		pthread_mutex_unlock(&g->mu);
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ marks */
+
+static const char *const pseudo_fs[] = {
+	"proc", "sysfs", "cgroup", "cgroup2", "bpf", "tracefs", "debugfs", "securityfs", "devpts", "mqueue",
+	"pstore", "configfs", "fusectl", "hugetlbfs", "autofs", "binfmt_misc", "efivarfs", "nsfs", "rpc_pipefs",
+	"selinuxfs", "devtmpfs",
+};
+
+static bool is_pseudo(const char *type)
+{
+	for (size_t i = 0; i < sizeof(pseudo_fs) / sizeof(pseudo_fs[0]); i++)
+		if (strcmp(type, pseudo_fs[i]) == 0)
+			return true;
+	return false;
+}
+
+/* FAN_OPEN_EXEC_PERM on every filesystem a program can be run from. */
+static int mark_filesystems(struct gate *g, char *err, size_t n)
+{
+	FILE *f = fopen("/proc/self/mounts", "re");
+	char dev[512], dir[4096], type[64];
+	if (!f) {
+		snprintf(err, n, "cannot read /proc/self/mounts: %s", strerror(errno));
+		return -1;
+	}
+	while (fscanf(f, "%511s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		struct stat st;
+		if (is_pseudo(type) || stat(dir, &st))
+			continue;
+		bool seen = false;
+		for (int i = 0; i < g->nfs; i++)
+			seen |= g->fs[i] == st.st_dev;
+		if (seen || g->nfs == FS_MAX)
+			continue;
+		/* octal escapes (\040) in mount points are left: such a mount is reached by stat failing above */
+		if (fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, dir)) {
+			fprintf(stderr, "immuned: gate: cannot hold execs on %s (%s): %s\n", dir, type, strerror(errno));
+			continue;
+		}
+		g->fs[g->nfs++] = st.st_dev;
+	}
+	fclose(f);
+	g->st.filesystems = (unsigned)g->nfs;
+	if (!g->nfs) {
+		snprintf(err, n, "no filesystem accepted an exec hold");
+		return -1;
+	}
+	return 0;
+}
+
+static void unmark_filesystems(struct gate *g)
+{
+	fanotify_mark(g->fan, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+	g->nfs = 0;
+	g->st.filesystems = 0;
+}
+
+static void mark_one(void *ctx, const char *path, bool dir)
+{
+	struct gate *g = ctx;
+	uint64_t mask = FAN_OPEN_PERM | (dir ? FAN_EVENT_ON_CHILD : 0);
+	if (fanotify_mark(g->fan, FAN_MARK_ADD | (dir ? FAN_MARK_ONLYDIR : 0), mask, AT_FDCWD, path)) {
+		if (errno != ENOENT)
+			fprintf(stderr, "immuned: gate: cannot hold opens of %s: %s\n", path, strerror(errno));
+		return;
+	}
+	if (dir)
+		g->st.marked_dirs++;
+	else
+		g->st.marked_files++;
+}
+
+void gate_refresh(struct gate *g)
+{
+	char err[256];
+	/* inode marks go: the open marks are re-made and judged inodes are held again */
+	fanotify_mark(g->fan, FAN_MARK_FLUSH, 0, AT_FDCWD, NULL);
+	g->st.marked_files = g->st.marked_dirs = 0;
+	detect_open_marks(g->o.detect, mark_one, g);
+	g->open_hold = g->st.marked_files + g->st.marked_dirs > 0;
+	g->want_sha = detect_wants_sha256(g->o.detect);
+	g->content_only = detect_exec_content_only(g->o.detect);
+	bool want_exec = detect_wants_exec_hold(g->o.detect);
+	if (want_exec && !g->nfs && mark_filesystems(g, err, sizeof(err)))
+		fprintf(stderr, "immuned: gate: %s: execs are judged after they run\n", err);
+	else if (!want_exec && g->nfs)
+		unmark_filesystems(g);
+	g->exec_hold = g->nfs > 0;
+	if (g->want_sha && !g->hasher) {
+		g->hasher = ioc_hasher_new_workers(HELD_MAX, 16384, g->o.hash_workers);
+		if (g->hasher)
+			ioc_hasher_set_notify(g->hasher, g->efd);
+		else
+			fprintf(stderr, "immuned: gate: cannot start the hashing workers: sha256 blocks act after the match\n");
+	}
+	detect_set_holds(g->o.detect, g->exec_hold, g->open_hold);
+}
+
+/* ------------------------------------------------------------ judging, in the event loop */
+
+static void remember(struct gate *g, uint32_t id, bool exec, uint64_t ino)
+{
+	g->j[g->jnext++ % JUDGED_MAX] = (struct judged){ .id = id, .exec = exec, .ino = ino, .t = now_ns() };
+}
+
+bool gate_take_judged(struct gate *g, struct imm_event *ev)
+{
+	uint64_t now = now_ns();
+	bool exec = ev->type == EBPF_EVENT_EXEC;
+	if (!g || (!exec && ev->type != EBPF_EVENT_OPEN))
+		return false;
+	uint32_t id = exec ? ev->pid : ev->tid;
+	uint64_t ino = exec ? 0 : ev->file_ino;
+	for (unsigned i = 0; i < JUDGED_MAX; i++) {
+		struct judged *j = &g->j[i];
+		if (!j->t || now - j->t > 5000000000ull || j->id != id || j->exec != exec)
+			continue;
+		if (!exec && ino && j->ino != ino)
+			continue;
+		j->t = 0;
+		ev->gate_judged = 1;
+		return true;
+	}
+	return false;
+}
+
+/* The second hold of one exec (a #! script's interpreter): the rules ran on the script. */
+static bool interpreter_of_last(struct gate *g, pid_t tid, const char *filename)
+{
+	struct last_exec *l = &g->last[(unsigned)tid % 64];
+	bool again = l->tid == tid && now_ns() - l->t < 2000000000ull && strcmp(l->path, filename) == 0;
+	l->tid = tid;
+	l->t = now_ns();
+	snprintf(l->path, sizeof(l->path), "%s", filename);
+	return again;
+}
+
+static void finish(struct gate *g, int slot, bool allow, bool judged)
+{
+	struct held *h = &g->h[slot];
+	bool late;
+	pthread_mutex_lock(&g->mu);
+	late = h->answered;
+	if (!late) {
+		respond(g, h->fd, allow);
+		h->answered = true;
+		uint64_t w = now_ns() - h->t0;
+		g->st.wait_ns_total += w;
+		if (w > g->st.wait_ns_max)
+			g->st.wait_ns_max = w;
+		if (allow)
+			g->st.allowed++;
+		else
+			g->st.denied++;
+	}
+	pthread_mutex_unlock(&g->mu);
+	if (late && judged && !allow)
+		detect_gate_incident(g->o.detect, &g->ev, "late",
+				     "Held syscall judged deny after its deadline: it was already answered", false);
+	if (!late && allow && h->exec && judged && g->content_only && g->want_sha &&
+	    fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, h->fd, NULL) == 0)
+		bump(g, &g->st.ignore_marks); /* the kernel drops it when the file is written */
+	close(h->fd);
+	pthread_mutex_lock(&g->mu);
+	h->state = H_FREE;
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void judge(struct gate *g, int slot, const uint8_t *sha)
+{
+	struct held *h = &g->h[slot];
+	arena_reset(&g->arena);
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena)) {
+		bump(g, &g->st.errors);
+		finish(g, slot, !g->o.fail_closed, false);
+		return;
+	}
+	if (h->exec && interpreter_of_last(g, h->tid, g->ev.filename))
+		g->ev.filename = g->ev.executable; /* judged as itself: the script was judged already */
+	bool deny = detect_judge(g->o.detect, &g->ev, sha);
+	if (!deny)
+		remember(g, h->exec ? g->ev.pid : g->ev.tid, h->exec, h->exec ? 0 : g->ev.file_ino);
+	else if (!h->exec)
+		remember(g, g->ev.tid, false, 0);
+	finish(g, slot, !deny, true);
+}
+
+static void report_timeout(struct gate *g, int slot)
+{
+	struct held *h = &g->h[slot];
+	arena_reset(&g->arena);
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena) == 0)
+		detect_gate_incident(g->o.detect, &g->ev, "timeout",
+				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
+							"Held syscall not judged in time: allowed (fail-open)",
+				     g->o.fail_closed);
+	close(h->fd);
+	pthread_mutex_lock(&g->mu);
+	h->state = H_FREE;
+	pthread_mutex_unlock(&g->mu);
+}
+
+void gate_dispatch(struct gate *g)
+{
+	uint64_t v;
+	int todo[HELD_MAX], late[HELD_MAX], ntodo = 0, nlate = 0;
+	if (read(g->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		bump(g, &g->st.errors);
+	if (g->hasher) {
+		struct ioc_hash_result res[64];
+		int n;
+		while ((n = ioc_hasher_poll(g->hasher, res, 64)) > 0) {
+			for (int i = 0; i < n; i++) {
+				uintptr_t c = (uintptr_t)res[i].cookie;
+				int slot = (int)(c & 0xffff);
+				struct held *h = &g->h[slot];
+				if (h->state != H_HASHING || h->gen != (uint32_t)(c >> 16))
+					continue;
+				bump(g, &g->st.hashed);
+				if (h->answered)
+					h->state = H_QUEUED; /* timed out: reported below */
+				else
+					judge(g, slot, res[i].err ? NULL : res[i].sha256);
+			}
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	for (int i = 0; i < HELD_MAX; i++) {
+		struct held *h = &g->h[i];
+		if (h->timed_out && h->state != H_HASHING && h->state != H_FREE)
+			late[nlate++] = i;
+		else if (h->state == H_NEW && !h->answered) {
+			h->state = H_QUEUED;
+			todo[ntodo++] = i;
+		}
+	}
+	pthread_mutex_unlock(&g->mu);
+	for (int k = 0; k < ntodo; k++) {
+		struct held *h = &g->h[todo[k]];
+		uint8_t sha[32];
+		if (!h->exec || !g->want_sha || !g->hasher) {
+			judge(g, todo[k], NULL);
+		} else if (ioc_hasher_cached(g->hasher, h->fd, sha)) {
+			bump(g, &g->st.hash_cached);
+			judge(g, todo[k], sha);
+		} else {
+			int dupfd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+			h->state = H_HASHING;
+			if (dupfd < 0 ||
+			    !ioc_hasher_submit_fd(g->hasher, dupfd, (void *)(uintptr_t)((uintptr_t)todo[k] |
+											  ((uintptr_t)h->gen << 16)))) {
+				bump(g, &g->st.errors);
+				h->state = H_QUEUED;
+				judge(g, todo[k], NULL); /* rules and paths still judge it; the hash cannot */
+			}
+		}
+	}
+	for (int k = 0; k < nlate; k++)
+		report_timeout(g, late[k]);
+}
+
+/* ------------------------------------------------------------ life */
+
+struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
+{
+	struct gate *g = calloc(1, sizeof(*g));
+	if (!g) {
+		snprintf(err, n, "out of memory");
+		return NULL;
+	}
+	g->o = *o;
+	if (g->o.timeout_ms <= 0)
+		g->o.timeout_ms = 2000;
+	if (!g->o.hash_workers)
+		g->o.hash_workers = 2;
+	g->efd = g->stopfd = -1;
+	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID,
+			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (g->fan < 0) {
+		snprintf(err, n, "fanotify permission events unavailable (fanotify_init: %s)", strerror(errno));
+		free(g);
+		return NULL;
+	}
+	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	g->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->efd < 0 || g->stopfd < 0) {
+		snprintf(err, n, "eventfd: %s", strerror(errno));
+		gate_stop(g);
+		return NULL;
+	}
+	pthread_mutex_init(&g->mu, NULL);
+	gate_refresh(g);
+	if (pthread_create(&g->th, NULL, reader, g)) {
+		snprintf(err, n, "cannot start the gate's reader thread");
+		gate_stop(g);
+		return NULL;
+	}
+	g->running = true;
+	return g;
+}
+
+void gate_stop(struct gate *g)
+{
+	if (!g)
+		return;
+	if (g->running) {
+		wake(g->stopfd);
+		pthread_join(g->th, NULL);
+	}
+	/* whatever is still held goes on: closing the fanotify fd allows it */
+	for (int i = 0; i < HELD_MAX; i++)
+		if (g->h[i].state != H_FREE) {
+			if (!g->h[i].answered)
+				respond(g, g->h[i].fd, true);
+			if (g->h[i].state != H_HASHING)
+				close(g->h[i].fd);
+		}
+	if (g->hasher) {
+		ioc_hasher_wait(g->hasher);
+		ioc_hasher_free(g->hasher);
+	}
+	for (int i = 0; i < HELD_MAX; i++)
+		if (g->h[i].state == H_HASHING)
+			close(g->h[i].fd);
+	if (g->fan >= 0)
+		close(g->fan);
+	if (g->efd >= 0)
+		close(g->efd);
+	if (g->stopfd >= 0)
+		close(g->stopfd);
+	if (g->running)
+		pthread_mutex_destroy(&g->mu);
+	arena_free(&g->arena);
+	free(g);
+}
+
+int gate_fd(const struct gate *g)
+{
+	return g ? g->efd : -1;
+}
+
+bool gate_exec_hold(const struct gate *g)
+{
+	return g && g->exec_hold;
+}
+
+bool gate_open_hold(const struct gate *g)
+{
+	return g && g->open_hold;
+}
+
+void gate_get_stats(struct gate *g, struct gate_stats *st)
+{
+	pthread_mutex_lock(&g->mu);
+	*st = g->st;
+	pthread_mutex_unlock(&g->mu);
+}
+
+void gate_status(struct gate *g, cJSON *r)
+{
+	struct gate_stats st;
+	cJSON *o = cJSON_AddObjectToObject(r, "gate");
+	if (!g) {
+		cJSON_AddBoolToObject(o, "exec_hold", false);
+		cJSON_AddBoolToObject(o, "open_hold", false);
+		return;
+	}
+	gate_get_stats(g, &st);
+	cJSON_AddBoolToObject(o, "exec_hold", g->exec_hold);
+	cJSON_AddBoolToObject(o, "open_hold", g->open_hold);
+	cJSON_AddBoolToObject(o, "content_gate", g->want_sha && g->hasher);
+	cJSON_AddStringToObject(o, "on_timeout", g->o.fail_closed ? "deny" : "allow");
+	cJSON_AddNumberToObject(o, "timeout_ms", g->o.timeout_ms);
+	cJSON_AddNumberToObject(o, "filesystems", st.filesystems);
+	cJSON_AddNumberToObject(o, "marked_files", st.marked_files);
+	cJSON_AddNumberToObject(o, "marked_dirs", st.marked_dirs);
+	cJSON_AddNumberToObject(o, "exec_held", (double)st.exec_held);
+	cJSON_AddNumberToObject(o, "open_held", (double)st.open_held);
+	cJSON_AddNumberToObject(o, "self_allowed", (double)st.self_allowed);
+	cJSON_AddNumberToObject(o, "allowed", (double)st.allowed);
+	cJSON_AddNumberToObject(o, "denied", (double)st.denied);
+	cJSON_AddNumberToObject(o, "timeouts", (double)st.timeouts);
+	cJSON_AddNumberToObject(o, "overflow", (double)st.overflow);
+	cJSON_AddNumberToObject(o, "errors", (double)st.errors);
+	cJSON_AddNumberToObject(o, "hashed", (double)st.hashed);
+	cJSON_AddNumberToObject(o, "hash_cached", (double)st.hash_cached);
+	cJSON_AddNumberToObject(o, "ignore_marks", (double)st.ignore_marks);
+	uint64_t judged = st.allowed + st.denied;
+	cJSON_AddNumberToObject(o, "wait_us_mean", judged ? (double)(st.wait_ns_total / judged / 1000) : 0);
+	cJSON_AddNumberToObject(o, "wait_us_max", (double)(st.wait_ns_max / 1000));
+}

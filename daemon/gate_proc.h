@@ -1,0 +1,17 @@
+/* A held exec or open as an event, read from /proc while the caller waits. */
+#ifndef IMMUNE_GATE_PROC_H
+#define IMMUNE_GATE_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include "arena.h"
+#include "event.h"
+
+struct proc_table;
+struct users;
+
+/* fd is fanotify's for the file; tid the waiting thread. 0 or -errno (strings in a). */
+int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
+		    struct users *users, struct arena *a);
+
+#endif

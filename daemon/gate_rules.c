@@ -1,0 +1,194 @@
+/*
+ * Rule shapes for the gate: which object a block or kill stops, which paths
+ * the open hold must mark, and which rules may not block at all because they
+ * would stop a protected binary.
+ */
+#include "gate_rules.h"
+#include "protected.h"
+
+#include <ctype.h>
+#include <string.h>
+
+static bool identity_field(enum sig_logsource ls, enum sig_field f)
+{
+	switch (ls) {
+	case SIG_LS_PROCESS_CREATION:
+		return f == SIG_F_IMAGE;
+	case SIG_LS_FILE_EVENT:
+	case SIG_LS_FILE_ACCESS:
+		return f == SIG_F_TARGETFILENAME;
+	case SIG_LS_NETWORK_CONNECTION:
+		return f == SIG_F_DESTINATIONIP || f == SIG_F_DESTINATIONPORT || f == SIG_F_DESTINATIONISIPV6 ||
+		       f == SIG_F_INITIATED;
+	default:
+		return false;
+	}
+}
+
+enum gate_object gate_rule_object(const struct sigma_rule *r)
+{
+	for (int i = 0; i < r->natoms; i++)
+		if (!identity_field(r->ls, r->atoms[i]->field))
+			return GATE_OBJ_PROCESS;
+	if (!r->natoms)
+		return GATE_OBJ_PROCESS;
+	return r->ls == SIG_LS_NETWORK_CONNECTION ? GATE_OBJ_NET : GATE_OBJ_FILE;
+}
+
+const char *gate_object_name(enum gate_object o)
+{
+	return o == GATE_OBJ_FILE ? "file" : o == GATE_OBJ_NET ? "destination" : "process";
+}
+
+/* A path the hold can mark: an exact absolute TargetFilename. */
+static bool markable(const struct sig_atom *a)
+{
+	return a->field == SIG_F_TARGETFILENAME && a->op == SIG_OP_EQ && a->pat[0] == '/' && !strstr(a->pat, "/../");
+}
+
+/* Can node be true without one of the marked paths? fn NULL: only ask. */
+static bool covers(const struct sig_node *n, gate_mark_fn fn, void *ctx)
+{
+	switch (n->type) {
+	case SIG_N_ATOM:
+		if (!markable(n->atom))
+			return false;
+		if (fn) {
+			char dir[4096];
+			fn(ctx, n->atom->pat, false);
+			/* the folder too: a file put there later (or renamed over it) is a new inode */
+			snprintf(dir, sizeof(dir), "%s", n->atom->pat);
+			char *slash = strrchr(dir, '/');
+			if (slash == dir)
+				slash[1] = 0;
+			else
+				*slash = 0;
+			fn(ctx, dir, true);
+		}
+		return true;
+	case SIG_N_AND:
+		/* one required kid that is covered is enough */
+		for (int i = 0; i < n->n; i++)
+			if (covers(n->kids[i], NULL, NULL))
+				return fn ? covers(n->kids[i], fn, ctx) : true;
+		return false;
+	case SIG_N_OR:
+		for (int i = 0; i < n->n; i++)
+			if (!covers(n->kids[i], NULL, NULL))
+				return false;
+		for (int i = 0; fn && i < n->n; i++)
+			covers(n->kids[i], fn, ctx);
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool gate_rule_marks(const struct sigma_rule *r, gate_mark_fn fn, void *ctx)
+{
+	if (r->ls != SIG_LS_FILE_EVENT && r->ls != SIG_LS_FILE_ACCESS)
+		return false;
+	return r->root && covers(r->root, fn, ctx);
+}
+
+bool gate_rule_first_attempt(const struct sigma_rule *r, bool exec_hold, bool open_hold, const char **why)
+{
+	switch (r->ls) {
+	case SIG_LS_PROCESS_CREATION:
+		if (exec_hold) {
+			*why = "the exec hold judges every exec before it runs";
+			return true;
+		}
+		*why = "no exec hold here (fanotify unavailable or --gate off): the first exec runs";
+		return false;
+	case SIG_LS_FILE_EVENT:
+	case SIG_LS_FILE_ACCESS:
+		if (!gate_rule_marks(r, NULL, NULL)) {
+			*why = "its condition does not name exact absolute TargetFilename paths to hold";
+			return false;
+		}
+		if (open_hold) {
+			*why = "the open hold judges opens of the files it names";
+			return true;
+		}
+		*why = "no open hold here (fanotify unavailable or --gate off): the first open completes";
+		return false;
+	default:
+		*why = gate_rule_object(r) == GATE_OBJ_NET ?
+			       "the first connect completes; later connects to the destination are refused in the kernel" :
+			       "the first connect completes; the process is killed on the match";
+		return false;
+	}
+}
+
+/* ------------------------------------------------------------ the protected set */
+
+struct protect_ctx {
+	const struct sig_atom *a;
+	const char *hit;
+};
+
+static bool atom_names(const struct sig_atom *a, const char *path)
+{
+	char lc[4096];
+	size_t n = strlen(path);
+	if (n >= sizeof(lc))
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		lc[i] = a->cased ? path[i] : (char)tolower((unsigned char)path[i]);
+	switch (a->op) {
+	case SIG_OP_EQ: return strcmp(lc, a->pat) == 0;
+	case SIG_OP_ENDSWITH: return n >= a->len && memcmp(lc + n - a->len, a->pat, a->len) == 0;
+	case SIG_OP_STARTSWITH: return n >= a->len && memcmp(lc, a->pat, a->len) == 0;
+	case SIG_OP_CONTAINS: return strstr(lc, a->pat) != NULL;
+	case SIG_OP_GLOB: return sig_glob(a->pat, a->len, lc, n);
+	default: return false;
+	}
+}
+
+static void protect_one(const char *path, void *ctx)
+{
+	struct protect_ctx *c = ctx;
+	if (!c->hit && atom_names(c->a, path))
+		c->hit = path;
+}
+
+unsigned gate_rules_protect(struct sigma_ruleset *rs, const struct protected_set *p, FILE *log)
+{
+	unsigned refused = 0;
+	for (int i = 0; i < rs->n; i++) {
+		struct sigma_rule *r = rs->rules[i];
+		if (r->action == IMM_ACTION_ALERT || r->ls != SIG_LS_PROCESS_CREATION ||
+		    gate_rule_object(r) != GATE_OBJ_FILE)
+			continue;
+		const char *hit = NULL;
+		for (int k = 0; k < r->natoms && !hit; k++) {
+			struct protect_ctx c = { .a = r->atoms[k] };
+			/* an exact path may be another name (a symlink) of a protected inode */
+			if (c.a->op == SIG_OP_EQ && protected_path(p, c.a->pat, &hit))
+				break;
+			protected_each(p, protect_one, &c);
+			hit = c.hit;
+		}
+		if (!hit)
+			continue;
+		fprintf(log, "refused %s %s: %s would block %s, a protected binary; kept as an alert\n", r->file, r->id,
+			imm_action_name(r->action), hit);
+		r->action = IMM_ACTION_ALERT;
+		refused++;
+	}
+	return refused;
+}
+
+void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, FILE *out)
+{
+	for (int i = 0; i < rs->n; i++) {
+		const struct sigma_rule *r = rs->rules[i];
+		const char *why;
+		if (r->action == IMM_ACTION_ALERT)
+			continue;
+		bool first = gate_rule_first_attempt(r, exec_hold, open_hold, &why);
+		fprintf(out, "%-13s %s %s: %s stops the %s; %s\n", first ? "first-attempt" : "after-match", r->file, r->id,
+			imm_action_name(r->action), gate_object_name(gate_rule_object(r)), why);
+	}
+}
