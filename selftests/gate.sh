@@ -1,0 +1,145 @@
+#!/bin/sh
+# The gate: blocks stop the first attempt, and land on what the rule named.
+# Each scenario asserts the side effect is absent (a marker never written, no
+# byte of a guarded file read). POSIX sh, like enforce.sh.
+#   selftests/gate.sh BUILD_DIR [lsm|fallback]
+BUILD=${1:-build}
+MODE=${2:-fallback}
+. "$(dirname "$0")/lib/scenario.sh" gate
+# rule values compare lowercased: a lowercase directory of our own
+G=/tmp/immune-gate-$$
+mkdir -p "$G"
+trap 'stop_daemon; rm -rf "$PIN" "$W" "$G"' EXIT INT TERM
+
+cat >"$G/first-evil" <<SH
+#!/bin/sh
+echo ran >"$G/marker-script"
+SH
+chmod +x "$G/first-evil"
+cp "$PROBE" "$G/allowed-bin"
+cp "$PROBE" "$G/hashbad"
+printf 'gate-selftest-%s' $$ >>"$G/hashbad" # trailing bytes: still runs, a hash of its own
+cp "$G/hashbad" "$G/renamed-copy"
+echo "top secret $$" >"$G/guarded-secret.txt"
+echo public >"$G/public.txt"
+HASH=$(sha256sum "$G/hashbad" | cut -d' ' -f1)
+printf 'action: block\nsha256:%s\n' "$HASH" >"$W/iocs"
+
+cat >"$W/rules.yml" <<YML
+title: Gate test, a script by name
+id: gate-script
+logsource: {category: process_creation, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        Image|endswith: '/first-evil'
+    condition: sel
+---
+title: Gate test, a command line
+id: gate-cmdline
+logsource: {category: process_creation, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        CommandLine|contains: 'gate-cmdline-marker'
+    condition: sel
+---
+title: Gate test, a guarded file
+id: gate-file
+logsource: {category: file_access, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        TargetFilename: '$G/guarded-secret.txt'
+    condition: sel
+---
+title: Gate test, a protected binary
+id: gate-protected
+logsource: {category: process_creation, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        Image: /bin/sh
+    condition: sel
+YML
+
+start_daemon() {
+	"$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --no-builtin-rules \
+		--rules "$W/rules.yml" --ioc "$W/iocs" --format json --output "$W/out.$1" --stats-interval 0 \
+		2>"$W/immuned.$1.log" &
+	DPID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		[ -S "$SOCK" ] && ctl status >/dev/null 2>&1 && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "immuned did not start:"
+	cat "$W/immuned.$1.log"
+	return 1
+}
+
+# --check-rules says what each block rule gets, and refuses the protected one
+cr=$("$IMMUNED" --check-rules "$W/rules.yml")
+echo "$cr" | grep -q '^first-attempt .* gate-script: block stops the file' && ok "--check-rules: a script rule is first-attempt on the file" || notok "--check-rules script ($cr)"
+echo "$cr" | grep -q '^first-attempt .* gate-cmdline: block stops the process' && ok "--check-rules: a command-line rule is first-attempt on the process" || notok "--check-rules cmdline"
+echo "$cr" | grep -q '^first-attempt .* gate-file: block stops the file' && ok "--check-rules: a file rule is first-attempt" || notok "--check-rules file"
+echo "$cr" | grep -q "^refused .* gate-protected: block would block /bin/sh" && ok "--check-rules refuses a block of /bin/sh, naming rule and file" || notok "--check-rules protected ($cr)"
+
+start_daemon 1 || { notok "daemon starts"; echo "$PASS passed, $FAIL failed"; exit 1; }
+ok "daemon starts with the gate"
+grep -q "refused $W/rules.yml gate-protected" "$W/immuned.1.log" && ok "the load refuses the protected block in one line" || notok "load refusal line"
+grep -q "gate: exec hold on, open hold on" "$W/immuned.1.log" && ok "both holds run" || notok "holds ($(grep gate: "$W/immuned.1.log"))"
+
+# a script by name: denied at its first exec, before it writes anything
+check "a blocked script's first exec is denied" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
+[ ! -e "$G/marker-script" ] && ok "the script never ran (no marker)" || notok "the script ran"
+check "/bin/sh keeps working" "fine" "$(/bin/sh -c 'echo fine')"
+check "so does a /bin/sh script" "exit 0" "$("$PROBE" exec /bin/sh -c true)"
+v=$(ctl verdicts exec)
+echo "$v" | grep -q "first-evil" && ok "the verdict is on the script" || notok "verdict on the script ($v)"
+echo "$v" | grep -q "/bin/sh\|/usr/bin/dash\|/bin/dash" && notok "a shell got a verdict ($v)" || ok "no shell is in the verdict map"
+check "the script stays denied" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
+
+# a command line: that exec is denied, the shell runs afterwards
+check "a command-line rule denies that exec" "errno EPERM" \
+	"$("$PROBE" exec /bin/sh -c "echo gate-cmdline-marker >$G/marker-cmd")"
+[ ! -e "$G/marker-cmd" ] && ok "the command never ran (no marker)" || notok "the command ran"
+check "the shell still runs afterwards" "exit 0" "$("$PROBE" exec /bin/sh -c 'echo other >/dev/null')"
+ctl verdicts exec | grep -q "gate-cmdline" && notok "a command-line rule filled the verdict map" || ok "a command-line rule filled no verdict map"
+
+# a guarded file: the first open is denied, no byte read
+check "the first open of a guarded file is denied" "errno EPERM" "$("$PROBE" open "$G/guarded-secret.txt")"
+out=$(cat "$G/guarded-secret.txt" 2>/dev/null)
+check "cat reads not a byte of it" "" "$out"
+check "a file beside it opens" "fd" "$("$PROBE" open "$G/public.txt")"
+
+# the content gate: the hash is blocked under any name, first exec included
+check "a blocked-hash binary is denied at its first exec" "errno EPERM" "$("$PROBE" exec "$G/hashbad" true)"
+check "a renamed copy of it is denied" "errno EPERM" "$("$PROBE" exec "$G/renamed-copy" true)"
+check "another binary runs" "exit 0" "$("$PROBE" exec "$G/allowed-bin" true)"
+
+st=$(ctl --json status | tr -d ' \n')
+case $st in *'"exec_hold":true'*'"open_hold":true'*) ok "status shows both holds" ;; *) notok "status holds ($st)" ;; esac
+case $st in *'"first_attempt":'[1-9]*) ok "status counts first-attempt blocks" ;; *) notok "status first_attempt ($st)" ;; esac
+grep -q '"id":"gate-script"' "$W/out.1" && ok "the script's denial is an incident" || notok "script incident"
+n=$(grep -c '"id":"gate-cmdline"' "$W/out.1")
+check "one incident for the command line, not two (hold and sensor)" "1" "$n"
+
+# a restart keeps all of it
+stop_daemon
+start_daemon 2 || notok "daemon restarts"
+check "after a restart the script is denied" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
+check "after a restart the command line is denied" "errno EPERM" \
+	"$("$PROBE" exec /bin/sh -c "echo gate-cmdline-marker >$G/marker-cmd")"
+check "after a restart the guarded file is denied" "errno EPERM" "$("$PROBE" open "$G/guarded-secret.txt")"
+check "after a restart the blocked hash is denied" "errno EPERM" "$("$PROBE" exec "$G/renamed-copy" true)"
+check "after a restart /bin/sh works" "fine" "$(/bin/sh -c 'echo fine')"
+[ ! -e "$G/marker-script" ] && [ ! -e "$G/marker-cmd" ] && ok "no marker was ever written" || notok "a marker was written"
+stop_daemon
+
+# --gate off: the same rules act after the match, and say so
+cr=$("$IMMUNED" --gate off --check-rules "$W/rules.yml")
+echo "$cr" | grep -q '^after-match .* gate-cmdline' && ok "--gate off: --check-rules says after-match" || notok "--gate off check-rules ($cr)"
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
