@@ -17,6 +17,7 @@
 #include "replay.h"
 #include "hive.h"
 #include "gate.h"
+#include "gate_fleet.h"
 #include "protected.h"
 
 #include <arpa/inet.h>
@@ -578,7 +579,8 @@ static void apply_hive_push(cJSON *m)
 		struct verdict_net net;
 		if (!cJSON_IsString(k) || !cJSON_IsString(t) || !cJSON_IsString(a) || verdict_parse_kind(k->valuestring, &kind) ||
 		    verdict_parse_action(a->valuestring, &act) ||
-		    (kind == VK_NET ? verdict_parse_net(t->valuestring, &net, err, sizeof(err)) != 0 : t->valuestring[0] != '/')) {
+		    (kind == VK_NET ? verdict_parse_net(t->valuestring, &net, err, sizeof(err)) != 0 :
+				      t->valuestring[0] != '/' && !(kind == VK_EXEC && gate_fleet_is_hash(t->valuestring)))) {
 			fprintf(stderr, "immuned: hive: verdict set version %.0f has a bad entry: refused, the set in force stays\n",
 				ver->valuedouble);
 			return;
@@ -602,12 +604,21 @@ static void apply_hive_push(cJSON *m)
 		verdict_parse_kind(cJSON_GetObjectItemCaseSensitive(v, "kind")->valuestring, &kind);
 		verdict_parse_action(cJSON_GetObjectItemCaseSensitive(v, "action")->valuestring, &act);
 		const char *target = cJSON_GetObjectItemCaseSensitive(v, "target")->valuestring;
+		if (gate_fleet_is_hash(target))
+			continue; /* by content: the gate's, below */
 		/* a path this host does not have is not an error of the set */
 		if (verdict_put(verdicts, kind, target, act, "hive", true, err, sizeof(err)) == 0)
 			applied++;
 		else
 			fprintf(stderr, "immuned: hive: %s %s not applied here: %s\n", verdict_kind_name(kind), target, err);
 	}
+	int hashes = 0;
+	if (detector && gate_fleet_apply(detector, arr, (uint64_t)ver->valuedouble, &hashes, err, sizeof(err)))
+		fprintf(stderr, "immuned: hive: fleet exec hashes not applied: %s\n", err);
+	else if (hashes)
+		fprintf(stderr, "immuned: hive: %d fleet exec hashes in force (the gate denies them at exec)\n", hashes);
+	if (gate)
+		gate_refresh(gate);
 	if (hive)
 		hive_agent_set_verdict_version(hive, (uint64_t)ver->valuedouble);
 	fprintf(stderr, "immuned: hive: fleet verdicts version %.0f applied (%d verdicts, %d removed)\n", ver->valuedouble,
