@@ -102,6 +102,16 @@ echo "$v" | grep -q "/$ino " && ok "the verdict is on the script's inode" || not
 echo "$v" | grep -q "/bin/sh\|/usr/bin/dash\|/bin/dash" && notok "a shell got a verdict ($v)" || ok "no shell is in the verdict map"
 check "the script stays denied" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
 
+# an allowed script runs, judged twice (script, then interpreter) without waiting out the deadline
+printf '#!/bin/sh\necho script-ok\n' >"$G/fine-script"
+chmod +x "$G/fine-script"
+t0=$(date +%s%N)
+out=$("$G/fine-script")
+t1=$(date +%s%N)
+check "an allowed script runs" "script-ok" "$out"
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -lt 1000 ] && ok "an allowed script is answered in ${ms} ms" || notok "an allowed script waited ${ms} ms"
+
 # a command line: that exec is denied, the shell runs afterwards. The marker
 # is put together inside the outer shell, so that only the inner exec carries it.
 cmdline_exec() {
@@ -126,6 +136,7 @@ check "another binary runs" "exit 0" "$("$PROBE" exec "$G/allowed-bin" true)"
 st=$(ctl --json status | tr -d ' \t\n')
 case $st in *'"exec_hold":true'*'"open_hold":true'*) ok "status shows both holds" ;; *) notok "status holds ($st)" ;; esac
 case $st in *'"first_attempt":'[1-9]*) ok "status counts first-attempt blocks" ;; *) notok "status first_attempt ($st)" ;; esac
+case $st in *'"timeouts":0,'*) ok "no held syscall ran out its deadline" ;; *) notok "gate timeouts ($st)" ;; esac
 grep -q '"id":"gate-script"' "$W/out.1" && ok "the script's denial is an incident" || notok "script incident"
 n=$(grep -c '"id":"gate-cmdline"' "$W/out.1")
 check "one incident for the command line, not two (hold and sensor)" "1" "$n"
