@@ -53,8 +53,17 @@ static int proc_syscall(pid_t tid, long *nr, unsigned long args[6])
 {
 	char p[64], buf[512];
 	snprintf(p, sizeof(p), "/proc/%d/syscall", (int)tid);
-	if (read_small(p, buf, sizeof(buf)) <= 0)
-		return -1;
+	/* fanotify queues the event before the caller sleeps: until it does,
+	 * the kernel says "running"; it sleeps within microseconds */
+	for (int i = 0;; i++) {
+		if (read_small(p, buf, sizeof(buf)) <= 0)
+			return -1;
+		if (strncmp(buf, "running", 7) != 0)
+			break;
+		if (i == 200)
+			return -1;
+		usleep(50);
+	}
 	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", nr, &args[0], &args[1], &args[2], &args[3], &args[4],
 		   &args[5]) != 7)
 		return -1;
@@ -219,6 +228,7 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 		if (!ev->argc) {
 			/* argv unreadable (a 32-bit caller, a racing sibling): the file alone */
 			ev->argv[ev->argc++] = ev->filename;
+			ev->truncated |= IMM_TRUNC_ARGS;
 			ev->command_line = ev->filename;
 		}
 		const char *s = strrchr(path, '/');
