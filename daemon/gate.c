@@ -10,6 +10,7 @@
 #include "detect.h"
 #include "gate_proc.h"
 #include "ioc.h"
+#include "protected.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +57,14 @@ struct gate {
 	pthread_mutex_t mu;
 	struct held h[HELD_MAX];
 	struct gate_stats st;
+	/* execs the loop allowed, by thread: the same execve's next hold (its
+	 * ELF or #! interpreter) on a protected file is answered by the reader */
+	struct cont {
+		pid_t tid;
+		uint64_t t;
+		long nr;
+		unsigned long args[6];
+	} cont[64];
 	/* the event loop's alone */
 	struct ioc_hasher *hasher;
 	bool exec_hold, open_hold, content_only, want_sha;
@@ -113,14 +122,39 @@ static bool is_self(pid_t tid)
 
 /* ------------------------------------------------------------ the reader thread */
 
+/*
+ * The same execve's next hold: its file is protected (ld.so, a shell as a
+ * script's interpreter: no rule may block them by identity) and the thread
+ * still waits in the very execve the loop judged and allowed (same syscall
+ * and arguments, within 100 ms), so its command line was judged already.
+ */
+static bool continues_allowed(struct gate *g, const struct fanotify_event_metadata *m)
+{
+	struct stat st;
+	long nr;
+	unsigned long args[6];
+	if (!g->o.protect || fstat(m->fd, &st) || !protected_inode(g->o.protect, st.st_dev, st.st_ino, NULL))
+		return false;
+	pthread_mutex_lock(&g->mu);
+	struct cont c = g->cont[(unsigned)m->pid % 64];
+	pthread_mutex_unlock(&g->mu);
+	if (c.tid != m->pid || now_ns() - c.t > 100000000ull)
+		return false;
+	return gate_proc_syscall(m->pid, &nr, args) == 0 && nr == c.nr && memcmp(args, c.args, sizeof(args)) == 0;
+}
+
 static void take(struct gate *g, const struct fanotify_event_metadata *m)
 {
 	bool exec = m->mask & FAN_OPEN_EXEC_PERM;
-	if (is_self(m->pid)) {
+	bool self = is_self(m->pid), cont = !self && exec && continues_allowed(g, m);
+	if (self || cont) {
 		respond(g, m->fd, true);
 		close(m->fd);
 		pthread_mutex_lock(&g->mu);
-		g->st.self_allowed++;
+		if (self)
+			g->st.self_allowed++;
+		else
+			g->st.continued++;
 		pthread_mutex_unlock(&g->mu);
 		return;
 	}
@@ -380,6 +414,7 @@ static void finish(struct gate *g, int slot, bool allow, bool judged)
 static void judge(struct gate *g, int slot, const uint8_t *sha)
 {
 	struct held *h = &g->h[slot];
+	uint64_t t0 = now_ns();
 	arena_reset(&g->arena);
 	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena)) {
 		bump(g, &g->st.errors);
@@ -388,7 +423,21 @@ static void judge(struct gate *g, int slot, const uint8_t *sha)
 	}
 	if (h->exec && interpreter_of_last(g, h->tid, g->ev.filename))
 		g->ev.filename = g->ev.executable; /* judged as itself: the script was judged already */
+	uint64_t t1 = now_ns();
 	bool deny = detect_judge(g->o.detect, &g->ev, sha);
+	uint64_t t2 = now_ns();
+	if (h->exec && !deny) {
+		struct cont c = { .tid = h->tid, .t = now_ns() };
+		if (gate_proc_syscall(h->tid, &c.nr, c.args) == 0) {
+			pthread_mutex_lock(&g->mu);
+			g->cont[(unsigned)h->tid % 64] = c;
+			pthread_mutex_unlock(&g->mu);
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	g->st.read_ns_total += t1 - t0;
+	g->st.match_ns_total += t2 - t1;
+	pthread_mutex_unlock(&g->mu);
 	if (!deny)
 		remember(g, h->exec ? g->ev.pid : g->ev.tid, h->exec, h->exec ? 0 : g->ev.file_ino);
 	else if (!h->exec)
@@ -588,6 +637,7 @@ void gate_status(struct gate *g, cJSON *r)
 	cJSON_AddNumberToObject(o, "exec_held", (double)st.exec_held);
 	cJSON_AddNumberToObject(o, "open_held", (double)st.open_held);
 	cJSON_AddNumberToObject(o, "self_allowed", (double)st.self_allowed);
+	cJSON_AddNumberToObject(o, "continued", (double)st.continued);
 	cJSON_AddNumberToObject(o, "allowed", (double)st.allowed);
 	cJSON_AddNumberToObject(o, "denied", (double)st.denied);
 	cJSON_AddNumberToObject(o, "timeouts", (double)st.timeouts);
@@ -599,4 +649,7 @@ void gate_status(struct gate *g, cJSON *r)
 	uint64_t judged = st.allowed + st.denied;
 	cJSON_AddNumberToObject(o, "wait_us_mean", judged ? (double)(st.wait_ns_total / judged / 1000) : 0);
 	cJSON_AddNumberToObject(o, "wait_us_max", (double)(st.wait_ns_max / 1000));
+	/* of the wait: reading the held syscall from /proc, and the rules */
+	cJSON_AddNumberToObject(o, "read_us_mean", judged ? (double)(st.read_ns_total / judged / 1000) : 0);
+	cJSON_AddNumberToObject(o, "match_us_mean", judged ? (double)(st.match_ns_total / judged / 1000) : 0);
 }

@@ -29,12 +29,14 @@ struct gate_opts {
 	int timeout_ms;   /* bounded wait per held syscall (0 → 2000) */
 	bool fail_closed; /* deny what is not judged in time (default: allow, with an incident) */
 	unsigned hash_workers; /* 0 → 2 */
+	const struct protected_set *protect;
 };
 
 struct gate_stats {
-	uint64_t exec_held, open_held, self_allowed, denied, allowed, timeouts, overflow, errors;
+	uint64_t exec_held, open_held, self_allowed, continued, denied, allowed, timeouts, overflow, errors;
 	uint64_t hashed, hash_cached, ignore_marks;
 	uint64_t wait_ns_total, wait_ns_max; /* hold time of judged syscalls */
+	uint64_t read_ns_total, match_ns_total; /* of it: the /proc reads, the rules */
 	unsigned filesystems, marked_files, marked_dirs;
 };
 

@@ -14,6 +14,7 @@
 #include "users.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ static const char *readlink_a(const char *path, struct arena *a)
 	return arena_strndup(a, buf, (size_t)n);
 }
 
-static int proc_syscall(pid_t tid, long *nr, unsigned long args[6])
+int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6])
 {
 	char p[64], buf[512];
 	snprintf(p, sizeof(p), "/proc/%d/syscall", (int)tid);
@@ -60,9 +61,12 @@ static int proc_syscall(pid_t tid, long *nr, unsigned long args[6])
 			return -1;
 		if (strncmp(buf, "running", 7) != 0)
 			break;
-		if (i == 200)
+		if (i == 400)
 			return -1;
-		usleep(50);
+		if (i < 200)
+			sched_yield();
+		else
+			usleep(50);
 	}
 	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", nr, &args[0], &args[1], &args[2], &args[3], &args[4],
 		   &args[5]) != 7)
@@ -213,7 +217,7 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	status_ids(ev, tid);
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	const char *path = readlink_a(p, a);
-	bool have_args = proc_syscall(tid, &nr, args) == 0;
+	bool have_args = gate_proc_syscall(tid, &nr, args) == 0;
 	const struct proc_entry *self = proc_get(procs, ev->pid), *parent = proc_get(procs, ev->ppid);
 	if (exec) {
 		ev->executable = path;

@@ -14,4 +14,7 @@ struct users;
 int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
 		    struct users *users, struct arena *a);
 
+/* The syscall tid waits in: number and arguments, from /proc/<tid>/syscall. 0 or -1. */
+int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6]);
+
 #endif

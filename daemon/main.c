@@ -920,7 +920,8 @@ int main(int argc, char **argv)
 	int seeded = proc_seed(procs, "/proc");
 	if (!opt.no_gate) {
 		struct gate_opts go = { .detect = detector, .procs = procs, .users = users,
-					.timeout_ms = opt.gate_timeout_ms, .fail_closed = opt.gate_fail_closed };
+					.timeout_ms = opt.gate_timeout_ms, .fail_closed = opt.gate_fail_closed,
+					.protect = protect };
 		gate = gate_start(&go, e2, sizeof(e2));
 		if (!gate)
 			fprintf(stderr, "immuned: gate: %s: blocks act after the match\n", e2);
