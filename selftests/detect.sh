@@ -1,8 +1,9 @@
 #!/bin/sh
 # Detection against the live kernel: a rule matches a real command and the
-# incident lands in SQLite; a rule with `immune: {action: block}` turns the
-# first exec into a verdict, so the second exec of that binary is denied
-# (SIGKILL in fallback mode, EPERM under BPF-LSM). POSIX sh, for the VM too.
+# incident lands in SQLite; a rule with `immune: {action: block}` on the
+# binary's name denies its first exec (the gate holds the exec until the rule
+# has judged it: EPERM in both modes) and puts a verdict on its inode, so
+# later execs stop in the kernel too. POSIX sh, for the VM too.
 #   selftests/detect.sh BUILD_DIR [lsm|fallback]
 BUILD=${1:-build}
 MODE=${2:-fallback}
@@ -13,7 +14,7 @@ cat >"$W/rules/block.yml" <<'EOF'
 title: IMMUNE selftest - block a named binary
 id: 0b5e1f00-0000-4000-8000-00000000b10c
 status: test
-description: the second exec of immune-selftest-blockme is denied
+description: every exec of immune-selftest-blockme is denied, the first included
 author: IMMUNE selftests
 tags:
     - attack.execution
@@ -101,8 +102,8 @@ if [ -x selftests/validate-json ]; then
 	esac
 fi
 
-# block rule: first exec alerts and blocks, the second is denied
-check "the first exec of the rule's binary runs" "exit 0" "$("$PROBE" exec "$W/immune-selftest-blockme" true)"
+# block rule: the first exec is denied already, and the verdict is put
+check "the first exec of the rule's binary is denied" "errno EPERM" "$("$PROBE" exec "$W/immune-selftest-blockme" true)"
 i=0
 while [ $i -lt 50 ] && ! "$IMMUNECTL" --socket "$SOCK" verdicts | grep -q "rule:0b5e1f00-0000-4000-8000-00000000b10c"; do
 	sleep 0.1
@@ -113,7 +114,7 @@ if "$IMMUNECTL" --socket "$SOCK" verdicts | grep -q "rule:0b5e1f00-0000-4000-800
 else
 	notok "the rule put a verdict with its id as source"
 fi
-check "the second exec is denied" "$DENIED" "$("$PROBE" exec "$W/immune-selftest-blockme" true)"
+check "the second exec is denied" "errno EPERM" "$("$PROBE" exec "$W/immune-selftest-blockme" true)"
 check "another binary still runs" "exit 0" "$("$PROBE" exec "$W/other" true)"
 
 stop_daemon

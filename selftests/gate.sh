@@ -109,8 +109,13 @@ t0=$(date +%s%N)
 out=$("$G/fine-script")
 t1=$(date +%s%N)
 check "an allowed script runs" "script-ok" "$out"
-ms=$(((t1 - t0) / 1000000))
-[ "$ms" -lt 1000 ] && ok "an allowed script is answered in ${ms} ms" || notok "an allowed script waited ${ms} ms"
+case $t0$t1 in
+*N*) ;; # busybox's date has no %N: the status check below still sees a timeout
+*)
+	ms=$(((t1 - t0) / 1000000))
+	[ "$ms" -lt 1000 ] && ok "an allowed script is answered in ${ms} ms" || notok "an allowed script waited ${ms} ms"
+	;;
+esac
 
 # a command line: that exec is denied, the shell runs afterwards. The marker
 # is put together inside the outer shell, so that only the inner exec carries it.

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs inside the VM (busybox, Debian's kernel with BPF-LSM active): the
-# sensor selftests on this older kernel (CO-RE), then the enforcement and
-# detection scenarios in LSM mode. Prints "N passed, M failed" at the end.
+# sensor selftests on this older kernel (CO-RE), then the enforcement,
+# detection and gate (first attempt) scenarios in LSM mode. Prints "N passed, M failed" at the end.
 PASS=0
 FAIL=0
 add() { # from a sub-run's output: "N passed, M failed" or cmocka's summary
@@ -32,7 +32,7 @@ for buf in ring perf; do
 done
 
 export IMMUNED=/immune/immuned IMMUNECTL=/immune/immunectl PROBE=/immune/tools/immune-probe
-for t in enforce detect; do
+for t in enforce detect gate; do
 	out=$(sh /immune/$t.sh /immune lsm 2>&1)
 	echo "$out"
 	add "$out"
