@@ -140,7 +140,6 @@ char *sig_pool_strdup(struct sig_pool *p, const char *s);
 bool sig_glob(const char *pat, size_t plen, const char *s, size_t slen);
 /* Parse "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n into the mapped 128-bit form. */
 int sig_parse_cidr(const char *s, uint8_t addr[16], int *prefix);
-int sig_parse_ip(const char *s, uint8_t addr[16]);
 bool sig_cidr_contains(const uint8_t net[16], int prefix, const uint8_t addr[16]);
 
 #endif

@@ -1,5 +1,6 @@
 /* Sigma names, the rule pool, glob and CIDR helpers shared by loader and matcher. */
 #include "sigma.h"
+#include "verdict_target.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -145,20 +146,6 @@ bool sig_glob(const char *pat, size_t plen, const char *s, size_t slen)
 
 /* ------------------------------------------------------------ addresses */
 
-int sig_parse_ip(const char *s, uint8_t addr[16])
-{
-	struct in_addr a4;
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(addr, 0, 10);
-		addr[10] = addr[11] = 0xff;
-		memcpy(addr + 12, &a4, 4);
-		return 4;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1)
-		return 6;
-	return -1;
-}
-
 int sig_parse_cidr(const char *s, uint8_t addr[16], int *prefix)
 {
 	char buf[64];
@@ -168,7 +155,7 @@ int sig_parse_cidr(const char *s, uint8_t addr[16], int *prefix)
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = 0;
-	int fam = sig_parse_ip(buf, addr);
+	int fam = net_parse_addr(buf, addr);
 	if (fam < 0)
 		return -1;
 	int max = fam == 4 ? 32 : 128;

@@ -13,12 +13,11 @@
 #include <sys/types.h>
 
 #include "immune.h"
+#include "verdict_target.h"
 
 typedef struct sqlite3 sqlite3;
 
 #define VERDICT_PIN_DIR "/sys/fs/bpf/immune"
-
-enum verdict_kind { VK_EXEC = 0, VK_FILE = 1, VK_NET = 2, VK_KINDS = 3 };
 
 /* The four pinned maps; net targets go to VM_NET or VM_CIDR by prefix. */
 enum verdict_map { VM_EXEC = 0, VM_FILE, VM_NET, VM_CIDR, VM_COUNT };
@@ -27,42 +26,6 @@ extern const char *const verdict_map_names[VM_COUNT];
 
 /* The `verdicts` table exactly as in schema/immune.sql (a test compares them). */
 extern const char verdict_schema_sql[];
-
-/*
- * Kernel-internal dev_t of a device number from stat(2). The BPF side keys on
- * inode->i_sb->s_dev, which is MKDEV(major, minor) = major << 20 | minor, not
- * the userspace st_dev encoding (glibc's gnu_dev_makedev splits the minor
- * around the major) nor the new_encode_dev() form the kernel shows in stat.
- */
-uint64_t verdict_dev_from_st(dev_t st_dev);
-/* The reverse, for printing a map key as major:minor. */
-dev_t verdict_dev_to_st(uint64_t kdev);
-
-/* A network target: IPv4 stored IPv4-mapped, prefix over the 128-bit address. */
-struct verdict_net {
-	uint8_t addr[16];
-	unsigned prefixlen; /* 0..128; IPv4 /p is 96 + p */
-	uint16_t port;      /* 0 = any */
-};
-
-/*
- * Parse ADDR[/PREFIX][:PORT]: "1.2.3.4", "1.2.3.4:80", "10.0.0.0/8:443",
- * "::1", "[::1]:22", "2001:db8::/32", "[2001:db8::]/32:443". Host bits under
- * the prefix are refused (they would be silently ignored by the LPM trie).
- * 0, or -EINVAL with a one-line reason in err.
- */
-int verdict_parse_net(const char *s, struct verdict_net *out, char *err, size_t n);
-/* The canonical text of a target (what is stored and listed). */
-void verdict_format_net(const struct verdict_net *t, char *buf, size_t n);
-/* Full-length prefix: keyed exactly in verdict_net, else in verdict_cidr. */
-bool verdict_net_is_exact(const struct verdict_net *t);
-bool verdict_net_is_v4(const struct verdict_net *t);
-
-int verdict_parse_kind(const char *s, enum verdict_kind *k);
-const char *verdict_kind_name(enum verdict_kind k);
-/* "deny" (also "block") or "allow". */
-int verdict_parse_action(const char *s, enum imm_action *a);
-const char *verdict_action_name(uint32_t action);
 
 /*
  * Create the verdict maps that are not pinned under pin_dir yet (with BTF, so
