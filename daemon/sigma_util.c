@@ -1,4 +1,4 @@
-/* Sigma names, the rule pool, glob and CIDR helpers shared by loader and matcher. */
+/* Sigma names, glob and CIDR helpers shared by loader and matcher. */
 #include "sigma.h"
 #include "verdict_target.h"
 
@@ -57,65 +57,6 @@ bool sig_field_allowed(enum sig_logsource ls, enum sig_field f)
 		/* every event carries its process, from the exec or the process table */
 		return f < SIG_F_MAX;
 	}
-}
-
-/* ------------------------------------------------------------ pool */
-
-struct sig_chunk {
-	struct sig_chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
-struct sig_pool {
-	struct sig_chunk *head;
-};
-
-struct sig_pool *sig_pool_new(void)
-{
-	struct sig_pool *p = calloc(1, sizeof(*p));
-	if (!p)
-		abort();
-	return p;
-}
-
-void sig_pool_free(struct sig_pool *p)
-{
-	if (!p)
-		return;
-	for (struct sig_chunk *c = p->head, *n; c; c = n) {
-		n = c->next;
-		free(c);
-	}
-	free(p);
-}
-
-void *sig_pool_alloc(struct sig_pool *p, size_t n)
-{
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	struct sig_chunk *c = p->head;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			abort();
-		c->used = 0;
-		c->cap = cap;
-		c->next = p->head;
-		p->head = c;
-	}
-	void *r = (char *)c->data + c->used;
-	c->used += n;
-	memset(r, 0, n);
-	return r;
-}
-
-char *sig_pool_strdup(struct sig_pool *p, const char *s)
-{
-	size_t n = strlen(s);
-	char *r = sig_pool_alloc(p, n + 1);
-	memcpy(r, s, n + 1);
-	return r;
 }
 
 /* ------------------------------------------------------------ glob */
