@@ -1,6 +1,7 @@
 /* Incidents: ECS document, text line, SQLite rows; see incident.h. */
 #include "incident.h"
 #include "event_json.h"
+#include "db.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -214,27 +215,6 @@ struct incident_store {
 	char path[PATH_MAX];
 };
 
-static int mkdirs(const char *path)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", path);
-	char *slash = strrchr(p, '/');
-	if (!slash || slash == p)
-		return 0;
-	*slash = 0;
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = 0;
-		if (mkdir(p, 0700) && errno != EEXIST)
-			return -errno;
-		*q = '/';
-	}
-	if (mkdir(p, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 struct incident_store *incident_store_open(const char *path, char *err, size_t errlen)
 {
 	struct incident_store *s = calloc(1, sizeof(*s));
@@ -244,21 +224,11 @@ struct incident_store *incident_store_open(const char *path, char *err, size_t e
 		return NULL;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	int rc = mkdirs(path);
-	if (rc) {
-		snprintf(err, errlen, "%s: creating its directory: %s", path, strerror(-rc));
+	if (!(s->db = db_open(path, incident_schema_sql, err, errlen)))
 		goto fail;
-	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto fail;
-	}
-	/* the verdict code, immunectl and the Hive may hold the db for a moment */
-	sqlite3_busy_timeout(s->db, 2000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL, &msg) !=
-		    SQLITE_OK ||
-	    sqlite3_exec(s->db, incident_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: applying the incidents schema: %s", path, msg ? msg : "?");
+	/* a power cut may lose the last batch, never corrupt the file (WAL) */
+	if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
 	}

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -665,6 +666,8 @@ int main(int argc, char **argv)
 
 	/* a peer that goes away must be an error to handle, not a signal that kills */
 	signal(SIGPIPE, SIG_IGN);
+	/* what immuned creates is root's alone unless made wider on purpose (the socket's directory) */
+	umask(077);
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--role") == 0 && strcmp(argv[i + 1], "hive") == 0)
 			return hive_main(argc, argv);

@@ -4,6 +4,7 @@
  * only knows a (dev, ino) or an address).
  */
 #include "verdict.h"
+#include "db.h"
 #include "sysfs.h"
 
 #include <arpa/inet.h>
@@ -255,7 +256,6 @@ int verdict_db_init(sqlite3 *db, char *err, size_t n)
 {
 	char *msg = NULL;
 
-	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_exec(db, verdict_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		verdict_fail(err, n, -1, "applying the verdicts schema to %s: %s",
 		     sqlite3_db_filename(db, "main"), msg ? msg : "?");
@@ -267,30 +267,7 @@ int verdict_db_init(sqlite3 *db, char *err, size_t n)
 
 sqlite3 *verdict_db_open(const char *path, char *err, size_t n)
 {
-	sqlite3 *db = NULL;
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (sysfs_mkdirs(dir, 0700)) {
-			verdict_fail(err, n, -1, "cannot create %s: %s", dir, strerror(errno));
-			return NULL;
-		}
-	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		verdict_fail(err, n, -1, "cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	if (verdict_db_init(db, err, n)) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
+	return db_open(path, verdict_schema_sql, err, n);
 }
 
 static int db_fail(struct verdicts *v, char *err, size_t n, const char *what)

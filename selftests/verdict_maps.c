@@ -7,6 +7,7 @@
 #include "selftest.h"
 #include "verdict.h"
 #include "sysfs.h"
+#include "mkdir_p.h"
 
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
@@ -201,7 +202,7 @@ static void test_maps_shape(void **state)
 	/* a pinned map of another shape is refused with its path named */
 	char other[160], p[256];
 	snprintf(other, sizeof(other), "%s-bad", pin_dir);
-	assert_int_equal(sysfs_mkdirs(other, 0700), 0);
+	assert_int_equal(mkdir_p(other, 0700), 0);
 	int bad = bpf_map_create(BPF_MAP_TYPE_HASH, "verdict_exec", 16, 8, 16, NULL);
 	assert_true(bad >= 0);
 	snprintf(p, sizeof(p), "%s/verdict_exec", other);
