@@ -2,7 +2,6 @@
 #include "event_json.h"
 #include "immune.h"
 #include "decode.h"
-#include "proc.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -251,25 +250,16 @@ cJSON *event_to_json(const struct imm_event *ev)
 	event_write_json(&w, ev);
 	cJSON *j = cJSON_Parse(w.buf);
 	jw_free(&w);
-	if (!j || !ev->procs)
-		return j;
-	/* parent first, then up, as far as the process table knows the chain */
-	uint32_t anc[IMM_EVENT_MAX_ANCESTORS];
-	int n = 0;
-	if (ev->ppid) {
-		anc[0] = ev->ppid;
-		n = 1 + proc_ancestors(ev->procs, ev->ppid, anc + 1, IMM_EVENT_MAX_ANCESTORS - 1);
-	}
-	cJSON *proc = cJSON_GetObjectItemCaseSensitive(j, "process");
-	if (n > 0 && proc) {
+	cJSON *proc = j ? cJSON_GetObjectItemCaseSensitive(j, "process") : NULL;
+	if (ev->nancestors > 0 && proc) {
 		cJSON *arr = cJSON_AddArrayToObject(proc, "ancestors");
-		for (int i = 0; i < n; i++) {
-			const struct proc_entry *p = proc_get(ev->procs, anc[i]);
+		for (int i = 0; i < ev->nancestors; i++) {
+			const struct imm_ancestor *p = &ev->ancestors[i];
 			cJSON *o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "pid", anc[i]);
-			if (p) {
-				cJSON_AddItemToObject(o, "executable", clean_string(p->exe));
-				cJSON_AddItemToObject(o, "command_line", clean_string(p->cmdline));
+			cJSON_AddNumberToObject(o, "pid", p->pid);
+			if (p->executable) {
+				cJSON_AddItemToObject(o, "executable", clean_string(p->executable));
+				cJSON_AddItemToObject(o, "command_line", clean_string(p->command_line));
 			}
 			cJSON_AddItemToArray(arr, o);
 		}

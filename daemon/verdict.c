@@ -516,6 +516,28 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 	return 0;
 }
 
+bool verdict_get_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino, struct imm_verdict *val)
+{
+	struct map_key mk;
+
+	memset(&mk, 0, sizeof(mk));
+	mk.map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
+	mk.k.inode.dev = kdev;
+	mk.k.inode.ino = ino;
+	return kind != VK_NET && map_get_exact(v, &mk, val);
+}
+
+bool verdict_get_net(struct verdicts *v, const uint8_t addr[16], uint16_t port, struct imm_verdict *val)
+{
+	struct map_key mk;
+
+	memset(&mk, 0, sizeof(mk));
+	mk.map = VM_NET;
+	memcpy(mk.k.net.addr, addr, 16);
+	mk.k.net.port = port;
+	return map_get_exact(v, &mk, val);
+}
+
 int verdict_put_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino,
 		      enum imm_action action, const char *source, char *err, size_t n)
 {

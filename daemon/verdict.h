@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "immune.h"
@@ -58,6 +59,9 @@ int verdict_db_init(sqlite3 *db, char *err, size_t n);
  */
 int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 		enum imm_action action, const char *source, bool persist, char *err, size_t n);
+/* The verdict stored under exactly this inode (kernel dev_t) or address:port (0 any); false if none. */
+bool verdict_get_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino, struct imm_verdict *val);
+bool verdict_get_net(struct verdicts *v, const uint8_t addr[16], uint16_t port, struct imm_verdict *val);
 /* Set an exec/file verdict by key (e.g. from an event's dev/ino); not persisted. */
 int verdict_put_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino,
 		      enum imm_action action, const char *source, char *err, size_t n);
@@ -98,5 +102,38 @@ struct verdict_counts {
 	uint64_t persisted;
 };
 int verdict_count(struct verdicts *v, struct verdict_counts *c);
+
+/* ---- policy (verdict_policy.c) -------------------------------------------- */
+
+/*
+ * A rule's block of the inode an event named (st_dev as stat(2) gives it):
+ * an operator's allow on that inode outranks it (-EPERM, and err says so);
+ * else a deny keyed on the inode, not persisted (the rule fires again).
+ */
+int verdict_rule_block_inode(struct verdicts *v, enum verdict_kind kind, uint64_t st_dev, uint64_t ino,
+			     const char *source, char *err, size_t n);
+/*
+ * A rule's block of a connection's destination: an allow on ADDR:PORT or on
+ * ADDR outranks it (-EPERM); else a persisted deny of ADDR:PORT (ADDR when
+ * port is 0). The target as stored goes to target.
+ */
+int verdict_rule_block_net(struct verdicts *v, const char *ip, uint16_t port, const char *source,
+			   char *target, size_t tn, char *err, size_t n);
+
+/* One verdict of a set that replaces a source's (a fleet set from the Hive). */
+struct verdict_want {
+	enum verdict_kind kind;
+	const char *target;
+	enum imm_action action;
+};
+
+/*
+ * Make source's verdicts exactly set: what source set before and set lacks
+ * is removed, then each of set is put, persisted, with source. A target this
+ * host cannot key (a path it does not have) is reported on log and skipped:
+ * not an error of the set. Check the set whole (verdict_check_target) before.
+ */
+void verdict_replace_source(struct verdicts *v, const char *source, const struct verdict_want *set, size_t nset,
+			    FILE *log, int *applied, int *removed);
 
 #endif

@@ -268,3 +268,18 @@ void verdict_format_net(const struct verdict_net *t, char *buf, size_t n)
 		snprintf(buf, n, "%s%s", a, pfx);
 	}
 }
+
+int verdict_check_target(enum verdict_kind kind, const char *target, char *err, size_t n)
+{
+	struct verdict_net t;
+
+	if (!target)
+		return verdict_fail(err, n, -EINVAL, "no target");
+	if (kind == VK_NET)
+		return verdict_parse_net(target, &t, err, n);
+	if ((unsigned)kind >= VK_KINDS)
+		return verdict_fail(err, n, -EINVAL, "unknown verdict kind");
+	if (target[0] != '/')
+		return verdict_fail(err, n, -EINVAL, "%s: need an absolute path", target);
+	return 0;
+}

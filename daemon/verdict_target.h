@@ -53,6 +53,9 @@ const char *verdict_kind_name(enum verdict_kind k);
 int verdict_parse_action(const char *s, enum imm_action *a);
 const char *verdict_action_name(uint32_t action);
 
+/* A target of kind as a verdict takes it: an absolute path, or a network target. 0 or -EINVAL with err. */
+int verdict_check_target(enum verdict_kind kind, const char *target, char *err, size_t n);
+
 /*
  * The one address parser: IPv4 or IPv6 text into the 128-bit form the maps,
  * rules and indicators use (IPv4 as ::ffff:a.b.c.d). 4, 6, or -1.
