@@ -9,6 +9,7 @@
 #include "hive.h"
 #include "frame.h"
 #include "hive_tls.h"
+#include "incident.h"
 #include "db.h"
 
 #include <errno.h>
@@ -247,9 +248,7 @@ static cJSON *incident_item(sqlite3_stmt *st)
 static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n)
 {
 	sqlite3_stmt *st;
-	const char *sql = "SELECT id, time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, event_kind,"
-			  " pid, ppid, uid, executable, command_line, parent_executable, target, action, verdict, doc"
-			  " FROM incidents WHERE hive_acked = 0 ORDER BY id LIMIT ?";
+	const char *sql = "SELECT id, " INCIDENT_COLUMNS " FROM incidents WHERE hive_acked = 0 ORDER BY id LIMIT ?";
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, n, "reading incidents: %s", sqlite3_errmsg(h->db));
 		return -1;

@@ -233,9 +233,7 @@ struct incident_store *incident_store_open(const char *path, char *err, size_t e
 		goto fail;
 	}
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO incidents (host, time_ns, rule_id, rule_title, rule_level, rule_tags, "
-			       "rule_author, event_kind, pid, ppid, uid, executable, command_line, parent_executable, "
-			       "target, action, verdict, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "INSERT INTO incidents (host, " INCIDENT_COLUMNS ") VALUES (?," INCIDENT_PLACEHOLDERS ")",
 			       -1, &s->ins, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;

@@ -38,6 +38,16 @@ cJSON *incident_to_json(const struct incident *in);
 /* One aligned text line (no newline). */
 void incident_write_text(FILE *out, const struct incident *in);
 
+/*
+ * An incident's columns, in this order, wherever one is written or read: the
+ * agent's store, the Hive link's batches and the Hive's store (which adds
+ * host, agent_id and agent_seq in front).
+ */
+#define INCIDENT_COLUMNS                                                                                    \
+	"time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, event_kind, pid, ppid, uid, "     \
+	"executable, command_line, parent_executable, target, action, verdict, doc"
+#define INCIDENT_PLACEHOLDERS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+
 /* The incidents table and its indexes exactly as in schema/immune.sql (a test compares them). */
 extern const char incident_schema_sql[];
 

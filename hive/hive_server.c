@@ -9,6 +9,7 @@
 #include "db.h"
 #include "frame.h"
 #include "hive_tls.h"
+#include "incident.h"
 #include "incident_ctl.h"
 #include "ioc.h"
 #include "verdict.h"
@@ -34,7 +35,6 @@
 #define HIVE_HANDSHAKE_TIMEOUT_S 10
 #define HIVE_MAX_OUT (64u << 20) /* a peer that does not read is dropped */
 
-extern const char incident_schema_sql[];
 
 enum conn_state { CS_HANDSHAKE, CS_OPEN };
 
@@ -117,10 +117,8 @@ static int store_open(const char *path, char *err, size_t n)
 			H.verdict_version = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	const char *ins = "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, time_ns, rule_id, rule_title,"
-			  " rule_level, rule_tags, rule_author, event_kind, pid, ppid, uid, executable, command_line,"
-			  " parent_executable, target, action, verdict, doc, hive_acked)"
-			  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
+	const char *ins = "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, " INCIDENT_COLUMNS ", hive_acked)"
+			  " VALUES (?,?,?," INCIDENT_PLACEHOLDERS ",1)";
 	if (sqlite3_prepare_v2(H.db, ins, -1, &H.ins, NULL) != SQLITE_OK) {
 		snprintf(err, n, "%s: %s", path, sqlite3_errmsg(H.db));
 		return -1;
