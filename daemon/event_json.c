@@ -81,6 +81,12 @@ static const char *socktype_name(int t)
 
 void event_write_json(struct jw *w, const struct imm_event *ev)
 {
+	event_write_json_more(w, ev, NULL, NULL, NULL);
+}
+
+void event_write_json_more(struct jw *w, const struct imm_event *ev, const char *kind, event_json_more_fn more,
+			   void *ctx)
+{
 	char ts[64];
 
 	event_timestamp(ev->time_ns, ts, sizeof(ts));
@@ -88,7 +94,7 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	jw_str(w, "@timestamp", ts);
 
 	jw_obj(w, "event");
-	jw_str(w, "kind", "event");
+	jw_str(w, "kind", kind ? kind : "event");
 	jw_arr(w, "category");
 	jw_str(w, NULL, ev->type == EBPF_EVENT_OPEN ? "file" : ev->type == EBPF_EVENT_CONNECT ? "network" : "process");
 	jw_end_arr(w);
@@ -105,6 +111,8 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	jw_end_arr(w);
 	jw_str(w, "action", event_kind_name(ev->type));
 	jw_str(w, "outcome", outcome_names[ev->outcome <= IMM_OUTCOME_UNKNOWN ? ev->outcome : IMM_OUTCOME_UNKNOWN]);
+	if (more)
+		more(w, EJ_EVENT, ctx);
 	jw_end_obj(w);
 
 	if (ev->error_code) {
@@ -137,6 +145,8 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	jw_str(w, "executable", ev->parent_executable);
 	jw_str(w, "command_line", ev->parent_command_line);
 	jw_end_obj(w);
+	if (more)
+		more(w, EJ_PROCESS, ctx);
 	jw_end_obj(w);
 
 	char num[24];
@@ -228,43 +238,12 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	case EBPF_EVENT_EXIT:
 		break;
 	}
+	if (more)
+		more(w, EJ_IMMUNE, ctx);
 	jw_end_obj(w);
+	if (more)
+		more(w, EJ_TOP, ctx);
 	jw_end_obj(w);
-}
-
-/* A cJSON string that is valid UTF-8 whatever s holds (cJSON copies bytes as they are). */
-static cJSON *clean_string(const char *s)
-{
-	struct jw w = { 0 };
-	jw_reset(&w);
-	jw_str(&w, NULL, s ? s : "");
-	cJSON *v = cJSON_Parse(w.buf);
-	jw_free(&w);
-	return v ? v : cJSON_CreateString("");
-}
-
-cJSON *event_to_json(const struct imm_event *ev)
-{
-	struct jw w = { 0 };
-	jw_reset(&w);
-	event_write_json(&w, ev);
-	cJSON *j = cJSON_Parse(w.buf);
-	jw_free(&w);
-	cJSON *proc = j ? cJSON_GetObjectItemCaseSensitive(j, "process") : NULL;
-	if (ev->nancestors > 0 && proc) {
-		cJSON *arr = cJSON_AddArrayToObject(proc, "ancestors");
-		for (int i = 0; i < ev->nancestors; i++) {
-			const struct imm_ancestor *p = &ev->ancestors[i];
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "pid", p->pid);
-			if (p->executable) {
-				cJSON_AddItemToObject(o, "executable", clean_string(p->executable));
-				cJSON_AddItemToObject(o, "command_line", clean_string(p->command_line));
-			}
-			cJSON_AddItemToArray(arr, o);
-		}
-	}
-	return j;
 }
 
 /* Text: one aligned line per event, like execsnoop. Control bytes are shown escaped. */
