@@ -36,6 +36,9 @@ extern const char verdict_schema_sql[];
  */
 int verdict_maps_create(const char *pin_dir, char *err, size_t n);
 
+/* Open one pinned map, checked to have that shape: the fd, or -errno with err. */
+int verdict_map_open(const char *pin_dir, enum verdict_map m, char *err, size_t n);
+
 struct verdicts;
 
 /*
