@@ -261,11 +261,7 @@ static void fill_from(struct imm_event *ev, const struct proc_entry *self, const
 	}
 }
 
-/*
- * The chain from the parent up, once per event. The strings are the table's:
- * they stay until a later event changes or drops that pid, after this event.
- */
-static void attach_ancestors(const struct proc_table *t, struct imm_event *ev)
+void proc_attach_ancestors(const struct proc_table *t, struct imm_event *ev)
 {
 	uint32_t pid = ev->ppid;
 	int n = 0;
@@ -323,7 +319,7 @@ void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a)
 	if (e && e->ppid != ev->ppid && ev->ppid)
 		e->ppid = ev->ppid; /* reparented */
 	fill_from(ev, e, proc_get(t, ev->ppid), a);
-	attach_ancestors(t, ev);
+	proc_attach_ancestors(t, ev);
 
 	if (ev->type == EBPF_EVENT_EXIT) {
 		e = find(t, ev->pid);
