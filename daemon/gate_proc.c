@@ -260,6 +260,6 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 		ev->parent_command_line = parent->cmdline ? arena_strdup(a, parent->cmdline) : "";
 	}
 	ev->user_name = users ? users_name(users, ev->uid) : "";
-	ev->procs = procs;
+	proc_attach_ancestors(procs, ev);
 	return 0;
 }

@@ -261,6 +261,24 @@ static void fill_from(struct imm_event *ev, const struct proc_entry *self, const
 	}
 }
 
+void proc_attach_ancestors(const struct proc_table *t, struct imm_event *ev)
+{
+	uint32_t pid = ev->ppid;
+	int n = 0;
+
+	while (pid && n < IMM_EVENT_MAX_ANCESTORS) {
+		const struct proc_entry *p = proc_get(t, pid);
+		ev->ancestors[n].pid = pid;
+		ev->ancestors[n].executable = p ? p->exe : NULL;
+		ev->ancestors[n].command_line = p ? p->cmdline : NULL;
+		n++;
+		if (!p || p->ppid == p->pid)
+			break;
+		pid = p->ppid;
+	}
+	ev->nancestors = n;
+}
+
 void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a)
 {
 	struct proc_entry *e;
@@ -301,6 +319,7 @@ void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a)
 	if (e && e->ppid != ev->ppid && ev->ppid)
 		e->ppid = ev->ppid; /* reparented */
 	fill_from(ev, e, proc_get(t, ev->ppid), a);
+	proc_attach_ancestors(t, ev);
 
 	if (ev->type == EBPF_EVENT_EXIT) {
 		e = find(t, ev->pid);
