@@ -632,7 +632,6 @@ bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *s
 
 struct blocking {
 	bool any;
-	int kind;
 };
 
 static void any_blocking(void *ctx, const char *value, enum imm_rule_action a)
@@ -678,14 +677,8 @@ struct marks {
 static void mark_path(void *ctx, const char *value, enum imm_rule_action a)
 {
 	struct marks *m = ctx;
-	char dir[4100];
-	if (a == IMM_ACTION_ALERT || value[0] != '/')
-		return;
-	m->fn(m->ctx, value, false);
-	snprintf(dir, sizeof(dir), "%s", value);
-	char *slash = strrchr(dir, '/');
-	slash[slash == dir ? 1 : 0] = 0;
-	m->fn(m->ctx, dir, true);
+	if (a != IMM_ACTION_ALERT && value[0] == '/')
+		gate_mark_file_and_folder(m->fn, m->ctx, value);
 }
 
 void detect_open_marks(struct detect *d, gate_mark_fn fn, void *ctx)

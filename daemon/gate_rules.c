@@ -46,6 +46,19 @@ static bool markable(const struct sig_atom *a)
 	return a->field == SIG_F_TARGETFILENAME && a->op == SIG_OP_EQ && a->pat[0] == '/' && !strstr(a->pat, "/../");
 }
 
+void gate_mark_file_and_folder(gate_mark_fn fn, void *ctx, const char *path)
+{
+	char dir[4100];
+	fn(ctx, path, false);
+	/* the folder too: a file put there later (or renamed over it) is a new inode */
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	slash[slash == dir ? 1 : 0] = 0;
+	fn(ctx, dir, true);
+}
+
 /* Can node be true without one of the marked paths? fn NULL: only ask. */
 static bool covers(const struct sig_node *n, gate_mark_fn fn, void *ctx)
 {
@@ -53,18 +66,8 @@ static bool covers(const struct sig_node *n, gate_mark_fn fn, void *ctx)
 	case SIG_N_ATOM:
 		if (!markable(n->atom))
 			return false;
-		if (fn) {
-			char dir[4096];
-			fn(ctx, n->atom->pat, false);
-			/* the folder too: a file put there later (or renamed over it) is a new inode */
-			snprintf(dir, sizeof(dir), "%s", n->atom->pat);
-			char *slash = strrchr(dir, '/');
-			if (slash == dir)
-				slash[1] = 0;
-			else
-				*slash = 0;
-			fn(ctx, dir, true);
-		}
+		if (fn)
+			gate_mark_file_and_folder(fn, ctx, n->atom->pat);
 		return true;
 	case SIG_N_AND:
 		/* one required kid that is covered is enough */

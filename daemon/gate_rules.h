@@ -31,6 +31,8 @@ const char *gate_object_name(enum gate_object o);
  * passes no such path: the rule then acts after the match. */
 typedef void (*gate_mark_fn)(void *ctx, const char *path, bool dir);
 bool gate_rule_marks(const struct sigma_rule *r, gate_mark_fn fn, void *ctx);
+/* fn for an absolute path and for its folder. */
+void gate_mark_file_and_folder(gate_mark_fn fn, void *ctx, const char *path);
 
 /* Whether the holds stop r's first attempt (exec_hold/open_hold: those holds
  * run); why says how, for --check-rules and the log. */
