@@ -3,6 +3,7 @@
  * action through the caller's callbacks → incident printed and stored.
  */
 #include "detect.h"
+#include "correlate.h"
 #include "incident.h"
 #include "ioc.h"
 #include "match.h"
@@ -22,6 +23,7 @@ struct detect {
 	char host[256];
 	struct sigma_ruleset rs;
 	struct matcher *m;
+	struct correlator *corr;
 	struct ioc_set *ioc;
 	/* IOC sets pushed by the Hive, by name; each replaced whole */
 	struct fleet_ioc {
@@ -227,6 +229,31 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 	emit(d, &in);
 }
 
+/* A correlation alerts on the event that completed it; immune.correlation lists the ones that made it. */
+static void raise_corr(struct detect *d, const struct corr_fire *f, const struct imm_event *ev)
+{
+	const struct corr_rule *r = corr_fire_rule(f);
+	struct incident in = {
+		.ev = ev,
+		.host = d->host,
+		.rule_id = r->id,
+		.rule_title = r->title,
+		.rule_level = r->level,
+		.rule_author = r->author,
+		.rule_description = r->description,
+		.tags = (const char *const *)r->tags,
+		.ntags = r->ntags,
+		.ruleset = r->builtin ? "builtin" : "sigma",
+		.rule_file = r->file,
+		.category = "correlation",
+		.action = IMM_ACTION_ALERT,
+		.verdict = "alerted",
+		.correlation = f,
+	};
+	emit(d, &in);
+	d->st.correlations_fired++;
+}
+
 /* ------------------------------------------------------------ pipeline */
 
 /* The file sets (--ioc) and the Hive's, in that order. */
@@ -281,8 +308,17 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 		fprintf(d->log, "immuned: %d rules matched one event; incidents for the first %d only\n", n, MAX_HITS);
 		n = MAX_HITS;
 	}
-	for (int i = 0; i < n; i++)
-		raise_rule(d, hits[i], ev);
+	for (int i = 0; i < n; i++) {
+		struct corr_fire *fires[8];
+		if (corr_rule_generates(d->corr, hits[i]))
+			raise_rule(d, hits[i], ev);
+		int nf = corr_feed(d->corr, hits[i], ev, d->host, fires, 8);
+		for (int k = 0; k < nf; k++) {
+			raise_corr(d, fires[k], ev);
+			corr_fire_free(fires[k]);
+		}
+	}
+	corr_expire(d->corr, ev->time_ns);
 	return (int)(d->st.incidents - before);
 }
 
@@ -351,7 +387,8 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (!(d->m = matcher_new(&d->rs))) {
+	corr_resolve(&d->rs, d->log, o->report_loaded);
+	if (!(d->m = matcher_new(&d->rs)) || !(d->corr = corr_new(&d->rs, NULL))) {
 		snprintf(err, errlen, "out of memory compiling the rules");
 		goto fail;
 	}
@@ -402,6 +439,7 @@ void detect_free(struct detect *d)
 	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
 		ioc_free(d->fleet[i].set);
 	matcher_free(d->m);
+	corr_free(d->corr);
 	sigma_ruleset_free(&d->rs);
 	free(d);
 }
@@ -430,6 +468,14 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 		st->hash_errors = hs.errors;
 	}
 	st->db_errors += incident_store_errors(d->store);
+	struct corr_stats cs;
+	corr_get_stats(d->corr, &cs);
+	st->correlations = cs.rules;
+	st->correlation_groups = cs.groups;
+	st->correlation_events_held = cs.events_held;
+	st->correlation_groups_expired = cs.groups_expired;
+	st->correlation_groups_evicted = cs.groups_evicted;
+	st->correlation_silent_matches = cs.silent_matches;
 }
 
 int detect_check_rules(int npaths, char **paths, FILE *out)
@@ -440,6 +486,7 @@ int detect_check_rules(int npaths, char **paths, FILE *out)
 	for (int i = 0; i < npaths; i++)
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
+	corr_resolve(&rs, out, true);
 	fprintf(out, "%u loaded, %u skipped\n", rs.loaded, rs.skipped);
 	sigma_ruleset_free(&rs);
 	return rc;

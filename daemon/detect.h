@@ -53,6 +53,10 @@ struct detect_stats {
 	uint64_t iocs, ioc_malformed;
 	uint64_t events, incidents, blocks, kills, action_errors, db_errors;
 	uint64_t hash_submitted, hash_dropped, hash_cache_hits, hash_errors;
+	/* correlation rules (correlate.h): groups evicted for room before their window ended lost their state */
+	unsigned correlations;
+	uint64_t correlations_fired, correlation_groups, correlation_events_held, correlation_groups_expired,
+		correlation_groups_evicted, correlation_silent_matches;
 };
 
 struct detect;

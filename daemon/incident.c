@@ -1,5 +1,6 @@
 /* Incidents: ECS document, text line, SQLite rows; see incident.h. */
 #include "incident.h"
+#include "correlate.h"
 #include "event_json.h"
 
 #include <ctype.h>
@@ -162,6 +163,11 @@ cJSON *incident_to_json(const struct incident *in)
 		setstr(im, "verdict_error", in->verdict_error);
 	if (in->indicator)
 		setstr(im, "indicator", in->indicator);
+	if (in->correlation) {
+		cJSON *cj = corr_fire_json(in->correlation);
+		if (cj)
+			cJSON_AddItemToObject(im, "correlation", cj);
+	}
 	return d;
 }
 
@@ -192,6 +198,12 @@ void incident_write_text(FILE *out, const struct incident *in)
 	fprintf(out, "\" rule=\"");
 	put_clean(out, in->rule_title);
 	fprintf(out, "\"");
+	if (in->correlation) {
+		fprintf(out, " correlation=%s events=%u group=\"", corr_type_name(corr_fire_rule(in->correlation)->type),
+			corr_fire_events(in->correlation));
+		put_clean(out, corr_fire_group(in->correlation));
+		fprintf(out, "\"");
+	}
 	if (in->indicator) {
 		fprintf(out, " indicator=");
 		put_clean(out, in->indicator);

@@ -13,6 +13,8 @@
 #include "event.h"
 #include "sigma.h"
 
+struct corr_fire;
+
 struct incident {
 	const struct imm_event *ev;
 	const char *host;
@@ -27,6 +29,7 @@ struct incident {
 	const char *verdict_error; /* why a block/kill could not be done, or NULL */
 	const char *indicator; /* IOC matches: the indicator as text */
 	const char *sha256;   /* the executable's hash when known */
+	const struct corr_fire *correlation; /* a correlation's: the matches that made it, or NULL */
 };
 
 /* "exec", "open", "connect", ... */

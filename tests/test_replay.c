@@ -78,6 +78,8 @@ static void test_builtin_incidents(void **s)
 		{ 4005, "6f1e0a01-3c2d-4b8e-9a01-000000000011" }, /* authorized_keys */
 		{ 4006, "6f1e0a01-3c2d-4b8e-9a01-000000000018" }, /* port 4444 */
 		{ 4006, "6f1e0a01-3c2d-4b8e-9a01-000000000004" }, /* bash connect */
+		/* the correlation: cat /etc/shadow, then a connect out, both under bash 4000 */
+		{ 4006, "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a020" },
 		{ 4007, "6f1e0a01-3c2d-4b8e-9a01-000000000006" }, /* /dev/tcp */
 		{ 4007, "6f1e0a01-3c2d-4b8e-9a01-000000000003" }, /* nginx → bash */
 		{ 4010, "6f1e0a01-3c2d-4b8e-9a01-000000000012" }, /* ld.so.preload */
@@ -90,6 +92,20 @@ static void test_builtin_incidents(void **s)
 		assert_string_equal(str(j, "rule", "id"), want[i].rule);
 		assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "pid")->valueint, want[i].pid);
 		assert_string_equal(str(j, "rule", "author"), "IMMUNE");
+		if (strcmp(want[i].rule, "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a020") == 0) {
+			const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "immune"), "correlation");
+			assert_string_equal(str(j, "rule", "category"), "correlation");
+			assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "temporal_ordered");
+			assert_string_equal(cJSON_GetObjectItem(c, "group")->valuestring, "ProcessTree=4000 /usr/bin/bash");
+			const cJSON *evs = cJSON_GetObjectItem(c, "events");
+			assert_int_equal(cJSON_GetArraySize(evs), 2);
+			assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "pid")->valueint, 4003);
+			assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "target")->valuestring,
+					    "/etc/shadow");
+			assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "pid")->valueint, 4006);
+			assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "target")->valuestring,
+					    "203.0.113.7:4444");
+		}
 		assert_string_equal(str(j, "immune", "verdict"), "alerted");
 		assert_string_equal(str(j, "host", "name"), "replay-host");
 		assert_string_equal(str(j, "event", "kind"), "alert");
