@@ -337,10 +337,8 @@ static int resolve_one(struct sigma_ruleset *rs, int ci, char *state)
 	size_t n = sizeof(c->why);
 	if (state[ci] == 2)
 		return c->ok ? 0 : -1;
-	if (state[ci] == 1) {
-		snprintf(why, n, "correlations refer to each other in a loop");
-		return -1;
-	}
+	if (state[ci] == 1)
+		return -1; /* the caller names the loop */
 	state[ci] = 1;
 	int rc = -1;
 	for (int j = 0; j < c->nrefs; j++) {
@@ -358,6 +356,10 @@ static int resolve_one(struct sigma_ruleset *rs, int ci, char *state)
 		}
 		if (!c->ref_rule[j] && c->ref_corr[j] < 0) {
 			snprintf(why, n, "rule '%s' is not loaded", c->refs[j]);
+			goto out;
+		}
+		if (c->ref_corr[j] >= 0 && state[c->ref_corr[j]] == 1) {
+			snprintf(why, n, "correlations refer to each other in a loop (through '%s')", c->refs[j]);
 			goto out;
 		}
 		if (c->ref_corr[j] >= 0 && resolve_one(rs, c->ref_corr[j], state)) {
