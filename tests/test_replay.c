@@ -282,6 +282,98 @@ static void test_missing_file(void **s)
 	assert_int_equal(replay_run("/nonexistent/events.jsonl", &o, devnull, NULL), -1);
 }
 
+static const cJSON *at(const cJSON *j, const char *a, const char *b)
+{
+	return cJSON_GetObjectItem(cJSON_GetObjectItem(j, a), b);
+}
+
+/* The built-in correlations on a recording: a reverse shell's discovery burst and its dropper are one
+ * incident each; the same commands scattered over cron jobs, a lone uname, and the dropper's steps in
+ * the wrong order are none. Stored like any incident. */
+static void test_correlations(void **s)
+{
+	(void)s;
+	char db[] = "/tmp/immune-test-corr-XXXXXX";
+	int fd = mkstemp(db);
+	assert_true(fd >= 0);
+	close(fd);
+	struct detect_opts o = { .db_path = db };
+	struct replay_stats st;
+	cJSON *arr = replay_json(&o, "tests/data/correlate_events.jsonl", &st, NULL);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+
+	const cJSON *burst = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(str(burst, "rule", "id"), "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a001");
+	assert_string_equal(str(burst, "rule", "category"), "correlation");
+	assert_string_equal(str(burst, "rule", "ruleset"), "builtin");
+	assert_string_equal(str(burst, "rule", "level"), "high");
+	const cJSON *c = at(burst, "immune", "correlation");
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "value_count");
+	assert_string_equal(cJSON_GetObjectItem(c, "group")->valuestring, "ProcessTree=7000 /usr/bin/python3");
+	assert_int_equal(cJSON_GetObjectItem(c, "count")->valueint, 5);
+	assert_int_equal(cJSON_GetObjectItem(c, "timespan_s")->valueint, 300);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "rules"), 0)->valuestring,
+			    "immune_discovery_command");
+	/* id twice is one tool: whoami, uname, id, hostname, cat */
+	const cJSON *evs = cJSON_GetObjectItem(c, "events");
+	assert_int_equal(cJSON_GetArraySize(evs), 5);
+	for (int i = 0; i < 5; i++) {
+		const cJSON *e = cJSON_GetArrayItem(evs, i);
+		assert_string_equal(cJSON_GetObjectItem(e, "rule_id")->valuestring, "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a002");
+		assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "exec");
+		assert_int_equal(cJSON_GetObjectItem(e, "ppid")->valueint, 7001);
+	}
+	/* the first id's event is kept for the value; the later id -u only refreshed its time */
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "command_line")->valuestring, "whoami");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 2), "command_line")->valuestring, "id");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 4), "command_line")->valuestring,
+			    "cat /etc/os-release");
+	/* the incident is the event that completed the burst, with its ancestors from the recording */
+	assert_int_equal(at(burst, "process", "pid")->valueint, 7007);
+	assert_int_equal(cJSON_GetArraySize(at(burst, "process", "ancestors")), 4);
+
+	const cJSON *drop = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(str(drop, "rule", "id"), "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a010");
+	c = at(drop, "immune", "correlation");
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "temporal_ordered");
+	evs = cJSON_GetObjectItem(c, "events");
+	assert_int_equal(cJSON_GetArraySize(evs), 3);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "action")->valuestring, "open");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "target")->valuestring,
+			    "/home/alice/.cache/upd");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "command_line")->valuestring,
+			    "chmod +x /home/alice/.cache/upd");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 2), "executable")->valuestring,
+			    "/home/alice/.cache/upd");
+	cJSON_Delete(arr);
+
+	/* stored: the correlation's row, its document holding the events */
+	sqlite3 *h;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT rule_id, pid, json_array_length(doc, '$.immune.correlation.events') "
+					    "FROM incidents ORDER BY id",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a001");
+	assert_int_equal(sqlite3_column_int(q, 1), 7007);
+	assert_int_equal(sqlite3_column_int(q, 2), 5);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 2), 3);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+	unlink(db);
+	char side[64];
+	snprintf(side, sizeof(side), "%s-wal", db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db);
+	unlink(side);
+}
+
 int main(void)
 {
 	devnull = fopen("/dev/null", "w");
@@ -290,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_actions_and_store),
 		cmocka_unit_test(test_iocs),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_correlations),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fclose(devnull);
