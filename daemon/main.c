@@ -374,6 +374,12 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
 		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
 		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
+		cJSON_AddNumberToObject(d, "correlations", ds.correlations);
+		cJSON_AddNumberToObject(d, "correlations_fired", (double)ds.correlations_fired);
+		cJSON_AddNumberToObject(d, "correlation_groups", (double)ds.correlation_groups);
+		cJSON_AddNumberToObject(d, "correlation_groups_expired", (double)ds.correlation_groups_expired);
+		cJSON_AddNumberToObject(d, "correlation_groups_evicted", (double)ds.correlation_groups_evicted);
+		cJSON_AddNumberToObject(d, "correlation_silent_matches", (double)ds.correlation_silent_matches);
 	}
 }
 
@@ -647,6 +653,7 @@ static void write_stats(bool final)
 		jw_uint(&line, "action_errors", ds.action_errors);
 		jw_uint(&line, "db_errors", ds.db_errors);
 		jw_uint(&line, "hash_dropped", ds.hash_dropped);
+		jw_uint(&line, "correlation_groups_evicted", ds.correlation_groups_evicted);
 	}
 	jw_end_obj(&line);
 	jw_end_obj(&line);
