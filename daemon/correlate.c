@@ -256,7 +256,8 @@ static void group_free(struct correlator *c, struct cgroup *g)
 	c->st.groups--;
 }
 
-static struct cgroup *group_get(struct correlator *c, int rule, const char *key, int64_t now)
+/* The group of (rule, key), made when create says so; NULL otherwise. */
+static struct cgroup *group_get(struct correlator *c, int rule, const char *key, int64_t now, bool create)
 {
 	uint64_t h = fnv(fnv(1469598103934665603ull, &rule, sizeof(rule)), key, strlen(key));
 	for (struct cgroup *g = c->buckets[h & (c->nbuckets - 1)]; g; g = g->hnext) {
@@ -266,6 +267,8 @@ static struct cgroup *group_get(struct correlator *c, int rule, const char *key,
 			return g;
 		}
 	}
+	if (!create)
+		return NULL;
 	if (c->st.groups >= c->lim.max_groups) {
 		group_free(c, c->lru_head);
 		c->st.groups_evicted++;
@@ -493,7 +496,11 @@ static int feed_corr(struct correlator *c, int ci, int pos, struct corr_ev *e, c
 		vh = fnv(1469598103934665603ull, vals[0], strlen(vals[0]));
 	}
 	int64_t t = ev->time_ns;
-	struct cgroup *g = group_get(c, ci, key, t);
+	/* a later step of a sequence nobody started needs no state: routine events (any connect, any exec)
+	 * must not crowd out the groups that matter */
+	struct cgroup *g = group_get(c, ci, key, t, !(r->type == CORR_TEMPORAL_ORDERED && pos > 0));
+	if (!g)
+		return 0;
 	if (t > g->last_t)
 		g->last_t = t;
 	unsigned count = add_match(c, g, r, pos, vh, e, t);

@@ -250,6 +250,12 @@ static void test_temporal_ordered_and_not(void **s)
 	assert_int_equal(feed_exec(f, "base-b", "/x/b", "b", "carol", 33 * S), 0);
 	assert_int_equal(feed_conn(f, "carol", 34 * S, fired), 1);
 	assert_string_equal(fired[0], "c-ord");
+	/* a later step alone starts no sequence and holds no state: only the unordered rule's group is made */
+	struct corr_stats st0, st1;
+	corr_get_stats(f->c, &st0);
+	assert_int_equal(feed_conn(f, "dave", 40 * S, NULL), 0);
+	corr_get_stats(f->c, &st1);
+	assert_int_equal(st1.groups, st0.groups + 1);
 	unload(f);
 }
 
