@@ -32,7 +32,7 @@ if ! ctl status >/dev/null 2>&1; then
 fi
 ok "daemon starts with its default rules"
 check "status counts the built-in correlations" "3" \
-	"$(ctl status | python3 -c 'import json,sys; print(json.load(sys.stdin)["detection"]["correlations"])')"
+	"$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["detection"]["correlations"])')"
 
 # incidents of the burst rule whose process tree is PID
 burst_count() {
