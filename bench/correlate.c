@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 		       r.corr_s / r.match_s, (unsigned long long)r.fired, (unsigned long long)r.st.groups,
 		       (unsigned long long)r.st.events_held, (unsigned long long)r.st.groups_evicted);
 	}
-	printf("(ratio: correlating / matching, per event; state is bounded at 4096 groups and 65536 held events)\n");
+	printf("(ratio: correlating / matching, per event; state is bounded at 4096 groups and 16384 held events)\n");
 	matcher_free(m);
 	sigma_ruleset_free(&rs);
 	return 0;

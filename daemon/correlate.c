@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUMMARY_MAX   256 /* bytes kept of a command line, executable or target */
+#define SUMMARY_MAX   256 /* bytes kept of a command line, executable or target: a held event is at most ~850 bytes */
 #define CHAIN_DEPTH   8   /* correlations of correlations */
 #define KEY_VALUE_MAX 256
 
@@ -134,10 +134,12 @@ static void ev_put(struct corr_ev *e)
 
 /* ------------------------------------------------------------ process tree */
 
+/* Shells, and the privilege changes an intruder makes inside one (sudo -i) that keep the same session. */
 static bool is_shell(const char *exe)
 {
-	static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ksh", "mksh", "ash", "fish",
-					      "tcsh", "csh", "rbash", "yash", NULL };
+	static const char *const shells[] = { "sh",   "bash", "dash",  "zsh",  "ksh", "mksh",    "ash",
+					      "fish", "tcsh", "csh",   "rbash", "yash", "sudo", "su",
+					      "doas", "runuser", NULL };
 	const char *b = exe ? strrchr(exe, '/') : NULL;
 	b = b ? b + 1 : exe;
 	if (!b || !*b)
@@ -526,7 +528,7 @@ struct correlator *corr_new(const struct sigma_ruleset *rs, const struct corr_li
 		return NULL;
 	c->rs = rs;
 	c->lim.max_groups = lim && lim->max_groups ? lim->max_groups : 4096;
-	c->lim.max_events = lim && lim->max_events ? lim->max_events : 65536;
+	c->lim.max_events = lim && lim->max_events ? lim->max_events : 16384;
 	c->nbuckets = 16;
 	while (c->nbuckets < c->lim.max_groups)
 		c->nbuckets <<= 1;

@@ -86,7 +86,7 @@ struct correlator;
 
 struct corr_limits {
 	unsigned max_groups; /* 0 → 4096 */
-	unsigned max_events; /* events retained over all groups; 0 → 65536 */
+	unsigned max_events; /* events retained over all groups; 0 → 16384 (at most ~14 MB) */
 };
 
 struct corr_stats {

@@ -305,6 +305,8 @@ static void test_process_tree(void **s)
 	spawn(t, &a, 102, 101, "/usr/bin/python3");     /* the reverse shell's launcher */
 	spawn(t, &a, 103, 102, "/bin/sh");
 	spawn(t, &a, 104, 103, "/usr/bin/dash");         /* sh -c inside it */
+	spawn(t, &a, 106, 103, "/usr/bin/sudo");         /* sudo -i */
+	spawn(t, &a, 107, 106, "/usr/bin/bash");
 	const struct {
 		uint32_t pid, ppid;
 		const char *exe, *parent, *want;
@@ -315,6 +317,8 @@ static void test_process_tree(void **s)
 		{ 103, 102, "/bin/sh", "/usr/bin/python3", "102 /usr/bin/python3" },
 		/* python itself runs under the login shell: sshd's session */
 		{ 102, 101, "/usr/bin/python3", "/usr/bin/bash", "100 /usr/sbin/sshd" },
+		/* sudo -i inside the reverse shell keeps its tree */
+		{ 108, 107, "/usr/bin/uname", "/usr/bin/bash", "102 /usr/bin/python3" },
 		/* no shell above: the process is its own tree */
 		{ 300, 1, "/usr/sbin/cron", "/sbin/init", "300 /usr/sbin/cron" },
 		/* the chain ends in shells: the topmost one known */
