@@ -20,6 +20,7 @@
 #define SUMMARY_MAX   256 /* bytes kept of a command line, executable or target: a held event is at most ~850 bytes */
 #define CHAIN_DEPTH   8   /* correlations of correlations */
 #define KEY_VALUE_MAX 256
+#define FNV_BASIS     1469598103934665603ull
 
 /* One match, as an incident will list it; shared by the groups that hold it. */
 struct corr_ev {
@@ -261,7 +262,7 @@ static void group_free(struct correlator *c, struct cgroup *g)
 /* The group of (rule, key), made when create says so; NULL otherwise. */
 static struct cgroup *group_get(struct correlator *c, int rule, const char *key, int64_t now, bool create)
 {
-	uint64_t h = fnv(fnv(1469598103934665603ull, &rule, sizeof(rule)), key, strlen(key));
+	uint64_t h = fnv(fnv(FNV_BASIS, &rule, sizeof(rule)), key, strlen(key));
 	for (struct cgroup *g = c->buckets[h & (c->nbuckets - 1)]; g; g = g->hnext) {
 		if (g->h == h && g->rule == rule && strcmp(g->key, key) == 0) {
 			lru_unlink(c, g);
@@ -428,6 +429,20 @@ static struct corr_fire *fire(struct correlator *c, struct cgroup *g, const stru
 	return f;
 }
 
+/* The first value of field f (a Sigma field, CORR_F_TREE or CORR_F_HOST) on ev; "" when it has none. */
+static const char *field_value(int f, const struct imm_event *ev, const char *host, char *tree, size_t treelen,
+			       char num[24])
+{
+	const char *vals[2] = { "", "" };
+	if (f == CORR_F_TREE) {
+		corr_tree_root(ev, tree, treelen);
+		return tree;
+	}
+	if (f == CORR_F_HOST)
+		return host ? host : "";
+	return match_field_values(ev, f, vals, num) ? vals[0] : "";
+}
+
 /* The group key of ev for step pos of correlation ci; -1 when a key field is empty. */
 static int group_key(const struct corr_rule *r, int pos, const struct imm_event *ev, const char *host, char *buf,
 		     size_t n)
@@ -436,19 +451,10 @@ static int group_key(const struct corr_rule *r, int pos, const struct imm_event 
 	buf[0] = 0;
 	for (int g = 0; g < r->ngroup; g++) {
 		char num[24], tree[KEY_VALUE_MAX + 32];
-		const char *vals[2] = { "", "" };
-		int f = r->key_field[pos][g];
-		if (f == CORR_F_TREE) {
-			corr_tree_root(ev, tree, sizeof(tree));
-			vals[0] = tree;
-		} else if (f == CORR_F_HOST) {
-			vals[0] = host ? host : "";
-		} else if (!match_field_values(ev, f, vals, num)) {
-			vals[0] = "";
-		}
-		if (!vals[0][0])
+		const char *v = field_value(r->key_field[pos][g], ev, host, tree, sizeof(tree), num);
+		if (!v[0])
 			return -1; /* Sigma's group-by: an event without the field is in no group */
-		int w = snprintf(buf + len, n - len, "%s%s=%.*s", g ? ", " : "", r->group_by[g], KEY_VALUE_MAX, vals[0]);
+		int w = snprintf(buf + len, n - len, "%s%s=%.*s", g ? ", " : "", r->group_by[g], KEY_VALUE_MAX, v);
 		if (w < 0 || (size_t)w >= n - len)
 			return -1;
 		len += (size_t)w;
@@ -482,20 +488,11 @@ static int feed_corr(struct correlator *c, int ci, int pos, struct corr_ev *e, c
 	if (group_key(r, pos, ev, host, key, sizeof(key)))
 		return 0;
 	if (r->type == CORR_VALUE_COUNT) {
-		const char *vals[2] = { "", "" };
-		int f = r->val_field[pos];
 		char tree[KEY_VALUE_MAX + 32];
-		if (f == CORR_F_TREE) {
-			corr_tree_root(ev, tree, sizeof(tree));
-			vals[0] = tree;
-		} else if (f == CORR_F_HOST) {
-			vals[0] = host ? host : "";
-		} else if (!match_field_values(ev, f, vals, num)) {
-			vals[0] = "";
-		}
-		if (!vals[0][0])
+		const char *v = field_value(r->val_field[pos], ev, host, tree, sizeof(tree), num);
+		if (!v[0])
 			return 0; /* no value to count */
-		vh = fnv(1469598103934665603ull, vals[0], strlen(vals[0]));
+		vh = fnv(FNV_BASIS, v, strlen(v));
 	}
 	int64_t t = ev->time_ns;
 	/* a later step of a sequence nobody started needs no state: routine events (any connect, any exec)
