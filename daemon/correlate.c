@@ -77,6 +77,7 @@ struct correlator {
 	int nfeeds;
 	const struct sigma_rule **silent; /* base rules whose matches only feed correlations */
 	int nsilent;
+	bool *corr_silent; /* by correlation: it only feeds others (a chain's inner step) */
 	struct cgroup **buckets;
 	unsigned nbuckets;
 	struct cgroup *lru_head, *lru_tail; /* least recently touched first */
@@ -506,8 +507,12 @@ static int feed_corr(struct correlator *c, int ci, int pos, struct corr_ev *e, c
 	enforce_budget(c, g);
 	if (count < r->need || t < g->quiet_until || max <= 0)
 		return 0;
-	out[0] = fire(c, g, r, pos, count);
-	int n = 1;
+	struct corr_fire *f = fire(c, g, r, pos, count);
+	int n = 0;
+	if (c->corr_silent[ci])
+		corr_fire_free(f);
+	else
+		out[n++] = f;
 	if (depth < CHAIN_DEPTH) {
 		struct corr_ev *ce = ev_new(r->id, r->title, ev);
 		n += feed_source(c, NULL, ci, ce, ev, host, out + n, max - n, depth + 1);
@@ -535,7 +540,8 @@ struct correlator *corr_new(const struct sigma_ruleset *rs, const struct corr_li
 		nf += rs->corrs[i]->ok ? rs->corrs[i]->nrefs : 0;
 	c->feeds = calloc(nf + 1, sizeof(*c->feeds));
 	c->silent = calloc(nf + 1, sizeof(*c->silent));
-	if (!c->buckets || !c->feeds || !c->silent) {
+	c->corr_silent = calloc(rs->ncorrs + 1, sizeof(*c->corr_silent));
+	if (!c->buckets || !c->feeds || !c->silent || !c->corr_silent) {
 		corr_free(c);
 		return NULL;
 	}
@@ -548,7 +554,17 @@ struct correlator *corr_new(const struct sigma_ruleset *rs, const struct corr_li
 			c->feeds[c->nfeeds++] = (struct feed){ .base = r->ref_rule[j], .src_corr = r->ref_corr[j], .corr = i,
 							      .pos = j };
 	}
-	/* a base rule is silent when every correlation using it leaves `generate` false */
+	/* a rule (base or correlation) is silent when every correlation using it leaves `generate` false */
+	for (int i = 0; i < c->nfeeds; i++) {
+		int src = c->feeds[i].src_corr;
+		if (c->feeds[i].base || src < 0)
+			continue;
+		bool gen = false;
+		for (int k = 0; k < c->nfeeds; k++)
+			if (!c->feeds[k].base && c->feeds[k].src_corr == src)
+				gen |= rs->corrs[c->feeds[k].corr]->generate;
+		c->corr_silent[src] = !gen;
+	}
 	for (int i = 0; i < c->nfeeds; i++) {
 		const struct sigma_rule *b = c->feeds[i].base;
 		bool gen = false, seen = false;
@@ -572,6 +588,7 @@ void corr_free(struct correlator *c)
 	free(c->buckets);
 	free(c->feeds);
 	free(c->silent);
+	free(c->corr_silent);
 	free(c);
 }
 

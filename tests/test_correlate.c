@@ -265,21 +265,40 @@ static void test_chain_aliases_generate(void **s)
 	struct fx *f = load("title: two a\nid: c-two\nname: two_a\ncorrelation:\n  type: event_count\n  rules: [a]\n"
 			    "  group-by: [User]\n  timespan: 1m\n  condition: {gte: 2}\n"
 			    "---\n"
-			    "title: two a then c\nid: c-chain\ngenerate: true\ncorrelation:\n  type: temporal_ordered\n"
+			    "title: two a then c\nid: c-chain\ncorrelation:\n  type: temporal_ordered\n"
 			    "  rules: [two_a, c]\n  group-by: [User]\n  timespan: 1m\n"
 			    "---\n"
-			    "title: aliased\nid: c-alias\ncorrelation:\n  type: temporal\n  rules: [b, c]\n"
+			    "title: aliased\nid: c-alias\ngenerate: true\ncorrelation:\n  type: temporal\n  rules: [b, c]\n"
 			    "  group-by: [who]\n  timespan: 1m\n"
 			    "  aliases:\n    who:\n      b: CommandLine\n      c: User\n",
 			    NULL);
 	const char *fired[8];
 	assert_int_equal(feed_exec(f, "base-a", "/x/a", "a", "alice", 0), 0);
-	assert_int_equal(feed_exec(f, "base-a", "/x/a", "a", "alice", 1 * S), 1); /* c-two */
-	assert_int_equal(feed_conn(f, "alice", 2 * S, fired), 1);
-	assert_string_equal(fired[0], "c-chain");
-	/* generate: true on the chain, but a only feeds c-two, which does not generate it */
+	/* c-two fires, but only feeds c-chain, which does not generate it: no incident of its own */
+	assert_int_equal(feed_exec(f, "base-a", "/x/a", "a", "alice", 1 * S), 0);
+	struct corr_stats st;
+	corr_get_stats(f->c, &st);
+	assert_int_equal(st.fired, 1);
+	/* the sequence: c-two's completion, then the connect */
+	struct corr_fire *fi;
+	mk("/x/nc", "nc", "alice", 601, 400, 2 * S);
+	ev.type = EBPF_EVENT_CONNECT;
+	ev.family = AF_INET;
+	snprintf(ev.dst_ip, sizeof(ev.dst_ip), "198.51.100.9");
+	ev.dst_port = 443;
+	assert_int_equal(feed(f, "base-c", &fi), 1);
+	assert_string_equal(corr_fire_rule(fi)->id, "c-chain");
+	cJSON *j = corr_fire_json(fi);
+	cJSON *evs = cJSON_GetObjectItem(j, "events");
+	assert_int_equal(cJSON_GetArraySize(evs), 2);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "rule_id")->valuestring, "c-two");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "rule_id")->valuestring, "base-c");
+	cJSON_Delete(j);
+	corr_fire_free(fi);
+	/* a feeds only c-two (no generate); c and b feed c-alias, which says generate: true */
 	assert_false(corr_rule_generates(f->c, rule(f, "base-a")));
 	assert_true(corr_rule_generates(f->c, rule(f, "base-c")));
+	assert_true(corr_rule_generates(f->c, rule(f, "base-b")));
 	/* b's command line "mallory" meets c's user "mallory" */
 	assert_int_equal(feed_exec(f, "base-b", "/x/b", "mallory", "root", 10 * S), 0);
 	assert_int_equal(feed_conn(f, "mallory", 11 * S, fired), 1);
