@@ -39,8 +39,8 @@ struct ent {
 };
 
 struct chain {
-	int64_t start; /* time of the chain's first event; 0: no chain reaches this step */
-	int len;
+	int64_t start; /* time of the chain's first event */
+	int len;       /* 0: no chain reaches this step */
 	struct corr_ev *ev[CORR_MAX_REFS];
 };
 
@@ -379,7 +379,7 @@ static unsigned add_match(struct correlator *c, struct cgroup *g, const struct c
 		struct chain *ch = g->chain, nc = { 0 };
 		if (pos == 0) {
 			nc.start = t;
-		} else if (ch[pos - 1].start && ch[pos - 1].start >= from) {
+		} else if (ch[pos - 1].len && ch[pos - 1].start >= from) {
 			nc = ch[pos - 1];
 			for (int k = 0; k < nc.len; k++)
 				ev_ref(nc.ev[k]);
