@@ -474,6 +474,22 @@ static void test_loader_reasons(void **s)
 		{ "title: x\nid: k12\ncorrelation: {type: event_count, rules: [a], group-by: [User], timespan: 1m, "
 		  "condition: {gte: 5000}}\n",
 		  "skipped t.yml k12: the condition holds for no count up to 1024" },
+		{ "title: x\nid: k13\ncorrelation: 5\n", "skipped t.yml k13: correlation must be a map" },
+		{ "title: x\nid: k14\ncorrelation: {type: temporal, rules: [{x: y}], group-by: [User], timespan: 1m}\n",
+		  "skipped t.yml k14: rules: an item is not text" },
+		{ "title: x\nid: k15\ncorrelation: {type: temporal, rules: [a, b], group-by: [User], timespan: 1m, "
+		  "aliases: {User: {nope: User}}}\n",
+		  "skipped t.yml k15: aliases.User: 'nope' is not one of the correlation's rules" },
+		{ "title: x\nid: k16\ngenerate: maybe\ncorrelation: {type: temporal, rules: [a, b], group-by: [User], "
+		  "timespan: 1m}\n",
+		  "skipped t.yml k16: generate must be true or false" },
+		{ "title: x\nid: k17\ncorrelation: {type: temporal, rules: [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, "
+		  "p, q], group-by: [User], timespan: 1m}\n",
+		  "skipped t.yml k17: rules: more than 16 entries" },
+		{ "title: x\nid: k18\ncorrelation: {type: temporal, rules: [a, a], group-by: [User], timespan: 1m}\n",
+		  "skipped t.yml k18: rule 'a' named twice" },
+		{ "id: k19\ncorrelation: {type: temporal, rules: [a, b], group-by: [User], timespan: 1m}\n",
+		  "skipped t.yml k19: no title" },
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fx *f = load(cases[i].yaml, NULL);
