@@ -3,13 +3,15 @@
 # discovery burst from one shell is one incident (the built-in "Discovery
 # Burst From One Process Tree"), naming the shell's launcher as its process
 # tree and carrying the commands that made it; the same commands scattered
-# over separate process trees raise none. POSIX sh.
+# over separate process trees raise none. Download → chmod +x → run is one
+# incident, the same steps in the wrong order none; a credential read then a
+# connection out is one. POSIX sh.
 #   selftests/correlate.sh BUILD_DIR
 BUILD=${1:-build}
 . "$(dirname "$0")/lib/scenario.sh" correlate
 BURST=5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a001
 
-for t in timeout whoami id uname hostname cat ps; do
+for t in timeout whoami id uname hostname cat ps curl chmod; do
 	if ! command -v $t >/dev/null 2>&1; then
 		echo "SKIPPED: the correlation selftest needs $t"
 		exit 0
@@ -87,6 +89,46 @@ for p in $SCATTERED; do
 	check "a single command from its own tree (launcher $p) raises none" "0" "$n"
 done
 check "the burst raised one incident, not one per further command" "1" "$(burst_count $TPID)"
+
+# download → chmod +x → run, from one shell (curl copies the probe by a file:// URL: no network)
+DROP=5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a010
+CRED=5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a020
+tree_count() { # RULE PID: that rule's incidents whose process tree is PID
+	grep "$1" "$W/incidents.json" 2>/dev/null | grep -c "\"group\":\"ProcessTree=$2 "
+}
+wait_for() { # RULE PID
+	i=0
+	while [ $i -lt 50 ] && [ "$(tree_count "$1" "$2")" -lt 1 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	tree_count "$1" "$2"
+}
+mkdir "$W/dl"
+SRC=$(cd "$(dirname "$PROBE")" && pwd)/$(basename "$PROBE")
+timeout 20 sh -c "curl -so '$W/dl/tool' 'file://$SRC' && chmod +x '$W/dl/tool' && '$W/dl/tool' true" >/dev/null &
+DPID2=$!
+wait $DPID2
+check "download, chmod +x and run from one shell raise one incident" "1" "$(wait_for $DROP $DPID2)"
+summary=$(grep "$DROP" "$W/incidents.json" | grep "\"group\":\"ProcessTree=$DPID2 " | python3 -c '
+import json, sys
+c = json.loads(sys.stdin.readline())["immune"]["correlation"]
+print(c["type"], " ".join(e["action"] + ":" + e["executable"].rsplit("/", 1)[1] for e in c["events"]))')
+check "it lists the download, the chmod and the run, in order" "temporal_ordered open:curl exec:chmod exec:tool" "$summary"
+# the same steps in the wrong order: none
+timeout 20 sh -c "'$W/dl/tool' true && chmod +x '$W/dl/tool' && curl -so '$W/dl/tool2' 'file://$SRC'" >/dev/null &
+WPID=$!
+wait $WPID
+
+# a credential file read, then a connection out (UDP: connect() sends nothing), from one shell
+if command -v python3 >/dev/null 2>&1; then
+	timeout 20 sh -c "'$PROBE' open /etc/shadow >/dev/null && python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect((\"198.51.100.7\", 9))'" &
+	CPID=$!
+	wait $CPID
+	check "a credential file read then a connection out raise one incident" "1" "$(wait_for $CRED $CPID)"
+fi
+sleep 0.5
+check "the dropper's steps in the wrong order raise none" "0" "$(tree_count $DROP $WPID)"
 
 if command -v sqlite3 >/dev/null 2>&1; then
 	i=0
