@@ -49,7 +49,7 @@ struct corr_rule {
 	int64_t bound[6];
 
 	/* resolved by corr_resolve */
-	bool ok;
+	bool ok, reported;
 	char why[256];                        /* when not ok */
 	unsigned need;                        /* the count at which the condition first holds */
 	const struct sigma_rule *ref_rule[CORR_MAX_REFS];
@@ -70,7 +70,8 @@ void corr_rule_free(struct corr_rule *c);
  * Once every file is loaded: resolve each correlation's rules (by id or
  * name, base rules or other correlations), its fields and its condition.
  * Writes "loaded FILE ID: title [correlation TYPE, alert]" (report_loaded)
- * or "skipped FILE ID: reason" and counts them in rs->loaded / rs->skipped.
+ * or "skipped FILE ID: reason" and counts them in rs->loaded / rs->skipped,
+ * once per correlation: a second call (after more files) reports the new ones.
  */
 void corr_resolve(struct sigma_ruleset *rs, FILE *log, bool report_loaded);
 const char *corr_type_name(enum corr_type t);

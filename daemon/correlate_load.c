@@ -409,6 +409,9 @@ void corr_resolve(struct sigma_ruleset *rs, FILE *log, bool report_loaded)
 		resolve_one(rs, i, state);
 	for (int i = 0; i < rs->ncorrs; i++) {
 		struct corr_rule *c = rs->corrs[i];
+		if (c->reported)
+			continue;
+		c->reported = true;
 		if (c->ok) {
 			if (report_loaded)
 				fprintf(log, "loaded  %s %s: %s [correlation %s, alert]\n", c->file, c->id, c->title,

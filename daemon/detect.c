@@ -483,6 +483,14 @@ int detect_check_rules(int npaths, char **paths, FILE *out)
 	struct sigma_ruleset rs;
 	int rc = 0;
 	sigma_ruleset_init(&rs);
+	/* correlations may name the built-in rules, as they can in the daemon: load those unreported */
+	FILE *quiet = fopen("/dev/null", "w");
+	if (quiet) {
+		sigma_load_builtin(&rs, quiet, false);
+		corr_resolve(&rs, quiet, false);
+		fclose(quiet);
+	}
+	rs.loaded = rs.skipped = 0;
 	for (int i = 0; i < npaths; i++)
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "correlate.h"
+#include "detect.h"
 #include "proc.h"
 #include "sigma.h"
 
@@ -504,6 +506,39 @@ static void test_loader_reasons(void **s)
 	}
 }
 
+/* --check-rules resolves what a file names against the built-in rules too, as the daemon does, and lists
+ * only the file's own rules and correlations */
+static void test_check_rules_lists_correlations(void **s)
+{
+	(void)s;
+	char path[] = "/tmp/immune-test-corr-XXXXXX.yml";
+	int fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	static const char y[] = "title: shadow twice\nid: u-1\ncorrelation:\n  type: event_count\n"
+				"  rules: [6f1e0a01-3c2d-4b8e-9a01-000000000007]\n  group-by: [User]\n  timespan: 1h\n"
+				"  condition: {gte: 2}\n"
+				"---\n"
+				"title: nothing\nid: u-2\ncorrelation: {type: temporal, rules: [u-3, u-1], group-by: [User], "
+				"timespan: 1m}\n";
+	assert_int_equal(write(fd, y, sizeof(y) - 1), (ssize_t)(sizeof(y) - 1));
+	close(fd);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	char *paths[] = { path };
+	assert_int_equal(detect_check_rules(1, paths, out), 0);
+	fclose(out);
+	char want[512];
+	snprintf(want, sizeof(want), "loaded  %s u-1: shadow twice [correlation event_count, alert]\n", path);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want), "skipped %s u-2: rule 'u-3' is not loaded\n", path);
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "1 loaded, 1 skipped\n"));
+	assert_null(strstr(buf, "builtin:"));
+	free(buf);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_bounds_and_expiry),
 		cmocka_unit_test(test_hostile_strings_stay_valid_json),
 		cmocka_unit_test(test_loader_reasons),
+		cmocka_unit_test(test_check_rules_lists_correlations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
