@@ -12,7 +12,6 @@
 #include "incident.h"
 #include "jsonw.h"
 #include "match.h"
-#include "proc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -154,23 +153,19 @@ static bool is_shell(const char *exe)
 
 void corr_tree_root(const struct imm_event *ev, char *buf, size_t n)
 {
-	enum { DEPTH = 16 };
+	enum { DEPTH = IMM_EVENT_MAX_ANCESTORS + 1 };
 	uint32_t pid[DEPTH];
 	const char *exe[DEPTH];
 	int len = 0;
 	pid[len] = ev->pid;
 	exe[len++] = ev->executable;
 	if (ev->ppid && ev->ppid != ev->pid) {
+		/* the parent as the event names it (a recording may not hold the parent's exec), then up */
 		pid[len] = ev->ppid;
 		exe[len++] = ev->parent_executable;
-		if (ev->procs) {
-			uint32_t up[DEPTH];
-			int k = proc_ancestors(ev->procs, ev->ppid, up, DEPTH - len);
-			for (int i = 0; i < k; i++) {
-				const struct proc_entry *p = proc_get(ev->procs, up[i]);
-				pid[len] = up[i];
-				exe[len++] = p ? p->exe : "";
-			}
+		for (int i = 1; i < ev->nancestors && len < DEPTH; i++) {
+			pid[len] = ev->ancestors[i].pid;
+			exe[len++] = ev->ancestors[i].executable ? ev->ancestors[i].executable : "";
 		}
 	}
 	int i = 0;
@@ -657,41 +652,36 @@ const char *corr_fire_group(const struct corr_fire *f)
 	return f->key;
 }
 
-cJSON *corr_fire_json(const struct corr_fire *f)
+void corr_fire_write_json(struct jw *w, const char *key, const struct corr_fire *f)
 {
-	struct jw w = { 0 };
 	char ts[64];
-	jw_reset(&w);
-	jw_obj(&w, NULL);
-	jw_str(&w, "type", corr_type_name(f->rule->type));
-	jw_str(&w, "group", f->key);
-	jw_uint(&w, "count", f->count);
-	jw_uint(&w, "timespan_s", (uint64_t)(f->rule->timespan_ns / 1000000000LL));
-	jw_arr(&w, "rules");
+	jw_obj(w, key);
+	jw_str(w, "type", corr_type_name(f->rule->type));
+	jw_str(w, "group", f->key);
+	jw_uint(w, "count", f->count);
+	jw_uint(w, "timespan_s", (uint64_t)(f->rule->timespan_ns / 1000000000LL));
+	jw_arr(w, "rules");
 	for (int j = 0; j < f->rule->nrefs; j++)
-		jw_str(&w, NULL, f->rule->refs[j]);
-	jw_end_arr(&w);
-	jw_arr(&w, "events");
+		jw_str(w, NULL, f->rule->refs[j]);
+	jw_end_arr(w);
+	jw_arr(w, "events");
 	for (int i = 0; i < f->n; i++) {
 		const struct corr_ev *e = f->ev[i];
 		event_timestamp(e->time_ns, ts, sizeof(ts));
-		jw_obj(&w, NULL);
-		jw_str(&w, "@timestamp", ts);
-		jw_str(&w, "rule_id", e->rule_id);
-		jw_str(&w, "rule_name", e->rule_title);
-		jw_str(&w, "action", e->kind);
-		jw_uint(&w, "pid", e->pid);
-		jw_uint(&w, "ppid", e->ppid);
-		jw_str(&w, "executable", e->exe);
-		jw_str(&w, "command_line", e->cmdline);
-		jw_str(&w, "target", e->target);
-		jw_end_obj(&w);
+		jw_obj(w, NULL);
+		jw_str(w, "@timestamp", ts);
+		jw_str(w, "rule_id", e->rule_id);
+		jw_str(w, "rule_name", e->rule_title);
+		jw_str(w, "action", e->kind);
+		jw_uint(w, "pid", e->pid);
+		jw_uint(w, "ppid", e->ppid);
+		jw_str(w, "executable", e->exe);
+		jw_str(w, "command_line", e->cmdline);
+		jw_str(w, "target", e->target);
+		jw_end_obj(w);
 	}
-	jw_end_arr(&w);
-	jw_end_obj(&w);
-	cJSON *j = cJSON_Parse(w.buf);
-	jw_free(&w);
-	return j;
+	jw_end_arr(w);
+	jw_end_obj(w);
 }
 
 void corr_fire_free(struct corr_fire *f)

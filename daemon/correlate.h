@@ -13,12 +13,12 @@
 #ifndef IMMUNE_CORRELATE_H
 #define IMMUNE_CORRELATE_H
 
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <yaml.h>
 #include "event.h"
+#include "jsonw.h"
 #include "sigma.h"
 
 enum corr_type { CORR_EVENT_COUNT = 0, CORR_VALUE_COUNT, CORR_TEMPORAL, CORR_TEMPORAL_ORDERED };
@@ -124,16 +124,16 @@ const struct corr_rule *corr_fire_rule(const struct corr_fire *f);
 unsigned corr_fire_events(const struct corr_fire *f);
 /* "Field=value, ..." of the group that fired */
 const char *corr_fire_group(const struct corr_fire *f);
-/* immune.correlation of the incident: type, group, count, and the events that made it. */
-cJSON *corr_fire_json(const struct corr_fire *f);
+/* immune.correlation of the incident, as object `key`: type, group, count, and the events that made it. */
+void corr_fire_write_json(struct jw *w, const char *key, const struct corr_fire *f);
 void corr_fire_free(struct corr_fire *f);
 
 /*
  * The process tree an event belongs to: from the process up, past the first
  * shell and the shells above it, to the process that started them (a
  * reverse shell's launcher, sshd's session, a cron job's crond). A process
- * with no shell above it is its own tree. The chain comes from the event and
- * ev->procs. Writes "PID EXE" to buf.
+ * with no shell above it is its own tree. The chain is the event's parent
+ * and the ancestors enrichment attached. Writes "PID EXE" to buf.
  */
 void corr_tree_root(const struct imm_event *ev, char *buf, size_t n);
 

@@ -63,6 +63,9 @@ static struct imm_event *event_clone(const struct imm_event *ev)
 		   slen(ev->transport);
 	for (int i = 0; i < ev->argc; i++)
 		n += slen(ev->argv[i]);
+	/* the chain's strings are the process table's, which may drop them before the hash is done */
+	for (int i = 0; i < ev->nancestors; i++)
+		n += slen(ev->ancestors[i].executable) + slen(ev->ancestors[i].command_line);
 	struct imm_event *c = malloc(sizeof(*c) + n);
 	if (!c)
 		return NULL;
@@ -82,6 +85,10 @@ static struct imm_event *event_clone(const struct imm_event *ev)
 	c->transport = put(&p, ev->transport);
 	for (int i = 0; i < ev->argc; i++)
 		c->argv[i] = put(&p, ev->argv[i]);
+	for (int i = 0; i < ev->nancestors; i++) {
+		c->ancestors[i].executable = put(&p, ev->ancestors[i].executable);
+		c->ancestors[i].command_line = put(&p, ev->ancestors[i].command_line);
+	}
 	return c;
 }
 
@@ -153,12 +160,10 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 
 static void emit(struct detect *d, struct incident *in)
 {
-	char *doc = NULL;
-	cJSON *j = incident_to_json(in);
-	if (j) {
-		doc = cJSON_PrintUnformatted(j);
-		cJSON_Delete(j);
-	}
+	struct jw w = { 0 };
+	jw_reset(&w);
+	incident_write_json(&w, in);
+	const char *doc = w.buf;
 	if (d->o.out && d->o.format == DETECT_OUT_JSON && doc) {
 		fputs(doc, d->o.out);
 		fputc('\n', d->o.out);
@@ -170,7 +175,7 @@ static void emit(struct detect *d, struct incident *in)
 	}
 	if (d->store && incident_store_add(d->store, in, doc ? doc : "{}"))
 		d->st.db_errors++;
-	free(doc);
+	jw_free(&w);
 	d->st.incidents++;
 }
 

@@ -32,7 +32,7 @@ int replay_run(const char *file, const struct detect_opts *opts, FILE *out, stru
 	}
 	struct arena a = { 0 };
 	static struct imm_event ev, scratch;
-	/* the recording's own lineage, for ancestors and correlation's ProcessTree; never this host's /proc */
+	/* the recording's own lineage, for incidents' ancestors and correlation's ProcessTree; never this host's /proc */
 	struct proc_table *procs = proc_new(65536);
 	if (!procs) {
 		fprintf(log, "immuned: out of memory\n");
@@ -65,10 +65,11 @@ int replay_run(const char *file, const struct detect_opts *opts, FILE *out, stru
 			continue;
 		}
 		s.events++;
-		/* the table learns from a copy: the recorded fields stay as they were */
+		/* the table learns from a copy: the recorded fields stay as they were, the chain is added */
 		scratch = ev;
 		proc_apply(procs, &scratch, &a);
-		ev.procs = procs;
+		ev.nancestors = scratch.nancestors;
+		memcpy(ev.ancestors, scratch.ancestors, sizeof(ev.ancestors));
 		detect_event(d, &ev);
 		if (s.events % 4096 == 0)
 			detect_flush(d);
@@ -82,7 +83,7 @@ int replay_run(const char *file, const struct detect_opts *opts, FILE *out, stru
 	struct detect_stats ds;
 	detect_get_stats(d, &ds);
 	s.incidents = ds.incidents;
-	detect_free(d); /* queued hashes hold events that point at the table */
+	detect_free(d);
 	proc_free(procs);
 	if (rerr)
 		fprintf(log, "%s:%llu: read error\n", file, (unsigned long long)s.lines);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "arena.h"
 #include "correlate.h"
 #include "detect.h"
+#include "jsonw.h"
 #include "proc.h"
 #include "sigma.h"
 
@@ -106,6 +108,23 @@ static void mk(const char *exe, const char *cmd, const char *user, uint32_t pid,
 	ev.dst_ip[0] = 0;
 }
 
+/* immune.correlation as the incident writer writes it, parsed back */
+static cJSON *fire_json(const struct corr_fire *f)
+{
+	struct jw w = { 0 };
+	jw_reset(&w);
+	jw_obj(&w, NULL);
+	corr_fire_write_json(&w, "c", f);
+	jw_end_obj(&w);
+	cJSON *top = cJSON_Parse(w.buf);
+	jw_free(&w);
+	assert_non_null(top);
+	cJSON *c = cJSON_DetachItemFromObject(top, "c");
+	cJSON_Delete(top);
+	assert_non_null(c);
+	return c;
+}
+
 /* Feed ev as a match of rule id; returns how many correlations fired, the first in *out (else NULL). */
 static int feed(struct fx *f, const char *id, struct corr_fire **first)
 {
@@ -146,7 +165,7 @@ static void test_event_count_window_and_quiet(void **s)
 	assert_string_equal(corr_fire_rule(fi)->id, "c-count");
 	assert_string_equal(corr_fire_group(fi), "User=alice");
 	assert_int_equal(corr_fire_events(fi), 3);
-	cJSON *j = corr_fire_json(fi);
+	cJSON *j = fire_json(fi);
 	assert_string_equal(cJSON_GetObjectItem(j, "type")->valuestring, "event_count");
 	assert_int_equal(cJSON_GetObjectItem(j, "count")->valueint, 3);
 	cJSON *evs = cJSON_GetObjectItem(j, "events");
@@ -184,7 +203,7 @@ static void test_value_count_distinct(void **s)
 	mk("/x/a", "a -z", "alice", 502, 400, 11 * S);
 	assert_int_equal(feed(f, "base-a", &fi), 1);
 	assert_int_equal(corr_fire_events(fi), 3);
-	cJSON *j = corr_fire_json(fi);
+	cJSON *j = fire_json(fi);
 	cJSON *evs = cJSON_GetObjectItem(j, "events");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "command_line")->valuestring, "a -v");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "command_line")->valuestring, "b");
@@ -290,7 +309,7 @@ static void test_chain_aliases_generate(void **s)
 	ev.dst_port = 443;
 	assert_int_equal(feed(f, "base-c", &fi), 1);
 	assert_string_equal(corr_fire_rule(fi)->id, "c-chain");
-	cJSON *j = corr_fire_json(fi);
+	cJSON *j = fire_json(fi);
 	cJSON *evs = cJSON_GetObjectItem(j, "events");
 	assert_int_equal(cJSON_GetArraySize(evs), 2);
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "rule_id")->valuestring, "c-two");
@@ -306,6 +325,16 @@ static void test_chain_aliases_generate(void **s)
 	assert_int_equal(feed_conn(f, "mallory", 11 * S, fired), 1);
 	assert_string_equal(fired[0], "c-alias");
 	unload(f);
+}
+
+/* The chain enrichment attaches to ev, from t (ev itself enters the table, as in the daemon). */
+static void attach(struct proc_table *t, struct arena *a)
+{
+	static struct imm_event sc;
+	sc = ev;
+	proc_apply(t, &sc, a);
+	ev.nancestors = sc.nancestors;
+	memcpy(ev.ancestors, sc.ancestors, sizeof(ev.ancestors));
 }
 
 /* exec events into a process table, as the daemon's */
@@ -333,7 +362,7 @@ static void test_process_tree(void **s)
 		const char *exe, *parent, *want;
 	} cases[] = {
 		{ 105, 104, "/usr/bin/uname", "/usr/bin/dash", "102 /usr/bin/python3" },
-		{ 106, 103, "/usr/bin/id", "/bin/sh", "102 /usr/bin/python3" },
+		{ 109, 103, "/usr/bin/id", "/bin/sh", "102 /usr/bin/python3" },
 		{ 104, 103, "/usr/bin/dash", "/bin/sh", "102 /usr/bin/python3" },
 		{ 103, 102, "/bin/sh", "/usr/bin/python3", "102 /usr/bin/python3" },
 		/* python itself runs under the login shell: sshd's session */
@@ -348,7 +377,7 @@ static void test_process_tree(void **s)
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		mk(cases[i].exe, cases[i].exe, "alice", cases[i].pid, cases[i].ppid, 0);
 		ev.parent_executable = cases[i].parent;
-		ev.procs = t;
+		attach(t, &a);
 		corr_tree_root(&ev, buf, sizeof(buf));
 		assert_string_equal(buf, cases[i].want);
 	}
@@ -363,14 +392,14 @@ static void test_process_tree(void **s)
 		spawn(t, &a, 501 + 10 * i, 500 + 10 * i, "/bin/sh");
 		mk(tools[i], tools[i], "alice", 502 + 10 * i, 501 + 10 * i, i * S);
 		ev.parent_executable = "/bin/sh";
-		ev.procs = t;
+		attach(t, &a);
 		assert_int_equal(feed(f, i == 2 ? "base-b" : "base-a", NULL), 0);
 	}
 	struct corr_fire *fi = NULL;
 	for (int i = 0; i < 3; i++) {
 		mk(tools[i], tools[i], "alice", 110 + i, 103, (10 + i) * S);
 		ev.parent_executable = "/bin/sh";
-		ev.procs = t;
+		attach(t, &a);
 		assert_int_equal(feed(f, i == 2 ? "base-b" : "base-a", i == 2 ? &fi : NULL), i == 2);
 	}
 	assert_string_equal(corr_fire_group(fi), "ProcessTree=102 /usr/bin/python3");
@@ -425,7 +454,7 @@ static void test_hostile_strings_stay_valid_json(void **s)
 	struct corr_fire *fi;
 	mk("/x/a", cmd, "alice", 9, 8, 1);
 	assert_int_equal(feed(f, "base-a", &fi), 1);
-	cJSON *j = corr_fire_json(fi);
+	cJSON *j = fire_json(fi);
 	assert_non_null(j);
 	const char *c = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "events"), 0), "command_line")
 				->valuestring;
