@@ -234,16 +234,21 @@ static void test_iocs(void **s)
 	fprintf(f, "# test set\nsha256:%s\npath:/etc/ld.so.preload\naction: block\n198.51.100.0/24\nbad line here\n", hex);
 	fclose(f);
 	f = fopen(evf, "w");
+	/* evil-bin's parent exits before the hash is done: the incident still names it (the chain is copied) */
 	fprintf(f,
+		"{\"@timestamp\":\"2026-11-24T04:59:59Z\",\"event\":{\"action\":\"exec\",\"outcome\":\"success\"},"
+		"\"process\":{\"pid\":9,\"executable\":\"/usr/bin/launcher-%s\",\"command_line\":\"launcher\"}}\n"
 		"{\"@timestamp\":\"2026-11-24T05:00:00Z\",\"event\":{\"action\":\"exec\",\"outcome\":\"success\"},"
-		"\"process\":{\"pid\":10,\"executable\":\"%s\",\"command_line\":\"evil-bin\"},\"file\":{\"path\":\"%s\"}}\n"
+		"\"process\":{\"pid\":10,\"executable\":\"%s\",\"command_line\":\"evil-bin\",\"parent\":{\"pid\":9}},"
+		"\"file\":{\"path\":\"%s\"}}\n"
+		"{\"@timestamp\":\"2026-11-24T05:00:00Z\",\"event\":{\"action\":\"exit\"},\"process\":{\"pid\":9}}\n"
 		"{\"@timestamp\":\"2026-11-24T05:00:01Z\",\"event\":{\"action\":\"connect\",\"outcome\":\"success\"},"
 		"\"process\":{\"pid\":11,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":\"198.51.100.9\",\"port\":443},"
 		"\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n"
 		"{\"@timestamp\":\"2026-11-24T05:00:02Z\",\"event\":{\"action\":\"connect\",\"outcome\":\"success\"},"
 		"\"process\":{\"pid\":12,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":\"198.51.101.9\",\"port\":443},"
 		"\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n",
-		exe, exe);
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", exe, exe);
 	fclose(f);
 	const char *iocs[] = { iocf };
 	struct detect_opts o = { .no_builtin = true, .ioc_paths = iocs, .nioc_paths = 1 };
@@ -254,7 +259,7 @@ static void test_iocs(void **s)
 	snprintf(want, sizeof(want), "%s:6: cannot tell the kind", iocf);
 	assert_non_null(strstr(log, want));
 	free(log);
-	assert_int_equal(st.events, 3);
+	assert_int_equal(st.events, 5);
 	assert_int_equal(cJSON_GetArraySize(arr), 2);
 	/* the IP match is immediate, the hash arrives from the worker after it */
 	cJSON *j = cJSON_GetArrayItem(arr, 0);
@@ -269,6 +274,10 @@ static void test_iocs(void **s)
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "hash"), "sha256")
 				    ->valuestring,
 			    hex);
+	const cJSON *anc = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "ancestors"), 0);
+	assert_non_null(anc);
+	assert_int_equal(cJSON_GetObjectItem(anc, "pid")->valueint, 9);
+	assert_non_null(strstr(cJSON_GetObjectItem(anc, "executable")->valuestring, "/usr/bin/launcher-xxxx"));
 	cJSON_Delete(arr);
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
