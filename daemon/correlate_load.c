@@ -175,7 +175,7 @@ static int parse_aliases(struct cl *l, yaml_node_t *al)
 		if (!alias || !m || m->type != YAML_MAPPING_NODE)
 			return bad(l, "aliases: each alias maps rule names to fields");
 		if (gi < 0)
-			continue; /* an alias group-by does not use changes nothing */
+			continue; /* an alias that group-by does not use changes nothing */
 		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < m->data.mapping.pairs.top; q++) {
 			const char *rn = sig_yscalar(sig_ynode(l->doc, q->key));
 			const char *f = sig_yscalar(sig_ynode(l->doc, q->value));
