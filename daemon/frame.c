@@ -141,7 +141,8 @@ unsigned char *frame_encode(const cJSON *obj, size_t *len)
 
 int frame_i64(const cJSON *v, int64_t min, int64_t max, int64_t *out)
 {
-	if (!cJSON_IsNumber(v))
+	/* a raw item is one this process printed with frame_create_*() */
+	if (!cJSON_IsNumber(v) && !(cJSON_IsRaw(v) && v->valuestring))
 		return -1;
 	const char *s = v->valuestring;
 	int64_t r;
@@ -171,7 +172,7 @@ int frame_i64(const cJSON *v, int64_t min, int64_t max, int64_t *out)
 
 int frame_u64(const cJSON *v, uint64_t *out)
 {
-	if (!cJSON_IsNumber(v))
+	if (!cJSON_IsNumber(v) && !(cJSON_IsRaw(v) && v->valuestring))
 		return -1;
 	const char *q = v->valuestring;
 	if (!q) {

@@ -39,7 +39,8 @@ void frame_buf_free(struct frame_buf *b);
  * take 1.5 for 1: frame_parse keeps each number's text beside it, and these
  * read it as an integer. 0, or -1 when v is not a number that is exactly an
  * integer in range (1.5, 1e3, 2^63 for an int64). Numbers made in-process
- * (no text kept) are taken when their double is an integer below 2^53.
+ * with cJSON (no text kept) are taken when their double is an integer below
+ * 2^53; raw items made by frame_create_*() are read from their text.
  */
 int frame_i64(const cJSON *v, int64_t min, int64_t max, int64_t *out);
 int frame_u64(const cJSON *v, uint64_t *out);

@@ -514,7 +514,8 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 			return 0;
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "type", "verdicts");
-		frame_add_i64(m, "version", a->version);
+		/* in-process: the daemon reads a number (versions stay far below 2^53) */
+		cJSON_AddNumberToObject(m, "version", (double)a->version);
 		cJSON_AddItemToObject(m, "verdicts", a->items);
 		a->items = NULL;
 		assembly_reset(a);
@@ -548,7 +549,8 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 		cJSON *m = cJSON_CreateObject();
 		cJSON_AddStringToObject(m, "type", "ioc");
 		cJSON_AddStringToObject(m, "name", a->name);
-		frame_add_i64(m, "version", a->version);
+		/* in-process: the daemon reads a number (versions stay far below 2^53) */
+		cJSON_AddNumberToObject(m, "version", (double)a->version);
 		cJSON_AddStringToObject(m, "text", a->text);
 		assembly_reset(a);
 		to_daemon(h, m);

@@ -28,7 +28,7 @@
 #define HIVE_VERDICTS_PART 128       /* fleet verdicts per `verdicts` frame */
 #define HIVE_VERDICTS_MAX 16384      /* the fleet set's size */
 #define HIVE_IOC_PART (256u << 10)   /* IOC text per `ioc` frame */
-#define HIVE_IOC_SET_MAX (8u << 20)  /* one IOC set */
+#define HIVE_IOC_SET_MAX (1u << 20)  /* one IOC set (the control socket takes requests up to 1 MiB) */
 #define HIVE_IOC_TOTAL_MAX (32u << 20) /* every IOC set together */
 #define HIVE_PROPOSALS_PER_AGENT 1024 /* pending proposals one agent may have */
 #define HIVE_TARGET_MAX 4096
@@ -42,6 +42,7 @@ struct conn {
 	const char *dead;  /* set: closed at the end of this loop turn, with this reason */
 	bool more;         /* input left unread this turn */
 	bool reading;      /* EPOLLIN armed (off while the peer does not read its output) */
+	bool quiet;        /* closed without a log line (flood control) */
 	struct frame_buf in;
 	unsigned char *out;
 	size_t out_len, out_off;

@@ -66,16 +66,17 @@ void hive_conn_kill(struct conn *c, const char *why)
 	if (c->dead)
 		return;
 	c->dead = why ? why : "closed";
+	/* counted out now: the slot is free for this turn's accepts */
+	if (c->state == CS_HANDSHAKE)
+		H.nhandshakes--;
+	H.nconns--;
 	epoll_ctl(H.ep, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
 static void conn_free(struct conn *c, bool say)
 {
-	if (say)
+	if (say && !c->quiet)
 		hive_log("%s%s%s: closed: %s", c->peer, c->agent_id[0] ? " agent " : "", c->agent_id, c->dead);
-	if (c->state == CS_HANDSHAKE)
-		H.nhandshakes--;
-	H.nconns--;
 	SSL_free(c->ssl);
 	close(c->fd);
 	frame_buf_free(&c->in);
@@ -363,9 +364,21 @@ static void accept_all(void)
 		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
 			    NI_NUMERICHOST | NI_NUMERICSERV);
 		const char *cap = H.nconns >= H.o.max_conns		       ? "connections"
-				  : H.nhandshakes >= H.o.max_handshakes	       ? "handshakes in flight"
 				  : conns_from(&ss) >= H.o.max_conns_per_addr ? "connections from this address"
 									       : NULL;
+		/* handshakes in flight: the oldest gives way, so idle connections
+		 * cannot keep a real agent's handshake out */
+		if (!cap && H.nhandshakes >= H.o.max_handshakes) {
+			struct conn *old = NULL;
+			for (struct conn *c = H.conns; c; c = c->next)
+				if (!c->dead && c->state == CS_HANDSHAKE)
+					old = c; /* the list is newest first */
+			if (old) {
+				H.conns_refused++;
+				old->quiet = true; /* a flood must not fill the log */
+				hive_conn_kill(old, "too many handshakes in flight: the oldest gives way");
+			}
+		}
 		if (cap) {
 			/* said once per second at most: a flood must not fill the log */
 			static time_t said;
