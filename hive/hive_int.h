@@ -56,7 +56,7 @@ struct conn {
 	time_t since, last_seen;
 	uint64_t incidents, batches, nacked;
 	/* the sets being sent, a chunk at a time (hive_sync.c) */
-	bool want_verdicts;
+	uint64_t vhave;           /* the verdict set version the agent has (UINT64_MAX: unknown) */
 	uint64_t vsend_version;   /* the version whose parts are going out */
 	unsigned vsend_part;      /* the next part, 0 when none is going out */
 	int64_t ioc_sent_ns;      /* IOC sets created up to this are sent */

@@ -208,9 +208,8 @@ static int handle_hello(struct conn *c, const cJSON *m)
 	snprintf(c->version, sizeof(c->version), "%s", hive_jstr(m, "version") ? hive_jstr(m, "version") : "");
 	hive_log("%s: agent %s (%s, version %s) connected", c->peer, c->agent_id, c->host, c->version);
 	/* the agent gets what it lacks of the fleet's verdicts and every IOC set, in chunks */
-	uint64_t vv;
-	c->want_verdicts = frame_u64(cJSON_GetObjectItemCaseSensitive(m, "verdict_version"), &vv) ||
-			   vv != H.verdict_version;
+	if (frame_u64(cJSON_GetObjectItemCaseSensitive(m, "verdict_version"), &c->vhave))
+		c->vhave = UINT64_MAX;
 	c->ioc_sent_ns = 0;
 	hive_sync_pump(c);
 	return 0;

@@ -126,16 +126,21 @@ static cJSON *next_ioc_part(struct conn *c)
 void hive_sync_pump(struct conn *c)
 {
 	while (!c->dead && c->state == CS_OPEN && c->agent_id[0] && c->out_len - c->out_off < HIVE_OUT_LOW) {
-		if (c->want_verdicts || c->vsend_part) {
+		if (c->vsend_part || c->vhave != H.verdict_version) {
+			/* a change while the parts go out starts the new version over */
 			if (!c->vsend_part || c->vsend_version != H.verdict_version) {
 				c->vsend_version = H.verdict_version;
 				c->vsend_part = 1;
-				c->want_verdicts = false;
 			}
 			int64_t count = count_verdicts();
 			unsigned parts = count ? (unsigned)((count + HIVE_VERDICTS_PART - 1) / HIVE_VERDICTS_PART) : 1;
 			cJSON *m = verdicts_part(c->vsend_part, parts);
-			c->vsend_part = c->vsend_part >= parts ? 0 : c->vsend_part + 1;
+			if (c->vsend_part >= parts) {
+				c->vsend_part = 0;
+				c->vhave = c->vsend_version;
+			} else {
+				c->vsend_part++;
+			}
 			hive_send(c, m);
 			continue;
 		}
