@@ -302,7 +302,7 @@ static void on_readable(struct conn *c)
 			break;
 		}
 		cJSON *m;
-		enum frame_status st;
+		enum frame_status st = FRAME_NEED;
 		while (!c->dead && (st = frame_next(&c->in, &m, err, sizeof(err))) == FRAME_OK) {
 			int hr = handle(c, m);
 			cJSON_Delete(m);

@@ -218,6 +218,7 @@ batch="$batch,$(item 18446744073709551616),$(item 1.5),$(item 7 '[]'),$(item 8 '
 out=$( (hello p1; echo "{\"type\":\"incidents\",\"batch\":[$batch]}"; echo '{"type":"heartbeat"}') |
 	$PEER $PORT fleet-ca.pem p1.pem p1.key --until heartbeat 2>&1)
 ack=$(echo "$out" | grep '"type":"ack"')
+echo "$out" | grep '^{' >>frames.json
 echo "$ack" | grep -q '"seqs":\[9007199254740992,9007199254740993,9223372036854775807\]' &&
 	ok "seqs 2^53, 2^53+1 and 2^63-1 are acked exactly" || notok "seqs acked exactly: $out"
 check "... and stored exactly" "9007199254740992 9007199254740993 9223372036854775807" \
@@ -328,6 +329,14 @@ start_hive || notok "the Hive restarts with 6000 fleet verdicts"
 total=$(q "SELECT count(*) FROM fleet_verdicts")
 out=$(hello big | $PEER $PORT fleet-ca.pem big.pem big.key --read 5 2>&1)
 parts=$(echo "$out" | grep -c '"type":"verdicts"')
+echo "$out" | grep '^{' >>frames.json
+v=$(python3 "$(cd "$(dirname "$0")" && pwd)/validate-json" "$(cd "$(dirname "$0")/.." && pwd)/schema/hive-messages.schema.json" frames.json 2>&1)
+rc=$?
+case $v in
+SKIPPED*) echo "$v" ;;
+*) [ $rc -eq 0 ] && ok "the Hive's frames are valid against schema/hive-messages.schema.json ($(echo "$v" | tail -1))" ||
+	notok "the Hive's frames against schema/hive-messages.schema.json: $v" ;;
+esac
 got=$(echo "$out" | grep '"type":"verdicts"' | python3 -c 'import sys, json; print(sum(len(json.loads(l)["verdicts"]) for l in sys.stdin))')
 check "the whole set ($total verdicts, $(q "SELECT sum(length(target)) / 1024 FROM fleet_verdicts") KiB) arrives" "$total" "$got"
 check "... in parts of 128" "$(((total + 127) / 128))" "$parts"
