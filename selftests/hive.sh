@@ -12,7 +12,8 @@ IMMUNED=$(cd "$BUILD" && pwd)/immuned
 IMMUNECTL=$(cd "$BUILD" && pwd)/immunectl
 PROBE=$(cd "$BUILD" && pwd)/tools/immune-probe
 PROXY=$(cd "$BUILD" && pwd)/tools/immune-proxy
-PEER="python3 $(cd "$(dirname "$0")" && pwd)/tools/hive_peer.py"
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PEER="python3 $SRC/selftests/tools/hive_peer.py"
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
@@ -330,7 +331,7 @@ total=$(q "SELECT count(*) FROM fleet_verdicts")
 out=$(hello big | $PEER $PORT fleet-ca.pem big.pem big.key --read 5 2>&1)
 parts=$(echo "$out" | grep -c '"type":"verdicts"')
 echo "$out" | grep '^{' >>frames.json
-v=$(python3 "$(cd "$(dirname "$0")" && pwd)/validate-json" "$(cd "$(dirname "$0")/.." && pwd)/schema/hive-messages.schema.json" frames.json 2>&1)
+v=$("$SRC/selftests/validate-json" "$SRC/schema/hive-messages.schema.json" frames.json 2>&1)
 rc=$?
 case $v in
 SKIPPED*) echo "$v" ;;
@@ -355,6 +356,64 @@ start_hive --crl fleet.crl && ok "the Hive starts with --crl" || notok "the Hive
 agent gone ev5.json 3 && notok "a certificate in the CRL is refused" || ok "a certificate in the CRL is refused"
 grep -q "certificate revoked" hive.log && ok "... and the Hive says why" || notok "... and the Hive says why: $(tail -3 hive.log)"
 agent a3 ev5.json 20 && ok "the others are served with --crl" || notok "the others are served with --crl: $(tail -2 a3.err)"
+
+# ---- the Hive's control socket replies against schema/socket.schema.json; immunectl prints them
+(hello p1; prop block exec /tmp/evil-9 $sha; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p1.pem p1.key --until heartbeat >/dev/null 2>&1
+PY=
+for p in python3 /usr/bin/python3; do
+	command -v "$p" >/dev/null 2>&1 && "$p" -c 'import jsonschema' 2>/dev/null && PY=$p && break
+done
+if [ -n "$PY" ]; then
+	"$PY" - "$SRC/schema/socket.schema.json" hive.sock "$(q "SELECT id FROM fleet_proposals WHERE target = '/tmp/evil-9'")" <<'EOF2' >schema.out
+import json, socket, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+def rpc(req):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sys.argv[2])
+    s.sendall(json.dumps(req).encode() + b"\n")
+    buf = b""
+    while b"\n" not in buf:
+        c = s.recv(65536)
+        if not c:
+            break
+        buf += c
+    return json.loads(buf.split(b"\n")[0])
+cases = [({"cmd": "status"}, "hive_status"),
+         ({"cmd": "block", "kind": "net", "target": "10.9.8.30", "fleet": True}, "hive_put"),
+         ({"cmd": "verdicts"}, "hive_verdicts"),
+         ({"cmd": "unblock", "kind": "net", "target": "10.9.8.30"}, "hive_put"),
+         ({"cmd": "proposals", "state": "all"}, "proposals"),
+         ({"cmd": "reject", "proposal": int(sys.argv[3]), "reason": "schema test"}, "decide"),
+         ({"cmd": "agent_revoke", "agent_id": "nobody"}, "agent_revoke"),
+         ({"cmd": "ioc_push", "name": "schema-test", "text": "ip:10.9.8.31\n"}, "ioc_push"),
+         ({"cmd": "incidents", "limit": 3}, "incidents")]
+for req, rdef in cases:
+    s = dict(schema)
+    s.pop("oneOf", None)
+    errs = [e.message for e in Draft202012Validator(dict(s, **{"$ref": "#/$defs/request"})).iter_errors(req)]
+    rep = rpc(req)
+    if rep.get("ok") is not True:
+        errs.append("refused: %s" % rep.get("error"))
+    errs += [e.message for e in Draft202012Validator(dict(s, **{"$ref": "#/$defs/replies/" + rdef})).iter_errors(rep)]
+    print(("ok" if not errs else "not ok") + " - the Hive's %s reply matches replies/%s %s" % (req["cmd"], rdef, errs[:2] if errs else ""))
+EOF2
+	while read -r line; do
+		case $line in ok*) ok "${line#ok - }" ;; *) notok "${line#not ok - }" ;; esac
+	done <schema.out
+	[ -s schema.out ] || notok "the Hive's replies against the schema: no output"
+else
+	echo "SKIPPED: the Hive's replies against the schema need python3-jsonschema"
+fi
+out=$("$IMMUNECTL" --socket hive.sock block net 10.9.8.32 --fleet)
+echo "$out" | grep -q "^blocked net 10.9.8.32 (fleet verdicts version [0-9]*)" && ok "immunectl prints the Hive's block reply ($out)" ||
+	notok "immunectl prints the Hive's block reply: $out"
+out=$("$IMMUNECTL" --socket hive.sock verdicts)
+echo "$out" | grep "10.9.8.32" | grep -q "deny.*net.*operator:" && ! echo "$out" | grep -q "not in the map" &&
+	ok "immunectl prints the Hive's verdicts" || notok "immunectl prints the Hive's verdicts: $out"
+"$IMMUNECTL" --socket hive.sock unblock net 10.9.8.32 --fleet >/dev/null
 
 # ---- fleet verdicts: to agents that connect later, and to a live agent now
 "$IMMUNECTL" --socket hive.sock block net 10.9.8.7 --fleet >/dev/null && ok "immunectl block --fleet on the Hive" ||
