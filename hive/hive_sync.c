@@ -144,6 +144,9 @@ void hive_sync_pump(struct conn *c)
 			hive_send(c, m);
 			continue;
 		}
+		/* up to date: no query (this runs after every write) */
+		if (!c->ioc_name[0] && c->ioc_sent_ns >= H.ioc_last_ns)
+			break;
 		cJSON *m = next_ioc_part(c);
 		if (!m)
 			break;
