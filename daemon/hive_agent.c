@@ -170,6 +170,7 @@ static int link_open(struct hive_agent *h, struct link *l, char *err, size_t n)
 		setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (connect(l->fd, p->ai_addr, p->ai_addrlen) == 0) {
+			pthread_mutex_lock(&h->mu);
 			memset(h->hive_addr, 0, 16);
 			if (p->ai_family == AF_INET) {
 				h->hive_addr[10] = h->hive_addr[11] = 0xff;
@@ -178,6 +179,7 @@ static int link_open(struct hive_agent *h, struct link *l, char *err, size_t n)
 				memcpy(h->hive_addr, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, 16);
 			}
 			h->hive_addr_known = true;
+			pthread_mutex_unlock(&h->mu);
 			break;
 		}
 		snprintf(err, n, "connect: %s", strerror(errno));
@@ -440,11 +442,7 @@ static bool exempt(struct hive_agent *h, const cJSON *v)
 	if (strcmp(kind, "net") == 0) {
 		struct verdict_net t;
 		char err[128];
-		if (!h->hive_addr_known || verdict_parse_net(target, &t, err, sizeof(err)))
-			return false;
-		unsigned full = t.prefixlen / 8, rest = t.prefixlen % 8;
-		if (memcmp(t.addr, h->hive_addr, full) ||
-		    (rest && ((t.addr[full] ^ h->hive_addr[full]) & (uint8_t)(0xff << (8 - rest)))))
+		if (verdict_parse_net(target, &t, err, sizeof(err)) || !hive_agent_link_in(h, t.addr, t.prefixlen))
 			return false;
 		why = "it covers this agent's link to the Hive";
 	} else if (h->protect && protected_path(h->protect, target, &why)) {
@@ -852,6 +850,18 @@ static long count_rows(struct hive_agent *h, const char *sql)
 	}
 	sqlite3_close(db);
 	return n;
+}
+
+bool hive_agent_link_in(struct hive_agent *h, const uint8_t addr[16], unsigned prefixlen)
+{
+	unsigned full = prefixlen / 8, rest = prefixlen % 8;
+	if (prefixlen > 128)
+		return false;
+	pthread_mutex_lock(&h->mu);
+	bool in = h->hive_addr_known && memcmp(addr, h->hive_addr, full) == 0 &&
+		  (!rest || ((addr[full] ^ h->hive_addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0);
+	pthread_mutex_unlock(&h->mu);
+	return in;
 }
 
 long hive_agent_unacked(struct hive_agent *h)

@@ -418,6 +418,11 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 	}
 	struct imm_net_key any = k;
 	any.port = 0;
+	/* the link to the Hive is what would report this block: never cut it */
+	if (hive && hive_agent_link_in(hive, k.addr, 128)) {
+		fprintf(stderr, "immuned: %s: not blocking %s: this agent's link to the Hive\n", source, ip);
+		return -EPERM;
+	}
 	if (operator_allows("verdict_net", &k) || operator_allows("verdict_net", &any)) {
 		fprintf(stderr, "immuned: %s: not blocking %s: an allow verdict covers it\n", source, ip);
 		return -EPERM;
@@ -576,8 +581,11 @@ static int fleet_forward(const char *verb, enum verdict_kind kind, const char *t
 			 cJSON *reply, void *ctx)
 {
 	char source[64];
-	(void)reply;
 	(void)ctx;
+	/* the Hive takes only blocks from agents, as proposals: say so here */
+	if (strcmp(verb, "block"))
+		return ctl_error(reply, "--fleet: applied here only; an agent may only propose blocks to the Hive, "
+					"%s for the fleet is done on the Hive", verb);
 	snprintf(source, sizeof(source), "operator:%u", (unsigned)peer->uid);
 	hive_agent_share(hive, verb, verdict_kind_name(kind), target, source);
 	return 0;

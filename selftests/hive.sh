@@ -481,6 +481,10 @@ if [ "$(id -u)" = 0 ]; then
 	check "immunectl block --fleet on an agent is a proposal at the Hive" "pending" \
 		"$(q "SELECT state FROM fleet_proposals WHERE agent_id = 'live' AND target = '10.9.8.9'")"
 	check "... not a fleet verdict" "0" "$(q "SELECT count(*) FROM fleet_verdicts WHERE target = '10.9.8.9'")"
+	out=$("$IMMUNECTL" --socket live.sock unblock net 10.9.8.9 --fleet 2>&1) &&
+		notok "unblock --fleet on an agent says the Hive will not take it" ||
+		{ echo "$out" | grep -q "may only propose blocks" && ok "unblock --fleet on an agent says the Hive will not take it" ||
+			notok "unblock --fleet on an agent: $out"; }
 	# the fleet cannot cut an agent from its Hive: a block covering the Hive's address is not applied there
 	sqlite3 hive.db "INSERT INTO fleet_verdicts VALUES ('net', '127.0.0.0/24', 'deny', 'operator:0', 1)"
 	"$IMMUNECTL" --socket hive.sock block net 10.9.8.11 --fleet >/dev/null
