@@ -9,7 +9,9 @@
 #include "hive.h"
 #include "frame.h"
 #include "hive_tls.h"
+#include "incident.h"
 #include "incident_wire.h"
+#include "db.h"
 #include "protected.h"
 #include "verdict.h"
 
@@ -337,9 +339,7 @@ static long count_rows(struct hive_agent *h, const char *sql);
 static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n)
 {
 	sqlite3_stmt *st;
-	char sql[512];
-	snprintf(sql, sizeof(sql), "SELECT id, %s FROM incidents WHERE hive_acked = 0 ORDER BY id LIMIT ?",
-		 incident_wire_columns);
+	const char *sql = "SELECT id, " INCIDENT_COLUMNS " FROM incidents WHERE hive_acked = 0 ORDER BY id LIMIT ?";
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, n, "reading incidents: %s", sqlite3_errmsg(h->db));
 		return -1;
@@ -711,19 +711,7 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		free(h);
 		return NULL;
 	}
-	if (sqlite3_open_v2(o->db_path, &h->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, n, "--db %s: %s", o->db_path, sqlite3_errmsg(h->db));
-		sqlite3_close(h->db);
-		SSL_CTX_free(h->ctx);
-		free(h);
-		return NULL;
-	}
-	sqlite3_busy_timeout(h->db, 5000);
-	char *e = NULL;
-	if (sqlite3_exec(h->db, hive_dead_letter_sql, NULL, NULL, &e) != SQLITE_OK) {
-		snprintf(err, n, "--db %s: %s", o->db_path, e ? e : sqlite3_errmsg(h->db));
-		sqlite3_free(e);
-		sqlite3_close(h->db);
+	if (!(h->db = db_open(o->db_path, hive_dead_letter_sql, err, n))) {
 		SSL_CTX_free(h->ctx);
 		free(h);
 		return NULL;
@@ -839,9 +827,9 @@ static long count_rows(struct hive_agent *h, const char *sql)
 {
 	sqlite3 *db;
 	long n = -1;
-	if (sqlite3_open_v2(h->o.db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+	char err[600];
+	if ((db = db_open_readonly(h->o.db_path, err, sizeof(err)))) {
 		sqlite3_stmt *st;
-		sqlite3_busy_timeout(db, 2000);
 		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 			if (sqlite3_step(st) == SQLITE_ROW)
 				n = (long)sqlite3_column_int64(st, 0);

@@ -35,10 +35,14 @@ static const struct wire_col {
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 
-const char incident_wire_columns[] = "time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, event_kind,"
-				     " pid, ppid, uid, executable, command_line, parent_executable, target, action,"
-				     " verdict, doc";
-const char incident_wire_params[] = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+const char *incident_wire_names(void)
+{
+	static char names[512];
+	size_t o = 0;
+	for (size_t i = 0; i < NCOLS && o < sizeof(names); i++)
+		o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "", cols[i].name);
+	return names;
+}
 
 /* Cut s to at most max bytes on a UTF-8 character boundary. */
 static void cut_utf8(char *s, size_t max)

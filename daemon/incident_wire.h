@@ -1,7 +1,7 @@
 /*
- * The incident as it travels to the Hive: one column list for the agent's
- * SELECT, the `incidents` message's items and the Hive's INSERT, so the three
- * cannot drift apart (docs/hive-protocol.md).
+ * The incident as it travels to the Hive: the columns of INCIDENT_COLUMNS
+ * with their types and bounds, for the agent's batch items and the Hive's
+ * checks before its INSERT (docs/hive-protocol.md).
  */
 #ifndef IMMUNE_INCIDENT_WIRE_H
 #define IMMUNE_INCIDENT_WIRE_H
@@ -16,12 +16,11 @@
 /* What a shortened item keeps of each long string (command lines, paths, doc strings). */
 #define INCIDENT_WIRE_SHORT 4096
 
-/* "time_ns, rule_id, ..., doc": the columns after the sequence number, in order. */
-extern const char incident_wire_columns[];
-/* "?, ?, ...": as many parameters as incident_wire_columns has columns. */
-extern const char incident_wire_params[];
+/* The columns are INCIDENT_COLUMNS (incident.h), in its order (a test checks). */
+/* The wire's names of the columns, ", "-separated: for that test. */
+extern const char *incident_wire_names(void);
 
-/* Agent: one batch item from a row of "SELECT id, <incident_wire_columns> ...".
+/* Agent: one batch item from a row of "SELECT id, " INCIDENT_COLUMNS " ...".
  * Integers are printed exactly; an item over INCIDENT_WIRE_ITEM_MAX is
  * shortened (long strings cut, "shortened": true, immune.shortened in doc). */
 cJSON *incident_wire_item(sqlite3_stmt *st);

@@ -5,6 +5,7 @@
  * so no single incident can hold back those behind it.
  */
 #include "hive_int.h"
+#include "db.h"
 #include "incident.h"
 #include "incident_wire.h"
 
@@ -14,22 +15,17 @@
 int hive_store_open(const char *path, char *err, size_t n)
 {
 	char *e = NULL;
-	if (sqlite3_open(path, &H.db) != SQLITE_OK) {
-		snprintf(err, n, "%s: %s", path, sqlite3_errmsg(H.db));
+	/* the one opener: 0600 in a 0700 directory, WAL, busy timeout */
+	if (!(H.db = db_open(path, incident_schema_sql, err, n)))
 		return -1;
-	}
-	sqlite3_busy_timeout(H.db, 5000);
-	if (sqlite3_exec(H.db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, &e) != SQLITE_OK ||
-	    sqlite3_exec(H.db, incident_schema_sql, NULL, NULL, &e) != SQLITE_OK ||
+	if (sqlite3_exec(H.db, "PRAGMA synchronous=NORMAL;", NULL, NULL, &e) != SQLITE_OK ||
 	    sqlite3_exec(H.db, hive_schema_sql, NULL, NULL, &e) != SQLITE_OK) {
 		snprintf(err, n, "%s: %s", path, e ? e : "schema");
 		sqlite3_free(e);
 		return -1;
 	}
-	char ins[1024];
-	snprintf(ins, sizeof(ins),
-		 "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, %s, hive_acked) VALUES (?, ?, ?, %s, 1)",
-		 incident_wire_columns, incident_wire_params);
+	const char *ins = "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, " INCIDENT_COLUMNS ", hive_acked)"
+			  " VALUES (?, ?, ?, " INCIDENT_PLACEHOLDERS ", 1)";
 	if (sqlite3_prepare_v2(H.db, ins, -1, &H.ins, NULL) != SQLITE_OK) {
 		snprintf(err, n, "%s: %s", path, sqlite3_errmsg(H.db));
 		return -1;

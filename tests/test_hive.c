@@ -73,7 +73,7 @@ static cJSON *item_of(sqlite3 *db, const char *insert)
 	char sql[512];
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_exec(db, insert, NULL, NULL, NULL), SQLITE_OK);
-	snprintf(sql, sizeof(sql), "SELECT id, %s FROM incidents ORDER BY id DESC LIMIT 1", incident_wire_columns);
+	snprintf(sql, sizeof(sql), "SELECT id, %s FROM incidents ORDER BY id DESC LIMIT 1", INCIDENT_COLUMNS);
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	cJSON *it = incident_wire_item(st);
@@ -98,8 +98,10 @@ static void test_wire_round_trip(void **s)
 	sqlite3 *hive = agent_db();
 	sqlite3_stmt *ins;
 	char sql[1024], why[160];
-	snprintf(sql, sizeof(sql), "INSERT INTO incidents (host, %s) VALUES ('h', %s)", incident_wire_columns,
-		 incident_wire_params);
+	/* the wire's columns are INCIDENT_COLUMNS, in its order */
+	assert_string_equal(incident_wire_names(), INCIDENT_COLUMNS);
+	snprintf(sql, sizeof(sql), "INSERT INTO incidents (host, %s) VALUES ('h', %s)", INCIDENT_COLUMNS,
+		 INCIDENT_PLACEHOLDERS);
 	assert_int_equal(sqlite3_prepare_v2(hive, sql, -1, &ins, NULL), SQLITE_OK);
 	assert_int_equal(incident_wire_bind(ins, 1, it, why, sizeof(why)), 0);
 	assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
