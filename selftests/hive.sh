@@ -320,6 +320,46 @@ wait $ip
 "$IMMUNECTL" --socket hive.sock --json status | grep -q '"connections_refused":[[:space:]]*[1-9]' &&
 	ok "... the oldest handshakes gave way (counted in status)" || notok "... connections_refused in status"
 
+# ---- one peer streaming 1 MiB frames does not hold up another's heartbeat
+python3 -c '
+import json
+pad = "x" * 1000000
+print(json.dumps({"type": "hello", "agent_id": "p1", "hostname": "p1", "version": "t", "verdict_version": 0}))
+for i in range(40):
+    print(json.dumps({"type": "heartbeat", "pad": pad}))' >stream.in
+$PEER $PORT fleet-ca.pem p1.pem p1.key --read 1 <stream.in >/dev/null 2>&1 &
+sp=$!
+sleep 0.3
+t0=$(date +%s%N)
+out=$( (hello p2; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem p2.pem p2.key --until heartbeat --read 10 2>&1)
+t1=$(date +%s%N)
+wait $sp
+ms=$(((t1 - t0) / 1000000))
+echo "$out" | grep -q '"type":"heartbeat"' && [ "$ms" -lt 3000 ] &&
+	ok "a heartbeat is answered in $ms ms while another peer streams 40 frames of 1 MB" ||
+	notok "a heartbeat while another peer streams: $ms ms: $out"
+
+# ---- out of descriptors: accept pauses instead of spinning, and resumes
+(ulimit -n 40 && exec "$IMMUNED" --role hive --listen 127.0.0.1:$((PORT + 3)) --ca fleet-ca.pem --cert hive.pem \
+	--key hive.key --db emfile.db --socket emfile.sock --max-per-address 1000) 2>emfile.log &
+EPID=$!
+for _ in $(seq 50); do "$IMMUNECTL" --socket emfile.sock status >/dev/null 2>&1 && break; sleep 0.1; done
+$PEER $((PORT + 3)) --idle 60 --hold 4 >/dev/null &
+ip=$!
+sleep 1.5
+c0=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+sleep 2
+c1=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+grep -q "accept paused for 1 s: Too many open files" emfile.log && ok "EMFILE pauses accept (logged)" ||
+	notok "EMFILE pauses accept: $(tail -3 emfile.log)"
+[ $((c1 - c0)) -lt 50 ] && ok "... and the loop does not spin ($((c1 - c0)) ticks of CPU in 2 s)" ||
+	notok "... the loop spins: $((c1 - c0)) ticks of CPU in 2 s"
+wait $ip
+sleep 1.5
+HIVE_ADDR=localhost:$((PORT + 3)) agent a3 ev5.json 20 && ok "... and accept resumes: an agent is served" ||
+	notok "... and accept resumes: $(tail -2 a3.err)"
+kill $EPID && wait $EPID 2>/dev/null
+
 # ---- a fleet set of several MiB: sent in parts, no hello fails (the old use-after-free)
 kill "$HPID" && wait "$HPID" 2>/dev/null
 sqlite3 hive.db "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
