@@ -37,9 +37,10 @@ void hive_agent_share(struct hive_agent *h, const char *verb, const char *kind, 
 		      const char *source);
 /* Tell the Hive the version of the fleet verdicts now applied (sent at hello). */
 void hive_agent_set_verdict_version(struct hive_agent *h, uint64_t v);
-/* Whether the network addr/prefixlen (16 bytes, IPv4 mapped) holds the
- * address of this agent's link to the Hive: no block may cut it. */
-bool hive_agent_link_in(struct hive_agent *h, const uint8_t addr[16], unsigned prefixlen);
+/* Whether the network t holds the address of this agent's link to the Hive:
+ * no block may cut it. */
+struct verdict_net;
+bool hive_agent_link_in(struct hive_agent *h, const struct verdict_net *t);
 /* For `immunectl status`. */
 void hive_agent_status(struct hive_agent *h, cJSON *out);
 /* The hive_dead_letters table exactly as in schema/immune.sql (a test compares them). */

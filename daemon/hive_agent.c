@@ -442,7 +442,7 @@ static bool exempt(struct hive_agent *h, const cJSON *v)
 	if (strcmp(kind, "net") == 0) {
 		struct verdict_net t;
 		char err[128];
-		if (verdict_parse_net(target, &t, err, sizeof(err)) || !hive_agent_link_in(h, t.addr, t.prefixlen))
+		if (verdict_parse_net(target, &t, err, sizeof(err)) || !hive_agent_link_in(h, &t))
 			return false;
 		why = "it covers this agent's link to the Hive";
 	} else if (h->protect && protected_path(h->protect, target, &why)) {
@@ -840,14 +840,10 @@ static long count_rows(struct hive_agent *h, const char *sql)
 	return n;
 }
 
-bool hive_agent_link_in(struct hive_agent *h, const uint8_t addr[16], unsigned prefixlen)
+bool hive_agent_link_in(struct hive_agent *h, const struct verdict_net *t)
 {
-	unsigned full = prefixlen / 8, rest = prefixlen % 8;
-	if (prefixlen > 128)
-		return false;
 	pthread_mutex_lock(&h->mu);
-	bool in = h->hive_addr_known && memcmp(addr, h->hive_addr, full) == 0 &&
-		  (!rest || ((addr[full] ^ h->hive_addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0);
+	bool in = h->hive_addr_known && verdict_net_covers(t, h->hive_addr);
 	pthread_mutex_unlock(&h->mu);
 	return in;
 }

@@ -17,7 +17,6 @@
 #include "replay.h"
 #include "hive.h"
 
-#include <arpa/inet.h>
 #include <grp.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -119,8 +118,9 @@ static void usage(FILE *f)
 		"                       print the incidents, exit (no root or BPF needed)\n"
 		"  --hive HOST:PORT     report incidents to a Hive over mutual TLS 1.3 and take its\n"
 		"                       fleet verdicts; with --hive-ca F --hive-cert F --hive-key F\n"
-		"  --agent-id ID        this agent's name at the Hive (default: the hostname)\n"
-		"  --share-verdicts     send this agent's rule blocks to the Hive, for the fleet\n"
+		"  --agent-id ID        this agent's name at the Hive: exactly its certificate's CN or a\n"
+		"                       SAN URI (default: the hostname)\n"
+		"  --share-verdicts     propose this agent's rule blocks to the Hive for the fleet\n"
 		"  --hive-drain-seconds S  with --replay: wait up to S s for the Hive to take every\n"
 		"                       incident (default 30)\n"
 		"  --role hive ...      run as the Hive instead (immuned --role hive --help)\n"
@@ -397,12 +397,8 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 	char target[80], err[256];
 	(void)ctx;
 	/* the link to the Hive is what would report this block: never cut it */
-	uint8_t a16[16] = { 0 };
-	if (inet_pton(AF_INET6, ip, a16) != 1) {
-		a16[10] = a16[11] = 0xff;
-		inet_pton(AF_INET, ip, &a16[12]);
-	}
-	if (hive && hive_agent_link_in(hive, a16, 128)) {
+	struct verdict_net one = { .prefixlen = 128 };
+	if (hive && net_parse_addr(ip, one.addr) > 0 && hive_agent_link_in(hive, &one)) {
 		fprintf(stderr, "immuned: %s: not blocking %s: this agent's link to the Hive\n", source, ip);
 		return -EPERM;
 	}

@@ -57,14 +57,6 @@ static void to16(const struct sockaddr *sa, uint8_t out[16])
 	}
 }
 
-static bool net_covers(const struct verdict_net *t, const uint8_t a[16])
-{
-	unsigned full = t->prefixlen / 8, rest = t->prefixlen % 8;
-	if (memcmp(t->addr, a, full))
-		return false;
-	return !rest || ((t->addr[full] ^ a[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
-}
-
 /* An address of this Hive the net covers (its listening address, its interfaces), or false. */
 static bool covers_hive(const struct verdict_net *t, char *which, size_t n)
 {
@@ -75,7 +67,7 @@ static bool covers_hive(const struct verdict_net *t, char *which, size_t n)
 	to16((const struct sockaddr *)&H.listen_addr, a);
 	if (H.listen_addr.ss_family && memcmp(a + (H.listen_addr.ss_family == AF_INET ? 12 : 0), any,
 					      H.listen_addr.ss_family == AF_INET ? 4 : 16) &&
-	    net_covers(t, a)) {
+	    verdict_net_covers(t, a)) {
 		inet_ntop(AF_INET6, a, which, (socklen_t)n);
 		return true;
 	}
@@ -85,7 +77,7 @@ static bool covers_hive(const struct verdict_net *t, char *which, size_t n)
 		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
 			continue;
 		to16(i->ifa_addr, a);
-		if (net_covers(t, a)) {
+		if (verdict_net_covers(t, a)) {
 			hit = true;
 			if (i->ifa_addr->sa_family == AF_INET)
 				inet_ntop(AF_INET, a + 12, which, (socklen_t)n);
@@ -170,7 +162,7 @@ static bool current(const char *kind, const char *target, char *source, size_t n
 	return found;
 }
 
-static int64_t count_of(const char *sql)
+int64_t hive_count(const char *sql)
 {
 	sqlite3_stmt *st;
 	int64_t v = 0;
@@ -188,7 +180,7 @@ static int write_verdict(const char *kind, const char *target, const char *actio
 {
 	char had[160];
 	if (action && !current(kind, target, had, sizeof(had)) &&
-	    count_of("SELECT count(*) FROM fleet_verdicts") >= HIVE_VERDICTS_MAX) {
+	    hive_count("SELECT count(*) FROM fleet_verdicts") >= HIVE_VERDICTS_MAX) {
 		snprintf(err, n, "the fleet set holds %d verdicts, its most: remove some first", HIVE_VERDICTS_MAX);
 		return -1;
 	}
@@ -564,12 +556,12 @@ void hive_fleet_register(struct ctlsock *cs)
 void hive_fleet_status(cJSON *r)
 {
 	cJSON *f = cJSON_AddObjectToObject(r, "fleet");
-	frame_add_i64(f, "verdicts", count_of("SELECT count(*) FROM fleet_verdicts"));
-	frame_add_i64(f, "proposals_pending", count_of("SELECT count(*) FROM fleet_proposals WHERE state = 'pending'"));
+	frame_add_i64(f, "verdicts", hive_count("SELECT count(*) FROM fleet_verdicts"));
+	frame_add_i64(f, "proposals_pending", hive_count("SELECT count(*) FROM fleet_proposals WHERE state = 'pending'"));
 	frame_add_u64(f, "proposals_received", H.proposals);
 	frame_add_u64(f, "proposals_refused", H.proposals_refused);
 	frame_add_u64(f, "verdicts_refused", H.verdicts_refused);
-	frame_add_i64(f, "agents_revoked", count_of("SELECT count(*) FROM fleet_revoked"));
+	frame_add_i64(f, "agents_revoked", hive_count("SELECT count(*) FROM fleet_revoked"));
 	cJSON_AddNumberToObject(f, "accept_agents", H.o.accept_k);
 	cJSON_AddNumberToObject(f, "min_prefix4", H.o.min_prefix4);
 	cJSON_AddNumberToObject(f, "min_prefix6", H.o.min_prefix6);

@@ -99,6 +99,8 @@ extern const char hive_schema_sql[];
 void hive_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int64_t hive_now_ns(void);
 const char *hive_jstr(const cJSON *o, const char *k);
+/* The first column of the first row of a query (a count); 0 when none. */
+int64_t hive_count(const char *sql);
 
 /* hive_server.c: queue a frame (obj is consumed). -1 marks the connection
  * dead when its output is over HIVE_OUT_MAX or the object cannot be framed. */

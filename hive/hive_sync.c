@@ -13,18 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t count_verdicts(void)
-{
-	sqlite3_stmt *st;
-	int64_t n = 0;
-	if (sqlite3_prepare_v2(H.db, "SELECT count(*) FROM fleet_verdicts", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return n;
-}
-
 /* Part `part` (1-based) of the fleet verdict set now in force. */
 static cJSON *verdicts_part(unsigned part, unsigned parts)
 {
@@ -132,7 +120,7 @@ void hive_sync_pump(struct conn *c)
 				c->vsend_version = H.verdict_version;
 				c->vsend_part = 1;
 			}
-			int64_t count = count_verdicts();
+			int64_t count = hive_count("SELECT count(*) FROM fleet_verdicts");
 			unsigned parts = count ? (unsigned)((count + HIVE_VERDICTS_PART - 1) / HIVE_VERDICTS_PART) : 1;
 			cJSON *m = verdicts_part(c->vsend_part, parts);
 			if (c->vsend_part >= parts) {
