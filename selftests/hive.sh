@@ -536,6 +536,10 @@ if [ "$(id -u)" = 0 ]; then
 		ok "an agent does not apply a fleet block on its own link to the Hive" ||
 		notok "an agent does not apply a fleet block on its own link: $(tail -3 live.err)"
 	sqlite3 hive.db "DELETE FROM fleet_verdicts WHERE target = '127.0.0.0/24'"
+	st=$("$IMMUNECTL" --socket live.sock --json status)
+	echo "$st" | grep -q '"fleet_verdicts_exempted":[[:space:]]*[1-9]' && echo "$st" | grep -q '"dead_letters":[[:space:]]*0' &&
+		ok "the agent's status counts exempted fleet verdicts and its dead letters" ||
+		notok "the agent's status counts exempted fleet verdicts and dead letters: $st"
 	kill "$LPID" && wait "$LPID" 2>/dev/null
 	LPID=
 else
