@@ -118,8 +118,9 @@ static void usage(FILE *f)
 		"                       print the incidents, exit (no root or BPF needed)\n"
 		"  --hive HOST:PORT     report incidents to a Hive over mutual TLS 1.3 and take its\n"
 		"                       fleet verdicts; with --hive-ca F --hive-cert F --hive-key F\n"
-		"  --agent-id ID        this agent's name at the Hive (default: the hostname)\n"
-		"  --share-verdicts     send this agent's rule blocks to the Hive, for the fleet\n"
+		"  --agent-id ID        this agent's name at the Hive: exactly its certificate's CN or a\n"
+		"                       SAN URI (default: the hostname)\n"
+		"  --share-verdicts     propose this agent's rule blocks to the Hive for the fleet\n"
 		"  --hive-drain-seconds S  with --replay: wait up to S s for the Hive to take every\n"
 		"                       incident (default 30)\n"
 		"  --role hive ...      run as the Hive instead (immuned --role hive --help)\n"
@@ -401,6 +402,12 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 {
 	char target[80], err[256];
 	(void)ctx;
+	/* the link to the Hive is what would report this block: never cut it */
+	struct verdict_net one = { .prefixlen = 128 };
+	if (hive && net_parse_addr(ip, one.addr) > 0 && hive_agent_link_in(hive, &one)) {
+		fprintf(stderr, "immuned: %s: not blocking %s: this agent's link to the Hive\n", source, ip);
+		return -EPERM;
+	}
 	int r = verdict_rule_block_net(verdicts, ip, port, source, target, sizeof(target), err, sizeof(err));
 	if (r == -EPERM)
 		fprintf(stderr, "immuned: %s: not blocking %s: %s\n", source, ip, err);
@@ -513,8 +520,11 @@ static int fleet_forward(const char *verb, enum verdict_kind kind, const char *t
 			 cJSON *reply, void *ctx)
 {
 	char source[64];
-	(void)reply;
 	(void)ctx;
+	/* the Hive takes only blocks from agents, as proposals: say so here */
+	if (strcmp(verb, "block"))
+		return ctl_error(reply, "--fleet: applied here only; an agent may only propose blocks to the Hive, "
+					"%s for the fleet is done on the Hive", verb);
 	snprintf(source, sizeof(source), "operator:%u", (unsigned)peer->uid);
 	hive_agent_share(hive, verb, verdict_kind_name(kind), target, source);
 	return 0;
