@@ -178,6 +178,10 @@ int config_read(struct config *c, const char *path, bool explicit, const struct 
 		}
 		*eq = 0;
 		char *key = trim(line), *val = trim(eq + 1);
+		if (strncmp(key, "--", 2) == 0) {
+			fail(err, errlen, path, lineno, "write the key without '--': '%s'", key + 2);
+			goto out;
+		}
 		if (!*key || strspn(key, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(key)) {
 			fail(err, errlen, path, lineno, "a key is an option name: lower-case letters, digits and '-'");
 			goto out;
