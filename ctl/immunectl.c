@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"  incidents [--since T] [--rule ID] [--limit N] [--host H]\n"
 		"                                       T: epoch seconds, 2026-01-31[T12:00[:00]][Z], or 30m, 2h, 7d ago\n"
 		"  ioc-push NAME FILE                   on the Hive: push an IOC set (the --ioc format) to the fleet\n"
+		"  reload                               re-read the config file, rules and IOC files (as SIGHUP);\n"
+		"                                       a set that does not load is refused and the old one stays\n"
 		"  help                                 the commands the daemon serves\n\n"
 		"  --socket PATH   the daemon's socket\n"
 		"  --json          print the daemon's reply as JSON\n"
@@ -480,7 +482,7 @@ int main(int argc, char **argv)
 		return EX_FAILED;
 	}
 	cJSON_AddStringToObject(req, "cmd", cmd);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "help")) {
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "help") || !strcmp(cmd, "reload")) {
 		if (npos != 1)
 			ex = die_usage("%s takes no arguments", cmd);
 	} else if (is_verdict) {

@@ -655,14 +655,15 @@ static int reload(char *err, size_t n, char *restart, size_t rn)
 static void reload_and_log(void)
 {
 	char err[1024], restart[512];
+	double t0 = now_s();
 	if (reload(err, sizeof(err), restart, sizeof(restart))) {
 		fprintf(stderr, "immuned: reload refused, the rules, indicators and options in force stay: %s\n", err);
 		return;
 	}
 	struct detect_stats ds;
 	detect_get_stats(detector, &ds);
-	fprintf(stderr, "immuned: reloaded: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded,
-		ds.rules_skipped, (unsigned long)ds.iocs);
+	fprintf(stderr, "immuned: reloaded: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n", ds.rules_loaded,
+		ds.rules_skipped, (unsigned long)ds.iocs, (now_s() - t0) * 1e3);
 	if (restart[0])
 		fprintf(stderr, "immuned: reload: changed options that take effect at the next start: %s\n", restart);
 }
@@ -670,6 +671,7 @@ static void reload_and_log(void)
 static int ctl_reload(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
 {
 	char err[1024], restart[512];
+	double t0 = now_s();
 	(void)req;
 	(void)peer;
 	(void)ctx;
@@ -679,8 +681,8 @@ static int ctl_reload(const cJSON *req, cJSON *reply, const struct ctl_peer *pee
 	}
 	struct detect_stats ds;
 	detect_get_stats(detector, &ds);
-	fprintf(stderr, "immuned: reloaded over the control socket: %u rules loaded (%u skipped), %lu indicators\n",
-		ds.rules_loaded, ds.rules_skipped, (unsigned long)ds.iocs);
+	fprintf(stderr, "immuned: reloaded over the control socket: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n",
+		ds.rules_loaded, ds.rules_skipped, (unsigned long)ds.iocs, (now_s() - t0) * 1e3);
 	cJSON_AddNumberToObject(reply, "rules", ds.rules_loaded);
 	cJSON_AddNumberToObject(reply, "rules_skipped", ds.rules_skipped);
 	cJSON_AddNumberToObject(reply, "indicators", (double)ds.iocs);
