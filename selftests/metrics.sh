@@ -7,7 +7,10 @@
 # only, at most 60 s). Needs Debian's prometheus package (.ci/deps).
 #   selftests/metrics.sh BUILD_DIR
 BUILD=${1:-build}
+# dash's "." passes no arguments: the suite name must be $1 when scenario.sh reads it
+set -- metrics
 . "$(dirname "$0")/lib/scenario.sh" metrics
+[ -n "$W" ] && [ -d "$W" ] || exit 1
 if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
 	echo "SKIPPED: promtool and prometheus are not installed (Debian's prometheus package)"
 	exit 0

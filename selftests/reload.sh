@@ -8,7 +8,10 @@
 # or config line is refused with its reason and the set in force keeps working.
 #   selftests/reload.sh BUILD_DIR
 BUILD=${1:-build}
+# dash's "." passes no arguments: the suite name must be $1 when scenario.sh reads it
+set -- reload
 . "$(dirname "$0")/lib/scenario.sh" reload
+[ -n "$W" ] && [ -d "$W" ] || exit 1
 FLOOD=${FLOOD:-$BUILD/tools/immune-flood}
 EXEC_RULE=0b5e1f00-0000-4000-8000-0000000e1ec0
 EXTRA_RULE=0b5e1f00-0000-4000-8000-0000000e1ec1
