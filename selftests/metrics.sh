@@ -24,6 +24,7 @@ free_port() { # a loopback port nothing listens on
 }
 PORT=$(free_port 19101)
 PROM_PORT=$(free_port $((PORT + 1)))
+HIVE_PORT=$(free_port $((PROM_PORT + 1)))
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics"; }
 
 mkdir "$W/rules"
@@ -40,15 +41,38 @@ EOF
 stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled)
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
 PROM_PID=
+HPID=
 cleanup_metrics() {
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
 	echo "$stats_was" >/proc/sys/kernel/bpf_stats_enabled
 	cleanup
 }
 trap cleanup_metrics EXIT INT TERM
 
+# a Hive for the link's families: a fleet CA, the Hive's and this agent's certificates
+mk() { # NAME SAN [CA]
+	if [ $# = 2 ]; then
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/$1.key" -out "$W/$1.pem" \
+			-days 2 -subj "/CN=$1" 2>/dev/null
+		return
+	fi
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$W/$1.key" -out "$W/$1.csr" \
+		-subj "/CN=$1" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$2" >"$W/$1.ext"
+	openssl x509 -req -in "$W/$1.csr" -CA "$W/$3.pem" -CAkey "$W/$3.key" -CAcreateserial -out "$W/$1.pem" \
+		-days 2 -extfile "$W/$1.ext" 2>/dev/null
+}
+mk ca x
+mk hive "IP:127.0.0.1" ca
+mk agent "DNS:agent" ca
+"$IMMUNED" --role hive --listen "127.0.0.1:$HIVE_PORT" --ca "$W/ca.pem" --cert "$W/hive.pem" --key "$W/hive.key" \
+	--db "$W/hive.db" --socket "$W/hive.sock" 2>"$W/hive.log" &
+HPID=$!
+
 "$IMMUNED" --enforce fallback --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --rules "$W/rules" --stats-interval 0 \
-	--metrics "$PORT" --output "$W/incidents.txt" 2>"$W/immuned.log" &
+	--metrics "$PORT" --output "$W/incidents.txt" --hive "127.0.0.1:$HIVE_PORT" --hive-ca "$W/ca.pem" \
+	--hive-cert "$W/agent.pem" --hive-key "$W/agent.key" --agent-id agent 2>"$W/immuned.log" &
 DPID=$!
 i=0
 while [ $i -lt 100 ] && ! scrape >/dev/null 2>&1; do
@@ -88,6 +112,27 @@ for fam in immune_events_dropped_total immune_events_received_total immune_event
 	immune_bpf_program_run_seconds_total immune_reloads_total; do
 	grep -q "^# TYPE $fam " "$W/m1" && ok "family $fam" || notok "family $fam"
 done
+i=0
+while [ $i -lt 50 ] && ! scrape | grep -q '^immune_hive_backlog_incidents 0$'; do
+	sleep 0.1
+	i=$((i + 1))
+done
+scrape >"$W/m3"
+grep -q '^immune_hive_link_up 1$' "$W/m3" && grep -q '^immune_hive_link_state{state="connected"} 1$' "$W/m3" &&
+	ok "the Hive link: up, connected" || notok "the Hive link: up, connected: $(grep hive_link "$W/m3")"
+grep -q '^immune_hive_backlog_incidents 0$' "$W/m3" && grep -q '^immune_hive_incidents_acknowledged_total [2-9]' "$W/m3" &&
+	ok "the Hive took the incidents: backlog 0" || notok "the Hive took the incidents: $(grep hive_ "$W/m3")"
+kill "$HPID" && wait "$HPID" 2>/dev/null
+HPID=
+"$PROBE" exec /bin/true immune-metrics-marker-5b2e >/dev/null
+i=0
+while [ $i -lt 50 ] && ! scrape | grep -q '^immune_hive_backlog_incidents [1-9]'; do
+	sleep 0.1
+	i=$((i + 1))
+done
+scrape >"$W/m4"
+grep -q '^immune_hive_link_up 0$' "$W/m4" && grep -q '^immune_hive_backlog_incidents 2$' "$W/m4" &&
+	ok "the Hive gone: link down, 2 incidents wait" || notok "the Hive gone: $(grep hive_ "$W/m4")"
 grep -q '^immune_bpf_stats_enabled 1$' "$W/m1" && ok "bpf_stats on: said so" || notok "bpf_stats on: said so"
 echo 0 >/proc/sys/kernel/bpf_stats_enabled
 scrape >"$W/m2"
