@@ -13,6 +13,43 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * Values live as long as the process: options that a reload does not change
+ * keep pointing at the value read at start. Kept once per distinct text, so
+ * reloading the same file again and again adds nothing.
+ */
+static struct {
+	char **v;
+	size_t n, cap;
+} strings;
+
+static const char *intern(const char *s)
+{
+	for (size_t i = 0; i < strings.n; i++)
+		if (strcmp(strings.v[i], s) == 0)
+			return strings.v[i];
+	if (strings.n == strings.cap) {
+		size_t cap = strings.cap ? strings.cap * 2 : 32;
+		char **v = realloc(strings.v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		strings.v = v;
+		strings.cap = cap;
+	}
+	char *d = strdup(s);
+	if (d)
+		strings.v[strings.n++] = d;
+	return d;
+}
+
+void config_strings_free(void)
+{
+	for (size_t i = 0; i < strings.n; i++)
+		free(strings.v[i]);
+	free(strings.v);
+	memset(&strings, 0, sizeof(strings));
+}
+
 static bool in_list(const char *const *l, const char *name)
 {
 	for (; l && *l; l++)
@@ -234,7 +271,12 @@ int config_read(struct config *c, const char *path, bool explicit, const struct 
 			}
 			e = ne2;
 		}
-		e[ne++] = (struct config_entry){ .opt = i, .value = val, .line = lineno };
+		const char *kept = intern(val);
+		if (!kept) {
+			fail(err, errlen, path, lineno, "out of memory");
+			goto out;
+		}
+		e[ne++] = (struct config_entry){ .opt = i, .value = kept, .line = lineno };
 	}
 	c->path = strdup(path);
 	if (!c->path) {
@@ -243,9 +285,7 @@ int config_read(struct config *c, const char *path, bool explicit, const struct 
 	}
 	c->e = e;
 	c->n = ne;
-	c->text = text;
 	e = NULL;
-	text = NULL;
 	rc = 0;
 out:
 	free(seen);
@@ -258,7 +298,6 @@ void config_free(struct config *c)
 {
 	free(c->path);
 	free(c->e);
-	free(c->text);
 	memset(c, 0, sizeof(*c));
 }
 

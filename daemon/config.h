@@ -34,9 +34,8 @@ struct config_entry {
 
 struct config {
 	char *path; /* NULL: no file was read (the default one is missing) */
-	struct config_entry *e;
+	struct config_entry *e; /* values are kept until config_strings_free() */
 	int n;
-	char *text; /* owns the values */
 };
 
 /*
@@ -47,6 +46,8 @@ struct config {
 int config_read(struct config *c, const char *path, bool explicit, const struct config_schema *s, char *err,
 		size_t errlen);
 void config_free(struct config *c);
+/* At exit: the values of every file read. */
+void config_strings_free(void);
 
 /* Whether option i was given on the command line (then the file's value is not used). */
 struct config_origins {

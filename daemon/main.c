@@ -593,8 +593,6 @@ static void take_reloadable(__typeof__(opt) *to, const __typeof__(opt) *from)
 	to->stats_interval = from->stats_interval;
 }
 
-static struct config *cfg_retired;
-static int nretired;
 static int saved_argc;
 static char **saved_argv;
 
@@ -642,12 +640,7 @@ static int reload(char *err, size_t n, char *restart, size_t rn)
 			snprintf(restart + strlen(restart), rn - strlen(restart), "%s%s", restart[0] ? "," : "", lo[i].name);
 	}
 	config_origins_free(&old_origins);
-	/* options that were not reloaded may still point into the old file's text */
-	struct config *r = realloc(cfg_retired, (nretired + 1) * sizeof(*r));
-	if (r) {
-		cfg_retired = r;
-		cfg_retired[nretired++] = old_cfg;
-	}
+	config_free(&old_cfg);
 	reloads++;
 	return 0;
 }
@@ -1152,9 +1145,7 @@ int main(int argc, char **argv)
 	jw_free(&line);
 	config_free(&cfg);
 	config_origins_free(&origins);
-	for (int i = 0; i < nretired; i++)
-		config_free(&cfg_retired[i]);
-	free(cfg_retired);
+	config_strings_free();
 	if (out != stdout)
 		fclose(out);
 	return err < 0 ? 1 : 0;

@@ -172,5 +172,7 @@ int main(void)
 		cmocka_unit_test(test_missing_and_not_a_file),
 		cmocka_unit_test(test_origins_and_print),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	config_strings_free();
+	return rc;
 }
