@@ -138,6 +138,12 @@ static char *slurp(const char *path, bool explicit, bool *missing, size_t *len, 
 		fail(err, n, path, 0, "not a regular file");
 		goto out;
 	}
+	/* whoever may write the file decides what the agent runs and blocks */
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		fail(err, n, path, 0, "writable by others than its owner, or owned by another user (mode %04o, uid %u): refused",
+		     (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+		goto out;
+	}
 	if (st.st_size > CONFIG_MAX_BYTES) {
 		fail(err, n, path, 0, "larger than %d bytes", CONFIG_MAX_BYTES);
 		goto out;

@@ -107,6 +107,14 @@ static void test_missing_and_not_a_file(void **s)
 	assert_string_equal(err, "/nonexistent/immuned.conf: No such file or directory");
 	assert_int_equal(config_read(&c, "/tmp", false, &schema, err, sizeof(err)), -1);
 	assert_string_equal(err, "/tmp: not a regular file");
+	/* a file others may write is not trusted */
+	snprintf(path, sizeof(path), "/tmp/immune-config-XXXXXX");
+	int wfd = mkstemp(path);
+	assert_int_equal(fchmod(wfd, 0666), 0);
+	close(wfd);
+	assert_int_equal(config_read(&c, path, true, &schema, err, sizeof(err)), -1);
+	unlink(path);
+	assert_non_null(strstr(err, ": writable by others than its owner, or owned by another user (mode 0666, uid "));
 	/* a file too big to be a config */
 	snprintf(path, sizeof(path), "/tmp/immune-config-XXXXXX");
 	int fd = mkstemp(path);
