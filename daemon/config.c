@@ -98,8 +98,12 @@ static const char *bad_value(const char *v)
 	const unsigned char *s = (const unsigned char *)v;
 	size_t n = strlen(v);
 	for (size_t i = 0; i < n;) {
+		if (s[i] == '\t') {
+			i++;
+			continue;
+		}
 		if (s[i] < 0x20 || s[i] == 0x7f)
-			return s[i] == '\t' ? NULL : "a control character";
+			return "a control character";
 		size_t l = utf8_len(s + i, n - i);
 		if (!l)
 			return "invalid UTF-8";
@@ -182,6 +186,15 @@ int config_read(struct config *c, const char *path, bool explicit, const struct 
 	char *text = slurp(path, explicit, &missing, &len, err, errlen);
 	if (!text)
 		return missing ? 0 : -1;
+	int rc = config_parse(c, path, text, len, s, err, errlen);
+	free(text);
+	return rc;
+}
+
+int config_parse(struct config *c, const char *path, char *text, size_t len, const struct config_schema *s, char *err,
+		 size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
 	int nopt = 0;
 	while (s->lo[nopt].name)
 		nopt++;
@@ -296,7 +309,6 @@ int config_read(struct config *c, const char *path, bool explicit, const struct 
 out:
 	free(seen);
 	free(e);
-	free(text);
 	return rc;
 }
 

@@ -45,6 +45,9 @@ struct config {
  */
 int config_read(struct config *c, const char *path, bool explicit, const struct config_schema *s, char *err,
 		size_t errlen);
+/* The same check of text[0..len) (changed in place; text has room for len + 1 bytes), path naming it in errors. */
+int config_parse(struct config *c, const char *path, char *text, size_t len, const struct config_schema *s, char *err,
+		 size_t errlen);
 void config_free(struct config *c);
 /* At exit: the values of every file read. */
 void config_strings_free(void);

@@ -85,6 +85,8 @@ static void test_refusals(void **s)
 	assert_string_equal(REFUSE("output = \"/a\n"), ":1: unbalanced '\"' in the value of 'output'");
 	assert_string_equal(REFUSE("output = /a\xff\n"), ":1: the value of 'output' has invalid UTF-8");
 	assert_string_equal(REFUSE("output = /a\x1b[2J\n"), ":1: the value of 'output' has a control character");
+	/* a tab is allowed, and what follows it is still checked (the fuzzer found it was not) */
+	assert_string_equal(REFUSE("output = a\tb\x19" "c\n"), ":1: the value of 'output' has a control character");
 	assert_string_equal(refusal("format = j\0son\n", 15), ":1: a NUL byte");
 	char *longline = malloc(CONFIG_MAX_LINE + 64);
 	memset(longline, 'a', CONFIG_MAX_LINE + 10);
