@@ -10,6 +10,7 @@
 #include "enforce.h"
 #include "event_json.h"
 #include "hive.h"
+#include "hive_tls.h"
 #include "immune.h"
 #include "jsonw.h"
 #include "proc.h"
@@ -66,32 +67,22 @@ static double mono(void)
 
 int metrics_parse_addr(const char *s, struct sockaddr_storage *out, char *err, size_t n)
 {
-	char host[128] = "127.0.0.1";
+	char host[128] = "127.0.0.1", portbuf[16];
 	const char *port = s;
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-		if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host)) {
-			snprintf(err, n, "'%s': expected [ADDR6]:PORT", s);
+	if (s[0] == ':' && !strchr(s + 1, ':')) {
+		port = s + 1;
+	} else if (strchr(s, ':')) {
+		if (hive_split_addr(s, host, sizeof(host), portbuf, sizeof(portbuf))) {
+			snprintf(err, n, "'%s': expected PORT, ADDR:PORT or [ADDR6]:PORT", s);
 			return -1;
 		}
-		snprintf(host, sizeof(host), "%.*s", (int)(rb - s - 1), s + 1);
-		port = rb + 2;
-	} else if (strchr(s, ':')) {
-		const char *colon = strrchr(s, ':');
-		if (colon != strchr(s, ':')) {
+		if (s[0] != '[' && strchr(host, ':')) {
 			snprintf(err, n, "'%s': an IPv6 address goes in brackets: [ADDR6]:PORT", s);
 			return -1;
 		}
-		if (colon > s) {
-			if ((size_t)(colon - s) >= sizeof(host)) {
-				snprintf(err, n, "'%s': address too long", s);
-				return -1;
-			}
-			snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
-		}
-		port = colon + 1;
+		port = portbuf;
 	}
 	char *end;
 	errno = 0;

@@ -41,6 +41,7 @@ static void test_parse_addr(void **s)
 	assert_string_equal(err, "'127.0.0.1:0': the port must be 1-65535");
 	assert_int_equal(metrics_parse_addr("127.0.0.1:", NULL, err, sizeof(err)), -1);
 	assert_int_equal(metrics_parse_addr("[::1]9104", NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "'[::1]9104': expected PORT, ADDR:PORT or [ADDR6]:PORT");
 }
 
 /* A free loopback port, found by binding port 0. */
