@@ -566,6 +566,22 @@ static void take_reloadable(__typeof__(opt) *to, const __typeof__(opt) *from)
 
 static int saved_argc;
 static char **saved_argv;
+static char last_reload_error[1024];
+
+/* "status": which config file is in force and how the reloads went. */
+static void config_status(cJSON *r, void *ctx)
+{
+	(void)ctx;
+	cJSON *c = cJSON_AddObjectToObject(r, "config");
+	if (cfg.path)
+		cJSON_AddStringToObject(c, "file", cfg.path);
+	else
+		cJSON_AddNullToObject(c, "file");
+	cJSON_AddNumberToObject(c, "reloads", (double)reloads);
+	cJSON_AddNumberToObject(c, "reloads_refused", (double)reload_failures);
+	if (last_reload_error[0])
+		cJSON_AddStringToObject(c, "last_refusal", last_reload_error);
+}
 
 /*
  * SIGHUP or `immunectl reload`: the command line and the config file read
@@ -601,8 +617,10 @@ static int reload(char *err, size_t n, char *restart, size_t rn)
 		cfg = old_cfg;
 		origins = old_origins;
 		reload_failures++;
+		snprintf(last_reload_error, sizeof(last_reload_error), "%s", err);
 		return -1;
 	}
+	last_reload_error[0] = 0;
 	for (int i = 0; lo[i].name; i++) {
 		bool r = false;
 		for (int k = 0; reloadable[k]; k++)
@@ -1004,6 +1022,7 @@ int main(int argc, char **argv)
 		(unsigned long)ds.iocs);
 	ctlsock_add_status(cs, status_fields, NULL);
 	ctlsock_register(cs, "reload", ctl_reload, NULL, CTL_ADMIN);
+	ctlsock_add_status(cs, config_status, NULL);
 	if (opt.hive) {
 		if (start_hive(e2, sizeof(e2))) {
 			fprintf(stderr, "immuned: --hive: %s\n", e2);

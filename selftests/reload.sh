@@ -146,6 +146,8 @@ printf 'duration = soon\n' >>"$W/immuned.conf"
 err=$(ctl reload 2>&1)
 check "a bad config line: reload refused with FILE:LINE" \
 	"1 immunectl: $W/immuned.conf:11: --duration needs a positive number of seconds, not 'soon'" "$? $err"
+st=$(ctl --json status)
+case $st in *'"last_refusal"'*"immuned.conf:11"*) ok "status shows the refusal" ;; *) notok "status shows the refusal: $st" ;; esac
 sed -i '$d' "$W/immuned.conf"
 sed -i "s|^socket = .*|socket = $W/other.sock|" "$W/immuned.conf"
 out=$(ctl --json reload 2>&1)
@@ -153,6 +155,9 @@ case $out in *'"restart_needed"'*'"socket"'*) ok "a changed socket waits for a r
 *) notok "a changed socket waits for a restart, and the reply says so: $out" ;; esac
 "$PROBE" exec "$W/immune-flood-exec" true immune-reload-generation-20 >/dev/null
 ctl status >/dev/null && ok "the control socket in force stays" || notok "the control socket in force stays"
+st=$(ctl --json status | tr -d ' \t\n')
+case $st in *'"config":{"file":"'"$W/immuned.conf"'","reloads":21,"reloads_refused":3}'*) ok "status: the file, 21 reloads, 3 refused" ;;
+*) notok "status: the file, 21 reloads, 3 refused: $st" ;; esac
 
 stop_daemon
 exec_inc=$(grep -c "\"id\":\"$EXEC_RULE\"" "$W/incidents.json")
