@@ -634,37 +634,31 @@ static int reload(char *err, size_t n, char *restart, size_t rn)
 	return 0;
 }
 
-static void reload_and_log(void)
+/* A reload, logged whichever way it was asked for (how: "" or " over the control socket"). */
+static int reload_logged(const char *how, char *err, size_t n, char *restart, size_t rn, struct detect_stats *ds)
 {
-	char err[1024], restart[512];
 	double t0 = now_s();
-	if (reload(err, sizeof(err), restart, sizeof(restart))) {
+	if (reload(err, n, restart, rn)) {
 		fprintf(stderr, "immuned: reload refused, the rules, indicators and options in force stay: %s\n", err);
-		return;
+		return -1;
 	}
-	struct detect_stats ds;
-	detect_get_stats(detector, &ds);
-	fprintf(stderr, "immuned: reloaded: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n", ds.rules_loaded,
-		ds.rules_skipped, (unsigned long)ds.iocs, (now_s() - t0) * 1e3);
+	detect_get_stats(detector, ds);
+	fprintf(stderr, "immuned: reloaded%s: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n", how,
+		ds->rules_loaded, ds->rules_skipped, (unsigned long)ds->iocs, (now_s() - t0) * 1e3);
 	if (restart[0])
 		fprintf(stderr, "immuned: reload: changed options that take effect at the next start: %s\n", restart);
+	return 0;
 }
 
 static int ctl_reload(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
 {
 	char err[1024], restart[512];
-	double t0 = now_s();
+	struct detect_stats ds;
 	(void)req;
 	(void)peer;
 	(void)ctx;
-	if (reload(err, sizeof(err), restart, sizeof(restart))) {
-		fprintf(stderr, "immuned: reload refused, the rules, indicators and options in force stay: %s\n", err);
+	if (reload_logged(" over the control socket", err, sizeof(err), restart, sizeof(restart), &ds))
 		return ctl_error(reply, "%s", err);
-	}
-	struct detect_stats ds;
-	detect_get_stats(detector, &ds);
-	fprintf(stderr, "immuned: reloaded over the control socket: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n",
-		ds.rules_loaded, ds.rules_skipped, (unsigned long)ds.iocs, (now_s() - t0) * 1e3);
 	cJSON_AddNumberToObject(reply, "rules", ds.rules_loaded);
 	cJSON_AddNumberToObject(reply, "rules_skipped", ds.rules_skipped);
 	cJSON_AddNumberToObject(reply, "indicators", (double)ds.iocs);
@@ -1052,8 +1046,10 @@ int main(int argc, char **argv)
 		/* the kernel wakes us past a batch; the timeout takes what is below it */
 		poll(pfd, 4, 100);
 		if (reload_asked) {
+			char e[1024], restart[512];
+			struct detect_stats ds;
 			reload_asked = 0;
-			reload_and_log();
+			reload_logged("", e, sizeof(e), restart, sizeof(restart), &ds);
 		}
 		if (metrics)
 			metrics_dispatch(metrics);
