@@ -136,6 +136,11 @@ static void usage(FILE *f)
 		"                       incident (default 30)\n"
 		"  --role hive ...      run as the Hive instead (immuned --role hive --help)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
+		"  --config FILE        options from FILE, `key = value` per line, the keys being these\n"
+		"                       options (default " CONFIG_DEFAULT_PATH ", may be missing);\n"
+		"                       the command line overrides it. SIGHUP re-reads it with the rules\n"
+		"  --print-config       print the options in force and where each came from, exit\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics at /metrics (a bare PORT: 127.0.0.1)\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
 }
