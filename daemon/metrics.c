@@ -531,13 +531,16 @@ char *metrics_render(struct metrics *m, size_t *len)
 
 /* ------------------------------------------------------------ HTTP */
 
+/* head_only: a HEAD request, the length said but the body not sent */
 static void respond(struct metrics *m, struct client *c, int code, const char *reason, const char *type,
-		    const char *body, size_t blen)
+		    const char *body, size_t blen, bool head_only)
 {
 	char head[256];
 	int h = snprintf(head, sizeof(head),
 			 "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", code,
 			 reason, type, blen);
+	if (head_only)
+		blen = 0;
 	c->resp = malloc(h + blen);
 	if (!c->resp) {
 		client_close(m, c);
@@ -557,12 +560,12 @@ static void handle_request(struct metrics *m, struct client *c)
 	char method[16], path[256];
 	if (sscanf(c->req, "%15s %255s HTTP/1.", method, path) != 2) {
 		m->refused++;
-		respond(m, c, 400, "Bad Request", text, "bad request\n", 12);
+		respond(m, c, 400, "Bad Request", text, "bad request\n", 12, false);
 		return;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		m->refused++;
-		respond(m, c, 405, "Method Not Allowed", text, "GET /metrics\n", 13);
+		respond(m, c, 405, "Method Not Allowed", text, "GET /metrics\n", 13, false);
 		return;
 	}
 	char *q = strchr(path, '?');
@@ -570,7 +573,7 @@ static void handle_request(struct metrics *m, struct client *c)
 		*q = 0;
 	if (strcmp(path, "/metrics") != 0) {
 		m->refused++;
-		respond(m, c, 404, "Not Found", text, "see /metrics\n", 13);
+		respond(m, c, 404, "Not Found", text, "see /metrics\n", 13, false);
 		return;
 	}
 	size_t len = 0;
@@ -580,8 +583,7 @@ static void handle_request(struct metrics *m, struct client *c)
 		return;
 	}
 	m->scrapes++;
-	respond(m, c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body,
-		strcmp(method, "HEAD") == 0 ? 0 : len);
+	respond(m, c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, len, strcmp(method, "HEAD") == 0);
 	free(body);
 }
 
@@ -621,7 +623,7 @@ static void client_io(struct metrics *m, struct client *c)
 		}
 		if (c->got == sizeof(c->req) - 1) {
 			m->refused++;
-			respond(m, c, 400, "Bad Request", "text/plain; charset=utf-8", "request too long\n", 17);
+			respond(m, c, 400, "Bad Request", "text/plain; charset=utf-8", "request too long\n", 17, false);
 			return;
 		}
 	}

@@ -114,6 +114,12 @@ static void test_endpoint(void **s)
 	assert_int_equal(strtoul(cl + 16, NULL, 10), strlen(body + 4));
 	free(r);
 
+	/* HEAD: the length a GET would get, no body */
+	r = http(m, port, "HEAD /metrics HTTP/1.0\r\n\r\n");
+	assert_non_null(strstr(r, "HTTP/1.0 200 OK\r\n"));
+	assert_true(strtoul(strstr(r, "Content-Length: ") + 16, NULL, 10) > 1000);
+	assert_string_equal(strstr(r, "\r\n\r\n"), "\r\n\r\n");
+	free(r);
 	r = http(m, port, "GET /other HTTP/1.0\r\n\r\n");
 	assert_non_null(strstr(r, "HTTP/1.0 404 Not Found\r\n"));
 	free(r);
@@ -124,7 +130,7 @@ static void test_endpoint(void **s)
 	assert_non_null(strstr(r, "HTTP/1.0 400 Bad Request\r\n"));
 	free(r);
 	r = http(m, port, "GET /metrics HTTP/1.0\r\n\r\n");
-	assert_non_null(strstr(r, "immune_metrics_scrapes_total{outcome=\"served\"} 1\n"));
+	assert_non_null(strstr(r, "immune_metrics_scrapes_total{outcome=\"served\"} 2\n"));
 	assert_non_null(strstr(r, "immune_metrics_scrapes_total{outcome=\"refused\"} 3\n"));
 	free(r);
 	metrics_close(m);
