@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"  proposals [pending|approved|rejected|all]  on the Hive: blocks agents proposed for the fleet\n"
 		"  approve ID | reject ID [REASON]      on the Hive: decide a proposal\n"
 		"  agent revoke ID                      on the Hive: refuse agent ID from now on, close its link\n"
+		"  reload                               re-read the config file, rules and IOC files (as SIGHUP);\n"
+		"                                       a set that does not load is refused and the old one stays\n"
 		"  help                                 the commands the daemon serves\n\n"
 		"  --socket PATH   the daemon's socket\n"
 		"  --json          print the daemon's reply as JSON\n"
@@ -502,7 +504,7 @@ int main(int argc, char **argv)
 		return EX_FAILED;
 	}
 	cJSON_AddStringToObject(req, "cmd", cmd);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "help")) {
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "help") || !strcmp(cmd, "reload")) {
 		if (npos != 1)
 			ex = die_usage("%s takes no arguments", cmd);
 	} else if (is_verdict) {

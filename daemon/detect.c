@@ -177,6 +177,8 @@ static void emit(struct detect *d, struct incident *in)
 		d->st.db_errors++;
 	jw_free(&w);
 	d->st.incidents++;
+	if (d->o.on_incident)
+		d->o.on_incident(d->o.on_incident_ctx, in->rule_id, in->rule_level);
 }
 
 static void raise_rule(struct detect *d, const struct sigma_rule *r, const struct imm_event *ev)
@@ -467,10 +469,10 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 	if (d->hasher) {
 		struct ioc_hasher_stats hs;
 		ioc_hasher_get_stats(d->hasher, &hs);
-		st->hash_submitted = hs.submitted;
-		st->hash_dropped = hs.dropped;
-		st->hash_cache_hits = hs.cache_hits;
-		st->hash_errors = hs.errors;
+		st->hash_submitted += hs.submitted;
+		st->hash_dropped += hs.dropped;
+		st->hash_cache_hits += hs.cache_hits;
+		st->hash_errors += hs.errors;
 	}
 	st->db_errors += incident_store_errors(d->store);
 	struct corr_stats cs;
@@ -481,6 +483,35 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 	st->correlation_groups_expired = cs.groups_expired;
 	st->correlation_groups_evicted = cs.groups_evicted;
 	st->correlation_silent_matches = cs.silent_matches;
+}
+
+int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
+{
+	bool sha = false;
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
+		sha |= old->fleet[i].set && ioc_count(old->fleet[i].set, IOC_SHA256);
+	if (sha && !d->hasher && !(d->hasher = ioc_hasher_new(4096, 16384))) {
+		snprintf(err, errlen, "cannot start the hashing worker");
+		return -1;
+	}
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++) {
+		d->fleet[i] = old->fleet[i];
+		old->fleet[i].set = NULL;
+	}
+	/* counts run on across reloads: what they say is the daemon's, not one rule set's */
+	struct detect_stats os;
+	detect_get_stats(old, &os);
+	d->st.events += os.events;
+	d->st.incidents += os.incidents;
+	d->st.blocks += os.blocks;
+	d->st.kills += os.kills;
+	d->st.action_errors += os.action_errors;
+	d->st.db_errors += os.db_errors;
+	d->st.hash_submitted += os.hash_submitted;
+	d->st.hash_dropped += os.hash_dropped;
+	d->st.hash_cache_hits += os.hash_cache_hits;
+	d->st.hash_errors += os.hash_errors;
+	return 0;
 }
 
 int detect_check_rules(int npaths, char **paths, FILE *out)
