@@ -48,6 +48,9 @@ struct detect_opts {
 	bool report_loaded;            /* also log one line per loaded rule */
 	/* binaries no rule or indicator blocks (block rules naming one are refused at load) */
 	const struct protected_set *protect;
+	/* each incident, after it is printed and queued for storage (metrics count them by rule) */
+	void (*on_incident)(void *ctx, const char *rule_id, const char *level);
+	void *on_incident_ctx;
 };
 
 struct detect_stats {
@@ -61,6 +64,10 @@ struct detect_stats {
 	uint64_t protected_refusals;
 	/* block and kill rules, by whether the running holds stop their first attempt */
 	unsigned rules_first_attempt, rules_after_match, rules_refused;
+	/* correlation rules (correlate.h): groups evicted for room before their window ended lost their state */
+	unsigned correlations;
+	uint64_t correlations_fired, correlation_groups, correlation_events_held, correlation_groups_expired,
+		correlation_groups_evicted, correlation_silent_matches;
 };
 
 struct detect;
@@ -76,6 +83,12 @@ void detect_flush(struct detect *d);
 void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
+/*
+ * A reload: d (just built) takes over from old what is not read from files,
+ * the Hive's IOC sets and the counts. Call after detect_finish(old), then
+ * free old. 0, or -1 with err and nothing moved.
+ */
+int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen);
 
 /*
  * The gate's questions. detect_judge runs the block and kill rules and the

@@ -594,6 +594,12 @@ void gate_stop(struct gate *g)
 	free(g);
 }
 
+void gate_set_detect(struct gate *g, struct detect *d)
+{
+	g->o.detect = d;
+	gate_refresh(g);
+}
+
 int gate_fd(const struct gate *g)
 {
 	return g ? g->efd : -1;

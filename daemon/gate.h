@@ -50,6 +50,8 @@ int gate_fd(const struct gate *g);
 void gate_dispatch(struct gate *g);
 /* The rules or indicators changed: marks follow them (and judged inodes are held again). */
 void gate_refresh(struct gate *g);
+/* A reload put a new detector in force (the old one is gone): judge with it, refresh. */
+void gate_set_detect(struct gate *g, struct detect *d);
 bool gate_exec_hold(const struct gate *g);
 bool gate_open_hold(const struct gate *g);
 /* Whether the sensor's event ev is of a syscall the gate judged (then ev->gate_judged is set). */
