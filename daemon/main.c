@@ -402,7 +402,7 @@ static int parse_args(int argc, char **argv, struct config_origins *co)
 static __typeof__(opt) opt_initial;
 static struct config cfg;
 static struct config_origins origins;
-static const char *const cfg_repeatable[] = { "rules", "ioc", NULL };
+static const char *const cfg_repeatable[] = { "rules", "ioc", "protect", NULL };
 static const char *const cfg_refused[] = { "config", "print-config", "help", "version", "check-rules", "role", NULL };
 static const struct config_schema cfg_schema = { lo, cfg_repeatable, cfg_refused };
 
@@ -446,7 +446,8 @@ static const char *opt_default(const char *name)
 		{ "socket", CTLSOCK_PATH }, { "db", "/var/lib/immune/immune.db" }, { "admin-group", "none (root only)" },
 		{ "rules", "none (the built-in rules only)" }, { "no-builtin-rules", "false" }, { "ioc", "none" },
 		{ "hive", "none" }, { "agent-id", "the hostname" }, { "share-verdicts", "false" },
-		{ "hive-drain-seconds", "30" }, { "metrics", "off" },
+		{ "hive-drain-seconds", "30" }, { "metrics", "off" }, { "gate", "on" }, { "gate-timeout-ms", "2000" },
+		{ "gate-fail", "open" }, { "protect", "none (the built-in protected set only)" },
 	};
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
 		if (strcmp(d[i][0], name) == 0)
