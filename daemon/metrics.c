@@ -357,6 +357,12 @@ static void detection(struct metrics *m, struct jw *w)
 	sample1(w, "immune_hash_jobs_total", "outcome", "dropped", (double)ds.hash_dropped);
 	sample1(w, "immune_hash_jobs_total", "outcome", "cached", (double)ds.hash_cache_hits);
 	sample1(w, "immune_hash_jobs_total", "outcome", "error", (double)ds.hash_errors);
+	family(w, "immune_correlation_groups", "gauge", "Correlation rule groups holding matches now.");
+	sample(w, "immune_correlation_groups", (double)ds.correlation_groups);
+	family(w, "immune_correlation_groups_dropped_total", "counter",
+	       "Correlation groups dropped: their window passed (expired) or room was needed (evicted, state lost).");
+	sample1(w, "immune_correlation_groups_dropped_total", "reason", "expired", (double)ds.correlation_groups_expired);
+	sample1(w, "immune_correlation_groups_dropped_total", "reason", "evicted", (double)ds.correlation_groups_evicted);
 }
 
 struct map_sums {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "detect.h"
 #include "metrics.h"
 
 static void test_parse_addr(void **s)
@@ -89,7 +90,12 @@ static void test_endpoint(void **s)
 	int port = free_port();
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
 	uint64_t reloads = 3, refused = 1, decode = 0;
-	struct metrics_sources src = { .reloads = &reloads, .reload_failures = &refused, .decode_errors = &decode };
+	/* a detector with the built-in rules and correlations, as the daemon's */
+	struct detect_opts dopts = { 0 };
+	struct detect *det = detect_new(&dopts, err, sizeof(err));
+	assert_non_null(det);
+	struct metrics_sources src = { .reloads = &reloads, .reload_failures = &refused, .decode_errors = &decode,
+					.detector = &det };
 	struct metrics *m = metrics_open(addr, &src, err, sizeof(err));
 	assert_non_null(m);
 	/* the port is taken now */
@@ -108,6 +114,8 @@ static void test_endpoint(void **s)
 	assert_non_null(strstr(r, "immune_reloads_total{outcome=\"applied\"} 3\n"));
 	assert_non_null(strstr(r, "immune_reloads_total{outcome=\"refused\"} 1\n"));
 	assert_non_null(strstr(r, "# TYPE process_resident_memory_bytes gauge\n"));
+	assert_non_null(strstr(r, "# TYPE immune_correlation_groups gauge\nimmune_correlation_groups 0\n"));
+	assert_non_null(strstr(r, "immune_correlation_groups_dropped_total{reason=\"evicted\"} 0\n"));
 	/* the body is as long as it says */
 	const char *cl = strstr(r, "Content-Length: "), *body = strstr(r, "\r\n\r\n");
 	assert_non_null(cl);
@@ -134,6 +142,7 @@ static void test_endpoint(void **s)
 	assert_non_null(strstr(r, "immune_metrics_scrapes_total{outcome=\"refused\"} 3\n"));
 	free(r);
 	metrics_close(m);
+	detect_free(det);
 }
 
 int main(void)
