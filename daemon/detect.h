@@ -53,6 +53,7 @@ struct detect_stats {
 	uint64_t iocs, ioc_malformed;
 	uint64_t events, incidents, blocks, kills, action_errors, db_errors;
 	uint64_t hash_submitted, hash_dropped, hash_cache_hits, hash_errors;
+	uint64_t regex_errors; /* regex evaluations that failed (limits, JIT stack): possible misses, logged */
 };
 
 struct detect;

@@ -374,6 +374,7 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
 		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
 		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
+		cJSON_AddNumberToObject(d, "regex_errors", (double)ds.regex_errors);
 	}
 }
 
@@ -647,6 +648,7 @@ static void write_stats(bool final)
 		jw_uint(&line, "action_errors", ds.action_errors);
 		jw_uint(&line, "db_errors", ds.db_errors);
 		jw_uint(&line, "hash_dropped", ds.hash_dropped);
+		jw_uint(&line, "regex_errors", ds.regex_errors);
 	}
 	jw_end_obj(&line);
 	jw_end_obj(&line);
