@@ -216,6 +216,30 @@ static void test_text_line_escapes(void **state)
 	arena_free(&a);
 }
 
+/* The text escaper: quotes and backslashes, C0/DEL/C1 controls, invalid UTF-8; valid UTF-8 kept. */
+static void test_text_escaper(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain /usr/bin/ls -la", "plain /usr/bin/ls -la" },
+		{ "say \"hi\" \\ there", "say \\\"hi\\\" \\\\ there" },
+		{ "a\nb\rc\td\x1b[31m\x7f", "a\\x0ab\\x0dc\\x09d\\x1b[31m\\x7f" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9d", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9d" },
+		{ "csi\xc2\x9b" "2J nbsp\xc2\xa0", "csi\\xc2\\x9b2J nbsp\xc2\xa0" },
+		{ "bad\xff\xc3(\xed\xa0\x80", "bad\\xff\\xc3(\\xed\\xa0\\x80" },
+		{ "cut\xe2\x82", "cut\\xe2\\x82" },
+	};
+	struct jw w = { 0 };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jw_reset(&w);
+		jw_text(&w, cases[i].in);
+		assert_string_equal(w.buf, cases[i].out);
+	}
+	jw_free(&w);
+}
+
 static void test_proc_table_lineage(void **state)
 {
 	(void)state;
@@ -339,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_json_hostile_round_trip),
 		cmocka_unit_test(test_json_escape_growth),
 		cmocka_unit_test(test_text_line_escapes),
+		cmocka_unit_test(test_text_escaper),
 		cmocka_unit_test(test_proc_table_lineage),
 		cmocka_unit_test(test_event_to_json_ancestors),
 		cmocka_unit_test(test_proc_seed_self),
