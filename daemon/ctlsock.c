@@ -306,7 +306,7 @@ static size_t out_pending(const struct client *c)
 /* A whole line (or the last one of a half-closed peer) waits to be answered. */
 static bool has_line(const struct client *c)
 {
-	return memchr(c->in, '\n', c->in_len) || (c->eof && c->in_len);
+	return c->in_len && (memchr(c->in, '\n', c->in_len) || c->eof);
 }
 
 /*
@@ -440,7 +440,7 @@ static int client_process(struct ctlsock *cs, struct client *c, int max)
 	size_t start = 0;
 	int served = 0;
 
-	while (served < max && out_pending(c) <= OUT_HIGH) {
+	while (served < max && start < c->in_len && out_pending(c) <= OUT_HIGH) {
 		char *nl = memchr(c->in + start, '\n', c->in_len - start);
 		if (nl) {
 			handle_line(cs, c, c->in + start, (size_t)(nl - (c->in + start)));
@@ -454,8 +454,10 @@ static int client_process(struct ctlsock *cs, struct client *c, int max)
 		}
 		served++;
 	}
-	memmove(c->in, c->in + start, c->in_len - start);
-	c->in_len -= start;
+	if (start) {
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+	}
 	return served;
 }
 

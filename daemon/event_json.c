@@ -351,8 +351,15 @@ static const char *gstr(const cJSON *o, const char *path, struct arena *a)
 static int64_t gnum(const cJSON *o, const char *path, int64_t def)
 {
 	const cJSON *v = get(o, path);
-	if (cJSON_IsNumber(v))
-		return (int64_t)v->valuedouble;
+	if (cJSON_IsNumber(v)) {
+		/* a double outside int64's range has no defined conversion: unsigned fields reach 2^64 */
+		double d = v->valuedouble;
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+			return (int64_t)d;
+		if (d >= 0 && d < 18446744073709551616.0)
+			return (int64_t)(uint64_t)d;
+		return def;
+	}
 	if (cJSON_IsString(v) && v->valuestring[0])
 		return strtoll(v->valuestring, NULL, 10);
 	return def;

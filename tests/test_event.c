@@ -100,6 +100,38 @@ static void test_decode_rejects_bad_lengths(void **state)
 	n = make_exec(buf, "/x", "/x", "x\0", 2, "/");
 	e->h.size = n + 100; /* claims more than was delivered */
 	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+
+	/* found by fuzz/decode_fuzz: a declared size below the fixed part made the string bounds wrap */
+	n = make_exec(buf, "/x", "/x", "x\0", 2, "/");
+	e->h.size = sizeof(struct imm_hdr) + 4;
+	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+	/* a result that is no errno (INT_MIN could not be negated back) */
+	n = make_exec(buf, "/x", "/x", "x\0", 2, "/");
+	e->ret = INT32_MIN;
+	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+	e->ret = -4095;
+	assert_int_equal(decode_record(buf, n, &ev, &a), 0);
+	assert_int_equal(ev.error_code, 4095);
+	/* a boot-time stamp no kernel gives: the wall time would overflow */
+	e->ret = 0;
+	e->h.ts_ns = 0xeeeeeeeeeeeeeeeeull;
+	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+	arena_free(&a);
+}
+
+/* found by fuzz/decode_fuzz: numbers past int64 in a replayed line (u64 fields reach 2^64) */
+static void test_replay_numbers_out_of_range(void **state)
+{
+	(void)state;
+	struct imm_event ev;
+	struct arena a = { 0 };
+	char err[128];
+	assert_int_equal(event_from_json("{\"event\":{\"action\":\"exit\"},\"immune\":{\"boot_ns\":10520408729660935445,"
+					 "\"cgroup_id\":1e30},\"process\":{\"pid\":-1e300}}",
+					 &ev, &a, err, sizeof(err)),
+			 0);
+	assert_true(ev.ts_boot_ns > (1ull << 63));
+	assert_int_equal(ev.cgroup_id, 0);
 	arena_free(&a);
 }
 
@@ -364,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_json_escape_growth),
 		cmocka_unit_test(test_text_line_escapes),
 		cmocka_unit_test(test_text_escaper),
+		cmocka_unit_test(test_replay_numbers_out_of_range),
 		cmocka_unit_test(test_proc_table_lineage),
 		cmocka_unit_test(test_event_to_json_ancestors),
 		cmocka_unit_test(test_proc_seed_self),
