@@ -691,7 +691,8 @@ void matcher_get_stats(const struct matcher *m, struct matcher_stats *st)
 int matcher_errors(const struct matcher *m, struct match_error *out, int max)
 {
 	int n = m->nerrs < max ? m->nerrs : max;
-	memcpy(out, m->errs, n * sizeof(*out));
+	if (n > 0)
+		memcpy(out, m->errs, n * sizeof(*out));
 	return m->nerrs;
 }
 
