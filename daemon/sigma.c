@@ -668,11 +668,63 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	return 1;
 }
 
+/*
+ * libyaml has no depth limit, and its scanner's work per token grows with the
+ * flow nesting: 2 MB of '[' keep it busy for hours. So the events are read
+ * once first and the file is refused at the first level past the bound, or
+ * past the node bound, before any document is built. Malformed YAML is left
+ * for the loader to report.
+ */
+static int yaml_prescan(struct sigma_ruleset *rs, const char *name, const char *text, size_t len, FILE *log)
+{
+	yaml_parser_t p;
+	int depth = 0, rc = 0;
+	long nodes = 0;
+
+	if (!yaml_parser_initialize(&p))
+		abort();
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		yaml_event_type_t t = ev.type;
+		size_t line = ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+		if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT || t == YAML_SCALAR_EVENT ||
+		    t == YAML_ALIAS_EVENT)
+			nodes++;
+		if (depth > SIG_YAML_MAX_DEPTH) {
+			fprintf(log, "error %s:%zu: YAML nested deeper than %d levels\n", name, line, SIG_YAML_MAX_DEPTH);
+			rc = -1;
+			break;
+		}
+		if (nodes > SIG_YAML_MAX_NODES) {
+			fprintf(log, "error %s:%zu: more than %d YAML nodes in one file\n", name, line, SIG_YAML_MAX_NODES);
+			rc = -1;
+			break;
+		}
+	}
+	yaml_parser_delete(&p);
+	if (rc)
+		rs->yaml_errors++;
+	return rc;
+}
+
 int sigma_load_text(struct sigma_ruleset *rs, const char *name, const char *text, size_t len, bool builtin,
 		    FILE *log, bool report_loaded)
 {
 	yaml_parser_t p;
 	int rc = 0;
+
+	if (yaml_prescan(rs, name, text, len, log))
+		return -1;
 
 	if (!yaml_parser_initialize(&p))
 		abort();

@@ -60,6 +60,8 @@ enum sig_op {
 #define SIG_COND_MAX_LEN    4096      /* one condition */
 #define SIG_COND_MAX_DEPTH  32        /* parentheses and 'not' inside one another */
 #define SIG_RULE_MAX_NODES  100000    /* a rule's tree with each selection counted where it is used */
+#define SIG_YAML_MAX_DEPTH  64        /* YAML collections inside one another */
+#define SIG_YAML_MAX_NODES  200000    /* YAML nodes (scalars, sequences, maps) in one file */
 
 #define SIG_GLOB_STAR '\x01'
 #define SIG_GLOB_ONE  '\x02'

@@ -199,6 +199,53 @@ static void test_yaml_aliases(void **s)
 		    "detection:\n  sel: {Image: &x /bin/x}\n  condition: sel\n");
 }
 
+/* libyaml's scanner slows with the square of flow nesting: 2 MB of '[' took hours. Refused up front. */
+static void test_yaml_depth_and_size(void **s)
+{
+	(void)s;
+	struct sigma_ruleset rs;
+	char *log = NULL;
+	size_t n = 1000000;
+	char *t = malloc(2 * n + 64), *p = t;
+	p += sprintf(p, "title: t\nid: r1\nx: ");
+	memset(p, '[', n);
+	memset(p + n, ']', n);
+	strcpy(p + 2 * n, "\n");
+	assert_int_equal(load(&rs, t, &log), -1);
+	assert_string_equal(log, "error t.yml:3: YAML nested deeper than 64 levels\n");
+	assert_int_equal(rs.yaml_errors, 1);
+	free(log);
+	sigma_ruleset_free(&rs);
+	/* maps in maps, in block style over lines: the same bound */
+	p = t + sprintf(t, "title: t\nid: r1\nx:\n");
+	for (int i = 0; i < 70; i++)
+		p += sprintf(p, "%*sa:\n", i + 1, "");
+	strcpy(p, "                                                                             1\n");
+	assert_int_equal(load(&rs, t, &log), -1);
+	assert_string_equal(log, "error t.yml:67: YAML nested deeper than 64 levels\n");
+	free(log);
+	sigma_ruleset_free(&rs);
+	/* 64 levels are fine (the rule is then skipped for what it is) */
+	p = t + sprintf(t, "title: t\nid: r1\nlogsource: {product: linux, category: process_creation}\nx: ");
+	memset(p, '[', 63);
+	memset(p + 63, ']', 63);
+	strcpy(p + 126, "\ndetection: {sel: {Image: /x}, condition: sel}\n");
+	assert_int_equal(load(&rs, t, &log), 0);
+	assert_int_equal(rs.loaded, 1);
+	free(log);
+	sigma_ruleset_free(&rs);
+	/* more nodes than a rule file has any need of */
+	p = t + sprintf(t, "title: t\nid: r1\nx: [a");
+	for (int i = 0; i < SIG_YAML_MAX_NODES; i++)
+		p = stpcpy(p, ",a");
+	strcpy(p, "]\n");
+	assert_int_equal(load(&rs, t, &log), -1);
+	assert_string_equal(log, "error t.yml:3: more than 200000 YAML nodes in one file\n");
+	free(log);
+	sigma_ruleset_free(&rs);
+	free(t);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -306,6 +353,7 @@ int main(void)
 		cmocka_unit_test(test_long_chains),
 		cmocka_unit_test(test_expansion_bound),
 		cmocka_unit_test(test_yaml_aliases),
+		cmocka_unit_test(test_yaml_depth_and_size),
 		cmocka_unit_test(test_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
