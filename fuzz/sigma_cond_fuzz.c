@@ -13,18 +13,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static char *names[] = { "selection", "selection_img", "sel2", "filter_main", "filter_optional", "_hidden", "keywords" };
 	enum { N = sizeof(names) / sizeof(names[0]) };
-	struct sig_pool *pool = sig_pool_new();
+	struct arena pool = { 0 };
 	struct sig_node *sels[N];
 	for (int i = 0; i < N; i++) {
-		sels[i] = sig_pool_alloc(pool, sizeof(*sels[i]));
+		sels[i] = arena_zalloc(&pool, sizeof(*sels[i]));
 		sels[i]->type = SIG_N_ATOM;
 	}
 	char *cond = malloc(size + 1);
 	memcpy(cond, data, size);
 	cond[size] = 0;
 	char err[200];
-	sig_cond_parse(pool, cond, names, sels, N, err, sizeof(err));
+	sig_cond_parse(&pool, cond, names, sels, N, err, sizeof(err));
 	free(cond);
-	sig_pool_free(pool);
+	arena_free(&pool);
 	return 0;
 }
