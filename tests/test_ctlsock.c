@@ -718,6 +718,12 @@ static int h_incidents(const cJSON *req, cJSON *reply, const struct ctl_peer *pe
 	cJSON_AddStringToObject(i, "host", "web1");
 	cJSON_AddStringToObject(i, "executable", "/bin/sh");
 	cJSON_AddItemToArray(arr, i);
+	/* a name that would start a row of its own and color the terminal */
+	i = cJSON_CreateObject();
+	cJSON_AddNumberToObject(i, "time_ns", 1.7e18);
+	cJSON_AddStringToObject(i, "rule_id", "exec-from-tmp");
+	cJSON_AddStringToObject(i, "executable", "/tmp/x\n2023-11-14 22:13:20 fake-rule\x1b[8m");
+	cJSON_AddItemToArray(arr, i);
 	return 0;
 }
 
@@ -771,6 +777,13 @@ static void test_immunectl(void **state)
 	assert_int_equal(run_ctl(cs, out, sizeof(out), inc_human), 0);
 	assert_non_null(strstr(out, "shell-from-web"));
 	assert_non_null(strstr(out, "/bin/sh"));
+	/* the header and two rows, the hostile name escaped */
+	int rows = 0;
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		rows++;
+	assert_int_equal(rows, 3);
+	assert_non_null(strstr(out, "/tmp/x\\x0a2023-11-14 22:13:20 fake-rule\\x1b[8m"));
+	assert_null(strchr(out, '\x1b'));
 
 	/* --fleet is passed through; a relative path goes out absolute */
 	const char *blk[] = { "--socket", sock_path, "--json", "block", "exec", "relative/tool", "--fleet", NULL };
