@@ -1,6 +1,7 @@
 /* Incidents: ECS document, text line, SQLite rows; see incident.h. */
 #include "incident.h"
 #include "jsonw.h"
+#include "correlate.h"
 #include "event_json.h"
 #include "db.h"
 
@@ -175,6 +176,8 @@ static void incident_more(struct jw *w, enum event_json_at at, void *ctx)
 			jw_str(w, "verdict_error", in->verdict_error);
 		if (in->indicator)
 			jw_str(w, "indicator", in->indicator);
+		if (in->correlation)
+			corr_fire_write_json(w, "correlation", in->correlation);
 		break;
 	case EJ_TOP:
 		jw_obj(w, "host");
@@ -248,6 +251,12 @@ void incident_write_text(FILE *out, const struct incident *in)
 	put_field(&w, "target", target);
 	put_field(&w, "cmd", in->ev->command_line);
 	put_field(&w, "rule", in->rule_title);
+	if (in->correlation) {
+		snprintf(head, sizeof(head), " correlation=%s events=%u", corr_type_name(corr_fire_rule(in->correlation)->type),
+			 corr_fire_events(in->correlation));
+		jw_append(&w, head, strlen(head));
+		put_field(&w, "group", corr_fire_group(in->correlation));
+	}
 	if (in->indicator)
 		put_field(&w, "indicator", in->indicator);
 	if (in->verdict_error)

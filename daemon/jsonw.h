@@ -42,5 +42,7 @@ void jw_escape(struct jw *w, const char *s, size_t n);
  * quoted field and fake the next one, nor send a terminal escape.
  */
 void jw_text(struct jw *w, const char *s);
+/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t utf8_len(const unsigned char *s, size_t n);
 
 #endif

@@ -55,6 +55,11 @@ void matcher_get_stats(const struct matcher *m, struct matcher_stats *st);
 int matcher_errors(const struct matcher *m, struct match_error *out, int max);
 /* PCRE2's text for an error code. */
 void matcher_error_text(int code, char *buf, size_t n);
+/*
+ * The values of Sigma field f on ev (at most two: Image is also the path as
+ * exec'd); num holds a number's text. Returns how many.
+ */
+int match_field_values(const struct imm_event *ev, int f, const char *vals[2], char num[24]);
 /* Bit i set when ev feeds logsource i (e.g. a successful exec → process_creation). */
 unsigned match_event_logsources(const struct imm_event *ev);
 

@@ -194,6 +194,10 @@ static void test_yaml_aliases(void **s)
 	expect_skip("title: t\nid: r1\nlogsource: {product: linux, category: process_creation}\n"
 		    "detection:\n  sel: {Image: &x /bin/x}\n  sel2: {CommandLine: *x}\n  condition: sel or sel2\n",
 		    "YAML alias to the node at line 5 refused");
+	/* a correlation rule too */
+	expect_skip("title: c\nid: r1\ncorrelation: &c\n  type: event_count\n  rules: [x]\n  again: *c\n"
+		    "  timespan: 5m\n  condition: {gte: 2}\n",
+		    "YAML alias to the node at line 3 refused");
 	/* an anchor without an alias is harmless */
 	expect_load("title: t\nid: r1\nlogsource: {product: linux, category: process_creation}\n"
 		    "detection:\n  sel: {Image: &x /bin/x}\n  condition: sel\n");
