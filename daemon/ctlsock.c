@@ -309,6 +309,15 @@ static bool has_line(const struct client *c)
 	return c->in_len && (memchr(c->in, '\n', c->in_len) || c->eof);
 }
 
+/* Keep ctlsock_fd() readable for the next turn: lines wait that were read already. */
+static void work_left(struct ctlsock *cs)
+{
+	uint64_t one = 1;
+	/* EAGAIN: the counter is full, so the fd is readable anyway */
+	if (write(cs->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "immuned: control socket: eventfd: %s\n", strerror(errno));
+}
+
 /*
  * What to wait for next: readable only while nothing read is left to answer
  * and the replies have room (a half-closed socket stays readable: not watched
@@ -325,11 +334,8 @@ static void client_watch(struct ctlsock *cs, struct client *c)
 		c->events = want;
 	}
 	c->ready = line && room;
-	if (c->ready) {
-		uint64_t one = 1;
-		if (write(cs->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			c->dead = true;
-	}
+	if (c->ready)
+		work_left(cs);
 	if (c->eof && !line && !out_pending(c))
 		c->dead = true;
 }
@@ -606,6 +612,12 @@ static void sweep_idle(struct ctlsock *cs)
 	}
 }
 
+/* One client's share of what is left of the turn's requests. */
+static int share(int served)
+{
+	return CLIENT_REQUESTS < TURN_REQUESTS - served ? CLIENT_REQUESTS : TURN_REQUESTS - served;
+}
+
 int ctlsock_dispatch(struct ctlsock *cs)
 {
 	struct epoll_event evs[MAX_EVENTS];
@@ -636,8 +648,7 @@ int ctlsock_dispatch(struct ctlsock *cs)
 			/* over the turn's budget: level-triggered epoll names it again next turn */
 			if (served >= TURN_REQUESTS)
 				continue;
-			served += client_serve(cs, c, CLIENT_REQUESTS < TURN_REQUESTS - served ? CLIENT_REQUESTS
-											       : TURN_REQUESTS - served);
+			served += client_serve(cs, c, share(served));
 		}
 	}
 	/* clients with lines read on an earlier turn; c->ready is set again for those still left */
@@ -654,14 +665,10 @@ int ctlsock_dispatch(struct ctlsock *cs)
 			continue;
 		}
 		c->ready = false;
-		served += client_serve(cs, c, CLIENT_REQUESTS < TURN_REQUESTS - served ? CLIENT_REQUESTS
-										       : TURN_REQUESTS - served);
+		served += client_serve(cs, c, share(served));
 	}
-	if (left) {
-		uint64_t one = 1;
-		if (write(cs->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-			fprintf(stderr, "immuned: control socket: eventfd: %s\n", strerror(errno));
-	}
+	if (left)
+		work_left(cs);
 	/* closed after the turn: an event of this turn may still name a client */
 	for (struct client *c = cs->clients, *next; c; c = next) {
 		next = c->next;
