@@ -696,7 +696,7 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 
 /*
  * libyaml has no depth limit, and its scanner's work per token grows with the
- * flow nesting: 2 MB of '[' keep it busy for hours. So the events are read
+ * flow nesting: 2 MB of '[' kept it busy for over ten minutes. So the events are read
  * once first and the file is refused at the first level past the bound, or
  * past the node bound, before any document is built. Malformed YAML is left
  * for the loader to report.

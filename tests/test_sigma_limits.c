@@ -203,7 +203,7 @@ static void test_yaml_aliases(void **s)
 		    "detection:\n  sel: {Image: &x /bin/x}\n  condition: sel\n");
 }
 
-/* libyaml's scanner slows with the square of flow nesting: 2 MB of '[' took hours. Refused up front. */
+/* libyaml's scanner slows with the square of flow nesting: 2 MB of '[' ran for over ten minutes. Refused up front. */
 static void test_yaml_depth_and_size(void **s)
 {
 	(void)s;
