@@ -90,7 +90,7 @@ $(BUILD)/immuned: $(DAEMON_OBJS)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # immunectl speaks the socket protocol and the verdict vocabulary, nothing of the daemon
-CTL_OBJS    := $(BUILD)/daemon/verdict_target.o
+CTL_OBJS    := $(BUILD)/daemon/verdict_target.o $(BUILD)/daemon/jsonw.o
 $(BUILD)/immunectl: $(CTL_SRCS) $(wildcard daemon/*.h) $(CTL_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

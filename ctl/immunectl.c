@@ -6,6 +6,7 @@
  * arguments, 3 daemon unreachable, 4 permission denied.
  */
 #include "ctlsock.h"
+#include "jsonw.h"
 #include "verdict_target.h"
 
 #include <errno.h>
@@ -275,6 +276,22 @@ static const char *jstr(const cJSON *o, const char *key, const char *dflt)
 	return cJSON_IsString(it) ? it->valuestring : dflt;
 }
 
+/*
+ * A string from the daemon for a person's terminal: paths and command lines
+ * are whatever a process chose, so control bytes, quotes and bad UTF-8 are
+ * escaped (jw_text) and a name cannot break the table or fake a row. The
+ * last few results stay valid, for the columns of one printf.
+ */
+static const char *shown(const char *s)
+{
+	static struct jw w[8];
+	static unsigned next;
+	struct jw *b = &w[next++ % 8];
+	jw_reset(b);
+	jw_text(b, s ? s : "");
+	return b->buf;
+}
+
 static double jnum(const cJSON *o, const char *key, double dflt)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -355,7 +372,7 @@ static void print_put(const cJSON *r)
 {
 	const char *action = jstr(r, "action", "?");
 	printf("%s %s %s", !strcmp(action, "deny") ? "blocked" : "allowed", jstr(r, "kind", "?"),
-	       jstr(r, "target", "?"));
+	       shown(jstr(r, "target", "?")));
 	if (jstr(r, "dev", NULL))
 		printf(" (dev %s inode %.0f, %s)", jstr(r, "dev", ""), jnum(r, "ino", 0), jstr(r, "map", "?"));
 	else if (!jstr(r, "map", NULL) && jstr(r, "applied", NULL)) /* the Hive's reply */
@@ -386,7 +403,7 @@ static void print_verdicts(const cJSON *r)
 		else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "persisted")))
 			snprintf(state, sizeof(state), "not persisted");
 		printf("%-6s %-5s %-40s %-16s %-19s %8.0f %s\n", jstr(e, "action", "?"), jstr(e, "kind", "?"),
-		       jstr(e, "target", "?"), jstr(e, "source", "?"), t, jnum(e, "hits", 0), state);
+		       shown(jstr(e, "target", "?")), shown(jstr(e, "source", "?")), t, jnum(e, "hits", 0), state);
 	}
 }
 
@@ -403,9 +420,10 @@ static void print_incidents(const cJSON *r)
 	cJSON_ArrayForEach(e, arr) {
 		char t[32];
 		fmt_time(jnum(e, "time_ns", 0), t, sizeof(t));
-		printf("%-19s %-24s %-8s %-12s %-7s %-30s %s\n", t, jstr(e, "rule_id", "?"), jstr(e, "rule_level", "-"),
-		       jstr(e, "host", "-"), jstr(e, "verdict", jstr(e, "action", "-")), jstr(e, "executable", "-"),
-		       jstr(e, "target", "-"));
+		printf("%-19s %-24s %-8s %-12s %-7s %-30s %s\n", t, shown(jstr(e, "rule_id", "?")),
+		       shown(jstr(e, "rule_level", "-")), shown(jstr(e, "host", "-")),
+		       shown(jstr(e, "verdict", jstr(e, "action", "-"))), shown(jstr(e, "executable", "-")),
+		       shown(jstr(e, "target", "-")));
 	}
 }
 

@@ -1,8 +1,13 @@
 /*
- * The control socket server. One epoll set holds the listener, the clients
- * and an idle timer, so the daemon's loop watches a single fd however many
- * clients there are. Replies are buffered and written as the socket drains,
- * so a slow client never blocks the sensor.
+ * The control socket server. One epoll set holds the listener, the clients,
+ * an idle timer and a "work left" eventfd, so the daemon's loop watches a
+ * single fd however many clients there are. The same thread drains the
+ * sensor's ring buffer, so one ctlsock_dispatch() does bounded work: per
+ * client a few requests, 64 KiB read and 256 KiB written, per turn a few
+ * dozen requests in all. What is left (lines already read, a reply still
+ * queued) keeps the fd readable for the next turn. A client that does not
+ * read its replies is not read from either, so it cannot grow our buffers.
+ * Clients are closed only after the turn, never while an event may name them.
  */
 #include "ctlsock.h"
 #include "mkdir_p.h"
@@ -16,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -32,6 +38,14 @@
 #define IDLE_SECONDS  30         /* a client silent this long is dropped */
 #define MAX_EVENTS    32
 #define MAX_GROUPS    256
+/* work per turn of the daemon's loop */
+#define CLIENT_REQUESTS  CTLSOCK_CLIENT_REQUESTS
+#define CLIENT_READ      (64 << 10)
+#define CLIENT_WRITE     (256 << 10)
+#define TURN_REQUESTS    CTLSOCK_TURN_REQUESTS
+#define TURN_ACCEPTS     16
+/* replies queued for a client beyond which its next requests wait */
+#define OUT_HIGH         (1 << 20)
 
 struct command {
 	char *name;
@@ -53,13 +67,16 @@ struct client {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool eof;       /* peer shut its side: answer what is left, then close */
+	bool dead;      /* to be closed after this turn */
+	bool ready;     /* whole lines wait in `in`, to be answered on a later turn */
+	unsigned turn;  /* the last turn that served it: once per turn */
 	uint32_t events; /* what epoll watches for it now */
 	time_t last;
 	struct client *next;
 };
 
 struct ctlsock {
-	int ep, lfd, tfd;
+	int ep, lfd, tfd, wfd; /* epoll set, listener, idle timer, eventfd: work left */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	gid_t admin_gid;
 	struct command *cmds;
@@ -68,12 +85,13 @@ struct ctlsock {
 	size_t nstatus;
 	struct client *clients;
 	int nclients;
+	unsigned turn;
 	struct timespec started;
 	int64_t started_ns;
 };
 
-/* epoll tags for the two fds that are not clients */
-static char tag_listen, tag_timer;
+/* epoll tags for the fds that are not clients */
+static char tag_listen, tag_timer, tag_work;
 
 /* reply_error() is used before its definition by the size guard in client_read() */
 static void reply_error(struct client *c, const char *code, const char *fmt, ...)
@@ -256,11 +274,15 @@ static int out_append(struct client *c, const char *s, size_t n)
 	return 0;
 }
 
-/* Write what the socket takes; 0 while the client stays, -1 to close it. */
-static int client_flush(struct ctlsock *cs, struct client *c)
+/* Write what the socket takes, at most CLIENT_WRITE bytes; -1 when the client is gone. */
+static int client_flush(struct client *c)
 {
-	while (c->out_off < c->out_len) {
-		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	size_t sent = 0;
+	while (c->out_off < c->out_len && sent < CLIENT_WRITE) {
+		size_t n = c->out_len - c->out_off;
+		if (n > CLIENT_WRITE - sent)
+			n = CLIENT_WRITE - sent;
+		ssize_t w = send(c->fd, c->out + c->out_off, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -269,18 +291,53 @@ static int client_flush(struct ctlsock *cs, struct client *c)
 			return -1;
 		}
 		c->out_off += (size_t)w;
+		sent += (size_t)w;
 	}
-	bool pending = c->out_off < c->out_len;
-	/* a half-closed socket stays readable: stop watching it or the loop spins */
-	uint32_t want = (c->eof ? 0 : EPOLLIN | EPOLLRDHUP) | (pending ? EPOLLOUT : 0);
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	return 0;
+}
+
+static size_t out_pending(const struct client *c)
+{
+	return c->out_len - c->out_off;
+}
+
+/* A whole line (or the last one of a half-closed peer) waits to be answered. */
+static bool has_line(const struct client *c)
+{
+	return c->in_len && (memchr(c->in, '\n', c->in_len) || c->eof);
+}
+
+/* Keep ctlsock_fd() readable for the next turn: lines wait that were read already. */
+static void work_left(struct ctlsock *cs)
+{
+	uint64_t one = 1;
+	/* EAGAIN: the counter is full, so the fd is readable anyway */
+	if (write(cs->wfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "immuned: control socket: eventfd: %s\n", strerror(errno));
+}
+
+/*
+ * What to wait for next: readable only while nothing read is left to answer
+ * and the replies have room (a half-closed socket stays readable: not watched
+ * then, or the loop spins); writable while replies wait. Lines left go to the
+ * work eventfd. A client done and drained is closed after the turn.
+ */
+static void client_watch(struct ctlsock *cs, struct client *c)
+{
+	bool room = out_pending(c) <= OUT_HIGH, line = has_line(c);
+	uint32_t want = (!c->eof && !line && room ? EPOLLIN | EPOLLRDHUP : 0) | (out_pending(c) ? EPOLLOUT : 0);
 	if (want != c->events) {
 		struct epoll_event ev = { .events = want, .data.ptr = c };
 		epoll_ctl(cs->ep, EPOLL_CTL_MOD, c->fd, &ev);
 		c->events = want;
 	}
-	if (!pending)
-		c->out_off = c->out_len = 0;
-	return !pending && c->eof ? -1 : 0;
+	c->ready = line && room;
+	if (c->ready)
+		work_left(cs);
+	if (c->eof && !line && !out_pending(c))
+		c->dead = true;
 }
 
 static void reply_json(struct client *c, cJSON *reply)
@@ -327,9 +384,21 @@ static void handle_line(struct ctlsock *cs, struct client *c, const char *line, 
 
 	while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
-	if (len == 0)
-		return; /* blank keep-alive lines are not requests */
+	if (len == 0) {
+		/* every line gets its reply, or a client counting replies would wait forever */
+		reply_error(c, "bad-request", "empty request line");
+		return;
+	}
 	req = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+	while (req && end && end < line + len && (*end == ' ' || *end == '\t'))
+		end++;
+	if (req && cJSON_IsObject(req) && end != line + len) {
+		size_t at = end >= line && end <= line + len ? (size_t)(end - line) : 0;
+		peer_log(&c->peer, "text after the request object (byte %zu)", at);
+		reply_error(c, "bad-request", "text after the request object (byte %zu of %zu)", at, len);
+		cJSON_Delete(req);
+		return;
+	}
 	if (!req || !cJSON_IsObject(req)) {
 		const char *where = req ? end : cJSON_GetErrorPtr();
 		size_t at = where && where >= line && where <= line + len ? (size_t)(where - line) : 0;
@@ -371,35 +440,38 @@ static void handle_line(struct ctlsock *cs, struct client *c, const char *line, 
 	cJSON_Delete(req);
 }
 
-/* Answer every complete line; returns requests answered. */
-static int client_process(struct ctlsock *cs, struct client *c)
+/* Answer up to max whole lines; returns how many. */
+static int client_process(struct ctlsock *cs, struct client *c, int max)
 {
 	size_t start = 0;
 	int served = 0;
 
-	for (;;) {
+	while (served < max && start < c->in_len && out_pending(c) <= OUT_HIGH) {
 		char *nl = memchr(c->in + start, '\n', c->in_len - start);
-		if (!nl)
+		if (nl) {
+			handle_line(cs, c, c->in + start, (size_t)(nl - (c->in + start)));
+			start = (size_t)(nl - c->in) + 1;
+		} else if (c->eof && start < c->in_len) {
+			/* a last request without its newline, ended by shutdown(SHUT_WR), counts too */
+			handle_line(cs, c, c->in + start, c->in_len - start);
+			start = c->in_len;
+		} else {
 			break;
-		handle_line(cs, c, c->in + start, (size_t)(nl - (c->in + start)));
-		start = (size_t)(nl - c->in) + 1;
+		}
 		served++;
 	}
-	/* A last request without its newline, ended by shutdown(SHUT_WR), counts too. */
-	if (c->eof && start < c->in_len) {
-		handle_line(cs, c, c->in + start, c->in_len - start);
-		start = c->in_len;
-		served++;
+	if (start) {
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
 	}
-	memmove(c->in, c->in + start, c->in_len - start);
-	c->in_len -= start;
 	return served;
 }
 
-/* Read what is there; -1 to close the client now. */
-static int client_read(struct ctlsock *cs, struct client *c, int *served)
+/* Read at most CLIENT_READ bytes, and only up to the first whole line; -1 to close the client. */
+static int client_read(struct client *c)
 {
-	for (;;) {
+	size_t got = 0;
+	while (got < CLIENT_READ && !c->eof && !has_line(c)) {
 		if (c->in_cap - c->in_len < 4096) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
 			if (cap > MAX_REQUEST + 8192) {
@@ -416,7 +488,10 @@ static int client_read(struct ctlsock *cs, struct client *c, int *served)
 			c->in = p;
 			c->in_cap = cap;
 		}
-		ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		size_t room = c->in_cap - c->in_len;
+		if (room > CLIENT_READ - got)
+			room = CLIENT_READ - got;
+		ssize_t r = recv(c->fd, c->in + c->in_len, room, 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -429,10 +504,31 @@ static int client_read(struct ctlsock *cs, struct client *c, int *served)
 			break;
 		}
 		c->in_len += (size_t)r;
-		*served += client_process(cs, c);
+		got += (size_t)r;
 	}
-	*served += client_process(cs, c);
 	return 0;
+}
+
+/* One client's share of a turn: answer what was read, read more if nothing is left, write. */
+static int client_serve(struct ctlsock *cs, struct client *c, int budget)
+{
+	if (c->turn == cs->turn)
+		return 0;
+	c->turn = cs->turn;
+	c->last = time(NULL);
+	int served = client_process(cs, c, budget);
+	if (served < budget && !has_line(c) && out_pending(c) <= OUT_HIGH && !c->eof) {
+		if (client_read(c)) {
+			c->dead = true;
+			return served;
+		}
+		served += client_process(cs, c, budget - served);
+	}
+	if (client_flush(c))
+		c->dead = true;
+	else
+		client_watch(cs, c);
+	return served;
 }
 
 static bool in_group(const gid_t *groups, int n, gid_t g)
@@ -445,7 +541,7 @@ static bool in_group(const gid_t *groups, int n, gid_t g)
 
 static void accept_clients(struct ctlsock *cs)
 {
-	for (;;) {
+	for (int k = 0; k < TURN_ACCEPTS; k++) {
 		int fd = accept4(cs->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -512,44 +608,72 @@ static void sweep_idle(struct ctlsock *cs)
 	for (c = cs->clients; c; c = next) {
 		next = c->next;
 		if (now - c->last > IDLE_SECONDS)
-			client_close(cs, c);
+			c->dead = true;
 	}
+}
+
+/* One client's share of what is left of the turn's requests. */
+static int share(int served)
+{
+	return CLIENT_REQUESTS < TURN_REQUESTS - served ? CLIENT_REQUESTS : TURN_REQUESTS - served;
 }
 
 int ctlsock_dispatch(struct ctlsock *cs)
 {
 	struct epoll_event evs[MAX_EVENTS];
-	int served = 0, rounds = 0, n;
+	int served = 0, n;
+	bool work = false;
 
-	/* Bounded, so a flood of clients cannot starve the event loop. */
-	while (rounds++ < 8 && (n = epoll_wait(cs->ep, evs, MAX_EVENTS, 0)) > 0) {
-		for (int i = 0; i < n; i++) {
-			void *tag = evs[i].data.ptr;
-			if (tag == &tag_listen) {
-				accept_clients(cs);
-				continue;
-			}
-			if (tag == &tag_timer) {
-				sweep_idle(cs);
-				/* the sweep may have freed clients named later in evs */
-				goto next_round;
-			}
+	cs->turn++;
+	n = epoll_wait(cs->ep, evs, MAX_EVENTS, 0);
+	for (int i = 0; i < n; i++) {
+		void *tag = evs[i].data.ptr;
+		if (tag == &tag_listen) {
+			accept_clients(cs);
+		} else if (tag == &tag_timer) {
+			sweep_idle(cs);
+		} else if (tag == &tag_work) {
+			uint64_t v;
+			if (read(cs->wfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				fprintf(stderr, "immuned: control socket: eventfd: %s\n", strerror(errno));
+			work = true;
+		} else {
 			struct client *c = tag;
-			c->last = time(NULL);
-			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
-				if (client_read(cs, c, &served)) {
-					client_close(cs, c);
-					continue;
-				}
-			}
+			if (c->dead)
+				continue;
 			if (evs[i].events & EPOLLERR) {
-				client_close(cs, c);
+				c->dead = true;
 				continue;
 			}
-			if (client_flush(cs, c))
-				client_close(cs, c);
+			/* over the turn's budget: level-triggered epoll names it again next turn */
+			if (served >= TURN_REQUESTS)
+				continue;
+			served += client_serve(cs, c, share(served));
 		}
-	next_round:;
+	}
+	/* clients with lines read on an earlier turn; c->ready is set again for those still left */
+	bool left = false;
+	for (struct client *c = cs->clients; c; c = c->next) {
+		if (!c->ready || c->dead)
+			continue;
+		if (!work || served >= TURN_REQUESTS) {
+			left = true;
+			continue;
+		}
+		if (c->turn == cs->turn) {
+			left = true;
+			continue;
+		}
+		c->ready = false;
+		served += client_serve(cs, c, share(served));
+	}
+	if (left)
+		work_left(cs);
+	/* closed after the turn: an event of this turn may still name a client */
+	for (struct client *c = cs->clients, *next; c; c = next) {
+		next = c->next;
+		if (c->dead)
+			client_close(cs, c);
 	}
 	return served;
 }
@@ -615,7 +739,7 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 		fail(err, n, "out of memory");
 		return NULL;
 	}
-	cs->ep = cs->lfd = cs->tfd = -1;
+	cs->ep = cs->lfd = cs->tfd = cs->wfd = -1;
 	cs->admin_gid = admin_gid;
 	snprintf(cs->path, sizeof(cs->path), "%s", path);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -666,11 +790,14 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 
 	cs->ep = epoll_create1(EPOLL_CLOEXEC);
 	cs->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	cs->wfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct itimerspec its = { .it_interval = { IDLE_SECONDS / 3, 0 }, .it_value = { IDLE_SECONDS / 3, 0 } };
 	struct epoll_event le = { .events = EPOLLIN, .data.ptr = &tag_listen };
 	struct epoll_event te = { .events = EPOLLIN, .data.ptr = &tag_timer };
-	if (cs->ep < 0 || cs->tfd < 0 || timerfd_settime(cs->tfd, 0, &its, NULL) ||
-	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->lfd, &le) || epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->tfd, &te)) {
+	struct epoll_event we = { .events = EPOLLIN, .data.ptr = &tag_work };
+	if (cs->ep < 0 || cs->tfd < 0 || cs->wfd < 0 || timerfd_settime(cs->tfd, 0, &its, NULL) ||
+	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->lfd, &le) || epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->tfd, &te) ||
+	    epoll_ctl(cs->ep, EPOLL_CTL_ADD, cs->wfd, &we)) {
 		fail(err, n, "control socket event set: %s", strerror(errno));
 		unlink(cs->path);
 		goto err;
@@ -686,6 +813,8 @@ err:
 		close(cs->lfd);
 	if (cs->tfd >= 0)
 		close(cs->tfd);
+	if (cs->wfd >= 0)
+		close(cs->wfd);
 	if (cs->ep >= 0)
 		close(cs->ep);
 	for (size_t i = 0; i < cs->ncmds; i++)
@@ -703,6 +832,7 @@ void ctlsock_close(struct ctlsock *cs)
 		client_close(cs, cs->clients);
 	close(cs->lfd);
 	close(cs->tfd);
+	close(cs->wfd);
 	close(cs->ep);
 	unlink(cs->path);
 	for (size_t i = 0; i < cs->ncmds; i++)

@@ -49,10 +49,14 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 void ctlsock_close(struct ctlsock *cs);
 /* Poll this (POLLIN / EPOLLIN) in the daemon's loop. */
 int ctlsock_fd(const struct ctlsock *cs);
+/* Requests answered per client, and in all, by one ctlsock_dispatch(). */
+#define CTLSOCK_CLIENT_REQUESTS 16
+#define CTLSOCK_TURN_REQUESTS   64
 /*
- * Accept, read, answer and write whatever is ready, without blocking. Call
- * when ctlsock_fd() is readable, or on every turn of the loop. Returns the
- * number of requests answered.
+ * Accept, read, answer and write what is ready, without blocking and with
+ * bounded work (the caller's loop has a ring buffer to drain too): what is
+ * left keeps ctlsock_fd() readable. Call when ctlsock_fd() is readable, or on
+ * every turn of the loop. Returns the number of requests answered.
  */
 int ctlsock_dispatch(struct ctlsock *cs);
 /* Add or replace a command. 0, or -ENOMEM / -EINVAL. */

@@ -101,14 +101,18 @@ static void fill_common(struct imm_event *ev, const struct imm_hdr *h)
 	ev->outcome = (h->flags & IMM_F_DENIED) ? IMM_OUTCOME_DENIED : IMM_OUTCOME_SUCCESS;
 }
 
-static void set_result(struct imm_event *ev, int64_t ret)
+/* -EINVAL when ret is negative but no errno (the kernel's are 1..4095). */
+static int set_result(struct imm_event *ev, int64_t ret)
 {
+	if (ret < -4095)
+		return -EINVAL;
 	ev->ret = ret;
 	if (ret < 0) {
 		ev->error_code = (int)-ret;
 		if (ev->outcome != IMM_OUTCOME_DENIED)
 			ev->outcome = IMM_OUTCOME_FAILURE;
 	}
+	return 0;
 }
 
 void event_clear(struct imm_event *ev)
@@ -125,18 +129,20 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 	const struct imm_hdr *h = data;
 
 	event_clear(ev);
-	if (size < sizeof(*h) || h->size > size || h->kind >= IMM_K_MAX)
+	/* a boot-time stamp past 2^62 ns (146 years up) is no kernel's: it would overflow the wall time */
+	if (size < sizeof(*h) || h->size > size || h->kind >= IMM_K_MAX || h->ts_ns > (1ull << 62))
 		return -EINVAL;
 	fill_common(ev, h);
 
 	switch (h->kind) {
 	case IMM_K_EXEC: {
 		const struct imm_exec *e = data;
-		if (size < sizeof(*e))
+		if (h->size < sizeof(*e)) /* h->size <= size: checked above */
 			return -EINVAL;
 		const char *p = e->data, *end = (const char *)data + h->size;
 		const char *args;
-		set_result(ev, e->ret);
+		if (set_result(ev, e->ret))
+			return -EINVAL;
 		ev->syscall = e->syscall;
 		ev->exe_dev = decode_dev(e->dev);
 		ev->exe_ino = e->ino;
@@ -163,10 +169,11 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 	}
 	case IMM_K_OPEN: {
 		const struct imm_open *o = data;
-		if (size < sizeof(*o))
+		if (h->size < sizeof(*o)) /* h->size <= size: checked above */
 			return -EINVAL;
 		const char *p = o->data, *end = (const char *)data + h->size;
-		set_result(ev, o->ret);
+		if (set_result(ev, o->ret))
+			return -EINVAL;
 		ev->open_flags = o->flags;
 		ev->open_mode = o->mode;
 		ev->syscall = o->syscall;
@@ -180,9 +187,10 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 	}
 	case IMM_K_CONNECT: {
 		const struct imm_connect *c = data;
-		if (size < sizeof(*c))
+		if (h->size < sizeof(*c)) /* h->size <= size: checked above */
 			return -EINVAL;
-		set_result(ev, c->ret);
+		if (set_result(ev, c->ret))
+			return -EINVAL;
 		ev->family = c->family;
 		ev->sock_type = c->sock_type;
 		ev->dst_port = c->port;
@@ -219,14 +227,14 @@ int decode_record(const void *data, size_t size, struct imm_event *ev, struct ar
 	}
 	case IMM_K_FORK: {
 		const struct imm_fork *f = data;
-		if (size < sizeof(*f))
+		if (h->size < sizeof(*f)) /* h->size <= size: checked above */
 			return -EINVAL;
 		ev->child_pid = f->h.pid;
 		return 0;
 	}
 	case IMM_K_EXIT: {
 		const struct imm_exit *x = data;
-		if (size < sizeof(*x))
+		if (h->size < sizeof(*x)) /* h->size <= size: checked above */
 			return -EINVAL;
 		ev->exit_code = x->exit_code;
 		return 0;

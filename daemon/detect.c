@@ -4,6 +4,7 @@
  */
 #include "detect.h"
 #include "gate_rules.h"
+#include "event_json.h"
 #include "correlate.h"
 #include "incident.h"
 #include "ioc.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_HITS 64
@@ -42,7 +44,13 @@ struct detect {
 	struct matcher *hold_m;
 	bool exec_hold, open_hold;
 	bool deny; /* the held event's answer, set by enforce() */
+	/* regex error lines: at most REGEX_LOG_LINES a minute, the rest counted */
+	struct timespec re_window;
+	unsigned re_logged;
+	uint64_t re_unlogged;
 };
+
+#define REGEX_LOG_LINES 10
 
 /* ------------------------------------------------------------ event copies for the hasher */
 
@@ -356,6 +364,37 @@ static bool judged_skip(const struct imm_event *ev, enum imm_rule_action a)
 	return ev->gate_judged && a != IMM_ACTION_ALERT;
 }
 
+/* A rule whose regex failed on an event may have missed it: say which, never silently. */
+static void report_regex_errors(struct detect *d, const struct imm_event *ev)
+{
+	struct match_error errs[8];
+	int n = matcher_errors(d->m, errs, 8);
+	if (!n)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec - d->re_window.tv_sec >= 60) {
+		if (d->re_unlogged)
+			fprintf(d->log, "immuned: %llu more rule evaluations with a regex error in the last minute not shown\n",
+				(unsigned long long)d->re_unlogged);
+		d->re_window = now;
+		d->re_logged = 0;
+		d->re_unlogged = 0;
+	}
+	for (int i = 0; i < n; i++) {
+		if (i >= 8 || d->re_logged >= REGEX_LOG_LINES) {
+			d->re_unlogged++;
+			continue;
+		}
+		char why[128];
+		matcher_error_text(errs[i].code, why, sizeof(why));
+		fprintf(d->log, "immuned: rule %s (%s) may have missed an event (%s, pid %u): its regex on %s failed: %s\n",
+			errs[i].rule->id, errs[i].rule->file, event_kind_name(ev->type), ev->pid,
+			sig_field_name(errs[i].field), why);
+		d->re_logged++;
+	}
+}
+
 int detect_event(struct detect *d, const struct imm_event *ev)
 {
 	const struct sigma_rule *hits[MAX_HITS];
@@ -393,6 +432,7 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 		}
 	}
 	int n = matcher_match(d->m, ev, hits, MAX_HITS);
+	report_regex_errors(d, ev);
 	if (n > MAX_HITS) {
 		fprintf(d->log, "immuned: %d rules matched one event; incidents for the first %d only\n", n, MAX_HITS);
 		n = MAX_HITS;
@@ -590,6 +630,11 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 		else
 			st->rules_after_match++;
 	}
+	if (d->m) {
+		struct matcher_stats ms;
+		matcher_get_stats(d->m, &ms);
+		st->regex_errors += ms.regex_errors;
+	}
 	struct corr_stats cs;
 	corr_get_stats(d->corr, &cs);
 	st->correlations = cs.rules;
@@ -629,6 +674,7 @@ int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
 	d->st.first_attempt += os.first_attempt;
 	d->st.after_match += os.after_match;
 	d->st.protected_refusals += os.protected_refusals;
+	d->st.regex_errors += os.regex_errors;
 	return 0;
 }
 

@@ -64,6 +64,7 @@ struct detect_stats {
 	uint64_t protected_refusals;
 	/* block and kill rules, by whether the running holds stop their first attempt */
 	unsigned rules_first_attempt, rules_after_match, rules_refused;
+	uint64_t regex_errors; /* regex evaluations that failed (limits, JIT stack): possible misses, logged */
 	/* correlation rules (correlate.h): groups evicted for room before their window ended lost their state */
 	unsigned correlations;
 	uint64_t correlations_fired, correlation_groups, correlation_events_held, correlation_groups_expired,

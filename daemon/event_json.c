@@ -246,19 +246,7 @@ void event_write_json_more(struct jw *w, const struct imm_event *ev, const char 
 	jw_end_obj(w);
 }
 
-/* Text: one aligned line per event, like execsnoop. Control bytes are shown escaped. */
-static void put_text(struct jw *w, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			char b[8];
-			jw_append(w, b, snprintf(b, sizeof(b), "\\x%02x", *p));
-		} else {
-			jw_append(w, (const char *)p, 1);
-		}
-	}
-}
-
+/* Text: one aligned line per event, like execsnoop; every string escaped (jw_text). */
 void event_write_text(struct jw *w, const struct imm_event *ev)
 {
 	char ts[64], head[160];
@@ -273,35 +261,35 @@ void event_write_text(struct jw *w, const struct imm_event *ev)
 	snprintf(head, sizeof(head), "%s.%03d %-7s %-7u %-7u %-6u %-16s %5d%s ", ts,
 		 (int)(ev->time_ns / 1000000 % 1000), event_kind_name(ev->type), ev->pid, ev->ppid, ev->uid,
 		 ev->comm, ret, ev->outcome == IMM_OUTCOME_DENIED ? " DENIED" : "");
-	put_text(w, head); /* comm is the process's own: escaped too */
+	jw_text(w, head); /* comm is the process's own: escaped too */
 	switch (ev->type) {
 	case EBPF_EVENT_EXEC:
-		put_text(w, ev->outcome == IMM_OUTCOME_FAILURE ? ev->filename : ev->executable);
+		jw_text(w, ev->outcome == IMM_OUTCOME_FAILURE ? ev->filename : ev->executable);
 		for (int i = 1; i < ev->argc; i++) {
-			put_text(w, " ");
-			put_text(w, ev->argv[i]);
+			jw_text(w, " ");
+			jw_text(w, ev->argv[i]);
 		}
 		break;
 	case EBPF_EVENT_OPEN:
-		put_text(w, ev->abs_path);
+		jw_text(w, ev->abs_path);
 		break;
 	case EBPF_EVENT_CONNECT:
 		if (ev->family == AF_UNIX) {
-			put_text(w, "unix:");
-			put_text(w, ev->unix_path);
+			jw_text(w, "unix:");
+			jw_text(w, ev->unix_path);
 		} else {
 			char b[80];
 			snprintf(b, sizeof(b), ev->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ev->dst_ip, ev->dst_port);
-			put_text(w, b);
+			jw_text(w, b);
 		}
 		break;
 	case EBPF_EVENT_FORK:
 	case EBPF_EVENT_EXIT:
-		put_text(w, ev->executable);
+		jw_text(w, ev->executable);
 		break;
 	}
 	if (ev->truncated)
-		put_text(w, " [truncated]");
+		jw_text(w, " [truncated]");
 }
 
 /* ---------------------------------------------------------------- parse */
@@ -332,8 +320,15 @@ static const char *gstr(const cJSON *o, const char *path, struct arena *a)
 static int64_t gnum(const cJSON *o, const char *path, int64_t def)
 {
 	const cJSON *v = get(o, path);
-	if (cJSON_IsNumber(v))
-		return (int64_t)v->valuedouble;
+	if (cJSON_IsNumber(v)) {
+		/* a double outside int64's range has no defined conversion: unsigned fields reach 2^64 */
+		double d = v->valuedouble;
+		if (d >= -9223372036854775808.0 && d < 9223372036854775808.0)
+			return (int64_t)d;
+		if (d >= 0 && d < 18446744073709551616.0)
+			return (int64_t)(uint64_t)d;
+		return def;
+	}
 	if (cJSON_IsString(v) && v->valuestring[0])
 		return strtoll(v->valuestring, NULL, 10);
 	return def;

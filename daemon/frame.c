@@ -8,6 +8,8 @@
 
 int frame_feed(struct frame_buf *b, const void *p, size_t n)
 {
+	if (!n)
+		return 0; /* nothing to copy, and b->data may still be NULL */
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + n)

@@ -1,5 +1,6 @@
 /* Incidents: ECS document, text line, SQLite rows; see incident.h. */
 #include "incident.h"
+#include "jsonw.h"
 #include "correlate.h"
 #include "event_json.h"
 #include "db.h"
@@ -215,48 +216,53 @@ void incident_write_json(struct jw *w, const struct incident *in)
 	event_write_json_more(w, in->ev, "alert", incident_more, (void *)in);
 }
 
-/* Control bytes would break a line-oriented log: show them as \xNN. */
-static void put_clean(FILE *out, const char *s)
+/* key="value" with the value escaped (jw_text): a command line cannot close its quotes and fake a field. */
+static void put_field(struct jw *w, const char *key, const char *v)
 {
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
+	jw_append(w, " ", 1);
+	jw_append(w, key, strlen(key));
+	jw_append(w, "=\"", 2);
+	jw_text(w, v ? v : "");
+	jw_append(w, "\"", 1);
 }
 
 void incident_write_text(FILE *out, const struct incident *in)
 {
-	char ts[64], target[4200];
+	char ts[64], target[4200], head[512];
+	struct jw w = { 0 };
 	event_timestamp(in->ev->time_ns, ts, sizeof(ts));
 	incident_target(in->ev, target, sizeof(target));
-	fprintf(out, "%s ALERT %-8s %s [%s] %s/%s pid=%u exe=", ts, in->rule_level && in->rule_level[0] ? in->rule_level : "-",
-		incident_event_kind(in->ev), in->rule_id, imm_action_name(in->action), in->verdict, in->ev->pid);
-	put_clean(out, in->ev->executable);
-	fprintf(out, " target=");
-	put_clean(out, target);
-	fprintf(out, " cmd=\"");
-	put_clean(out, in->ev->command_line);
-	fprintf(out, "\" rule=\"");
-	put_clean(out, in->rule_title);
-	fprintf(out, "\"");
+	snprintf(head, sizeof(head), "%s ALERT ", ts);
+	jw_append(&w, head, strlen(head));
+	size_t at = w.len;
+	jw_text(&w, in->rule_level && in->rule_level[0] ? in->rule_level : "-");
+	while (w.len < at + 8)
+		jw_append(&w, " ", 1);
+	snprintf(head, sizeof(head), " %s [", incident_event_kind(in->ev));
+	jw_append(&w, head, strlen(head));
+	jw_text(&w, in->rule_id);
+	jw_append(&w, "] ", 2);
+	jw_text(&w, imm_action_name(in->action));
+	jw_append(&w, "/", 1);
+	jw_text(&w, in->verdict);
+	snprintf(head, sizeof(head), " pid=%u", in->ev->pid);
+	jw_append(&w, head, strlen(head));
+	put_field(&w, "exe", in->ev->executable);
+	put_field(&w, "target", target);
+	put_field(&w, "cmd", in->ev->command_line);
+	put_field(&w, "rule", in->rule_title);
 	if (in->correlation) {
-		fprintf(out, " correlation=%s events=%u group=\"", corr_type_name(corr_fire_rule(in->correlation)->type),
-			corr_fire_events(in->correlation));
-		put_clean(out, corr_fire_group(in->correlation));
-		fprintf(out, "\"");
+		snprintf(head, sizeof(head), " correlation=%s events=%u", corr_type_name(corr_fire_rule(in->correlation)->type),
+			 corr_fire_events(in->correlation));
+		jw_append(&w, head, strlen(head));
+		put_field(&w, "group", corr_fire_group(in->correlation));
 	}
-	if (in->indicator) {
-		fprintf(out, " indicator=");
-		put_clean(out, in->indicator);
-	}
-	if (in->verdict_error) {
-		fprintf(out, " error=\"");
-		put_clean(out, in->verdict_error);
-		fprintf(out, "\"");
-	}
+	if (in->indicator)
+		put_field(&w, "indicator", in->indicator);
+	if (in->verdict_error)
+		put_field(&w, "error", in->verdict_error);
+	fwrite(w.buf, 1, w.len, out);
+	jw_free(&w);
 }
 
 /* ------------------------------------------------------------ store */

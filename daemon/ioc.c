@@ -11,9 +11,11 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct rec {
 	uint8_t kind;
@@ -324,43 +326,102 @@ int ioc_add_line(struct ioc_set *s, const char *line, const char *file, unsigned
 	return rc;
 }
 
+/* One line of a file being loaded; too_long when it was cut at IOC_MAX_LINE. */
+struct ioc_reader {
+	struct ioc_set *s;
+	const char *path;
+	FILE *log;
+	unsigned lineno;
+	enum imm_rule_action act;
+	long added;
+	char line[IOC_MAX_LINE + 1];
+	size_t len;
+	bool too_long;
+};
+
+static void reader_line(struct ioc_reader *r)
+{
+	r->lineno++;
+	size_t len = r->len;
+	r->len = 0;
+	if (r->too_long) {
+		r->too_long = false;
+		fprintf(r->log, "%s:%u: line longer than %d bytes, skipped\n", r->path, r->lineno, IOC_MAX_LINE);
+		r->s->st.malformed++;
+		return;
+	}
+	while (len && r->line[len - 1] == '\r')
+		len--;
+	r->line[len] = 0;
+	if (memchr(r->line, 0, len)) {
+		fprintf(r->log, "%s:%u: NUL byte in line, skipped\n", r->path, r->lineno);
+		r->s->st.malformed++;
+		return;
+	}
+	char err[160];
+	int rc = ioc_add_line(r->s, r->line, r->path, r->lineno, &r->act, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(r->log, "%s:%u: %s, skipped\n", r->path, r->lineno, err);
+		r->s->st.malformed++;
+	} else {
+		r->added += rc;
+	}
+}
+
 long ioc_load_file(struct ioc_set *s, const char *path, FILE *log)
 {
-	FILE *f = fopen(path, "r");
-	if (!f) {
+	/* non-blocking: a FIFO named as an IOC file must not hang the start */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st)) {
 		fprintf(log, "%s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	unsigned lineno = 0;
-	struct stat st;
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(log, "%s: not a regular file, not read\n", path);
+		close(fd);
+		return -1;
+	}
 	/* a SHA-256 line is 72 bytes: a lower bound on the count, so never an overshoot */
-	if (fstat(fileno(f), &st) == 0 && st.st_size > 0)
+	if (st.st_size > 0)
 		ioc_reserve(s, s->nrecs + (size_t)st.st_size / 72);
-	long added = 0;
-	enum imm_rule_action act = IMM_ACTION_ALERT;
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = 0;
-		if (memchr(line, 0, len)) {
-			fprintf(log, "%s:%u: NUL byte in line, skipped\n", path, lineno);
-			s->st.malformed++;
-			continue;
+	struct ioc_reader *r = calloc(1, sizeof(*r));
+	char *chunk = malloc(1 << 16);
+	if (!r || !chunk)
+		abort();
+	*r = (struct ioc_reader){ .s = s, .path = path, .log = log, .act = IMM_ACTION_ALERT };
+	ssize_t got;
+	while ((got = read(fd, chunk, 1 << 16)) != 0) {
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(log, "%s:%u: read failed: %s\n", path, r->lineno + 1, strerror(errno));
+			break;
 		}
-		char err[160];
-		int rc = ioc_add_line(s, line, path, lineno, &act, err, sizeof(err));
-		if (rc < 0) {
-			fprintf(log, "%s:%u: %s, skipped\n", path, lineno, err);
-			s->st.malformed++;
-		} else {
-			added += rc;
+		/* lines are cut at IOC_MAX_LINE bytes: a file without newlines costs no more memory than that */
+		for (const char *p = chunk, *end = chunk + got; p < end;) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t n = (size_t)((nl ? nl : end) - p);
+			if (r->len + n > IOC_MAX_LINE)
+				r->too_long = true;
+			else if (!r->too_long) {
+				memcpy(r->line + r->len, p, n);
+				r->len += n;
+			}
+			if (!nl)
+				break;
+			reader_line(r);
+			p = nl + 1;
 		}
 	}
-	free(line);
-	fclose(f);
+	if (r->len || r->too_long)
+		reader_line(r);
+	long added = r->added;
+	free(chunk);
+	free(r);
+	close(fd);
 	return added;
 }
 

@@ -44,8 +44,10 @@ struct ioc_set;
 /* fp_rate: the Bloom filter's target false-positive rate (0 → 0.001). */
 struct ioc_set *ioc_new(double fp_rate);
 void ioc_free(struct ioc_set *s);
-/* Load a file; malformed lines go to log as "FILE:LINE: reason" and are skipped.
- * Returns indicators added, or -1 if the file cannot be read. */
+/* Longest line of an IOC file; a longer one is reported and skipped. */
+#define IOC_MAX_LINE 8192
+/* Load a regular file; malformed lines go to log as "FILE:LINE: reason, skipped".
+ * Returns indicators added, or -1 if the file cannot be read (or is a FIFO, a device...). */
 long ioc_load_file(struct ioc_set *s, const char *path, FILE *log);
 /* One line (already without its newline). 0 added or blank/comment/directive, -1 malformed (err set). */
 int ioc_add_line(struct ioc_set *s, const char *line, const char *file, unsigned lineno,

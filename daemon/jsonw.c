@@ -87,6 +87,37 @@ size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+void jw_text(struct jw *w, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t l = c >= 0x80 ? utf8_len(s + i, n - i) : 1;
+		/* U+0080..U+009F (C2 80..C2 9F): C1 controls, CSI among them */
+		bool c1 = l == 2 && c == 0xc2 && s[i + 1] < 0xa0;
+		if (c == '"' || c == '\\') {
+			char e[2] = { '\\', (char)c };
+			put(w, e, 2);
+		} else if (c < 0x20 || c == 0x7f || !l || c1) {
+			size_t k = c1 ? 2 : 1;
+			for (size_t j = 0; j < k; j++) {
+				char e[5];
+				snprintf(e, sizeof(e), "\\x%02x", s[i + j]);
+				put(w, e, 4);
+			}
+			i += k;
+			continue;
+		} else {
+			put(w, (const char *)s + i, l);
+			i += l;
+			continue;
+		}
+		i++;
+	}
+}
+
 void jw_escape(struct jw *w, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;

@@ -35,6 +35,13 @@ void jw_raw(struct jw *w, const char *key, const char *json); /* already valid J
 void jw_append(struct jw *w, const char *s, size_t n);
 /* Append s escaped for a JSON string body (no quotes). */
 void jw_escape(struct jw *w, const char *s, size_t n);
+/*
+ * Append s for a line of text meant for people and line-oriented tools:
+ * `"` and `\` as \" and \\, control bytes (C0, DEL, C1) and bytes that are
+ * not UTF-8 as \xNN. So a hostile name can neither break the line, nor end a
+ * quoted field and fake the next one, nor send a terminal escape.
+ */
+void jw_text(struct jw *w, const char *s);
 /* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 size_t utf8_len(const unsigned char *s, size_t n);
 

@@ -523,6 +523,7 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "rules_after_match", ds.rules_after_match);
 		cJSON_AddNumberToObject(d, "rules_refused", ds.rules_refused);
 		cJSON_AddNumberToObject(d, "protected_refusals", (double)ds.protected_refusals);
+		cJSON_AddNumberToObject(d, "regex_errors", (double)ds.regex_errors);
 		cJSON_AddNumberToObject(d, "correlations", ds.correlations);
 		cJSON_AddNumberToObject(d, "correlations_fired", (double)ds.correlations_fired);
 		cJSON_AddNumberToObject(d, "correlation_groups", (double)ds.correlation_groups);
@@ -903,6 +904,7 @@ static void write_stats(bool final)
 		jw_uint(&line, "action_errors", ds.action_errors);
 		jw_uint(&line, "db_errors", ds.db_errors);
 		jw_uint(&line, "hash_dropped", ds.hash_dropped);
+		jw_uint(&line, "regex_errors", ds.regex_errors);
 		jw_uint(&line, "correlation_groups_evicted", ds.correlation_groups_evicted);
 	}
 	jw_end_obj(&line);

@@ -45,6 +45,8 @@ struct group {
 	int natoms, capatoms;
 	uint32_t *memo_stamp;
 	uint8_t *memo_val;
+	int *memo_err;          /* PCRE2 error of the atom's evaluation, 0 if none */
+	uint8_t *memo_err_field;
 	struct ac *ac[SIG_F_MAX];
 	uint32_t *lit_off[SIG_F_MAX]; /* literal id → lit_rules[off[id] .. off[id+1]) */
 	uint32_t *lit_rules[SIG_F_MAX];
@@ -64,6 +66,13 @@ struct matcher {
 	const struct sigma_ruleset *rs;
 	struct group g[G_MAX];
 	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+	/* the regex error met while evaluating the current rule (0: none), and the last event's list */
+	int eval_err;
+	enum sig_field eval_err_field;
+	struct match_error errs[16];
+	int nerrs;
 	/* the current event's fields */
 	const struct imm_event *ev;
 	uint32_t stamp;
@@ -200,8 +209,17 @@ static bool atom_one(struct matcher *m, const struct sig_atom *a, int f, int i)
 	size_t n = v->n;
 
 	switch (a->op) {
-	case SIG_OP_RE:
-		return pcre2_match(a->re, (PCRE2_SPTR)v->s, n, 0, 0, m->md, NULL) >= 0;
+	case SIG_OP_RE: {
+		int rc = pcre2_match(a->re, (PCRE2_SPTR)v->s, n, 0, 0, m->md, m->mctx);
+		if (rc >= 0)
+			return true;
+		if (rc != PCRE2_ERROR_NOMATCH) {
+			m->st.regex_errors++;
+			m->eval_err = rc;
+			m->eval_err_field = a->field;
+		}
+		return false;
+	}
 	case SIG_OP_CIDR:
 		if (m->ip_stamp != m->stamp) {
 			m->ip_stamp = m->stamp;
@@ -251,8 +269,21 @@ static bool eval(struct matcher *m, struct group *g, uint32_t idx, bool memo)
 		if (!memo)
 			return atom_eval(m, g->atoms[n->arg]);
 		if (g->memo_stamp[n->arg] != m->stamp) {
+			int before = m->eval_err;
+			m->eval_err = 0;
 			g->memo_stamp[n->arg] = m->stamp;
 			g->memo_val[n->arg] = atom_eval(m, g->atoms[n->arg]);
+			/* an atom that failed says so to every rule that shares it, not only the first */
+			if (m->eval_err) {
+				g->memo_err[n->arg] = m->eval_err;
+				g->memo_err_field[n->arg] = (uint8_t)m->eval_err_field;
+			} else {
+				g->memo_err[n->arg] = 0;
+				m->eval_err = before;
+			}
+		} else if (g->memo_err[n->arg]) {
+			m->eval_err = g->memo_err[n->arg];
+			m->eval_err_field = g->memo_err_field[n->arg];
 		}
 		return g->memo_val[n->arg];
 	case SIG_N_AND:
@@ -599,7 +630,9 @@ static int build_group(struct matcher *m, struct group *g, int gi)
 	free(am.vals);
 	g->memo_stamp = calloc(g->natoms + 1, sizeof(uint32_t));
 	g->memo_val = calloc(g->natoms + 1, 1);
-	if (!g->memo_stamp || !g->memo_val)
+	g->memo_err = calloc(g->natoms + 1, sizeof(int));
+	g->memo_err_field = calloc(g->natoms + 1, 1);
+	if (!g->memo_stamp || !g->memo_val || !g->memo_err || !g->memo_err_field)
 		abort();
 	m->st.atoms += g->natoms;
 	return 0;
@@ -612,10 +645,21 @@ struct matcher *matcher_new(const struct sigma_ruleset *rs)
 		return NULL;
 	m->rs = rs;
 	m->md = pcre2_match_data_create(1, NULL);
-	if (!m->md) {
+	/* PCRE2's default JIT stack is 32 KiB: a few KB of padding before the text a regex looks
+	 * for exhausted it, and the error read as "no match". The limits bound each evaluation. */
+	m->mctx = pcre2_match_context_create(NULL);
+	m->jit_stack = pcre2_jit_stack_create(32 << 10, MATCH_RE_JIT_STACK, NULL);
+	if (!m->md || !m->mctx || !m->jit_stack) {
+		pcre2_match_data_free(m->md);
+		pcre2_match_context_free(m->mctx);
+		pcre2_jit_stack_free(m->jit_stack);
 		free(m);
 		return NULL;
 	}
+	pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
+	pcre2_set_match_limit(m->mctx, MATCH_RE_MATCH_LIMIT);
+	pcre2_set_depth_limit(m->mctx, MATCH_RE_DEPTH_LIMIT);
+	pcre2_set_heap_limit(m->mctx, MATCH_RE_HEAP_KIB);
 	for (int gi = 0; gi < G_MAX; gi++)
 		build_group(m, &m->g[gi], gi);
 	return m;
@@ -638,6 +682,8 @@ void matcher_free(struct matcher *m)
 		free(g->atoms);
 		free(g->memo_stamp);
 		free(g->memo_val);
+		free(g->memo_err);
+		free(g->memo_err_field);
 		free(g->always);
 		free(g->cand);
 	}
@@ -645,12 +691,41 @@ void matcher_free(struct matcher *m)
 		for (int i = 0; i < 2; i++)
 			free(m->fv[f][i].lc);
 	pcre2_match_data_free(m->md);
+	pcre2_match_context_free(m->mctx);
+	pcre2_jit_stack_free(m->jit_stack);
 	free(m);
 }
 
 void matcher_get_stats(const struct matcher *m, struct matcher_stats *st)
 {
 	*st = m->st;
+}
+
+int matcher_errors(const struct matcher *m, struct match_error *out, int max)
+{
+	int n = m->nerrs < max ? m->nerrs : max;
+	if (n > 0)
+		memcpy(out, m->errs, n * sizeof(*out));
+	return m->nerrs;
+}
+
+void matcher_error_text(int code, char *buf, size_t n)
+{
+	if (pcre2_get_error_message(code, (PCRE2_UCHAR *)buf, n) < 0)
+		snprintf(buf, n, "PCRE2 error %d", code);
+}
+
+/* One rule's verdict on the event; a miss with a regex error is recorded. */
+static bool eval_rule(struct matcher *m, struct group *g, const struct mrule *mr, bool memo)
+{
+	m->eval_err = 0;
+	bool hit = eval(m, g, mr->root, memo);
+	if (!hit && m->eval_err) {
+		if (m->nerrs < (int)(sizeof(m->errs) / sizeof(m->errs[0])))
+			m->errs[m->nerrs] = (struct match_error){ mr->r, m->eval_err_field, m->eval_err };
+		m->nerrs++;
+	}
+	return hit;
 }
 
 /* ------------------------------------------------------------ match */
@@ -696,6 +771,7 @@ static void on_lit(void *p, int id)
 
 static struct group *begin(struct matcher *m, const struct imm_event *ev, unsigned *ls)
 {
+	m->nerrs = 0;
 	*ls = match_event_logsources(ev);
 	if (!*ls)
 		return NULL;
@@ -747,7 +823,7 @@ int matcher_match(struct matcher *m, const struct imm_event *ev, const struct si
 			if (!(ls & (1u << mr->ls)))
 				continue;
 			m->st.candidates++;
-			if (eval(m, g, mr->root, true))
+			if (eval_rule(m, g, mr, true))
 				nh = add_hit(m, mr, hits, nh, max);
 		}
 	}
@@ -763,7 +839,7 @@ int matcher_match_naive(struct matcher *m, const struct imm_event *ev, const str
 	int nh = 0;
 	for (int i = 0; i < g->nrules; i++) {
 		const struct mrule *mr = &g->rules[i];
-		if ((ls & (1u << mr->ls)) && eval(m, g, mr->root, false))
+		if ((ls & (1u << mr->ls)) && eval_rule(m, g, mr, false))
 			nh = add_hit(m, mr, hits, nh, max);
 	}
 	return nh;

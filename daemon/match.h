@@ -23,7 +23,24 @@ struct matcher_stats {
 	unsigned ac_states;          /* automaton states, all fields */
 	unsigned always;             /* rules without a literal guard: evaluated on every event of their kind */
 	uint64_t events, candidates, hits;
+	uint64_t regex_errors;       /* regex evaluations that ended neither in a match nor in "no match" */
 };
+
+/*
+ * A rule that did not match an event while one of its regexes failed on it
+ * (PCRE2 match, depth or heap limit, JIT stack): a possible miss, never a silent one.
+ */
+struct match_error {
+	const struct sigma_rule *rule;
+	enum sig_field field;
+	int code;                    /* PCRE2's error code */
+};
+
+/* Bounds on one regex evaluation: CPU (backtracking steps), depth, heap and JIT stack. */
+#define MATCH_RE_MATCH_LIMIT  1000000
+#define MATCH_RE_DEPTH_LIMIT  50000
+#define MATCH_RE_HEAP_KIB     16384
+#define MATCH_RE_JIT_STACK    (1 << 20)
 
 /* The ruleset must outlive the matcher. NULL on OOM. */
 struct matcher *matcher_new(const struct sigma_ruleset *rs);
@@ -33,6 +50,11 @@ int matcher_match(struct matcher *m, const struct imm_event *ev, const struct si
 /* The same answer by evaluating every rule of the event's kind: the reference for tests and bench. */
 int matcher_match_naive(struct matcher *m, const struct imm_event *ev, const struct sigma_rule **hits, int max);
 void matcher_get_stats(const struct matcher *m, struct matcher_stats *st);
+/* The rules of the last matcher_match(_naive) call that met a regex error and did not match;
+ * returns how many (at most max stored). */
+int matcher_errors(const struct matcher *m, struct match_error *out, int max);
+/* PCRE2's text for an error code. */
+void matcher_error_text(int code, char *buf, size_t n);
 /*
  * The values of Sigma field f on ev (at most two: Image is also the path as
  * exec'd); num holds a number's text. Returns how many.

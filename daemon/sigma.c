@@ -11,12 +11,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pcre2.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 extern const char *const imm_builtin_rules[][2];
@@ -74,6 +76,44 @@ static bool yis_null(yaml_node_t *n)
 	const char *s = yscalar(n);
 	return !*s || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0 ||
 	       strcmp(s, "~") == 0;
+}
+
+/*
+ * libyaml loads an alias as a second reference to its anchor's node, and an
+ * alias inside its own anchor as a cycle: a few lines can name a billion
+ * values or an endless tree. So every node must be referenced exactly once
+ * (the root by the document).
+ */
+static void yaml_ref(yaml_document_t *d, bool *seen, int id, size_t *line)
+{
+	if (id < 1 || id > d->nodes.top - d->nodes.start)
+		return;
+	if (seen[id] && !*line)
+		*line = d->nodes.start[id - 1].start_mark.line + 1;
+	seen[id] = true;
+}
+
+/* The line of the first node an alias refers to, or 0 when the document has no alias. */
+static size_t yaml_alias_line(yaml_document_t *d)
+{
+	size_t line = 0;
+	bool *seen = calloc((size_t)(d->nodes.top - d->nodes.start) + 1, sizeof(*seen));
+	if (!seen)
+		abort();
+	yaml_ref(d, seen, 1, &line);
+	for (yaml_node_t *nd = d->nodes.start; nd < d->nodes.top; nd++) {
+		if (nd->type == YAML_MAPPING_NODE) {
+			for (yaml_node_pair_t *p = nd->data.mapping.pairs.start; p < nd->data.mapping.pairs.top; p++) {
+				yaml_ref(d, seen, p->key, &line);
+				yaml_ref(d, seen, p->value, &line);
+			}
+		} else if (nd->type == YAML_SEQUENCE_NODE) {
+			for (yaml_node_item_t *it = nd->data.sequence.items.start; it < nd->data.sequence.items.top; it++)
+				yaml_ref(d, seen, *it, &line);
+		}
+	}
+	free(seen);
+	return line;
 }
 
 /* for the correlation loader */
@@ -562,6 +602,17 @@ static int rs_add(struct sigma_ruleset *rs, struct sigma_rule *r)
 	return 0;
 }
 
+/* Selections are shared where the condition names them again: count each use, stop at the budget. */
+static bool tree_within(const struct sig_node *n, long *budget)
+{
+	if (--*budget < 0)
+		return false;
+	for (int i = 0; i < n->n; i++)
+		if (!tree_within(n->kids[i], budget))
+			return false;
+	return true;
+}
+
 /* One YAML document → loaded (1), skipped (0) or nothing (empty document, -1). */
 static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t *doc, bool builtin, FILE *log,
 		    bool report_loaded)
@@ -569,8 +620,17 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	if (!root)
 		return -1;
-	if (root->type == YAML_MAPPING_NODE && yget(doc, root, "correlation"))
+	size_t alias = yaml_alias_line(doc);
+	if (root->type == YAML_MAPPING_NODE && yget(doc, root, "correlation")) {
+		if (alias) {
+			const char *cid = ygets(doc, root, "id");
+			fprintf(log, "skipped %s %s: YAML alias to the node at line %zu refused\n", name, cid ? cid : name,
+				alias);
+			rs->skipped++;
+			return 0;
+		}
 		return corr_load_doc(rs, name, doc, root, builtin, log);
+	}
 	struct sigma_rule *r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
@@ -601,7 +661,9 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	}
 
 	int bad = 0;
-	if (root->type != YAML_MAPPING_NODE)
+	if (alias)
+		bad = skip(&c, "YAML alias to the node at line %zu refused", alias);
+	else if (root->type != YAML_MAPPING_NODE)
 		bad = skip(&c, "document is not a map");
 	else if (ygets(doc, root, "action"))
 		bad = skip(&c, "rule collection action '%s' not supported", ygets(doc, root, "action"));
@@ -615,6 +677,9 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 		bad = parse_immune(&c, yget(doc, root, "immune"));
 	if (!bad)
 		bad = parse_detection(&c, yget(doc, root, "detection"));
+	long budget = SIG_RULE_MAX_NODES;
+	if (!bad && !tree_within(r->root, &budget))
+		bad = skip(&c, "the condition uses more than %d nodes of selections", SIG_RULE_MAX_NODES);
 	if (bad) {
 		fprintf(log, "skipped %s %s: %s\n", name, r->id, c.why);
 		rs->skipped++;
@@ -629,11 +694,63 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	return 1;
 }
 
+/*
+ * libyaml has no depth limit, and its scanner's work per token grows with the
+ * flow nesting: 2 MB of '[' kept it busy for over ten minutes. So the events are read
+ * once first and the file is refused at the first level past the bound, or
+ * past the node bound, before any document is built. Malformed YAML is left
+ * for the loader to report.
+ */
+static int yaml_prescan(struct sigma_ruleset *rs, const char *name, const char *text, size_t len, FILE *log)
+{
+	yaml_parser_t p;
+	int depth = 0, rc = 0;
+	long nodes = 0;
+
+	if (!yaml_parser_initialize(&p))
+		abort();
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev))
+			break;
+		yaml_event_type_t t = ev.type;
+		size_t line = ev.start_mark.line + 1;
+		yaml_event_delete(&ev);
+		if (t == YAML_STREAM_END_EVENT)
+			break;
+		if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT)
+			depth++;
+		else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT)
+			depth--;
+		if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT || t == YAML_SCALAR_EVENT ||
+		    t == YAML_ALIAS_EVENT)
+			nodes++;
+		if (depth > SIG_YAML_MAX_DEPTH) {
+			fprintf(log, "error %s:%zu: YAML nested deeper than %d levels\n", name, line, SIG_YAML_MAX_DEPTH);
+			rc = -1;
+			break;
+		}
+		if (nodes > SIG_YAML_MAX_NODES) {
+			fprintf(log, "error %s:%zu: more than %d YAML nodes in one file\n", name, line, SIG_YAML_MAX_NODES);
+			rc = -1;
+			break;
+		}
+	}
+	yaml_parser_delete(&p);
+	if (rc)
+		rs->yaml_errors++;
+	return rc;
+}
+
 int sigma_load_text(struct sigma_ruleset *rs, const char *name, const char *text, size_t len, bool builtin,
 		    FILE *log, bool report_loaded)
 {
 	yaml_parser_t p;
 	int rc = 0;
+
+	if (yaml_prescan(rs, name, text, len, log))
+		return -1;
 
 	if (!yaml_parser_initialize(&p))
 		abort();
@@ -656,32 +773,67 @@ int sigma_load_text(struct sigma_ruleset *rs, const char *name, const char *text
 	return rc;
 }
 
+static int file_error(struct sigma_ruleset *rs, FILE *log, const char *path, const char *why)
+{
+	fprintf(log, "error %s: %s\n", path, why);
+	rs->yaml_errors++;
+	return -1;
+}
+
+/* A regular file of at most SIG_MAX_FILE_BYTES: not a FIFO that never ends, nor /dev/zero. */
 static int load_file(struct sigma_ruleset *rs, const char *path, FILE *log, bool report_loaded)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(log, "error %s: %s\n", path, strerror(errno));
-		rs->yaml_errors++;
-		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return file_error(rs, log, path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st)) {
+		int e = errno;
+		close(fd);
+		return file_error(rs, log, path, strerror(e));
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0, got;
-	do {
-		if (cap - len < 65536) {
-			cap = cap ? cap * 2 : 65536;
+	char why[128];
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return file_error(rs, log, path, "not a regular file, not read");
+	}
+	if (st.st_size > SIG_MAX_FILE_BYTES) {
+		close(fd);
+		snprintf(why, sizeof(why), "%lld bytes, more than the %d a rule file may have", (long long)st.st_size,
+			 SIG_MAX_FILE_BYTES);
+		return file_error(rs, log, path, why);
+	}
+	/* the size may change under us: read one byte past the bound to know */
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		abort();
+	for (;;) {
+		if (len == cap) {
+			if (cap > SIG_MAX_FILE_BYTES)
+				break;
+			cap = cap * 2 > (size_t)SIG_MAX_FILE_BYTES + 1 ? (size_t)SIG_MAX_FILE_BYTES + 1 : cap * 2;
 			if (!(buf = realloc(buf, cap)))
 				abort();
 		}
-		got = fread(buf + len, 1, cap - len, f);
-		len += got;
-	} while (got);
-	int err = ferror(f);
-	fclose(f);
-	if (err) {
-		fprintf(log, "error %s: read failed\n", path);
-		rs->yaml_errors++;
+		ssize_t got = read(fd, buf + len, cap - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			snprintf(why, sizeof(why), "read failed: %s", strerror(errno));
+			close(fd);
+			free(buf);
+			return file_error(rs, log, path, why);
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	close(fd);
+	if (len > SIG_MAX_FILE_BYTES) {
 		free(buf);
-		return -1;
+		snprintf(why, sizeof(why), "more than the %d bytes a rule file may have", SIG_MAX_FILE_BYTES);
+		return file_error(rs, log, path, why);
 	}
 	int rc = sigma_load_text(rs, path, buf, len, false, log, report_loaded);
 	free(buf);
@@ -699,23 +851,36 @@ static int cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int sigma_load_path(struct sigma_ruleset *rs, const char *path, FILE *log, bool report_loaded)
+/* The directories open above the one being walked: a symlink back to one of them is a loop. */
+struct walk {
+	dev_t dev[SIG_MAX_DIR_DEPTH + 1];
+	ino_t ino[SIG_MAX_DIR_DEPTH + 1];
+	int depth;
+};
+
+static int load_path(struct sigma_ruleset *rs, const char *path, struct walk *w, FILE *log, bool report_loaded)
 {
 	struct stat st;
-	if (stat(path, &st)) {
-		fprintf(log, "error %s: %s\n", path, strerror(errno));
-		rs->yaml_errors++;
-		return -1;
-	}
+	if (stat(path, &st))
+		return file_error(rs, log, path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return load_file(rs, path, log, report_loaded);
+	for (int i = 0; i < w->depth; i++) {
+		if (w->dev[i] == st.st_dev && w->ino[i] == st.st_ino) {
+			/* its rules are being loaded already, from the directory it leads back to */
+			fprintf(log, "skipped %s: a symlink loop back to a directory above it\n", path);
+			return 0;
+		}
+	}
+	if (w->depth > SIG_MAX_DIR_DEPTH) {
+		char why[96];
+		snprintf(why, sizeof(why), "more than %d directories deep, not read", SIG_MAX_DIR_DEPTH);
+		return file_error(rs, log, path, why);
+	}
 
 	DIR *d = opendir(path);
-	if (!d) {
-		fprintf(log, "error %s: %s\n", path, strerror(errno));
-		rs->yaml_errors++;
-		return -1;
-	}
+	if (!d)
+		return file_error(rs, log, path, strerror(errno));
 	char **ents = NULL;
 	int n = 0, cap = 0, rc = 0;
 	struct dirent *de;
@@ -733,15 +898,25 @@ int sigma_load_path(struct sigma_ruleset *rs, const char *path, FILE *log, bool 
 	}
 	closedir(d);
 	qsort(ents, n, sizeof(*ents), cmpstr);
+	w->dev[w->depth] = st.st_dev;
+	w->ino[w->depth] = st.st_ino;
+	w->depth++;
 	for (int i = 0; i < n; i++) {
 		struct stat es;
 		if (stat(ents[i], &es) == 0 && (S_ISDIR(es.st_mode) || yaml_name(ents[i])))
-			if (sigma_load_path(rs, ents[i], log, report_loaded))
+			if (load_path(rs, ents[i], w, log, report_loaded))
 				rc = -1;
 		free(ents[i]);
 	}
+	w->depth--;
 	free(ents);
 	return rc;
+}
+
+int sigma_load_path(struct sigma_ruleset *rs, const char *path, FILE *log, bool report_loaded)
+{
+	struct walk w = { .depth = 0 };
+	return load_path(rs, path, &w, log, report_loaded);
 }
 
 int sigma_load_builtin(struct sigma_ruleset *rs, FILE *log, bool report_loaded)

@@ -52,6 +52,19 @@ enum sig_op {
 	SIG_OP_EXISTS, /* |exists: true/false (exists_want) */
 };
 
+/*
+ * Bounds on what a rule file may ask of the loader, each refused with one line
+ * naming the file and the bound (docs/detection.md). SigmaHQ's largest Linux
+ * rule file is 50 KB and its longest condition 180 bytes.
+ */
+#define SIG_MAX_FILE_BYTES  (4 << 20) /* one rule file */
+#define SIG_MAX_DIR_DEPTH   16        /* directories below a --rules directory */
+#define SIG_COND_MAX_LEN    4096      /* one condition */
+#define SIG_COND_MAX_DEPTH  32        /* parentheses and 'not' inside one another */
+#define SIG_RULE_MAX_NODES  100000    /* a rule's tree with each selection counted where it is used */
+#define SIG_YAML_MAX_DEPTH  64        /* YAML collections inside one another */
+#define SIG_YAML_MAX_NODES  200000    /* YAML nodes (scalars, sequences, maps) in one file */
+
 #define SIG_GLOB_STAR '\x01'
 #define SIG_GLOB_ONE  '\x02'
 

@@ -2,12 +2,16 @@
  * Sigma conditions: and, or, not, parentheses, "1 of X*", "all of X*",
  * "1 of them", "all of them". Precedence not > and > or, as in Sigma.
  * Aggregations ("| count() ...") and "near" are reported, not guessed at.
+ * A condition is input from whoever wrote the rule file: its length and its
+ * nesting are bounded (the parser recurses once per level), and a chain of
+ * and/or is gathered into one node, so memory grows with the chain, not its square.
  */
 #include "sigma.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -21,6 +25,7 @@ struct cparser {
 	char *err;
 	size_t errlen;
 	int failed;
+	int depth; /* parentheses and nots open now */
 };
 
 static void fail(struct cparser *p, const char *fmt, const char *arg)
@@ -108,9 +113,19 @@ static struct sig_node *parse_primary(struct cparser *p)
 		fail(p, "condition ends too early%s", "");
 		return NULL;
 	}
+	if ((strcmp(t, "(") == 0 || strcasecmp(t, "not") == 0) && p->depth >= SIG_COND_MAX_DEPTH) {
+		char lim[16];
+		snprintf(lim, sizeof(lim), "%d", SIG_COND_MAX_DEPTH);
+		fail(p, "nested deeper than %s levels of parentheses and 'not'", lim);
+		return NULL;
+	}
 	if (strcmp(t, "(") == 0) {
 		next(p);
+		p->depth++;
 		struct sig_node *e = parse_or(p);
+		p->depth--;
+		if (!e)
+			return NULL;
 		if (strcmp(peek(p), ")") != 0) {
 			fail(p, "missing ')'%s", "");
 			return NULL;
@@ -124,7 +139,9 @@ static struct sig_node *parse_primary(struct cparser *p)
 	}
 	if (strcasecmp(t, "not") == 0) {
 		next(p);
+		p->depth++;
 		struct sig_node *k = parse_primary(p);
+		p->depth--;
 		if (!k)
 			return NULL;
 		struct sig_node *nd = mknode(p, SIG_N_NOT, 1);
@@ -157,43 +174,62 @@ static struct sig_node *parse_primary(struct cparser *p)
 	return NULL;
 }
 
-/* Flatten nested nodes of the same type: fewer levels to walk per event. */
-static struct sig_node *binary(struct cparser *p, enum sig_node_type t, struct sig_node *a, struct sig_node *b)
+/* The operands of one and/or chain, gathered before the node is made. */
+struct chain {
+	struct sig_node **k;
+	int n, cap;
+};
+
+/* Nested nodes of the same type are flattened: fewer levels to walk per event. */
+static void chain_add(struct chain *c, enum sig_node_type t, struct sig_node *x)
 {
-	int na = a->type == t ? a->n : 1, nb = b->type == t ? b->n : 1;
-	struct sig_node *nd = mknode(p, t, na + nb);
-	int k = 0;
-	for (int i = 0; i < na; i++)
-		nd->kids[k++] = a->type == t ? a->kids[i] : a;
-	for (int i = 0; i < nb; i++)
-		nd->kids[k++] = b->type == t ? b->kids[i] : b;
+	int add = x->type == t ? x->n : 1;
+	if (c->n + add > c->cap) {
+		int cap = c->cap ? c->cap : 8;
+		while (cap < c->n + add)
+			cap *= 2;
+		struct sig_node **k = realloc(c->k, cap * sizeof(*k));
+		if (!k)
+			abort();
+		c->k = k;
+		c->cap = cap;
+	}
+	for (int i = 0; i < add; i++)
+		c->k[c->n++] = x->type == t ? x->kids[i] : x;
+}
+
+/* operand (op operand)*, one node for the whole chain */
+static struct sig_node *parse_chain(struct cparser *p, enum sig_node_type t, const char *op,
+				    struct sig_node *(*operand)(struct cparser *))
+{
+	struct sig_node *first = operand(p);
+	if (!first || strcasecmp(peek(p), op) != 0)
+		return first;
+	struct chain c = { 0 };
+	chain_add(&c, t, first);
+	while (strcasecmp(peek(p), op) == 0) {
+		next(p);
+		struct sig_node *r = operand(p);
+		if (!r) {
+			free(c.k);
+			return NULL;
+		}
+		chain_add(&c, t, r);
+	}
+	struct sig_node *nd = mknode(p, t, c.n);
+	memcpy(nd->kids, c.k, c.n * sizeof(*c.k));
+	free(c.k);
 	return nd;
 }
 
 static struct sig_node *parse_and(struct cparser *p)
 {
-	struct sig_node *l = parse_primary(p);
-	while (l && strcasecmp(peek(p), "and") == 0) {
-		next(p);
-		struct sig_node *r = parse_primary(p);
-		if (!r)
-			return NULL;
-		l = binary(p, SIG_N_AND, l, r);
-	}
-	return l;
+	return parse_chain(p, SIG_N_AND, "and", parse_primary);
 }
 
 static struct sig_node *parse_or(struct cparser *p)
 {
-	struct sig_node *l = parse_and(p);
-	while (l && strcasecmp(peek(p), "or") == 0) {
-		next(p);
-		struct sig_node *r = parse_and(p);
-		if (!r)
-			return NULL;
-		l = binary(p, SIG_N_OR, l, r);
-	}
-	return l;
+	return parse_chain(p, SIG_N_OR, "or", parse_and);
 }
 
 struct sig_node *sig_cond_parse(struct arena *pool, const char *cond, char **names, struct sig_node **sels,
@@ -202,6 +238,11 @@ struct sig_node *sig_cond_parse(struct arena *pool, const char *cond, char **nam
 	struct cparser p = {
 		.pool = pool, .s = cond, .names = names, .sels = sels, .nsels = nsels, .err = err, .errlen = errlen,
 	};
+	size_t len = strlen(cond);
+	if (len > SIG_COND_MAX_LEN) {
+		snprintf(err, errlen, "%zu bytes long, more than the %d allowed", len, SIG_COND_MAX_LEN);
+		return NULL;
+	}
 	struct sig_node *n = parse_or(&p);
 	if (n && !p.failed && peek(&p)[0]) {
 		if (strcmp(p.tok, "|") == 0)

@@ -359,11 +359,11 @@ static void test_pipelined_and_eof(void **state)
 	struct ctlsock *cs = open_server(CTLSOCK_NO_GROUP);
 	ctlsock_register(cs, "echo", h_echo, &s, 0);
 
-	/* three requests in one write, three replies in order */
+	/* three requests and a blank line in one write, four replies in order: the blank line's is an error */
 	int fd = connect_to(sock_path);
 	send_str(fd, "{\"cmd\":\"echo\",\"arg\":\"a\"}\n\n{\"cmd\":\"echo\",\"arg\":\"b\"}\r\n{\"cmd\":\"echo\",\"arg\":\"c\"}\n");
-	char got[4] = "";
-	for (int i = 0; i < 3; i++) {
+	char got[5] = "";
+	for (int i = 0; i < 4; i++) {
 		/* read exactly one line at a time */
 		char line[256];
 		size_t n = 0;
@@ -380,11 +380,18 @@ static void test_pipelined_and_eof(void **state)
 		}
 		line[n] = '\0';
 		cJSON *r = cJSON_Parse(line);
-		assert_true(ok(r));
-		got[i] = str(r, "echo")[0];
+		if (i == 1) {
+			assert_false(ok(r));
+			assert_string_equal(str(r, "code"), "bad-request");
+			assert_string_equal(str(r, "error"), "empty request line");
+			got[i] = '-';
+		} else {
+			assert_true(ok(r));
+			got[i] = str(r, "echo")[0];
+		}
 		cJSON_Delete(r);
 	}
-	assert_string_equal(got, "abc");
+	assert_string_equal(got, "a-bc");
 	close(fd);
 
 	/* a last request without newline, ended by shutdown(SHUT_WR) */
@@ -711,6 +718,12 @@ static int h_incidents(const cJSON *req, cJSON *reply, const struct ctl_peer *pe
 	cJSON_AddStringToObject(i, "host", "web1");
 	cJSON_AddStringToObject(i, "executable", "/bin/sh");
 	cJSON_AddItemToArray(arr, i);
+	/* a name that would start a row of its own and color the terminal */
+	i = cJSON_CreateObject();
+	cJSON_AddNumberToObject(i, "time_ns", 1.7e18);
+	cJSON_AddStringToObject(i, "rule_id", "exec-from-tmp");
+	cJSON_AddStringToObject(i, "executable", "/tmp/x\n2023-11-14 22:13:20 fake-rule\x1b[8m");
+	cJSON_AddItemToArray(arr, i);
 	return 0;
 }
 
@@ -764,6 +777,13 @@ static void test_immunectl(void **state)
 	assert_int_equal(run_ctl(cs, out, sizeof(out), inc_human), 0);
 	assert_non_null(strstr(out, "shell-from-web"));
 	assert_non_null(strstr(out, "/bin/sh"));
+	/* the header and two rows, the hostile name escaped */
+	int rows = 0;
+	for (const char *p = out; (p = strchr(p, '\n')); p++)
+		rows++;
+	assert_int_equal(rows, 3);
+	assert_non_null(strstr(out, "/tmp/x\\x0a2023-11-14 22:13:20 fake-rule\\x1b[8m"));
+	assert_null(strchr(out, '\x1b'));
 
 	/* --fleet is passed through; a relative path goes out absolute */
 	const char *blk[] = { "--socket", sock_path, "--json", "block", "exec", "relative/tool", "--fleet", NULL };
@@ -837,6 +857,195 @@ static void test_request_helpers(void **state)
 	cJSON_Delete(r);
 }
 
+/* Read whatever replies are there without blocking; returns the count of whole lines seen so far. */
+static int drain_lines(int fd, int *lines, char *last, size_t lastn, size_t *lastlen)
+{
+	char buf[65536];
+	ssize_t r;
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n') {
+				(*lines)++;
+				last[*lastlen < lastn ? *lastlen : lastn - 1] = '\0';
+				*lastlen = 0;
+			} else if (*lastlen < lastn - 1) {
+				last[(*lastlen)++] = buf[i];
+			}
+		}
+	}
+	return *lines;
+}
+
+/* Every line is answered: blank lines and text after the object are errors, not silence. */
+static void test_blank_and_trailing(void **state)
+{
+	(void)state;
+	struct ctlsock *cs = open_server(CTLSOCK_NO_GROUP);
+	int fd = connect_to(sock_path);
+	send_str(fd, "\n  \t\r\n{\"cmd\":\"status\"} {\"cmd\":\"help\"}\n{\"cmd\":\"help\"}  \n");
+	static const char *const want[] = { "empty request line", "empty request line",
+					    "text after the request object (byte 17 of 31)", NULL };
+	char line[8192];
+	size_t len = 0;
+	for (int i = 0; i < 4; i++) {
+		int lines = 0;
+		time_t deadline = time(NULL) + 10;
+		/* one byte at a time, so that each line is seen alone */
+		while (!lines) {
+			assert_true(time(NULL) < deadline);
+			ctlsock_dispatch(cs);
+			char ch;
+			if (recv(fd, &ch, 1, MSG_DONTWAIT) != 1)
+				continue;
+			if (ch == '\n') {
+				line[len] = '\0';
+				len = 0;
+				lines = 1;
+			} else if (len < sizeof(line) - 1) {
+				line[len++] = ch;
+			}
+		}
+		cJSON *r = cJSON_Parse(line);
+		assert_non_null(r);
+		if (want[i]) {
+			assert_false(ok(r));
+			assert_string_equal(str(r, "code"), "bad-request");
+			assert_string_equal(str(r, "error"), want[i]);
+		} else {
+			assert_true(ok(r));
+			assert_non_null(cJSON_GetObjectItemCaseSensitive(r, "commands"));
+		}
+		cJSON_Delete(r);
+	}
+	close(fd);
+	ctlsock_close(cs);
+}
+
+/*
+ * The reproduction of issue 11: one client's stream of requests held the loop
+ * (which also drains the ring buffer) for as long as it kept writing. Now one
+ * turn answers at most CTLSOCK_CLIENT_REQUESTS of one client and
+ * CTLSOCK_TURN_REQUESTS in all, the fd stays readable while work is left, and
+ * another client is answered on the next turn.
+ */
+static void test_fair_turns(void **state)
+{
+	struct seen s = { 0 };
+	(void)state;
+	struct ctlsock *cs = open_server(CTLSOCK_NO_GROUP);
+	ctlsock_register(cs, "echo", h_echo, &s, 0);
+
+	enum { N = 1000 };
+	size_t cap = N * 40, len = 0;
+	char *flood = malloc(cap);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(flood + len, cap - len, "{\"cmd\":\"echo\",\"arg\":\"%d\"}\n", i);
+	int a = connect_to(sock_path);
+	send_str(a, flood);
+	free(flood);
+	/* let the server accept and see the data */
+	int served = 0, turns = 0;
+	while (served == 0 && turns++ < 100) {
+		struct pollfd p = { .fd = ctlsock_fd(cs), .events = POLLIN };
+		poll(&p, 1, 10);
+		served = ctlsock_dispatch(cs);
+	}
+	assert_int_equal(served, CTLSOCK_CLIENT_REQUESTS);
+	/* work is left: the fd says so without any new byte arriving */
+	struct pollfd p = { .fd = ctlsock_fd(cs), .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 0), 1);
+
+	int b = connect_to(sock_path);
+	send_str(b, "{\"cmd\":\"echo\",\"arg\":\"bystander\"}\n");
+	int b_lines = 0, a_lines = 0, b_turn = -1;
+	char last[256];
+	size_t lastlen = 0, blastlen = 0;
+	char blast[256];
+	for (turns = 0; a_lines < N && turns < 10000; turns++) {
+		p.fd = ctlsock_fd(cs);
+		poll(&p, 1, 10);
+		int n = ctlsock_dispatch(cs);
+		assert_true(n <= CTLSOCK_TURN_REQUESTS);
+		drain_lines(a, &a_lines, last, sizeof(last), &lastlen);
+		if (b_turn < 0 && drain_lines(b, &b_lines, blast, sizeof(blast), &blastlen) == 1)
+			b_turn = turns;
+	}
+	assert_int_equal(a_lines, N);
+	/* in order, the last one last */
+	assert_non_null(strstr(last, "\"echo\":\"999\""));
+	/* the bystander did not wait for the flood: answered within a few turns of connecting */
+	assert_true(b_turn >= 0 && b_turn <= 3);
+	assert_non_null(strstr(blast, "bystander"));
+	assert_true(turns >= N / CTLSOCK_CLIENT_REQUESTS);
+	assert_int_equal(s.calls, N + 1);
+	close(a);
+	close(b);
+	ctlsock_close(cs);
+}
+
+/* A client that keeps sending and never reads its replies is not read from either. */
+static void test_backpressure(void **state)
+{
+	(void)state;
+	struct ctlsock *cs = open_server(CTLSOCK_NO_GROUP);
+	ctlsock_register(cs, "big", h_big, NULL, 0);
+	int fd = connect_to(sock_path);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	/* requests of 32 KiB, so that the socket fills after a few */
+	size_t reqlen = 32 << 10;
+	char *req = malloc(reqlen + 1);
+	int h = snprintf(req, reqlen, "{\"cmd\":\"big\",\"pad\":\"");
+	memset(req + h, 'x', reqlen - h - 3);
+	memcpy(req + reqlen - 3, "\"}\n", 4);
+	long sent = 0, served = 0;
+	size_t off = 0;
+	bool blocked = false;
+	/* each reply is ~1.3 MB: past the first, the server stops taking this client's requests */
+	for (int turn = 0; turn < 2000 && !blocked; turn++) {
+		ssize_t w = send(fd, req + off, reqlen - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			off += (size_t)w;
+			if (off == reqlen) {
+				sent++;
+				off = 0;
+			}
+		} else if (w < 0 && errno == EAGAIN) {
+			blocked = true;
+		} else {
+			fail_msg("send: %zd %s", w, strerror(errno));
+		}
+		served += ctlsock_dispatch(cs);
+	}
+
+	assert_true(blocked);
+	assert_true(served <= 2);
+	for (int i = 0; i < 50; i++)
+		served += ctlsock_dispatch(cs);
+	assert_true(served <= 2);
+	/* it reads: every request is answered, in full */
+	int lines = 0;
+	char last[64];
+	size_t lastlen = 0;
+	time_t deadline = time(NULL) + 60;
+	while ((off || lines < sent) && time(NULL) < deadline) {
+		struct pollfd p = { .fd = ctlsock_fd(cs), .events = POLLIN };
+		poll(&p, 1, 1);
+		ctlsock_dispatch(cs);
+		drain_lines(fd, &lines, last, sizeof(last), &lastlen);
+		/* the rest of the request the full socket cut */
+		ssize_t w = off ? send(fd, req + off, reqlen - off, MSG_NOSIGNAL) : 0;
+		if (w > 0 && (off += (size_t)w) == reqlen) {
+			off = 0;
+			sent++;
+		}
+	}
+	free(req);
+	assert_int_equal(lines, sent);
+	print_message("backpressure: %ld requests sent before the socket filled, %ld answered meanwhile\n", sent, served);
+	close(fd);
+	ctlsock_close(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +1060,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_admin_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_immunectl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_blank_and_trailing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fair_turns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure, setup, teardown),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, NULL, NULL);

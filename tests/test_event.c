@@ -101,6 +101,38 @@ static void test_decode_rejects_bad_lengths(void **state)
 	n = make_exec(buf, "/x", "/x", "x\0", 2, "/");
 	e->h.size = n + 100; /* claims more than was delivered */
 	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+
+	/* found by fuzz/decode_fuzz: a declared size below the fixed part made the string bounds wrap */
+	n = make_exec(buf, "/x", "/x", "x\0", 2, "/");
+	e->h.size = sizeof(struct imm_hdr) + 4;
+	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+	/* a result that is no errno (INT_MIN could not be negated back) */
+	n = make_exec(buf, "/x", "/x", "x\0", 2, "/");
+	e->ret = INT32_MIN;
+	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+	e->ret = -4095;
+	assert_int_equal(decode_record(buf, n, &ev, &a), 0);
+	assert_int_equal(ev.error_code, 4095);
+	/* a boot-time stamp no kernel gives: the wall time would overflow */
+	e->ret = 0;
+	e->h.ts_ns = 0xeeeeeeeeeeeeeeeeull;
+	assert_int_equal(decode_record(buf, n, &ev, &a), -EINVAL);
+	arena_free(&a);
+}
+
+/* found by fuzz/decode_fuzz: numbers past int64 in a replayed line (u64 fields reach 2^64) */
+static void test_replay_numbers_out_of_range(void **state)
+{
+	(void)state;
+	struct imm_event ev;
+	struct arena a = { 0 };
+	char err[128];
+	assert_int_equal(event_from_json("{\"event\":{\"action\":\"exit\"},\"immune\":{\"boot_ns\":10520408729660935445,"
+					 "\"cgroup_id\":1e30},\"process\":{\"pid\":-1e300}}",
+					 &ev, &a, err, sizeof(err)),
+			 0);
+	assert_true(ev.ts_boot_ns > (1ull << 63));
+	assert_int_equal(ev.cgroup_id, 0);
 	arena_free(&a);
 }
 
@@ -215,6 +247,30 @@ static void test_text_line_escapes(void **state)
 	assert_non_null(strstr(w.buf, "/tmp/new\\x0aline"));
 	jw_free(&w);
 	arena_free(&a);
+}
+
+/* The text escaper: quotes and backslashes, C0/DEL/C1 controls, invalid UTF-8; valid UTF-8 kept. */
+static void test_text_escaper(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "plain /usr/bin/ls -la", "plain /usr/bin/ls -la" },
+		{ "say \"hi\" \\ there", "say \\\"hi\\\" \\\\ there" },
+		{ "a\nb\rc\td\x1b[31m\x7f", "a\\x0ab\\x0dc\\x09d\\x1b[31m\\x7f" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9d", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x9d" },
+		{ "csi\xc2\x9b" "2J nbsp\xc2\xa0", "csi\\xc2\\x9b2J nbsp\xc2\xa0" },
+		{ "bad\xff\xc3(\xed\xa0\x80", "bad\\xff\\xc3(\\xed\\xa0\\x80" },
+		{ "cut\xe2\x82", "cut\\xe2\\x82" },
+	};
+	struct jw w = { 0 };
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		jw_reset(&w);
+		jw_text(&w, cases[i].in);
+		assert_string_equal(w.buf, cases[i].out);
+	}
+	jw_free(&w);
 }
 
 static void test_proc_table_lineage(void **state)
@@ -364,6 +420,8 @@ int main(void)
 		cmocka_unit_test(test_json_hostile_round_trip),
 		cmocka_unit_test(test_json_escape_growth),
 		cmocka_unit_test(test_text_line_escapes),
+		cmocka_unit_test(test_text_escaper),
+		cmocka_unit_test(test_replay_numbers_out_of_range),
 		cmocka_unit_test(test_proc_table_lineage),
 		cmocka_unit_test(test_enrich_ancestors),
 		cmocka_unit_test(test_proc_seed_self),

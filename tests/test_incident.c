@@ -121,8 +121,30 @@ static void test_text_line(void **s)
 	assert_null(strchr(buf, '\n'));
 	assert_null(strchr(buf, '\x01')); /* control bytes escaped */
 	assert_non_null(strstr(buf, "ALERT high"));
-	assert_non_null(strstr(buf, "[r-1] kill/killed pid=77 exe=/tmp/x"));
-	assert_non_null(strstr(buf, "cmd=\"x --evil\\x01\""));
+	assert_non_null(strstr(buf, "[r-1] kill/killed pid=77 exe=\"/tmp/x\" target=\"/tmp/x\""));
+	assert_non_null(strstr(buf, "cmd=\"x --evil\\x01\" rule=\"Exec from tmp\""));
+	free(buf);
+
+	/* issue 11: a command line that closes its quotes and writes the next field itself */
+	ev.command_line = "x\" rule=\"benign\" exe=\"/usr/bin/true";
+	ev.executable = "/tmp/a b\\\" verdict=\"allowed";
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	incident_write_text(f, &in);
+	fclose(f);
+	assert_non_null(strstr(buf, " exe=\"/tmp/a b\\\\\\\" verdict=\\\"allowed\" "));
+	assert_non_null(strstr(buf, " cmd=\"x\\\" rule=\\\"benign\\\" exe=\\\"/usr/bin/true\" rule=\"Exec from tmp\""));
+	/* split on unescaped quotes, the line has exactly its own fields */
+	int fields = 0;
+	for (const char *p = buf; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			continue;
+		}
+		if (*p == '"')
+			fields++;
+	}
+	assert_int_equal(fields, 2 * 4); /* exe, target, cmd, rule */
 	free(buf);
 }
 

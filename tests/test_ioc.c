@@ -244,6 +244,61 @@ static void test_add_text(void **state)
 	ioc_free(s);
 }
 
+/* Hostile files: a line without end, CRLF, a last line without newline, NUL bytes, a FIFO, a device. */
+static void test_hostile_files(void **s)
+{
+	(void)s;
+	char path[] = "/tmp/immune-ioc-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("path:/etc/a\r\n", f);
+	for (int i = 0; i < 1 << 20; i++)
+		fputc('/', f);
+	fputs("\npath:/etc/b\n", f);
+	fwrite("path:/etc/\0c\n", 1, 13, f);
+	for (int i = 0; i < IOC_MAX_LINE; i++) /* exactly the bound: read, then refused by the parser */
+		fputc('x', f);
+	fputs("\n1.2.3.4", f);
+	fclose(f);
+	struct ioc_set *set = ioc_new(0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *log = open_memstream(&buf, &len);
+	assert_int_equal(ioc_load_file(set, path, log), 3);
+	fclose(log);
+	assert_int_equal(ioc_finalize(set), 0);
+	assert_true(ioc_match_path(set, "/etc/a", NULL));
+	assert_true(ioc_match_path(set, "/etc/b", NULL));
+	assert_true(ioc_match_ip(set, "1.2.3.4", NULL));
+	char want[512];
+	snprintf(want, sizeof(want), "%s:2: line longer than %d bytes, skipped\n%s:4: NUL byte in line, skipped\n"
+		 "%s:5: indicator longer than 4099 bytes, skipped\n", path, IOC_MAX_LINE, path, path);
+	assert_string_equal(buf, want);
+	struct ioc_stats st;
+	ioc_get_stats(set, &st);
+	assert_int_equal(st.malformed, 3);
+	free(buf);
+	ioc_free(set);
+	unlink(path);
+
+	/* a FIFO would block the start for ever; a device never ends */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	const char *const bad[] = { path, "/dev/zero" };
+	for (int i = 0; i < 2; i++) {
+		set = ioc_new(0);
+		buf = NULL;
+		log = open_memstream(&buf, &len);
+		assert_int_equal(ioc_load_file(set, bad[i], log), -1);
+		fclose(log);
+		snprintf(want, sizeof(want), "%s: not a regular file, not read\n", bad[i]);
+		assert_string_equal(buf, want);
+		free(buf);
+		ioc_free(set);
+	}
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +307,7 @@ int main(void)
 		cmocka_unit_test(test_add_text),
 		cmocka_unit_test(test_many_no_false_positive),
 		cmocka_unit_test(test_hasher),
+		cmocka_unit_test(test_hostile_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
