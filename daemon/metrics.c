@@ -351,6 +351,21 @@ static void detection(struct metrics *m, struct jw *w)
 	sample(w, "immune_action_errors_total", (double)ds.action_errors);
 	family(w, "immune_incident_store_errors_total", "counter", "Incidents the database could not store.");
 	sample(w, "immune_incident_store_errors_total", (double)ds.db_errors);
+	family(w, "immune_correlation_rules", "gauge", "Correlation rules in the set in force.");
+	sample(w, "immune_correlation_rules", ds.correlations);
+	family(w, "immune_correlations_fired_total", "counter", "Correlation rules that fired (each an incident).");
+	sample(w, "immune_correlations_fired_total", (double)ds.correlations_fired);
+	family(w, "immune_correlation_groups", "gauge", "Correlation groups whose window is open.");
+	sample(w, "immune_correlation_groups", (double)ds.correlation_groups);
+	family(w, "immune_correlation_events_held", "gauge", "Events held by open correlation groups.");
+	sample(w, "immune_correlation_events_held", (double)ds.correlation_events_held);
+	family(w, "immune_correlation_groups_closed_total", "counter",
+	       "Correlation groups closed: expired at the end of their window, or evicted for room before it (their state lost).");
+	sample1(w, "immune_correlation_groups_closed_total", "reason", "expired", (double)ds.correlation_groups_expired);
+	sample1(w, "immune_correlation_groups_closed_total", "reason", "evicted", (double)ds.correlation_groups_evicted);
+	family(w, "immune_correlation_silent_matches_total", "counter",
+	       "Matches of rules that only feed correlations (no incident of their own).");
+	sample(w, "immune_correlation_silent_matches_total", (double)ds.correlation_silent_matches);
 	family(w, "immune_hash_jobs_total", "counter",
 	       "Executables queued for SHA-256 against the indicators, by outcome.");
 	sample1(w, "immune_hash_jobs_total", "outcome", "submitted", (double)ds.hash_submitted);
