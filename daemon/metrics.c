@@ -11,6 +11,7 @@
 #include "event_json.h"
 #include "hive.h"
 #include "hive_tls.h"
+#include "frame.h"
 #include "immune.h"
 #include "jsonw.h"
 #include "proc.h"
@@ -438,13 +439,17 @@ static void hive_link(struct metrics *m, struct jw *w)
 		{ "unacknowledged", "immune_hive_backlog_incidents", "gauge",
 		  "Incidents waiting in the agent's database for the Hive's acknowledgement." },
 		{ "verdict_version", "immune_hive_verdict_version", "gauge", "Version of the fleet verdict set applied." },
+		{ "refused", "immune_hive_incidents_refused_total", "counter",
+		  "Incidents the Hive refused (kept as dead letters) since the start." },
+		{ "dead_letters", "immune_hive_dead_letters", "gauge", "Incidents the Hive ever refused, kept in the database." },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, nums[i][0]);
-		if (!cJSON_IsNumber(x) || x->valuedouble < 0)
+		uint64_t v;
+		/* exact 64-bit integers on the Hive's side are raw JSON numbers */
+		if (frame_u64(cJSON_GetObjectItemCaseSensitive(o, nums[i][0]), &v))
 			continue;
 		family(w, nums[i][1], nums[i][2], nums[i][3]);
-		sample(w, nums[i][1], x->valuedouble);
+		sample(w, nums[i][1], (double)v);
 	}
 	cJSON_Delete(r);
 }
