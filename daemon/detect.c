@@ -640,9 +640,9 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 	st->correlations = cs.rules;
 	st->correlation_groups = cs.groups;
 	st->correlation_events_held = cs.events_held;
-	st->correlation_groups_expired = cs.groups_expired;
-	st->correlation_groups_evicted = cs.groups_evicted;
-	st->correlation_silent_matches = cs.silent_matches;
+	st->correlation_groups_expired += cs.groups_expired;
+	st->correlation_groups_evicted += cs.groups_evicted;
+	st->correlation_silent_matches += cs.silent_matches;
 }
 
 int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
@@ -675,6 +675,11 @@ int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
 	d->st.after_match += os.after_match;
 	d->st.protected_refusals += os.protected_refusals;
 	d->st.regex_errors += os.regex_errors;
+	/* correlation windows in flight are not carried: the new rules may group differently */
+	d->st.correlations_fired += os.correlations_fired;
+	d->st.correlation_groups_expired += os.correlation_groups_expired;
+	d->st.correlation_groups_evicted += os.correlation_groups_evicted;
+	d->st.correlation_silent_matches += os.correlation_silent_matches;
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "event_json.h"
 #include "hive.h"
 #include "hive_tls.h"
+#include "frame.h"
 #include "immune.h"
 #include "jsonw.h"
 #include "proc.h"
@@ -351,18 +352,27 @@ static void detection(struct metrics *m, struct jw *w)
 	sample(w, "immune_action_errors_total", (double)ds.action_errors);
 	family(w, "immune_incident_store_errors_total", "counter", "Incidents the database could not store.");
 	sample(w, "immune_incident_store_errors_total", (double)ds.db_errors);
+	family(w, "immune_correlation_rules", "gauge", "Correlation rules in the set in force.");
+	sample(w, "immune_correlation_rules", ds.correlations);
+	family(w, "immune_correlations_fired_total", "counter", "Correlation rules that fired (each an incident).");
+	sample(w, "immune_correlations_fired_total", (double)ds.correlations_fired);
+	family(w, "immune_correlation_groups", "gauge", "Correlation groups whose window is open.");
+	sample(w, "immune_correlation_groups", (double)ds.correlation_groups);
+	family(w, "immune_correlation_events_held", "gauge", "Events held by open correlation groups.");
+	sample(w, "immune_correlation_events_held", (double)ds.correlation_events_held);
+	family(w, "immune_correlation_groups_closed_total", "counter",
+	       "Correlation groups closed: expired at the end of their window, or evicted for room before it (their state lost).");
+	sample1(w, "immune_correlation_groups_closed_total", "reason", "expired", (double)ds.correlation_groups_expired);
+	sample1(w, "immune_correlation_groups_closed_total", "reason", "evicted", (double)ds.correlation_groups_evicted);
+	family(w, "immune_correlation_silent_matches_total", "counter",
+	       "Matches of rules that only feed correlations (no incident of their own).");
+	sample(w, "immune_correlation_silent_matches_total", (double)ds.correlation_silent_matches);
 	family(w, "immune_hash_jobs_total", "counter",
 	       "Executables queued for SHA-256 against the indicators, by outcome.");
 	sample1(w, "immune_hash_jobs_total", "outcome", "submitted", (double)ds.hash_submitted);
 	sample1(w, "immune_hash_jobs_total", "outcome", "dropped", (double)ds.hash_dropped);
 	sample1(w, "immune_hash_jobs_total", "outcome", "cached", (double)ds.hash_cache_hits);
 	sample1(w, "immune_hash_jobs_total", "outcome", "error", (double)ds.hash_errors);
-	family(w, "immune_correlation_groups", "gauge", "Correlation rule groups holding matches now.");
-	sample(w, "immune_correlation_groups", (double)ds.correlation_groups);
-	family(w, "immune_correlation_groups_dropped_total", "counter",
-	       "Correlation groups dropped: their window passed (expired) or room was needed (evicted, state lost).");
-	sample1(w, "immune_correlation_groups_dropped_total", "reason", "expired", (double)ds.correlation_groups_expired);
-	sample1(w, "immune_correlation_groups_dropped_total", "reason", "evicted", (double)ds.correlation_groups_evicted);
 }
 
 struct map_sums {
@@ -429,16 +439,17 @@ static void hive_link(struct metrics *m, struct jw *w)
 		{ "unacknowledged", "immune_hive_backlog_incidents", "gauge",
 		  "Incidents waiting in the agent's database for the Hive's acknowledgement." },
 		{ "verdict_version", "immune_hive_verdict_version", "gauge", "Version of the fleet verdict set applied." },
+		{ "refused", "immune_hive_incidents_refused_total", "counter",
+		  "Incidents the Hive refused (kept as dead letters) since the start." },
+		{ "dead_letters", "immune_hive_dead_letters", "gauge", "Incidents the Hive ever refused, kept in the database." },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, nums[i][0]);
-		/* exact 64-bit counters travel as raw JSON integers (frame_add_u64) */
-		double v = cJSON_IsNumber(x) ? x->valuedouble
-			   : cJSON_IsRaw(x) && x->valuestring ? strtod(x->valuestring, NULL) : -1;
-		if (v < 0)
+		uint64_t v;
+		/* exact 64-bit integers on the Hive's side are raw JSON numbers */
+		if (frame_u64(cJSON_GetObjectItemCaseSensitive(o, nums[i][0]), &v))
 			continue;
 		family(w, nums[i][1], nums[i][2], nums[i][3]);
-		sample(w, nums[i][1], v);
+		sample(w, nums[i][1], (double)v);
 	}
 	cJSON_Delete(r);
 }

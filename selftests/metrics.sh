@@ -109,7 +109,8 @@ execs=$(grep '^immune_events_total{kind="exec",' "$W/m1" | awk '{s += $2} END {p
 [ "$execs" -ge 2 ] && ok "the execs are counted ($execs)" || notok "the execs are counted ($execs)"
 for fam in immune_events_dropped_total immune_events_received_total immune_events_lost_total immune_rules \
 	immune_processes process_resident_memory_bytes immune_enforcement_mode immune_bpf_program_runs_total \
-	immune_bpf_program_run_seconds_total immune_reloads_total; do
+	immune_bpf_program_run_seconds_total immune_reloads_total immune_correlations_fired_total \
+	immune_correlation_groups_closed_total; do
 	grep -q "^# TYPE $fam " "$W/m1" && ok "family $fam" || notok "family $fam"
 done
 i=0
