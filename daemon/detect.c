@@ -3,6 +3,7 @@
  * action through the caller's callbacks → incident printed and stored.
  */
 #include "detect.h"
+#include "interest.h"
 #include "incident.h"
 #include "ioc.h"
 #include "match.h"
@@ -430,6 +431,14 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 	st->db_errors += incident_store_errors(d->store);
 }
 
+void detect_interest(const struct detect *d, struct interest *in)
+{
+	interest_add_rules(in, &d->rs, NULL);
+	interest_add_iocs(in, d->ioc, "--ioc");
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
+		interest_add_iocs(in, d->fleet[i].set, d->fleet[i].name);
+}
+
 int detect_check_rules(int npaths, char **paths, FILE *out)
 {
 	struct sigma_ruleset rs;
@@ -438,6 +447,12 @@ int detect_check_rules(int npaths, char **paths, FILE *out)
 	for (int i = 0; i < npaths; i++)
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
+	/* which opens these rules make the sensor send, and which rule sends them all */
+	struct interest in;
+	interest_init(&in);
+	interest_add_rules(&in, &rs, out);
+	interest_summary(&in, out);
+	interest_free(&in);
 	fprintf(out, "%u loaded, %u skipped\n", rs.loaded, rs.skipped);
 	sigma_ruleset_free(&rs);
 	return rc;

@@ -68,6 +68,10 @@ void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
 
+struct interest;
+/* Add to in (daemon/interest.h) the opens the loaded rules and indicators can use. */
+void detect_interest(const struct detect *d, struct interest *in);
+
 #define DETECT_FLEET_IOC_SETS 16
 /*
  * Put (or replace) the IOC set `name` pushed by the Hive; text is in the

@@ -387,6 +387,20 @@ int ioc_finalize(struct ioc_set *s)
 	return 0;
 }
 
+void ioc_each(const struct ioc_set *s, enum ioc_kind kind, void (*fn)(void *ctx, const void *key, size_t len),
+	      void *ctx)
+{
+	for (size_t off = 0; off < s->blen;) {
+		const struct rec *r = (const struct rec *)(s->blob + off);
+		const void *k;
+		size_t n;
+		rec_key(r, &k, &n);
+		if (r->kind == kind)
+			fn(ctx, k, n);
+		off += (sizeof(struct rec) + r->len + 3) & ~(size_t)3;
+	}
+}
+
 static void fill_hit(const struct ioc_set *s, const struct rec *r, struct ioc_hit *hit)
 {
 	if (!hit)

@@ -64,6 +64,9 @@ bool ioc_match_path(struct ioc_set *s, const char *path, struct ioc_hit *hit);
 /* Exact address first, then every prefix length present among the CIDRs. */
 bool ioc_match_ip(struct ioc_set *s, const char *ip, struct ioc_hit *hit);
 uint64_t ioc_count(const struct ioc_set *s, enum ioc_kind k);
+/* fn(ctx, key, len) for each indicator of kind (a path: its bytes, no NUL). */
+void ioc_each(const struct ioc_set *s, enum ioc_kind kind, void (*fn)(void *ctx, const void *key, size_t len),
+	      void *ctx);
 void ioc_get_stats(const struct ioc_set *s, struct ioc_stats *st);
 const char *ioc_kind_name(enum ioc_kind k);
 
