@@ -141,7 +141,8 @@ enum imm_stat {
  *   interest_dir   hash      imm_inode_key -> __u32 class bits (a directory the
  *                            opened file lies under, at any depth walked)
  *   interest_name  hash      imm_name_key -> __u32 class bits (the file's own
- *                            name, or the name of a directory it lies under)
+ *                            name, the name of a directory it lies under, or
+ *                            the name of the opening process's executable)
  * An all-zero cfg (before the daemon filled it) sends everything.
  */
 enum imm_open_class {
@@ -160,10 +161,12 @@ struct imm_interest_cfg {
 	__u32 name_lens;          /* bit n: a file-name key of n bytes exists */
 	__u32 dir_name_lens;      /* bit n: a directory-name key of n bytes exists */
 	__u32 dirs;               /* interest_dir holds keys */
-	__u32 _pad;
+	__u32 exe_name_lens;      /* bit n: an executable-name key of n bytes exists */
 };
 
-enum imm_name_where { IMM_NAME_FILE = 0, IMM_NAME_DIR = 1 };
+/* FILE: the opened file's name; DIR: a directory above it; EXE: the name of
+ * the executable of the process that opens (Image) */
+enum imm_name_where { IMM_NAME_FILE = 0, IMM_NAME_DIR = 1, IMM_NAME_EXE = 2 };
 
 struct imm_name_key {
 	__u64 hash;  /* imm_name_hash of the name */

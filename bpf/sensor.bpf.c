@@ -679,6 +679,11 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 	struct qstr q = BPF_CORE_READ(d, d_name);
 	if (name_key(q.name, q.len, c->name_lens, IMM_NAME_FILE, bit))
 		return true;
+	if (c->exe_name_lens) {
+		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
+		if (name_key(e.name, e.len, c->exe_name_lens, IMM_NAME_EXE, bit))
+			return true;
+	}
 	if (!c->dirs && !c->dir_name_lens)
 		return false;
 	struct vfsmount *vfsmnt = BPF_CORE_READ(f, f_path.mnt);

@@ -78,12 +78,85 @@ static bool keyable_name(const char *s, size_t len)
 	return true;
 }
 
+static bool is_wild(char c)
+{
+	return c == SIG_GLOB_STAR || c == SIG_GLOB_ONE;
+}
+
+/* The longest whole /name/ of p[0..n) with literal slashes on both sides, or NULL. */
+static const char *dir_name_in(const char *p, size_t n, size_t *len)
+{
+	const char *best = NULL;
+	*len = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '/')
+			continue;
+		size_t j = i + 1;
+		while (j < n && p[j] != '/')
+			j++;
+		if (j < n && keyable_name(p + i + 1, j - i - 1) && j - i - 1 >= *len) { /* ties: the deeper */
+			best = p + i + 1;
+			*len = j - i - 1;
+		}
+	}
+	return best;
+}
+
+/*
+ * A wildcard pattern matches the whole path; '*' may span slashes. Keys, the
+ * tightest first: a literal last name after the last wildcard ('* /.netrc'
+ * is named .netrc), the directory of a literal prefix two levels deep or more
+ * ('/etc/ssh/ssh_host_*_key' lies under /etc/ssh), a literal /name/ anywhere
+ * ('/home/ * /.ssh/id_*' lies under a .ssh), or a one-level prefix directory.
+ */
+static bool glob_keys(const char *p, struct keys *k, const char **why)
+{
+	size_t n = strlen(p), first = n, last = 0;
+	for (size_t i = 0; i < n; i++)
+		if (is_wild(p[i])) {
+			if (first == n)
+				first = i;
+			last = i + 1;
+		}
+	const char *slash = strrchr(p, '/');
+	if (slash && (size_t)(slash - p) >= last && keyable_name(slash + 1, strlen(slash + 1))) {
+		keys_add(k, IK_NAME, slash + 1, strlen(slash + 1));
+		return true;
+	}
+	const char *dir_end = NULL;
+	for (size_t i = 1; p[0] == '/' && i < first; i++)
+		if (p[i] == '/')
+			dir_end = p + i;
+	if (dir_end && memchr(p + 1, '/', (size_t)(dir_end - p - 1))) {
+		keys_add(k, IK_DIR, p, (size_t)(dir_end - p));
+		return true;
+	}
+	size_t len;
+	const char *name = dir_name_in(p, n, &len);
+	if (name) {
+		keys_add(k, IK_DIR_NAME, name, len);
+		return true;
+	}
+	if (dir_end) {
+		keys_add(k, IK_DIR, p, (size_t)(dir_end - p));
+		return true;
+	}
+	*why = "a wildcard pattern on TargetFilename with no whole name or directory in it";
+	return false;
+}
+
 /* Keys one of which an open matching atom a must hit; false with why when there are none. */
 static bool atom_keys(const struct sig_atom *a, struct keys *k, const char **why)
 {
 	const char *p = a->pat, *slash;
+	if (a->field == SIG_F_IMAGE && (a->op == SIG_OP_EQ || a->op == SIG_OP_ENDSWITH) &&
+	    (slash = strrchr(p, '/')) && keyable_name(slash + 1, strlen(slash + 1))) {
+		/* the executable's own name: the opening process's mm->exe_file */
+		keys_add(k, IK_EXE_NAME, slash + 1, strlen(slash + 1));
+		return true;
+	}
 	if (a->field != SIG_F_TARGETFILENAME) {
-		*why = "a condition on a field other than TargetFilename stands alone";
+		*why = "a condition on a field other than TargetFilename or an Image name stands alone";
 		return false;
 	}
 	switch (a->op) {
@@ -120,15 +193,8 @@ static bool atom_keys(const struct sig_atom *a, struct keys *k, const char **why
 		return true;
 	case SIG_OP_CONTAINS: {
 		/* the longest whole /name/ inside: a directory of that name is on the way */
-		const char *best = NULL;
-		size_t blen = 0;
-		for (const char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
-			const char *e = strchr(s + 1, '/');
-			if (e && keyable_name(s + 1, (size_t)(e - s - 1)) && (size_t)(e - s - 1) > blen) {
-				best = s + 1;
-				blen = (size_t)(e - s - 1);
-			}
-		}
+		size_t blen;
+		const char *best = dir_name_in(p, strlen(p), &blen);
 		if (!best) {
 			*why = "|contains without a whole /directory/ in it";
 			return false;
@@ -140,8 +206,7 @@ static bool atom_keys(const struct sig_atom *a, struct keys *k, const char **why
 		*why = "a regular expression on TargetFilename";
 		return false;
 	case SIG_OP_GLOB:
-		*why = "a wildcard pattern on TargetFilename";
-		return false;
+		return glob_keys(p, k, why);
 	default:
 		*why = "a TargetFilename condition that names no path";
 		return false;
@@ -229,7 +294,7 @@ static void add_keys(struct interest *in, struct keys *k, unsigned classes)
 	want_keys(in, classes);
 }
 
-static const char *const type_names[IK_TYPES] = { "dir", "name", "dir-name" };
+static const char *const type_names[IK_TYPES] = { "dir", "name", "dir-name", "exe-name" };
 
 void interest_init(struct interest *in)
 {
@@ -255,19 +320,20 @@ void interest_add_rules(struct interest *in, const struct sigma_ruleset *rs, FIL
 		const char *why = "no condition";
 		if (!cls)
 			continue;
+		FILE *rep = r->builtin ? NULL : report; /* --check-rules reports the rules it was given */
 		keys_clear(&k);
 		if (r->root && guard(r->root, &k, &why)) {
-			if (report) {
-				fprintf(report, "interest %s %s: %d keys:", r->file, r->id, k.n);
+			if (rep) {
+				fprintf(rep, "interest %s %s: %d keys:", r->file, r->id, k.n);
 				for (int j = 0; j < k.n; j++)
-					fprintf(report, " %s %s", type_names[k.v[j].type], k.v[j].text);
-				fputc('\n', report);
+					fprintf(rep, " %s %s", type_names[k.v[j].type], k.v[j].text);
+				fputc('\n', rep);
 			}
 			add_keys(in, &k, cls);
 		} else {
 			send_all(in, cls, "rule %s %s: %s", r->file, r->id, why);
-			if (report)
-				fprintf(report, "interest %s %s: sends every %s: %s\n", r->file, r->id,
+			if (rep)
+				fprintf(rep, "interest %s %s: sends every %s: %s\n", r->file, r->id,
 					cls & 1 ? "open" : "open for write", why);
 		}
 	}
@@ -310,10 +376,17 @@ void interest_add_iocs(struct interest *in, const struct ioc_set *set, const cha
 	free(c.k.v);
 }
 
-/* The directory, or its deepest existing ancestor, as the sensor sees it. */
+/*
+ * The directory as the sensor sees it (symlinks resolved). One that does not
+ * exist yet becomes the name of its first missing component: whatever is made
+ * there later lies under a directory of that name (a new /root/.ssh is a
+ * .ssh), which no inode could say today. If that name cannot be keyed, its
+ * deepest existing ancestor stands for it.
+ */
 static void resolve_dir(struct interest_key *k)
 {
-	char buf[PATH_MAX], real[PATH_MAX];
+	char buf[PATH_MAX], real[PATH_MAX], missing[IMM_INTEREST_NAME + 1] = "";
+	bool keyable = true;
 	struct stat st;
 	snprintf(buf, sizeof(buf), "%s", k->text);
 	for (;;) {
@@ -326,7 +399,20 @@ static void resolve_dir(struct interest_key *k)
 				return;
 			break;
 		}
+		size_t len = strlen(slash + 1);
+		keyable = keyable_name(slash + 1, len);
+		if (keyable)
+			memcpy(missing, slash + 1, len + 1); /* keyable: shorter than IMM_INTEREST_NAME */
 		*slash = 0;
+	}
+	if (missing[0] && keyable) {
+		char *t = strdup(missing);
+		if (!t)
+			abort();
+		free(k->text);
+		k->text = t;
+		k->type = IK_DIR_NAME;
+		return;
 	}
 	free(k->at);
 	k->at = strdup(real);
@@ -397,14 +483,18 @@ int interest_apply(const struct interest *in, struct bpf_object *obj, char *err,
 		} else {
 			size_t len = strlen(k->text);
 			struct imm_name_key nk = { .hash = imm_name_hash((const unsigned char *)k->text, (uint32_t)len),
-						   .where = k->type == IK_NAME ? IMM_NAME_FILE : IMM_NAME_DIR };
+						   .where = k->type == IK_NAME     ? IMM_NAME_FILE :
+							    k->type == IK_DIR_NAME ? IMM_NAME_DIR :
+										     IMM_NAME_EXE };
 			bpf_map_lookup_elem(fn, &nk, &v);
 			v |= k->classes;
 			r = bpf_map_update_elem(fn, &nk, &v, BPF_ANY);
 			if (k->type == IK_NAME)
 				cfg.name_lens |= 1u << len;
-			else
+			else if (k->type == IK_DIR_NAME)
 				cfg.dir_name_lens |= 1u << len;
+			else
+				cfg.exe_name_lens |= 1u << len;
 			nname++;
 		}
 		if (r) {
@@ -434,7 +524,8 @@ void interest_summary(const struct interest *in, FILE *out)
 	int nk[IK_TYPES] = { 0 };
 	for (int i = 0; i < in->n; i++)
 		nk[in->keys[i].type]++;
-	fprintf(out, "interest: %d dir, %d name, %d dir-name keys\n", nk[IK_DIR], nk[IK_NAME], nk[IK_DIR_NAME]);
+	fprintf(out, "interest: %d dir, %d name, %d dir-name, %d exe-name keys\n", nk[IK_DIR], nk[IK_NAME],
+		nk[IK_DIR_NAME], nk[IK_EXE_NAME]);
 	for (int cl = 0; cl < IMM_OC_MAX; cl++) {
 		fprintf(out, "interest: %s opens: %s", cls[cl], interest_mode_name(in->mode[cl]));
 		if (in->mode[cl] == IMM_INT_ALL)
@@ -514,6 +605,9 @@ bool interest_wants(const struct interest *in, const struct imm_event *ev)
 	if (!slash)
 		return true;
 	if (has_key(in, IK_NAME, slash + 1, strlen(slash + 1), bit))
+		return true;
+	const char *exe = ev->executable ? strrchr(ev->executable, '/') : NULL;
+	if (exe && has_key(in, IK_EXE_NAME, exe + 1, strlen(exe + 1), bit))
 		return true;
 	for (int depth = 0; slash && slash != c; depth++) {
 		if (depth >= IMM_INTEREST_DEPTH)

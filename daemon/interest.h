@@ -10,6 +10,7 @@
  *   name      the file's own name (".bashrc", "shadow"), case-folded hash
  *   dir name  the name of a directory the file lies under (".ssh"), so a new
  *             home's .ssh is covered the moment it is made
+ *   exe name  the name of the opening process's executable (Image: "curl")
  * The kernel side only looks up; all pattern reading is here.
  */
 #ifndef IMMUNE_INTEREST_H
@@ -30,7 +31,7 @@ struct bpf_object;
 struct detect;
 struct ioc_set;
 
-enum interest_key_type { IK_DIR = 0, IK_NAME, IK_DIR_NAME, IK_TYPES };
+enum interest_key_type { IK_DIR = 0, IK_NAME, IK_DIR_NAME, IK_EXE_NAME, IK_TYPES };
 
 struct interest_key {
 	enum interest_key_type type;
@@ -53,6 +54,7 @@ void interest_init(struct interest *in);
 void interest_free(struct interest *in);
 /* The open rules of rs (file_event, file_access). report: one line per rule, or NULL. */
 void interest_add_rules(struct interest *in, const struct sigma_ruleset *rs, FILE *report);
+/* (report: one line per rule that is not built in) */
 /* Path indicators: each is matched against every open, so each is a name key. */
 void interest_add_iocs(struct interest *in, const struct ioc_set *set, const char *name);
 /* Resolve the directory keys on this host (again: a directory replaced gets a new inode). */

@@ -40,7 +40,7 @@ static void load(struct sigma_ruleset *rs, const char *yaml)
 static const char *key_list(const struct interest *in, char *buf, size_t n)
 {
 	size_t o = 0;
-	static const char *const t[] = { "dir", "name", "dir-name" };
+	static const char *const t[] = { "dir", "name", "dir-name", "exe-name" };
 	buf[0] = 0;
 	for (int i = 0; i < in->n && o < n; i++)
 		o += (size_t)snprintf(buf + o, n - o, "%s%s:%s", i ? " " : "", t[in->keys[i].type], in->keys[i].text);
@@ -73,8 +73,16 @@ static void test_keys_from_shapes(void **s)
 		  "", IMM_INT_NONE, IMM_INT_ALL },
 		{ RULE("file_access", "    a:\n        TargetFilename|re: '^/etc/.*'\n    condition: a\n"), "",
 		  IMM_INT_ALL, IMM_INT_ALL },
-		{ RULE("file_event", "    a:\n        Image: '/usr/bin/vi'\n    condition: a\n"), "", IMM_INT_NONE,
+		/* the opening process's executable by name; other process fields give none */
+		{ RULE("file_event", "    a:\n        Image: '/usr/bin/vi'\n    condition: a\n"), "exe-name:vi",
+		  IMM_INT_NONE, IMM_INT_KEYS },
+		{ RULE("file_event", "    a:\n        Image|contains: 'vi'\n    condition: a\n"), "", IMM_INT_NONE,
 		  IMM_INT_ALL },
+		/* wildcards: a literal last name, a deep literal prefix, a literal /name/ */
+		{ RULE("file_access", "    a:\n        TargetFilename:\n            - '*/.aws/credentials'\n"
+				      "            - '/etc/ssh/ssh_host_*_key'\n            - '/home/*/.ssh/id_*'\n"
+				      "    condition: a\n"),
+		  "name:credentials dir:/etc/ssh dir-name:.ssh", IMM_INT_KEYS, IMM_INT_KEYS },
 		/* a name too long to key, exactly: its directory instead */
 		{ RULE("file_event", "    a:\n        TargetFilename: '/etc/a-name-longer-than-thirty-one-bytes'\n"
 				     "    condition: a\n"),
@@ -173,16 +181,21 @@ struct corpus {
 	size_t n, cap;
 };
 
-static struct corpus corpus;
+static struct corpus corpus, exes;
+
+static void add_to(struct corpus *c, const char *p)
+{
+	if (c->n == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 4096;
+		c->paths = realloc(c->paths, c->cap * sizeof(char *));
+		assert_non_null(c->paths);
+	}
+	c->paths[c->n++] = strdup(p);
+}
 
 static void add_path(const char *p)
 {
-	if (corpus.n == corpus.cap) {
-		corpus.cap = corpus.cap ? corpus.cap * 2 : 4096;
-		corpus.paths = realloc(corpus.paths, corpus.cap * sizeof(char *));
-		assert_non_null(corpus.paths);
-	}
-	corpus.paths[corpus.n++] = strdup(p);
+	add_to(&corpus, p);
 }
 
 static int on_file(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -204,6 +217,10 @@ static void add_pattern_paths(const struct sigma_ruleset *rs)
 			continue;
 		for (int j = 0; j < r->natoms; j++) {
 			const struct sig_atom *a = r->atoms[j];
+			if (a->field == SIG_F_IMAGE && a->pat && (a->op == SIG_OP_EQ || a->op == SIG_OP_ENDSWITH)) {
+				snprintf(buf, sizeof(buf), "%s%s", a->op == SIG_OP_EQ ? "" : "/usr/bin", a->pat);
+				add_to(&exes, buf);
+			}
 			if (a->field != SIG_F_TARGETFILENAME || a->op == SIG_OP_RE || !a->pat || a->len >= sizeof(pat))
 				continue;
 			snprintf(pat, sizeof(pat), "%s", a->pat);
@@ -270,6 +287,27 @@ static void replay_same(const struct sigma_ruleset *rs, const struct ioc_set *io
 					 corpus.paths[i], w ? "write" : "read", n, hits[0]->id);
 		}
 	}
+	/* the programs rules name, opening ordinary files */
+	const char *files[] = { "/tmp/dl.bin", "/home/u/notes.txt", "/dev/null", "/etc/hostname" };
+	for (size_t i = 0; i < exes.n; i++) {
+		for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+			for (int w = 0; w < 2; w++) {
+				struct imm_event ev = open_ev(files[f], w);
+				ev.executable = exes.paths[i];
+				ev.name = strrchr(exes.paths[i], '/') + 1;
+				int n = matcher_match(m, &ev, hits, 64);
+				bool wanted = interest_wants(&in, &ev);
+				events++;
+				sent += wanted;
+				all += (uint64_t)n;
+				kept += wanted ? (uint64_t)n : 0;
+				if (n && !wanted)
+					fail_msg("%s: %s opening %s (%s) raises %d incidents (first %s) but the filter "
+						 "drops it", what, exes.paths[i], files[f], w ? "write" : "read", n,
+						 hits[0]->id);
+			}
+		}
+	}
 	print_message("%s: %lu events, %lu sent (%.1f%% filtered), %lu incidents with the filter and without\n", what,
 		      (unsigned long)events, (unsigned long)sent, 100.0 * (double)(events - sent) / (double)events,
 		      (unsigned long)all);
@@ -284,6 +322,9 @@ static void build_corpus(const struct sigma_ruleset *rs)
 	for (size_t i = 0; i < corpus.n; i++)
 		free(corpus.paths[i]);
 	corpus.n = 0;
+	for (size_t i = 0; i < exes.n; i++)
+		free(exes.paths[i]);
+	exes.n = 0;
 	const char *roots[] = { "/etc", "/root", "/home", "/usr/lib/systemd", "/usr/lib/modules", "/var/spool", "/tmp" };
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
 		nftw(roots[i], on_file, 32, FTW_PHYS);
