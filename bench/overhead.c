@@ -405,7 +405,10 @@ static double open_filtered, open_sent;
 static void count_filtered(const char *immuned)
 {
 	char cmd[1024], line[65536];
-	snprintf(cmd, sizeof(cmd), "%.500sctl --socket /tmp/immune-bench.sock --json status 2>/dev/null", immuned);
+	/* immunectl sits beside immuned */
+	int dir = (int)(strrchr(immuned, '/') ? strrchr(immuned, '/') - immuned + 1 : 0);
+	snprintf(cmd, sizeof(cmd), "%.*simmunectl --socket /tmp/immune-bench.sock --json status 2>/dev/null", dir,
+		 immuned);
 	FILE *p = popen(cmd, "r");
 	size_t n = p ? fread(line, 1, sizeof(line) - 1, p) : 0;
 	if (p)
