@@ -431,10 +431,13 @@ static void hive_link(struct metrics *m, struct jw *w)
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, nums[i][0]);
-		if (!cJSON_IsNumber(x) || x->valuedouble < 0)
+		/* exact 64-bit counters travel as raw JSON integers (frame_add_u64) */
+		double v = cJSON_IsNumber(x) ? x->valuedouble
+			   : cJSON_IsRaw(x) && x->valuestring ? strtod(x->valuestring, NULL) : -1;
+		if (v < 0)
 			continue;
 		family(w, nums[i][1], nums[i][2], nums[i][3]);
-		sample(w, nums[i][1], x->valuedouble);
+		sample(w, nums[i][1], v);
 	}
 	cJSON_Delete(r);
 }
