@@ -129,8 +129,66 @@ enum imm_stat {
 	IMM_ST_DROPS = IMM_K_MAX,          /* + kind: reserve/output failed */
 	IMM_ST_ENTER_MISS = 2 * IMM_K_MAX, /* + kind: exit seen without its enter */
 	IMM_ST_SCRATCH_MISS = 3 * IMM_K_MAX,
-	IMM_ST_MAX = 3 * IMM_K_MAX + 1,
+	IMM_ST_FILTERED = 3 * IMM_K_MAX + 1, /* + kind: no rule can use it, no record made */
+	IMM_ST_MAX = 4 * IMM_K_MAX + 1,
 };
+
+/*
+ * The interest set for opens (daemon/interest.c fills it from the loaded
+ * rules and indicators): an open is sent when its class's mode says all, or
+ * when one of its keys is in the maps
+ *   interest_cfg   array[1]  imm_interest_cfg
+ *   interest_dir   hash      imm_inode_key -> __u32 class bits (a directory the
+ *                            opened file lies under, at any depth walked)
+ *   interest_name  hash      imm_name_key -> __u32 class bits (the file's own
+ *                            name, the name of a directory it lies under, or
+ *                            the name of the opening process's executable)
+ * An all-zero cfg (before the daemon filled it) sends everything.
+ */
+enum imm_open_class {
+	IMM_OC_READ = 0,  /* any open that feeds only file_access: read-only, or failed */
+	IMM_OC_WRITE = 1, /* a successful open for write, create or truncate (file_event too) */
+	IMM_OC_MAX = 2,
+};
+
+enum imm_interest_mode { IMM_INT_ALL = 0, IMM_INT_KEYS = 1, IMM_INT_NONE = 2 };
+
+#define IMM_INTEREST_NAME  32 /* names keyed: 1..31 bytes */
+#define IMM_INTEREST_DEPTH 24 /* directories walked up from the file; deeper: sent */
+
+struct imm_interest_cfg {
+	__u32 mode[IMM_OC_MAX];   /* enum imm_interest_mode */
+	__u32 name_lens;          /* bit n: a file-name key of n bytes exists */
+	__u32 dir_name_lens;      /* bit n: a directory-name key of n bytes exists */
+	__u32 dirs;               /* interest_dir holds keys */
+	__u32 exe_name_lens;      /* bit n: an executable-name key of n bytes exists */
+};
+
+/* FILE: the opened file's name; DIR: a directory above it; EXE: the name of
+ * the executable of the process that opens (Image) */
+enum imm_name_where { IMM_NAME_FILE = 0, IMM_NAME_DIR = 1, IMM_NAME_EXE = 2 };
+
+struct imm_name_key {
+	__u64 hash;  /* imm_name_hash of the name */
+	__u32 where; /* enum imm_name_where */
+	__u32 _pad;
+};
+
+/* FNV-1a over ASCII-lowercased bytes: Sigma compares without case, so the
+ * key of ".bashrc" also stands for ".BashRC". Both sides use this one. */
+static inline __u64 imm_name_hash(const unsigned char *s, __u32 len)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+	for (__u32 i = 0; i < IMM_INTEREST_NAME - 1; i++) {
+		if (i >= len)
+			break;
+		unsigned char c = s[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 0x100000001b3ULL;
+	}
+	return h;
+}
 
 /*
  * Verdicts. Pinned under the pin dir (default /sys/fs/bpf/immune/) as

@@ -25,6 +25,9 @@ const volatile bool enforce_fallback = false;
  * open cost. execve keeps its sys_enter (the old image is gone at exit) and
  * so does connect (its address is copied before the call can block). */
 const volatile bool open_args_from_regs = false;
+/* Set in the default mode (no --events open): an open no loaded rule or
+ * indicator can use is counted and not sent (the interest_* maps below). */
+const volatile bool open_filter = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -84,6 +87,27 @@ struct {
 } pending_connect SEC(".maps");
 
 #include "verdict.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct imm_interest_cfg);
+} interest_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct imm_inode_key);
+	__type(value, __u32);
+} interest_dir SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct imm_name_key);
+	__type(value, __u32);
+} interest_name SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -600,6 +624,93 @@ static __always_inline bool open_args(struct task_struct *task, __u32 sc, struct
 	return true;
 }
 
+/* Is the name (of length len, at kernel address p) a key of where, for class bit? */
+static __always_inline bool name_key(const unsigned char *p, __u32 len, __u32 lens, __u32 where, __u32 bit)
+{
+	unsigned char buf[IMM_INTEREST_NAME];
+
+	if (len >= IMM_INTEREST_NAME || !((lens >> len) & 1))
+		return false;
+	if (bpf_probe_read_kernel(buf, sizeof(buf), p))
+		return true; /* unreadable: send rather than guess */
+	struct imm_name_key k = { .hash = imm_name_hash(buf, len), .where = where };
+	__u32 *v = bpf_map_lookup_elem(&interest_name, &k);
+	return v && (*v & bit);
+}
+
+/* Is the directory d (on device dev) a key, by its inode or by its name? */
+static __always_inline bool dir_key(const struct imm_interest_cfg *c, struct dentry *d, __u64 dev, __u32 bit)
+{
+	if (c->dirs) {
+		struct imm_inode_key k = { .dev = dev, .ino = BPF_CORE_READ(d, d_inode, i_ino) };
+		__u32 *v = bpf_map_lookup_elem(&interest_dir, &k);
+		if (v && (*v & bit))
+			return true;
+	}
+	if (c->dir_name_lens) {
+		struct qstr q = BPF_CORE_READ(d, d_name);
+		return name_key(q.name, q.len, c->dir_name_lens, IMM_NAME_DIR, bit);
+	}
+	return false;
+}
+
+/*
+ * Can a loaded rule or indicator use this open? Decided by map lookups only:
+ * the class's mode, then the file's own name, then each directory above it
+ * (by inode and by name), crossing mounts, up to IMM_INTEREST_DEPTH of them.
+ * Whatever cannot be decided (no file, too deep, unreadable) is sent.
+ */
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
+{
+	__u32 zero = 0;
+	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
+	if (!c)
+		return true;
+	__u32 cls = ret >= 0 && ((flags & 3) != 0 || (flags & 0x240 /* O_CREAT|O_TRUNC */)) ? IMM_OC_WRITE : IMM_OC_READ;
+	__u32 mode = c->mode[cls & 1], bit = 1u << cls;
+	if (mode != IMM_INT_KEYS)
+		return mode == IMM_INT_ALL;
+	if (ret < 0)
+		return true; /* a failed open has no file to look at: file_access sees it */
+	struct file *f = fd_file(task, ret);
+	if (!f)
+		return true;
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct qstr q = BPF_CORE_READ(d, d_name);
+	if (name_key(q.name, q.len, c->name_lens, IMM_NAME_FILE, bit))
+		return true;
+	if (c->exe_name_lens) {
+		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
+		if (name_key(e.name, e.len, c->exe_name_lens, IMM_NAME_EXE, bit))
+			return true;
+	}
+	if (!c->dirs && !c->dir_name_lens)
+		return false;
+	struct vfsmount *vfsmnt = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
+	__u64 dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+	for (int i = 0; i < IMM_INTEREST_DEPTH; i++) {
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (d == root || d == parent) {
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			if (d != root || mnt == up)
+				return false; /* the root, already looked up: no directory on the way was a key */
+			/* the directory mounted on: same path, the parent mount's inode and name */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vfsmnt = &up->mnt;
+			root = BPF_CORE_READ(vfsmnt, mnt_root);
+			dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+		} else {
+			d = parent;
+		}
+		if (dir_key(c, d, dev, bit))
+			return true;
+	}
+	return true;
+}
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -609,6 +720,22 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 
 	if (!open_args(task, sc, a))
 		return 0;
+	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
+	    !open_wanted(task, ctx->ret, a->flags)) {
+		/* fallback enforcement still kills an open of a denied inode */
+		if (!enforce_fallback || ctx->ret < 0) {
+			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
+			return 0;
+		}
+		struct file *f = fd_file(task, ctx->ret);
+		__u64 dev = 0, ino = 0;
+		if (f)
+			file_id(f, &dev, &ino);
+		if (!f || !verdict_file_denied(dev, ino)) {
+			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
+			return 0;
+		}
+	}
 	b = scratch();
 	if (!b)
 		goto out;

@@ -6,6 +6,7 @@
 #include "gate_rules.h"
 #include "event_json.h"
 #include "correlate.h"
+#include "interest.h"
 #include "incident.h"
 #include "ioc.h"
 #include "protected.h"
@@ -683,6 +684,14 @@ int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
 	return 0;
 }
 
+void detect_interest(const struct detect *d, struct interest *in)
+{
+	interest_add_rules(in, &d->rs, NULL);
+	interest_add_iocs(in, d->ioc, "--ioc");
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
+		interest_add_iocs(in, d->fleet[i].set, d->fleet[i].name);
+}
+
 int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, bool exec_hold,
 		       bool open_hold, FILE *out)
 {
@@ -703,6 +712,12 @@ int detect_check_rules(int npaths, char **paths, const struct protected_set *pro
 	corr_resolve(&rs, out, true);
 	unsigned refused = protect ? gate_rules_protect(&rs, protect, out) : 0;
 	gate_rules_report(&rs, exec_hold, open_hold, out);
+	/* which opens these rules make the sensor send, and which rule sends them all */
+	struct interest in;
+	interest_init(&in);
+	interest_add_rules(&in, &rs, out);
+	interest_summary(&in, out);
+	interest_free(&in);
 	fprintf(out, "%u loaded, %u skipped", rs.loaded, rs.skipped);
 	if (refused)
 		fprintf(out, ", %u refused to block a protected binary", refused);

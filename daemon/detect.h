@@ -114,6 +114,9 @@ void detect_set_holds(struct detect *d, bool exec_hold, bool open_hold);
 /* An incident for a held syscall the gate could not judge (timeout, error): id "gate:<what>". */
 void detect_gate_incident(struct detect *d, const struct imm_event *ev, const char *what, const char *title,
 			  bool denied);
+struct interest;
+/* Add to in (daemon/interest.h) the opens the loaded rules and indicators can use. */
+void detect_interest(const struct detect *d, struct interest *in);
 
 #define DETECT_FLEET_IOC_SETS 16
 /*

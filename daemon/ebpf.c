@@ -236,6 +236,7 @@ int ebpf_load_programs(void)
 	}
 	g.open_regs = !g.opt.open_args_at_enter && ebpf_kernel_reads_regs_at_exit();
 	s->rodata->open_args_from_regs = g.open_regs;
+	s->rodata->open_filter = g.opt.open_filter;
 	if (g.open_regs) {
 		bpf_program__set_autoload(s->progs.sys_enter_openat, false);
 		bpf_program__set_autoload(s->progs.sys_enter_open, false);
@@ -453,8 +454,10 @@ int ebpf_get_stats(struct ebpf_stats *st)
 			st->drops[k - IMM_ST_DROPS] = sum;
 		else if (k < IMM_ST_SCRATCH_MISS)
 			st->enter_miss[k - IMM_ST_ENTER_MISS] = sum;
-		else
+		else if (k == IMM_ST_SCRATCH_MISS)
 			st->scratch_miss = sum;
+		else
+			st->filtered[k - IMM_ST_FILTERED] = sum;
 	}
 	st->perf_lost = g.perf_lost;
 	st->malformed = g.bad_records;

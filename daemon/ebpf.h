@@ -36,6 +36,7 @@ struct ebpf_options {
 	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
 	bool open_args_at_enter; /* keep open's sys_enter programs even where the
 	                            kernel lets sys_exit read the saved registers */
+	bool open_filter;        /* send only the opens the interest maps name (daemon/interest.h) */
 	void *cb_ctx;            /* passed to the callback */
 };
 
@@ -47,6 +48,7 @@ struct ebpf_stats {
 	uint64_t perf_lost;                  /* perf buffer: samples lost (all kinds) */
 	uint64_t malformed;                  /* records too short or of no known kind: dropped */
 	uint64_t received[EBPF_EVENT_TYPES]; /* delivered to the callback */
+	uint64_t filtered[EBPF_EVENT_TYPES]; /* no loaded rule could use it: no record made */
 };
 
 int ebpf_init(void);

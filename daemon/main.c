@@ -4,6 +4,7 @@
 #include "decode.h"
 #include "enforce.h"
 #include "ebpf.h"
+#include "interest.h"
 #include "event_json.h"
 #include "immune.h"
 #include "jsonw.h"
@@ -93,6 +94,8 @@ static struct verdicts *verdicts;
 static struct hive_agent *hive;
 static struct gate *gate;
 static struct protected_set *protect;
+static struct interest interest; /* the opens the sensor sends (none of it with --events open) */
+static bool open_filter;
 static struct metrics *metrics;
 static volatile sig_atomic_t reload_asked;
 static uint64_t reloads, reload_failures;
@@ -502,7 +505,10 @@ static void status_fields(cJSON *r, void *ctx)
 			cJSON_AddNumberToObject(k, "emitted", st.events[i]);
 			cJSON_AddNumberToObject(k, "received", st.received[i]);
 			cJSON_AddNumberToObject(k, "lost", st.drops[i]);
+			cJSON_AddNumberToObject(k, "filtered", st.filtered[i]);
 		}
+		if (open_filter)
+			interest_status(&interest, st.filtered, r);
 		cJSON_AddNumberToObject(r, "perf_lost", st.perf_lost);
 		cJSON_AddNumberToObject(r, "malformed", st.malformed);
 	}
@@ -709,6 +715,9 @@ static int reload_logged(const char *how, char *err, size_t n, char *restart, si
 		fprintf(stderr, "immuned: reload refused, the rules, indicators and options in force stay: %s\n", err);
 		return -1;
 	}
+	/* the new rules and indicators decide which opens the kernel sends */
+	if (open_filter && interest_refresh(&interest, detector, ebpf_object(), false, err, n) < 0)
+		fprintf(stderr, "immuned: %s\n", err);
 	detect_get_stats(detector, ds);
 	fprintf(stderr, "immuned: reloaded%s: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n", how,
 		ds->rules_loaded, ds->rules_skipped, (unsigned long)ds->iocs, (now_s() - t0) * 1e3);
@@ -876,9 +885,9 @@ static void write_stats(bool final)
 	jw_obj(&line, "stats");
 	jw_str(&line, "buffer", ebpf_buffer_name());
 	uint64_t lost = st.perf_lost + st.malformed;
-	const char *names[] = { "events", "drops", "received", "enter_miss" };
-	uint64_t *vals[] = { st.events, st.drops, st.received, st.enter_miss };
-	for (int k = 0; k < 4; k++) {
+	const char *names[] = { "events", "drops", "received", "enter_miss", "filtered" };
+	uint64_t *vals[] = { st.events, st.drops, st.received, st.enter_miss, st.filtered };
+	for (int k = 0; k < 5; k++) {
 		jw_obj(&line, names[k]);
 		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
 			jw_uint(&line, event_kind_name(i), vals[k][i]);
@@ -1039,7 +1048,9 @@ int main(int argc, char **argv)
 		.buffer = opt.buffer,
 		.ring_kb = opt.ring_kb,
 		.pin_dir = opt.pin_dir,
+		.open_filter = !opt.print[EBPF_EVENT_OPEN],
 	};
+	open_filter = eo.open_filter;
 	ebpf_set_options(&eo);
 	if ((err = ebpf_init())) {
 		fprintf(stderr, "immuned: %s\n", ebpf_last_error());
@@ -1115,6 +1126,11 @@ int main(int argc, char **argv)
 	detect_get_stats(detector, &ds);
 	fprintf(stderr, "immuned: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded, ds.rules_skipped,
 		(unsigned long)ds.iocs);
+	if (open_filter) {
+		if (interest_refresh(&interest, detector, ebpf_object(), true, e2, sizeof(e2)) < 0)
+			fprintf(stderr, "immuned: %s\n", e2);
+		interest_summary(&interest, stderr);
+	}
 	ctlsock_add_status(cs, status_fields, NULL);
 	ctlsock_register(cs, "reload", ctl_reload, NULL, CTL_ADMIN);
 	ctlsock_add_status(cs, config_status, NULL);
@@ -1152,7 +1168,7 @@ int main(int argc, char **argv)
 		ebpf_open_args_from_regs() ? "sys_exit" : "sys_enter", seeded);
 	fflush(stderr);
 
-	double start = now_s(), last_stats = start;
+	double start = now_s(), last_stats = start, last_interest = start;
 	struct pollfd pfd[5] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN },
 				 { .fd = hive ? hive_agent_fd(hive) : -1, .events = POLLIN },
 				 { .fd = metrics ? metrics_fd(metrics) : -1, .events = POLLIN },
@@ -1174,6 +1190,13 @@ int main(int argc, char **argv)
 			ctlsock_dispatch(cs);
 		if (pfd[2].revents)
 			drain_hive_pushes();
+		/* indicator sets may have changed, and a directory a rule names may be
+		 * made or replaced (a new inode): the keys follow within seconds */
+		if (open_filter && (pfd[2].revents || now_s() - last_interest >= 5)) {
+			if (interest_refresh(&interest, detector, ebpf_object(), false, e2, sizeof(e2)) < 0)
+				fprintf(stderr, "immuned: %s\n", e2);
+			last_interest = now_s();
+		}
 		err = ebpf_poll_events(on_event, 0);
 		detect_flush(detector);
 		if (err < 0) {
@@ -1199,6 +1222,7 @@ int main(int argc, char **argv)
 	enforce_stop();
 	detect_free(detector);
 	protected_free(protect);
+	interest_free(&interest);
 	metrics_close(metrics);
 	hive_agent_stop(hive);
 	incident_ctl_free(ictl);

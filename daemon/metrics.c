@@ -312,6 +312,11 @@ static void sensor(struct jw *w)
 		sample1(w, "immune_events_received_total", "kind", event_kind_name(kind), (double)st.received[kind]);
 		lost += st.drops[kind];
 	}
+	family(w, "immune_events_filtered_total", "counter",
+	       "Events no loaded rule or indicator could use, left in the kernel without a record (opens, "
+	       "without --events open), by kind. Not a loss.");
+	for (int kind = 0; kind < EBPF_EVENT_TYPES; kind++)
+		sample1(w, "immune_events_filtered_total", "kind", event_kind_name(kind), (double)st.filtered[kind]);
 	family(w, "immune_perf_lost_total", "counter", "Perf buffer samples lost in transit (all kinds).");
 	sample(w, "immune_perf_lost_total", (double)st.perf_lost);
 	family(w, "immune_records_malformed_total", "counter", "Records the daemon could not read.");

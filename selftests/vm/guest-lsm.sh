@@ -32,7 +32,7 @@ for buf in ring perf; do
 done
 
 export IMMUNED=/immune/immuned IMMUNECTL=/immune/immunectl PROBE=/immune/tools/immune-probe
-for t in enforce detect gate; do
+for t in enforce detect gate interest; do
 	out=$(sh /immune/$t.sh /immune lsm 2>&1)
 	echo "$out"
 	add "$out"
