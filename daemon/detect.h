@@ -34,6 +34,11 @@ struct detect_opts {
 	const char *const *rule_paths; /* files or directories of Sigma YAML */
 	int nrule_paths;
 	bool no_builtin;               /* --no-builtin-rules */
+	const char *const *disable;    /* --disable-rule: rule ids or folders of the shipped rules */
+	int ndisable;
+	const char *overrides;         /* --overrides FILE: disable: and exceptions:; NULL: none */
+	int min_level;                 /* --min-level as enum rule_level; 0 with min_level_set false → medium */
+	bool min_level_set;
 	const char *const *ioc_paths;
 	int nioc_paths;
 	double ioc_fp_rate;            /* Bloom target; 0 → 0.001 */
@@ -53,6 +58,8 @@ struct detect_stats {
 	uint64_t iocs, ioc_malformed;
 	uint64_t events, incidents, blocks, kills, action_errors, db_errors;
 	uint64_t hash_submitted, hash_dropped, hash_cache_hits, hash_errors;
+	unsigned rules_disabled, rules_alert, rules_signal;
+	uint64_t signals, suppressed;
 };
 
 struct detect;
@@ -67,6 +74,8 @@ void detect_flush(struct detect *d);
 void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
+/* The severity policy, exceptions and suppressions in force (tuning.h), for the control socket. */
+struct tuning *detect_tuning(struct detect *d);
 
 #define DETECT_FLEET_IOC_SETS 16
 /*

@@ -13,6 +13,11 @@
 #include "verdict.h"
 #include "verdict_ctl.h"
 #include "detect.h"
+#include "tuning.h"
+#include "tuning_ctl.h"
+
+/* the local override file, read when present (--overrides names another) */
+#define DEFAULT_OVERRIDES "/etc/immune/overrides.yml"
 #include "incident_ctl.h"
 #include "replay.h"
 #include "hive.h"
@@ -54,6 +59,11 @@ static struct {
 	const char *iocs[64];
 	int niocs;
 	bool no_builtin;
+	const char *disable[64];
+	int ndisable;
+	const char *overrides;
+	int min_level;
+	bool min_level_set;
 	bool check_rules;
 	const char *replay;
 	bool db_given;
@@ -113,7 +123,10 @@ static void usage(FILE *f)
 		"  --db PATH            SQLite database of verdicts and incidents\n"
 		"                       (default /var/lib/immune/immune.db)\n"
 		"  --rules PATH         Sigma rules (file or directory), repeatable; beside the built-in ones\n"
-		"  --no-builtin-rules   do not load the built-in rules\n"
+		"  --no-builtin-rules   do not load the shipped rules (IMMUNE's and the vendored SigmaHQ ones)\n"
+		"  --disable-rule ID    leave out a rule, or a folder such as rules-threat-hunting; repeatable\n"
+		"  --min-level LEVEL    rules below it raise signals, not alerts (default medium)\n"
+		"  --overrides FILE     local disable: and exceptions: (default /etc/immune/overrides.yml if present)\n"
 		"  --ioc PATH           IOC file (sha256/path/ip/cidr per line), repeatable\n"
 		"  --check-rules PATH...  load rules, print loaded/skipped per rule, exit (no root needed)\n"
 		"  --replay FILE        match recorded JSON events (--events json output; - for stdin),\n"
@@ -148,7 +161,7 @@ static int parse_events(const char *s)
 
 static int parse_args(int argc, char **argv)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE };
+	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE, O_DISABLE, O_MINLEVEL, O_OVERRIDES };
 	static const struct option lo[] = {
 		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
@@ -164,6 +177,8 @@ static int parse_args(int argc, char **argv)
 		{ "hive-cert", required_argument, 0, O_HCERT },	{ "hive-key", required_argument, 0, O_HKEY },
 		{ "agent-id", required_argument, 0, O_AGENTID },	{ "share-verdicts", no_argument, 0, O_SHARE },
 		{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "role", required_argument, 0, O_ROLE },
+		{ "disable-rule", required_argument, 0, O_DISABLE }, { "min-level", required_argument, 0, O_MINLEVEL },
+		{ "overrides", required_argument, 0, O_OVERRIDES },
 		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
 		{ 0, 0, 0, 0 },
 	};
@@ -239,6 +254,24 @@ static int parse_args(int argc, char **argv)
 		}
 		case O_NOBUILTIN:
 			opt.no_builtin = true;
+			break;
+		case O_DISABLE:
+			if (opt.ndisable == 64) {
+				fprintf(stderr, "immuned: at most 64 --disable-rule (use the overrides file)\n");
+				return -1;
+			}
+			opt.disable[opt.ndisable++] = optarg;
+			break;
+		case O_MINLEVEL:
+			if ((opt.min_level = level_parse(optarg)) < 0) {
+				fprintf(stderr, "immuned: --min-level must be informational, low, medium, high or critical, not '%s'\n",
+					optarg);
+				return -1;
+			}
+			opt.min_level_set = true;
+			break;
+		case O_OVERRIDES:
+			opt.overrides = optarg;
 			break;
 		case O_CHECK:
 			opt.check_rules = true;
@@ -374,6 +407,7 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
 		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
 		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
+		tuning_status_json(detect_tuning(detector), cJSON_AddObjectToObject(d, "policy"));
 	}
 }
 
@@ -446,6 +480,11 @@ static void detect_opts_fill(struct detect_opts *d, FILE *o)
 	d->rule_paths = opt.rules;
 	d->nrule_paths = opt.nrules;
 	d->no_builtin = opt.no_builtin;
+	d->disable = opt.disable;
+	d->ndisable = opt.ndisable;
+	d->min_level = opt.min_level;
+	d->min_level_set = opt.min_level_set;
+	d->overrides = opt.overrides ? opt.overrides : access(DEFAULT_OVERRIDES, F_OK) == 0 ? DEFAULT_OVERRIDES : NULL;
 	d->ioc_paths = opt.iocs;
 	d->nioc_paths = opt.niocs;
 	d->out = o;
@@ -642,6 +681,8 @@ static void write_stats(bool final)
 		detect_get_stats(detector, &ds);
 		jw_uint(&line, "rules", ds.rules_loaded);
 		jw_uint(&line, "incidents", ds.incidents);
+		jw_uint(&line, "signals", ds.signals);
+		jw_uint(&line, "suppressed", ds.suppressed);
 		jw_uint(&line, "blocks", ds.blocks);
 		jw_uint(&line, "kills", ds.kills);
 		jw_uint(&line, "action_errors", ds.action_errors);
@@ -817,8 +858,9 @@ int main(int argc, char **argv)
 	}
 	struct detect_stats ds;
 	detect_get_stats(detector, &ds);
-	fprintf(stderr, "immuned: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded, ds.rules_skipped,
-		(unsigned long)ds.iocs);
+	fprintf(stderr, "immuned: %u rules loaded (%u skipped, %u disabled): %u alert, %u signal; %lu indicators\n",
+		ds.rules_loaded, ds.rules_skipped, ds.rules_disabled, ds.rules_alert, ds.rules_signal, (unsigned long)ds.iocs);
+	tuning_ctl_register(cs, detect_tuning(detector));
 	ctlsock_add_status(cs, status_fields, NULL);
 	if (opt.hive) {
 		if (start_hive(e2, sizeof(e2))) {

@@ -1,0 +1,71 @@
+/*
+ * Suppressions over the control socket: added and removed by root or the
+ * admin group, applied at once (no restart), kept in SQLite.
+ */
+#include "tuning_ctl.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#define MAX_SUPPRESS_S (10LL * 365 * 86400)
+
+static int cmd_suppress(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	struct tuning *t = ctx;
+	char by[64], err[512];
+	struct suppression s = {
+		.rule = ctl_str(req, "rule"),
+		.exe = ctl_str(req, "exe"),
+		.parent = ctl_str(req, "parent"),
+		.cmdline_contains = ctl_str(req, "cmdline_contains"),
+		.by = by,
+	};
+	long long for_s = ctl_int(req, "for_s");
+	if (!s.rule || !*s.rule)
+		return ctl_error(reply, "\"rule\" (a rule id) is required");
+	if (for_s == -2 || for_s == 0 || for_s > MAX_SUPPRESS_S)
+		return ctl_error(reply, "\"for_s\" must be whole seconds from 1 to %lld", MAX_SUPPRESS_S);
+	if (for_s > 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s.expires_ns = ((long long)ts.tv_sec + for_s) * 1000000000LL + ts.tv_nsec;
+	}
+	snprintf(by, sizeof(by), "operator:%u", (unsigned)peer->uid);
+	long long id = tuning_suppress(t, &s, err, sizeof(err));
+	if (id < 0)
+		return ctl_error(reply, "%s", err);
+	cJSON_AddNumberToObject(reply, "id", (double)id);
+	cJSON_AddNumberToObject(reply, "expires_ns", (double)s.expires_ns);
+	return 0;
+}
+
+static int cmd_unsuppress(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	char err[256];
+	long long id = ctl_int(req, "id");
+	(void)peer;
+	if (id < 0)
+		return ctl_error(reply, "\"id\" (a suppression id) must be a non-negative integer");
+	if (tuning_unsuppress(ctx, id, err, sizeof(err)))
+		return ctl_error(reply, "%s", err);
+	return 0;
+}
+
+static int cmd_suppressions(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	(void)req;
+	(void)peer;
+	cJSON_AddItemToObject(reply, "suppressions", tuning_suppressions_json(ctx));
+	return 0;
+}
+
+int tuning_ctl_register(struct ctlsock *cs, struct tuning *t)
+{
+	if (!t)
+		return -1;
+	return ctlsock_register(cs, "suppress", cmd_suppress, t, CTL_ADMIN) ||
+			       ctlsock_register(cs, "unsuppress", cmd_unsuppress, t, CTL_ADMIN) ||
+			       ctlsock_register(cs, "suppressions", cmd_suppressions, t, 0)
+		       ? -1
+		       : 0;
+}

@@ -1,0 +1,11 @@
+/* The control socket's "suppress", "unsuppress" and "suppressions" (docs/control-socket.md). */
+#ifndef IMMUNE_TUNING_CTL_H
+#define IMMUNE_TUNING_CTL_H
+
+#include "ctlsock.h"
+#include "tuning.h"
+
+/* 0, or -1 when a command cannot be registered. */
+int tuning_ctl_register(struct ctlsock *cs, struct tuning *t);
+
+#endif
