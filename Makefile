@@ -32,7 +32,7 @@ BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 DAEMON_SRCS := $(wildcard daemon/*.c)
 HIVE_SRCS   := $(wildcard hive/*.c)
-DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o $(BUILD)/daemon/rules_sigma.o \
+DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o $(BUILD)/daemon/rules_sigma.o $(BUILD)/daemon/rules_policy.o \
 	       $(patsubst hive/%.c,$(BUILD)/hive/%.o,$(HIVE_SRCS))
 LIB_OBJS    := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJS))
 CTL_SRCS    := $(wildcard ctl/*.c)
@@ -79,14 +79,20 @@ $(BUILD)/hive/%.o: hive/%.c $(wildcard daemon/*.h) $(wildcard hive/*.h)
 $(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml)
 	@mkdir -p $(@D)
 	$(call msg,EMBED,$@)
-	$(Q)rules/embed.sh $@ imm_builtin_rules rules/builtin $(sort $(wildcard rules/builtin/*.yml))
+	$(Q)rules/embed.sh $@ imm_builtin_rules rules/builtin
 
 # The vendored SigmaHQ Linux rules (rules/sigma/, refreshed by rules/sigma-refresh.sh), shipped in the binary.
 SIGMA_YML   := $(sort $(shell find rules/sigma -name '*.yml' 2>/dev/null))
 $(BUILD)/daemon/rules_sigma.c: rules/embed.sh $(SIGMA_YML)
 	@mkdir -p $(@D)
 	$(call msg,EMBED,$@)
-	$(Q)rules/embed.sh $@ imm_sigma_rules rules/sigma $(SIGMA_YML)
+	$(Q)rules/embed.sh $@ imm_sigma_rules rules/sigma
+
+# The shipped tuning of the shipped rules (rules/policy/): levels and exceptions, each with its reason.
+$(BUILD)/daemon/rules_policy.c: rules/embed.sh $(wildcard rules/policy/*.yml)
+	@mkdir -p $(@D)
+	$(call msg,EMBED,$@)
+	$(Q)rules/embed.sh $@ imm_policy_files rules/policy
 
 $(BUILD)/daemon/rules_%.o: $(BUILD)/daemon/rules_%.c
 	$(call msg,CC,$@)

@@ -398,8 +398,10 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 	sigma_ruleset_init(&d->rs);
 
 	struct overrides ov = { 0 };
+	if (!o->no_builtin && overrides_load_shipped(&ov, d->log, err, errlen))
+		goto fail_ov;
 	if (o->overrides && overrides_load(&ov, o->overrides, d->log, err, errlen))
-		goto fail;
+		goto fail_ov;
 	if (!o->no_builtin && sigma_load_builtin(&d->rs, d->log, o->report_loaded)) {
 		snprintf(err, errlen, "the built-in rules do not load (see above)");
 		goto fail_ov;
@@ -416,6 +418,7 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 	}
 	struct disabled dis = { o->disable, o->ndisable, ov.disable, ov.ndisable };
 	d->st.rules_disabled = (unsigned)sigma_ruleset_drop(&d->rs, is_disabled, &dis);
+	overrides_apply_levels(&ov, &d->rs, d->log);
 	if (!(d->tuning = tuning_new(&d->rs, o->min_level_set ? o->min_level : LEVEL_MEDIUM, &ov, o->db_path, d->log,
 				     err, errlen)))
 		goto fail_ov;

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <yaml.h>
 
+#define OVERRIDES_MAX (4u << 20)
+
 static const char *const level_names[LEVEL_MAX] = { "informational", "low", "medium", "high", "critical" };
 
 int level_parse(const char *s)
@@ -204,20 +206,68 @@ int overrides_load(struct overrides *o, const char *path, FILE *log, char *err, 
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	char *buf = NULL;
+	size_t len = 0;
+	/* a local file of tuning, not a corpus: a few MiB is far beyond any real one */
+	if (!(buf = malloc(OVERRIDES_MAX + 1)))
+		abort();
+	len = fread(buf, 1, OVERRIDES_MAX + 1, f);
+	int rerr = ferror(f);
+	fclose(f);
+	if (rerr || len > OVERRIDES_MAX) {
+		snprintf(err, errlen, "%s: %s", path, rerr ? "read failed" : "larger than 4 MiB");
+		free(buf);
+		return -1;
+	}
+	int rc = overrides_load_text(o, path, buf, len, log, err, errlen);
+	free(buf);
+	return rc;
+}
+
+extern const char *const imm_policy_files[][2];
+
+int overrides_load_shipped(struct overrides *o, FILE *log, char *err, size_t errlen)
+{
+	for (int i = 0; imm_policy_files[i][0]; i++) {
+		char name[300];
+		snprintf(name, sizeof(name), "policy:%s", imm_policy_files[i][0]);
+		if (overrides_load_text(o, name, imm_policy_files[i][1], strlen(imm_policy_files[i][1]), log, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
+void overrides_apply_levels(const struct overrides *o, struct sigma_ruleset *rs, FILE *log)
+{
+	for (int i = 0; i < o->nlevels; i++) {
+		bool found = false;
+		for (int k = 0; k < rs->n; k++) {
+			struct sigma_rule *r = rs->rules[k];
+			if (strcmp(r->id, o->levels[i].rule))
+				continue;
+			r->level = sig_pool_strdup(r->pool, level_name(o->levels[i].level));
+			found = true;
+		}
+		if (!found && strncmp(o->levels[i].where, "policy:", 7))
+			fprintf(log, "%s: levels: rule %s is not loaded, skipped\n", o->levels[i].where, o->levels[i].rule);
+	}
+}
+
+int overrides_load_text(struct overrides *o, const char *path, const char *text, size_t len, FILE *log, char *err,
+			size_t errlen)
+{
 	yaml_parser_t p;
 	yaml_document_t d;
 	if (!yaml_parser_initialize(&p))
 		abort();
-	yaml_parser_set_input_file(&p, f);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&p, &d)) {
 		snprintf(err, errlen, "%s:%zu: malformed YAML: %s", path, p.problem_mark.line + 1,
 			 p.problem ? p.problem : "parse error");
 		yaml_parser_delete(&p);
-		fclose(f);
 		return -1;
 	}
 	yaml_parser_delete(&p);
-	fclose(f);
 	yaml_node_t *root = yaml_document_get_root_node(&d);
 	int rc = 0;
 	if (root && root->type != YAML_MAPPING_NODE) {
@@ -229,10 +279,31 @@ int overrides_load(struct overrides *o, const char *path, FILE *log, char *err, 
 	     pr++) {
 		const char *k = yscalar(ynode(&d, pr->key));
 		yaml_node_t *v = ynode(&d, pr->value);
-		if (!k || (strcmp(k, "disable") && strcmp(k, "exceptions")))
+		if (!k || (strcmp(k, "disable") && strcmp(k, "exceptions") && strcmp(k, "levels")))
 			fprintf(log, "%s:%zu: unknown key '%s', skipped\n", path, ynode(&d, pr->key)->start_mark.line + 1,
 				k ? k : "?");
-		else if (seq_len(v) < 0)
+		else if (strcmp(k, "levels") == 0) {
+			if (v->type != YAML_MAPPING_NODE) {
+				fprintf(log, "%s:%zu: levels must map rule ids to levels, skipped\n", path,
+					v->start_mark.line + 1);
+				continue;
+			}
+			for (yaml_node_pair_t *lp = v->data.mapping.pairs.start; lp < v->data.mapping.pairs.top; lp++) {
+				const char *id = yscalar(ynode(&d, lp->key)), *lv = yscalar(ynode(&d, lp->value));
+				size_t line = ynode(&d, lp->key)->start_mark.line + 1;
+				int l = level_parse(lv);
+				if (!id || l < 0) {
+					fprintf(log, "%s:%zu: levels: '%s' is not informational, low, medium, high or critical, skipped\n",
+						path, line, lv ? lv : "?");
+					continue;
+				}
+				char where[600];
+				snprintf(where, sizeof(where), "%s:%zu", path, line);
+				if (!(o->levels = realloc(o->levels, (o->nlevels + 1) * sizeof(*o->levels))))
+					abort();
+				o->levels[o->nlevels++] = (struct override_level){ strdup(where), strdup(id), l };
+			}
+		} else if (seq_len(v) < 0)
 			fprintf(log, "%s:%zu: %s must be a list, skipped\n", path, v->start_mark.line + 1, k);
 		else if (strcmp(k, "disable") == 0) {
 			for (int i = 0; i < seq_len(v); i++) {
@@ -286,6 +357,11 @@ void overrides_free(struct overrides *o)
 		free(o->exc[i].name);
 		free(o->exc[i].selections);
 	}
+	for (int i = 0; i < o->nlevels; i++) {
+		free(o->levels[i].where);
+		free(o->levels[i].rule);
+	}
+	free(o->levels);
 	free(o->disable);
 	free(o->exc);
 	memset(o, 0, sizeof(*o));

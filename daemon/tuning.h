@@ -36,9 +36,15 @@ struct override_exc {
 	char *rule, *name;
 	char *selections; /* Sigma selections t0..tN (YAML), any of which is the exception */
 };
+struct override_level {
+	char *where, *rule;
+	int level;
+};
 struct overrides {
 	char **disable;
 	int ndisable;
+	struct override_level *levels; /* levels: {rule id: level} */
+	int nlevels;
 	struct override_exc *exc;
 	int nexc;
 };
@@ -49,6 +55,13 @@ struct overrides {
  * malformed YAML is -1 with the reason in err.
  */
 int overrides_load(struct overrides *o, const char *path, FILE *log, char *err, size_t errlen);
+/* The same from text (name says where it came from); o accumulates, later entries win. */
+int overrides_load_text(struct overrides *o, const char *name, const char *text, size_t len, FILE *log, char *err,
+			size_t errlen);
+/* The shipped tuning: the YAML files of rules/policy, embedded at build time. */
+int overrides_load_shipped(struct overrides *o, FILE *log, char *err, size_t errlen);
+/* Set the levels the overrides give (a rule not loaded is skipped: quietly for the shipped ones). */
+void overrides_apply_levels(const struct overrides *o, struct sigma_ruleset *rs, FILE *log);
 void overrides_free(struct overrides *o);
 
 struct tuning;
