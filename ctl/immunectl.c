@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include "suppress.h"
 
 enum { EX_OK = 0, EX_FAILED = 1, EX_USAGE = 2, EX_UNREACHABLE = 3, EX_DENIED = 4 };
 
@@ -43,6 +44,13 @@ static void usage(FILE *f)
 		"  incidents [--since T] [--rule ID] [--limit N] [--host H]\n"
 		"                                       T: epoch seconds, 2026-01-31[T12:00[:00]][Z], or 30m, 2h, 7d ago\n"
 		"  ioc-push NAME FILE                   on the Hive: push an IOC set (the --ioc format) to the fleet\n"
+		"  suppress RULE [--exe P] [--parent P] [--cmdline-contains S] [--for DURATION]\n"
+		"                                       stop alerting on RULE's matches (all, or those of exe P,\n"
+		"                                       parent P, command lines containing S), now, kept across\n"
+		"                                       restarts; DURATION: 90s, 30m, 2h, 7d (default: until removed)\n"
+		"  unsuppress ID                        lift a suppression\n"
+		"  suppressions                         list them, with the matches each suppressed\n"
+		"  incidents --signals ...              the signals (matches below --min-level) instead\n"
 		"  help                                 the commands the daemon serves\n\n"
 		"  --socket PATH   the daemon's socket\n"
 		"  --json          print the daemon's reply as JSON\n"
@@ -385,9 +393,12 @@ static void print_verdicts(const cJSON *r)
 static void print_incidents(const cJSON *r)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "incidents"), *e;
+	bool signals = !arr;
 
+	if (signals)
+		arr = cJSON_GetObjectItemCaseSensitive(r, "signals");
 	if (!cJSON_GetArraySize(arr)) {
-		printf("no incidents\n");
+		printf("no %s\n", signals ? "signals" : "incidents");
 		return;
 	}
 	printf("%-19s %-24s %-8s %-12s %-7s %-30s %s\n", "TIME", "RULE", "LEVEL", "HOST", "VERDICT", "EXECUTABLE",
@@ -417,7 +428,8 @@ int main(int argc, char **argv)
 	const char *socket_path = CTLSOCK_PATH, *rule = NULL, *host = NULL, *since = NULL, *limit = NULL;
 	const char *pos[8];
 	int npos = 0, ex = EX_OK;
-	bool json = false, fleet = false;
+	bool json = false, fleet = false, signals = false;
+	struct suppress_args sa = { 0 };
 	char abspath[PATH_MAX];
 
 	for (int i = 1; i < argc; i++) {
@@ -443,6 +455,16 @@ int main(int argc, char **argv)
 			val = &limit;
 		} else if (!strcmp(a, "--host")) {
 			val = &host;
+		} else if (!strcmp(a, "--signals")) {
+			signals = true;
+		} else if (!strcmp(a, "--exe")) {
+			val = &sa.exe;
+		} else if (!strcmp(a, "--parent")) {
+			val = &sa.parent;
+		} else if (!strcmp(a, "--cmdline-contains")) {
+			val = &sa.cmdline_contains;
+		} else if (!strcmp(a, "--for")) {
+			val = &sa.for_;
 		} else if (!strcmp(a, "--")) {
 			for (i++; i < argc && npos < 8; i++)
 				pos[npos++] = argv[i];
@@ -471,7 +493,9 @@ int main(int argc, char **argv)
 	bool is_incidents = !strcmp(cmd, "incidents");
 	if (fleet && !is_verdict)
 		return die_usage("--fleet is for block, allow and unblock, not %s", cmd);
-	if ((since || rule || limit || host) && !is_incidents)
+	if ((sa.exe || sa.parent || sa.cmdline_contains || sa.for_) && strcmp(cmd, "suppress"))
+		return die_usage("--exe, --parent, --cmdline-contains and --for are for suppress, not %s", cmd);
+	if ((since || rule || limit || host || signals) && !is_incidents)
 		return die_usage("--since, --rule, --limit and --host are for incidents, not %s", cmd);
 
 	cJSON *req = cJSON_CreateObject();
@@ -539,6 +563,8 @@ int main(int argc, char **argv)
 		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "ioc_push");
 		cJSON_AddStringToObject(req, "name", pos[1]);
 		cJSON_AddStringToObject(req, "text", text);
+	} else if (suppress_is_cmd(cmd)) {
+		ex = suppress_request(npos, pos, &sa, req);
 	} else if (!strcmp(cmd, "verdicts")) {
 		enum verdict_kind kind;
 		if (npos > 2) {
@@ -576,6 +602,8 @@ int main(int argc, char **argv)
 			cJSON_AddStringToObject(req, "rule", rule);
 		if (host)
 			cJSON_AddStringToObject(req, "host", host);
+		if (signals)
+			cJSON_AddTrueToObject(req, "signals");
 	} else {
 		ex = die_usage("unknown command '%s'", cmd);
 		goto done;
@@ -610,6 +638,8 @@ int main(int argc, char **argv)
 		print_verdicts(reply);
 	} else if (is_incidents) {
 		print_incidents(reply);
+	} else if (suppress_is_cmd(cmd)) {
+		suppress_print(cmd, reply);
 	} else if (!strcmp(cmd, "help")) {
 		print_help(reply);
 	} else {
