@@ -45,7 +45,7 @@ TOOLS       := $(patsubst selftests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS  := $(wildcard bench/*.c)
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all clean test selftest selftest-host selftest-vm check asan bench
+.PHONY: all clean test selftest selftest-host selftest-vm check asan bench quality
 .DELETE_ON_ERROR:
 # skeletons and BPF objects are intermediates make would delete, and then rebuild everything
 .SECONDARY:
@@ -147,6 +147,11 @@ check: all asan
 
 bench: all
 	@bench/run $(BUILD)
+
+# Detection quality: the daemon's defaults over selftests/attack and selftests/benign
+# (root); prints recall and noise per rule. QUALITY_FLOORS="--min-recall 90 --max-noise 1" asserts.
+quality: $(BUILD)/immuned $(BUILD)/immunectl
+	@selftests/quality/run $(BUILD) $(QUALITY_FLOORS)
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" all

@@ -151,14 +151,24 @@ def score(events_path, roots_path, min_recall, max_noise):
                 print(f"  noise: {h[1]} ({h[0]}, {h[2]})")
     print(f"recall: {len(detected)}/{len(attacks)} scenarios = {recall:.1f}%; noise: {noise}; "
           f"incidents outside both trees: {unattributed}")
-    ok = True
-    if min_recall is not None and recall < min_recall:
-        print(f"FAIL: recall {recall:.1f}% is below the floor {min_recall}%")
-        ok = False
-    if max_noise is not None and noise > max_noise:
-        print(f"FAIL: noise {noise} is above the ceiling {max_noise}")
-        ok = False
-    return 0 if ok else 1
+    passed = failed = 0
+    if min_recall is not None:
+        if recall < min_recall:
+            print(f"FAIL: recall {recall:.1f}% is below the floor {min_recall}%")
+            failed += 1
+        else:
+            print(f"ok - recall {recall:.1f}% >= {min_recall}%")
+            passed += 1
+    if max_noise is not None:
+        if noise > max_noise:
+            print(f"FAIL: {noise} benign incidents, more than {max_noise}")
+            failed += 1
+        else:
+            print(f"ok - {noise} benign incident(s) <= {max_noise}")
+            passed += 1
+    if passed + failed:
+        print(f"{passed} passed, {failed} failed")
+    return 0 if not failed else 1
 
 
 def main(argv):
