@@ -393,12 +393,9 @@ static void print_verdicts(const cJSON *r)
 static void print_incidents(const cJSON *r)
 {
 	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "incidents"), *e;
-	bool signals = !arr;
 
-	if (signals)
-		arr = cJSON_GetObjectItemCaseSensitive(r, "signals");
 	if (!cJSON_GetArraySize(arr)) {
-		printf("no %s\n", signals ? "signals" : "incidents");
+		printf("no incidents\n");
 		return;
 	}
 	printf("%-19s %-24s %-8s %-12s %-7s %-30s %s\n", "TIME", "RULE", "LEVEL", "HOST", "VERDICT", "EXECUTABLE",

@@ -56,7 +56,7 @@ int suppress_request(int npos, const char *const *pos, const struct suppress_arg
 		long long id = strtoll(pos[1], &end, 10);
 		if (*end || id < 0 || end == pos[1])
 			return bad("'%s' is not a suppression id", pos[1]);
-		cJSON_AddNumberToObject(req, "id", (double)id);
+		cJSON_AddNumberToObject(req, "suppression", (double)id);
 		return 0;
 	}
 	if (npos != 2)
@@ -102,7 +102,7 @@ void suppress_print(const char *cmd, const cJSON *reply)
 	if (!strcmp(cmd, "suppress")) {
 		when(cJSON_GetObjectItemCaseSensitive(reply, "expires_ns")->valuedouble, buf, sizeof(buf));
 		printf("suppression %.0f in force (expires: %s)\n",
-		       cJSON_GetObjectItemCaseSensitive(reply, "id")->valuedouble, buf);
+		       cJSON_GetObjectItemCaseSensitive(reply, "suppression")->valuedouble, buf);
 		return;
 	}
 	if (!strcmp(cmd, "unsuppress")) {

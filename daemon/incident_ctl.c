@@ -105,7 +105,7 @@ static int cmd_incidents(const cJSON *req, cJSON *reply, const struct ctl_peer *
 		return r;
 	}
 	sqlite3_finalize(st);
-	cJSON_AddItemToObject(reply, signals ? "signals" : "incidents", arr);
+	cJSON_AddItemToObject(reply, "incidents", arr);
 	return 0;
 }
 

@@ -34,7 +34,7 @@ static int cmd_suppress(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 	long long id = tuning_suppress(t, &s, err, sizeof(err));
 	if (id < 0)
 		return ctl_error(reply, "%s", err);
-	cJSON_AddNumberToObject(reply, "id", (double)id);
+	cJSON_AddNumberToObject(reply, "suppression", (double)id);
 	cJSON_AddNumberToObject(reply, "expires_ns", (double)s.expires_ns);
 	return 0;
 }
@@ -42,10 +42,11 @@ static int cmd_suppress(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 static int cmd_unsuppress(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
 {
 	char err[256];
-	long long id = ctl_int(req, "id");
+	/* not "id": that one is the request's, echoed in every reply */
+	long long id = ctl_int(req, "suppression");
 	(void)peer;
 	if (id < 0)
-		return ctl_error(reply, "\"id\" (a suppression id) must be a non-negative integer");
+		return ctl_error(reply, "\"suppression\" (a suppression id) must be a non-negative integer");
 	if (tuning_unsuppress(ctx, id, err, sizeof(err)))
 		return ctl_error(reply, "%s", err);
 	return 0;
