@@ -191,6 +191,23 @@ static void test_new_builtin_rules(void **s)
 	assert_true(hits(m, RID("32")));
 	ev_exec("/usr/bin/find", "find . -name *.c");
 	assert_false(hits(m, RID("32")));
+	ev_exec("/usr/bin/systemctl", "systemctl stop falco");
+	assert_true(hits(m, RID("34")));
+	ev_exec("/usr/bin/pkill", "pkill -9 osqueryd");
+	assert_true(hits(m, RID("34")));
+	ev_exec("/usr/bin/systemctl", "systemctl restart nginx");
+	assert_false(hits(m, RID("34")));
+	ev_exec("/usr/bin/systemctl", "systemctl stop nginx");
+	assert_false(hits(m, RID("34")));
+	/* execution from /tmp, but by a build tool running its own output */
+	ev_exec("/tmp/x", "/tmp/x");
+	assert_true(hits(m, RID("01")));
+	ev_exec("/tmp/tmp.Ab12/proj/test_calc", "./test_calc");
+	ev.parent_executable = "/usr/bin/make";
+	assert_false(hits(m, RID("01")));
+	ev_exec("/tmp/go-build123/b001/exe/main", "main");
+	ev.parent_executable = "/usr/local/go/bin/go";
+	assert_false(hits(m, RID("01")));
 	ev_write("/usr/bin/cp", "/lib/x86_64-linux-gnu/security/pam_unix2.so");
 	assert_true(hits(m, RID("33")));
 	ev_write("/usr/bin/dpkg", "/lib/x86_64-linux-gnu/security/pam_unix.so");

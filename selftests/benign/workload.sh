@@ -91,6 +91,11 @@ q strace -c -o "$BW/strace.txt" ./calc 1 1
 q objdump -d calc; q nm calc; q readelf -h calc; q size calc
 cd "$BW" && git clone -q proj proj2 && (cd proj2 && q git log && q git gc -q)
 
+step "a scratch build under /tmp, tested by make"
+SCRATCH=$(mktemp -d)
+cp proj/*.c proj/*.h proj/Makefile "$SCRATCH/" && make -s -C "$SCRATCH" && make -s -C "$SCRATCH" test
+cd "$BW" && rm -rf "$SCRATCH"
+
 step "python: scripts, tests, sqlite"
 mkdir -p py && cd py
 cat > inv.py <<'PY'
@@ -123,6 +128,7 @@ for _ in $(seq 40); do curl -s -o /dev/null http://127.0.0.1:8765/ && break; sle
 q curl -s http://127.0.0.1:8765/index.html; q curl -sI http://127.0.0.1:8765/; q curl -s -o "$BW/calc.c" http://127.0.0.1:8765/calc.c
 q wget -q -O - http://127.0.0.1:8765/index.html; q wget -q -P "$BW/dl" http://127.0.0.1:8765/main.c
 q python3 -c 'import urllib.request; print(urllib.request.urlopen("http://127.0.0.1:8765/index.html").read()[:10])'
+q wget -q -O /tmp/immune-benign-$$.html http://127.0.0.1:8765/index.html && rm -f /tmp/immune-benign-$$.html
 q curl -s -X POST -d 'q=1' http://127.0.0.1:8765/index.html
 kill "$SRV"; wait "$SRV" 2>/dev/null
 
@@ -155,6 +161,13 @@ sleep 30 & S=$!
 q ps -p "$S" -o pid,cmd; q pgrep -a sleep; kill "$S"; wait "$S" 2>/dev/null
 q timeout 1 sleep 5; q nice -n 10 true; q ionice -c3 true
 q bash -c 'for i in 1 2 3; do echo $i; done'; q sh -c 'exit 0'; q xargs -n1 echo < /etc/hostname
+
+step "a configuration file of my own under /etc"
+CONF=/etc/immune-benign-$$.conf
+echo "listen = 127.0.0.1:8080" > "$CONF" && chmod 644 "$CONF" && sed -i 's/8080/8081/' "$CONF" && grep -q 8081 "$CONF"
+rm -f "$CONF"
+q systemctl stop immune-benign-demo-$$.service; q systemctl disable immune-benign-demo-$$.service
+q systemctl restart immune-benign-demo-$$.service
 
 step "package and service checks"
 q apt list --installed; q systemctl is-active cron ssh; q systemctl show -p MainPID ssh
