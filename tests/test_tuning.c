@@ -208,6 +208,11 @@ static void test_new_builtin_rules(void **s)
 	ev_exec("/tmp/go-build123/b001/exe/main", "main");
 	ev.parent_executable = "/usr/local/go/bin/go";
 	assert_false(hits(m, RID("01")));
+	ev_exec("/usr/sbin/useradd", "useradd -M -N -r -s /bin/bash -c evil_account evil_user");
+	assert_true(hits(m, RID("35")));
+	ev_exec("/usr/sbin/useradd", "useradd --system --no-create-home _chrony");
+	ev.parent_command_line = "/bin/sh /var/lib/dpkg/info/chrony.postinst configure";
+	assert_false(hits(m, RID("35")));
 	ev_write("/usr/bin/cp", "/lib/x86_64-linux-gnu/security/pam_unix2.so");
 	assert_true(hits(m, RID("33")));
 	ev_write("/usr/bin/dpkg", "/lib/x86_64-linux-gnu/security/pam_unix.so");
