@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# attack: T1053.003 Install a user crontab that runs a payload from /tmp (crontab stand-in)
+# attack: T1053.003 Install a crontab written to /tmp that runs a payload (crontab stand-in)
 . "$(dirname "$0")/lib/common.sh"
 fake crontab
-echo "* * * * * /tmp/.x/payload >/dev/null 2>&1" > "$SW/cron.txt"
-"$SW/bin/crontab" "$SW/cron.txt"
-"$SW/bin/crontab" -l
-echo "* * * * * /tmp/.x/payload" | "$SW/bin/crontab" -u root /dev/stdin
+f=/tmp/cron$$
+undo "rm -f '$f'"
+echo "* * * * * /var/tmp/.x/payload >/dev/null 2>&1" > "$f"
+"$SW/bin/crontab" "$f"
