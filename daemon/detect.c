@@ -153,17 +153,15 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 
 static void emit(struct detect *d, struct incident *in, bool signal)
 {
-	char *doc = NULL;
-	cJSON *j = incident_to_json(in);
-	if (j) {
-		doc = cJSON_PrintUnformatted(j);
-		cJSON_Delete(j);
-	}
+	struct jw w = { 0 };
+	jw_reset(&w);
+	incident_write_json(&w, in);
+	const char *doc = w.buf;
 	if (signal) {
 		/* stored and counted, never printed or sent as an alert */
 		if (d->store && incident_store_add_signal(d->store, in, doc ? doc : "{}"))
 			d->st.db_errors++;
-		free(doc);
+		jw_free(&w);
 		return;
 	}
 	if (d->o.out && d->o.format == DETECT_OUT_JSON && doc) {
@@ -177,7 +175,7 @@ static void emit(struct detect *d, struct incident *in, bool signal)
 	}
 	if (d->store && incident_store_add(d->store, in, doc ? doc : "{}"))
 		d->st.db_errors++;
-	free(doc);
+	jw_free(&w);
 	d->st.incidents++;
 }
 

@@ -7,6 +7,7 @@
 #include "enforce.h"
 #include "enforce.skel.h"
 #include "sysfs.h"
+#include "mkdir_p.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -190,7 +191,7 @@ static void pin_links(void)
 	char dir[300], p[600];
 	static unsigned gen;
 	snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
-	sysfs_mkdirs(dir, 0700);
+	mkdir_p(dir, 0700);
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%d-%u-", getpid(), ++gen);
 	for (int i = 0; i < g.nlinks; i++) {

@@ -5,6 +5,7 @@
  * language for detections and their filters, and every modifier works.
  */
 #include "tuning.h"
+#include "db.h"
 #include "match.h"
 
 #include <errno.h>
@@ -245,7 +246,7 @@ void overrides_apply_levels(const struct overrides *o, struct sigma_ruleset *rs,
 			struct sigma_rule *r = rs->rules[k];
 			if (strcmp(r->id, o->levels[i].rule))
 				continue;
-			r->level = sig_pool_strdup(r->pool, level_name(o->levels[i].level));
+			r->level = arena_strdup(&r->pool, level_name(o->levels[i].level));
 			found = true;
 		}
 		if (!found && strncmp(o->levels[i].where, "policy:", 7))
@@ -518,12 +519,6 @@ static char *dupnull(const unsigned char *s)
 static int load_sups(struct tuning *t, char *err, size_t n)
 {
 	sqlite3_stmt *st;
-	char *msg = NULL;
-	if (sqlite3_exec(t->db, suppress_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, n, "suppressions table: %s", msg ? msg : "?");
-		sqlite3_free(msg);
-		return -1;
-	}
 	if (sqlite3_prepare_v2(t->db,
 			       "SELECT id, rule_id, exe, parent, cmdline_contains, expires_ns, created_by FROM suppressions "
 			       "WHERE expires_ns = 0 OR expires_ns > ?1 ORDER BY id",
@@ -586,12 +581,7 @@ struct tuning *tuning_new(const struct sigma_ruleset *rs, int min_level, const s
 		goto fail;
 	}
 	if (db) {
-		if (sqlite3_open_v2(db, &t->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: %s", db, t->db ? sqlite3_errmsg(t->db) : "cannot open");
-			goto fail;
-		}
-		sqlite3_busy_timeout(t->db, 2000);
-		if (load_sups(t, err, errlen))
+		if (!(t->db = db_open(db, suppress_schema_sql, err, errlen)) || load_sups(t, err, errlen))
 			goto fail;
 	}
 	if (rebuild_sups(t, err, errlen))
