@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <yaml.h>
+#include "yaml_doc.h"
 
 extern const char *const imm_builtin_rules[][2];
 extern const char *const imm_sigma_rules[][2];
@@ -38,33 +39,6 @@ static int skip(struct lctx *c, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ YAML helpers */
-
-static yaml_node_t *ynode(yaml_document_t *d, int id)
-{
-	return yaml_document_get_node(d, id);
-}
-
-static const char *yscalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static yaml_node_t *yget(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const char *k = yscalar(ynode(d, p->key));
-		if (k && strcmp(k, key) == 0)
-			return ynode(d, p->value);
-	}
-	return NULL;
-}
-
-static const char *ygets(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-	return yscalar(yget(d, map, key));
-}
 
 /* A plain (unquoted) null, ~ or empty scalar is YAML's null. */
 static bool yis_null(yaml_node_t *n)

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 #include <yaml.h>
+#include "yaml_doc.h"
 
 #define OVERRIDES_MAX (4u << 20)
 
@@ -124,43 +125,11 @@ static void bquote(struct buf *b, const char *s, bool glob_literal)
 
 /* ------------------------------------------------------------ the override file */
 
-static yaml_node_t *ynode(yaml_document_t *d, int id)
-{
-	return yaml_document_get_node(d, id);
-}
-
-static const char *yscalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static yaml_node_t *yget(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const char *k = yscalar(ynode(d, p->key));
-		if (k && strcmp(k, key) == 0)
-			return ynode(d, p->value);
-	}
-	return NULL;
-}
-
-static int seq_len(yaml_node_t *n)
-{
-	return n && n->type == YAML_SEQUENCE_NODE ? (int)(n->data.sequence.items.top - n->data.sequence.items.start) : -1;
-}
-
-static yaml_node_t *seq_at(yaml_document_t *d, yaml_node_t *n, int i)
-{
-	return ynode(d, n->data.sequence.items.start[i]);
-}
-
 /* One exceptions entry → its selections, or NULL with the reason. */
 static char *exc_selections(yaml_document_t *d, yaml_node_t *e, char *why, size_t n)
 {
 	yaml_node_t *fields = yget(d, e, "fields"), *values = yget(d, e, "values");
-	int nf = seq_len(fields), nv = seq_len(values);
+	int nf = yseq_len(fields), nv = yseq_len(values);
 	if (nf < 1) {
 		snprintf(why, n, "\"fields\" must be a list of Sigma fields (with modifiers)");
 		return NULL;
@@ -171,10 +140,10 @@ static char *exc_selections(yaml_document_t *d, yaml_node_t *e, char *why, size_
 	}
 	struct buf b = { 0 };
 	for (int i = 0; i < nv; i++) {
-		yaml_node_t *tuple = seq_at(d, values, i);
+		yaml_node_t *tuple = yseq_at(d, values, i);
 		/* a single field may list plain values */
 		if (nf == 1 && yscalar(tuple)) {
-		} else if (seq_len(tuple) != nf) {
+		} else if (yseq_len(tuple) != nf) {
 			snprintf(why, n, "values[%d] must have %d value%s, one per field", i, nf, nf > 1 ? "s" : "");
 			free(b.s);
 			return NULL;
@@ -183,8 +152,8 @@ static char *exc_selections(yaml_document_t *d, yaml_node_t *e, char *why, size_
 		snprintf(sel, sizeof(sel), "  t%d:\n", i);
 		bstr(&b, sel);
 		for (int j = 0; j < nf; j++) {
-			const char *f = yscalar(seq_at(d, fields, j));
-			const char *v = yscalar(nf == 1 && yscalar(tuple) ? tuple : seq_at(d, tuple, j));
+			const char *f = yscalar(yseq_at(d, fields, j));
+			const char *v = yscalar(nf == 1 && yscalar(tuple) ? tuple : yseq_at(d, tuple, j));
 			if (!f || !v) {
 				snprintf(why, n, "fields and values must be text");
 				free(b.s);
@@ -304,11 +273,11 @@ int overrides_load_text(struct overrides *o, const char *path, const char *text,
 					abort();
 				o->levels[o->nlevels++] = (struct override_level){ strdup(where), strdup(id), l };
 			}
-		} else if (seq_len(v) < 0)
+		} else if (yseq_len(v) < 0)
 			fprintf(log, "%s:%zu: %s must be a list, skipped\n", path, v->start_mark.line + 1, k);
 		else if (strcmp(k, "disable") == 0) {
-			for (int i = 0; i < seq_len(v); i++) {
-				yaml_node_t *it = seq_at(&d, v, i);
+			for (int i = 0; i < yseq_len(v); i++) {
+				yaml_node_t *it = yseq_at(&d, v, i);
 				if (!yscalar(it) || !*yscalar(it)) {
 					fprintf(log, "%s:%zu: disable: a rule id or folder, skipped\n", path,
 						it->start_mark.line + 1);
@@ -319,8 +288,8 @@ int overrides_load_text(struct overrides *o, const char *path, const char *text,
 				o->disable[o->ndisable++] = strdup(yscalar(it));
 			}
 		} else {
-			for (int i = 0; i < seq_len(v); i++) {
-				yaml_node_t *e = seq_at(&d, v, i);
+			for (int i = 0; i < yseq_len(v); i++) {
+				yaml_node_t *e = yseq_at(&d, v, i);
 				char why[200], where[600];
 				snprintf(where, sizeof(where), "%s:%zu", path, e->start_mark.line + 1);
 				const char *rule = yscalar(yget(&d, e, "rule"));
