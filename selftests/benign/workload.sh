@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The benign workload: an ordinary working session of a developer and an
-# administrator on this host, compressed into one run (about ten minutes of
-# typing at a terminal): look around the machine, build this project from a
-# clone, work in git, write and run a small C and Python project with tests,
-# serve files on loopback and fetch them with curl, wget and urllib, pack and
-# unpack archives, read the docs, check services and logs, manage keys and
-# certificates. $1 (= $BW) is its work directory, removed afterwards.
+# administrator on this host, compressed into one run (a quarter of an hour
+# or more at a terminal, some 250 commands): look around the machine, build
+# this project from a clone, work in git, write and run a small C and Python
+# project with tests (also in a scratch directory under /tmp), serve files on
+# loopback and fetch them with curl, wget and urllib, TLS on loopback, pack
+# and unpack archives and backups, read the docs, edit a configuration file
+# under /etc, check disks, services and logs, make keys and certificates.
+# $1 (= $BW) is its work directory, removed afterwards.
 # Nothing here is an attack; every incident it raises is noise.
 set -u
 BW=${BW:-$1}
@@ -168,6 +170,28 @@ echo "listen = 127.0.0.1:8080" > "$CONF" && chmod 644 "$CONF" && sed -i 's/8080/
 rm -f "$CONF"
 q systemctl stop immune-benign-demo-$$.service; q systemctl disable immune-benign-demo-$$.service
 q systemctl restart immune-benign-demo-$$.service
+
+step "disk, network and TLS checks"
+dd if=/dev/zero of="$BW/disk.img" bs=1M count=16 2>/dev/null && q mkfs.ext4 -q -F "$BW/disk.img" && q dumpe2fs -h "$BW/disk.img"
+q lsof -i; q lsof -p $$; q ip -s link; q ss -tan state established; q cat /proc/net/dev; q nstat -a
+openssl s_server -accept 127.0.0.1:8443 -cert "$BW/dev.crt" -key "$BW/dev.key" -www >/dev/null 2>&1 &
+TLS=$!
+for _ in $(seq 30); do q curl -sk https://127.0.0.1:8443/ && break; sleep 0.1; done
+echo | q timeout 5 openssl s_client -connect 127.0.0.1:8443 -servername localhost
+kill "$TLS"; wait "$TLS" 2>/dev/null
+q timeout 1 tail -f /var/log/dpkg.log; q timeout 1 journalctl -f --no-pager
+
+step "backups"
+tar -czf "$BW/home-backup.tgz" -C "$HOME" . && q tar -tzf "$BW/home-backup.tgz"
+tar -czf "$BW/etc-net.tgz" /etc/hostname /etc/hosts /etc/resolv.conf 2>/dev/null
+q sha256sum "$BW"/*.tgz; cp -a proj "$BW/proj.bak" && q diff -r proj "$BW/proj.bak" && rm -rf "$BW/proj.bak"
+
+step "a second round in the repository"
+(cd proj && git checkout -q -b fix && sed -i 's/return a + b;/return b + a;/' calc.c && git commit -qam "calc: commute" &&
+	git checkout -q main && git rebase -q fix 2>/dev/null; q git log --oneline; q git reflog; q git shortlog -s;
+	git branch -q -D fix; q git status; make -s && make -s test && vim -es -c '%s/add/add/ge' -c 'wq' calc.c)
+q perl -e 'print join(",", map { $_ * 2 } 1..5), "\n"'; q awk 'BEGIN { for (i = 0; i < 3; i++) print i }'
+q python3 -m unittest discover -s py -p 'test_*.py'
 
 step "package and service checks"
 q apt list --installed; q systemctl is-active cron ssh; q systemctl show -p MainPID ssh
