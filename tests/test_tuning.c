@@ -108,6 +108,12 @@ static void test_new_builtin_rules(void **s)
 	assert_true(hits(m, RID("21")));
 	ev_write("/usr/bin/bash", "/home/bob/.../x");
 	assert_true(hits(m, RID("21")));
+	ev_write("/usr/bin/cp", "/dev/shm/.x123");
+	assert_true(hits(m, RID("21")));
+	ev_write("/usr/bin/nstat", "/tmp/.nstat.u0"); /* a tool's own state file */
+	assert_false(hits(m, RID("21")));
+	ev_write("/usr/bin/chromium", "/dev/shm/.org.chromium.Chromium.aBc123");
+	assert_false(hits(m, RID("21")));
 	ev_write("/usr/bin/Xorg", "/tmp/.X11-unix/X0");
 	assert_false(hits(m, RID("21")));
 	ev_write("/usr/bin/vim", "/tmp/.notes.txt.swp");
