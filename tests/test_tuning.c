@@ -219,6 +219,14 @@ static void test_new_builtin_rules(void **s)
 	ev_exec("/usr/sbin/useradd", "useradd --system --no-create-home _chrony");
 	ev.parent_command_line = "/bin/sh /var/lib/dpkg/info/chrony.postinst configure";
 	assert_false(hits(m, RID("35")));
+	ev_exec("/usr/bin/bash", "sh /tmp/art.sh");
+	assert_true(hits(m, RID("36")));
+	ev_exec("/usr/bin/python3.11", "/usr/bin/python3 -u /dev/shm/.s.py");
+	assert_true(hits(m, RID("36")));
+	ev_exec("/usr/bin/bash", "bash /home/alice/deploy.sh /tmp/out");
+	assert_false(hits(m, RID("36")));
+	ev_exec("/usr/bin/bash", "sh -c ./configure --prefix=/tmp/x");
+	assert_false(hits(m, RID("36")));
 	ev_write("/usr/bin/cp", "/lib/x86_64-linux-gnu/security/pam_unix2.so");
 	assert_true(hits(m, RID("33")));
 	ev_write("/usr/bin/dpkg", "/lib/x86_64-linux-gnu/security/pam_unix.so");
