@@ -76,10 +76,10 @@ $(BUILD)/hive/%.o: hive/%.c $(wildcard daemon/*.h) $(wildcard hive/*.h)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ihive -c $< -o $@
 
-$(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml)
+$(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml rules/correlations/*.yml)
 	@mkdir -p $(@D)
 	$(call msg,EMBED,$@)
-	$(Q)rules/embed.sh $@ imm_builtin_rules rules/builtin
+	$(Q)rules/embed.sh $@ imm_builtin_rules rules/builtin rules/correlations
 
 # The vendored SigmaHQ Linux rules (rules/sigma/, refreshed by rules/sigma-refresh.sh), shipped in the binary.
 SIGMA_YML   := $(sort $(shell find rules/sigma -name '*.yml' 2>/dev/null))

@@ -50,6 +50,9 @@ struct detect_opts {
 	struct detect_actions actions;
 	bool hash_via_proc;            /* hash /proc/<pid>/exe (the live daemon); replay hashes by path */
 	bool report_loaded;            /* also log one line per loaded rule */
+	/* each incident, after it is printed and queued for storage (metrics count them by rule) */
+	void (*on_incident)(void *ctx, const char *rule_id, const char *level);
+	void *on_incident_ctx;
 };
 
 struct detect_stats {
@@ -60,6 +63,10 @@ struct detect_stats {
 	uint64_t hash_submitted, hash_dropped, hash_cache_hits, hash_errors;
 	unsigned rules_disabled, rules_alert, rules_signal;
 	uint64_t signals, suppressed;
+	/* correlation rules (correlate.h): groups evicted for room before their window ended lost their state */
+	unsigned correlations;
+	uint64_t correlations_fired, correlation_groups, correlation_events_held, correlation_groups_expired,
+		correlation_groups_evicted, correlation_silent_matches;
 };
 
 struct detect;
@@ -76,6 +83,12 @@ void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
 /* The severity policy, exceptions and suppressions in force (tuning.h), for the control socket. */
 struct tuning *detect_tuning(struct detect *d);
+/*
+ * A reload: d (just built) takes over from old what is not read from files,
+ * the Hive's IOC sets and the counts. Call after detect_finish(old), then
+ * free old. 0, or -1 with err and nothing moved.
+ */
+int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen);
 
 #define DETECT_FLEET_IOC_SETS 16
 /*

@@ -9,10 +9,27 @@
 
 #define MAX_SUPPRESS_S (10LL * 365 * 86400)
 
+struct tuning_src {
+	struct tuning *(*get)(void *ctx);
+	void *ctx;
+};
+
+/* The tuning in force, or an error reply when detection does not run. */
+static struct tuning *current(void *src, cJSON *reply)
+{
+	struct tuning_src *ts = src;
+	struct tuning *t = ts->get(ts->ctx);
+	if (!t)
+		ctl_error(reply, "no detection runs in this daemon");
+	return t;
+}
+
 static int cmd_suppress(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
 {
-	struct tuning *t = ctx;
+	struct tuning *t = current(ctx, reply);
 	char by[64], err[512];
+	if (!t)
+		return -1;
 	struct suppression s = {
 		.rule = ctl_str(req, "rule"),
 		.exe = ctl_str(req, "exe"),
@@ -47,7 +64,10 @@ static int cmd_unsuppress(const cJSON *req, cJSON *reply, const struct ctl_peer 
 	(void)peer;
 	if (id < 0)
 		return ctl_error(reply, "\"suppression\" (a suppression id) must be a non-negative integer");
-	if (tuning_unsuppress(ctx, id, err, sizeof(err)))
+	struct tuning *t = current(ctx, reply);
+	if (!t)
+		return -1;
+	if (tuning_unsuppress(t, id, err, sizeof(err)))
 		return ctl_error(reply, "%s", err);
 	return 0;
 }
@@ -56,17 +76,20 @@ static int cmd_suppressions(const cJSON *req, cJSON *reply, const struct ctl_pee
 {
 	(void)req;
 	(void)peer;
-	cJSON_AddItemToObject(reply, "suppressions", tuning_suppressions_json(ctx));
+	struct tuning *t = current(ctx, reply);
+	if (!t)
+		return -1;
+	cJSON_AddItemToObject(reply, "suppressions", tuning_suppressions_json(t));
 	return 0;
 }
 
-int tuning_ctl_register(struct ctlsock *cs, struct tuning *t)
+int tuning_ctl_register(struct ctlsock *cs, struct tuning *(*get)(void *ctx), void *ctx)
 {
-	if (!t)
-		return -1;
-	return ctlsock_register(cs, "suppress", cmd_suppress, t, CTL_ADMIN) ||
-			       ctlsock_register(cs, "unsuppress", cmd_unsuppress, t, CTL_ADMIN) ||
-			       ctlsock_register(cs, "suppressions", cmd_suppressions, t, 0)
+	static struct tuning_src src; /* one daemon, one control socket */
+	src = (struct tuning_src){ get, ctx };
+	return ctlsock_register(cs, "suppress", cmd_suppress, &src, CTL_ADMIN) ||
+			       ctlsock_register(cs, "unsuppress", cmd_unsuppress, &src, CTL_ADMIN) ||
+			       ctlsock_register(cs, "suppressions", cmd_suppressions, &src, 0)
 		       ? -1
 		       : 0;
 }

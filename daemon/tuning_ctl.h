@@ -5,7 +5,11 @@
 #include "ctlsock.h"
 #include "tuning.h"
 
-/* 0, or -1 when a command cannot be registered. */
-int tuning_ctl_register(struct ctlsock *cs, struct tuning *t);
+/*
+ * get returns the tuning in force when a request comes (a reload replaces
+ * the detector and its tuning; the suppressions carry over in SQLite).
+ * 0, or -1 when a command cannot be registered.
+ */
+int tuning_ctl_register(struct ctlsock *cs, struct tuning *(*get)(void *ctx), void *ctx);
 
 #endif

@@ -483,7 +483,7 @@ static void test_signals_stored_apart(void **s)
 	detect_get_stats(d, &st);
 	/* the defaults: IMMUNE's rules and the vendored SigmaHQ ones */
 	assert_true(st.rules_loaded >= 162 + 30);
-	assert_int_equal(st.rules_alert + st.rules_signal, st.rules_loaded);
+	assert_int_equal(st.rules_alert + st.rules_signal + st.correlations, st.rules_loaded);
 
 	ev_exec("/usr/bin/touch", "touch -r /bin/ls implant"); /* medium: a signal at --min-level high */
 	assert_int_equal(detect_event(d, &ev), 0);
