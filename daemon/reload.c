@@ -31,8 +31,10 @@ int reload_detector(struct detect **cur, const struct detect_opts *o, void (*pum
 		snprintf(err, errlen, "cannot start the loading thread: %s", strerror(rc));
 		return -1;
 	}
-	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE))
+	/* at least once: a build quicker than the thread's start must not leave events waiting */
+	do
 		pump(ctx);
+	while (!__atomic_load_n(&j.done, __ATOMIC_ACQUIRE));
 	pthread_join(th, NULL);
 	if (!j.d) {
 		snprintf(err, errlen, "%s", j.err);
