@@ -32,7 +32,7 @@ BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS       := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 DAEMON_SRCS := $(wildcard daemon/*.c)
 HIVE_SRCS   := $(wildcard hive/*.c)
-DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o \
+DAEMON_OBJS := $(patsubst daemon/%.c,$(BUILD)/daemon/%.o,$(DAEMON_SRCS)) $(BUILD)/daemon/rules_builtin.o $(BUILD)/daemon/rules_sigma.o $(BUILD)/daemon/rules_policy.o \
 	       $(patsubst hive/%.c,$(BUILD)/hive/%.o,$(HIVE_SRCS))
 LIB_OBJS    := $(filter-out $(BUILD)/daemon/main.o,$(DAEMON_OBJS))
 CTL_SRCS    := $(wildcard ctl/*.c)
@@ -45,7 +45,7 @@ TOOLS       := $(patsubst selftests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS  := $(wildcard bench/*.c)
 BENCHES     := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all clean test selftest selftest-host selftest-vm check asan bench
+.PHONY: all clean test selftest selftest-host selftest-vm check asan bench quality
 .DELETE_ON_ERROR:
 # skeletons and BPF objects are intermediates make would delete, and then rebuild everything
 .SECONDARY:
@@ -79,9 +79,22 @@ $(BUILD)/hive/%.o: hive/%.c $(wildcard daemon/*.h) $(wildcard hive/*.h)
 $(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml rules/correlations/*.yml)
 	@mkdir -p $(@D)
 	$(call msg,EMBED,$@)
-	$(Q)rules/embed.sh $@ $(sort $(wildcard rules/builtin/*.yml)) $(sort $(wildcard rules/correlations/*.yml))
+	$(Q)rules/embed.sh $@ imm_builtin_rules rules/builtin rules/correlations
 
-$(BUILD)/daemon/rules_builtin.o: $(BUILD)/daemon/rules_builtin.c
+# The vendored SigmaHQ Linux rules (rules/sigma/, refreshed by rules/sigma-refresh.sh), shipped in the binary.
+SIGMA_YML   := $(sort $(shell find rules/sigma -name '*.yml' 2>/dev/null))
+$(BUILD)/daemon/rules_sigma.c: rules/embed.sh $(SIGMA_YML)
+	@mkdir -p $(@D)
+	$(call msg,EMBED,$@)
+	$(Q)rules/embed.sh $@ imm_sigma_rules rules/sigma
+
+# The shipped tuning of the shipped rules (rules/policy/): levels and exceptions, each with its reason.
+$(BUILD)/daemon/rules_policy.c: rules/embed.sh $(wildcard rules/policy/*.yml)
+	@mkdir -p $(@D)
+	$(call msg,EMBED,$@)
+	$(Q)rules/embed.sh $@ imm_policy_files rules/policy
+
+$(BUILD)/daemon/rules_%.o: $(BUILD)/daemon/rules_%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
@@ -136,6 +149,11 @@ check: all asan
 
 bench: all
 	@bench/run $(BUILD)
+
+# Detection quality: the daemon's defaults over selftests/attack and selftests/benign
+# (root); prints recall and noise per rule. QUALITY_FLOORS="--min-recall 90 --max-noise 1" asserts.
+quality: $(BUILD)/immuned $(BUILD)/immunectl
+	@selftests/quality/run $(BUILD) $(QUALITY_FLOORS)
 
 asan:
 	$(MAKE) BUILD=build/asan SAN=1 OPT="-O1 -g" all

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include "suppress.h"
 
 enum { EX_OK = 0, EX_FAILED = 1, EX_USAGE = 2, EX_UNREACHABLE = 3, EX_DENIED = 4 };
 
@@ -44,6 +45,13 @@ static void usage(FILE *f)
 		"  incidents [--since T] [--rule ID] [--limit N] [--host H]\n"
 		"                                       T: epoch seconds, 2026-01-31[T12:00[:00]][Z], or 30m, 2h, 7d ago\n"
 		"  ioc-push NAME FILE                   on the Hive: push an IOC set (the --ioc format) to the fleet\n"
+		"  suppress RULE [--exe P] [--parent P] [--cmdline-contains S] [--for DURATION]\n"
+		"                                       stop alerting on RULE's matches (all, or those of exe P,\n"
+		"                                       parent P, command lines containing S), now, kept across\n"
+		"                                       restarts; DURATION: 90s, 30m, 2h, 7d (default: until removed)\n"
+		"  unsuppress ID                        lift a suppression\n"
+		"  suppressions                         list them, with the matches each suppressed\n"
+		"  incidents --signals ...              the signals (matches below --min-level) instead\n"
 		"  proposals [pending|approved|rejected|all]  on the Hive: blocks agents proposed for the fleet\n"
 		"  approve ID | reject ID [REASON]      on the Hive: decide a proposal\n"
 		"  agent revoke ID                      on the Hive: refuse agent ID from now on, close its link\n"
@@ -459,7 +467,8 @@ int main(int argc, char **argv)
 	const char *socket_path = CTLSOCK_PATH, *rule = NULL, *host = NULL, *since = NULL, *limit = NULL;
 	const char *pos[8];
 	int npos = 0, ex = EX_OK;
-	bool json = false, fleet = false;
+	bool json = false, fleet = false, signals = false;
+	struct suppress_args sa = { 0 };
 	char abspath[PATH_MAX];
 
 	for (int i = 1; i < argc; i++) {
@@ -485,6 +494,16 @@ int main(int argc, char **argv)
 			val = &limit;
 		} else if (!strcmp(a, "--host")) {
 			val = &host;
+		} else if (!strcmp(a, "--signals")) {
+			signals = true;
+		} else if (!strcmp(a, "--exe")) {
+			val = &sa.exe;
+		} else if (!strcmp(a, "--parent")) {
+			val = &sa.parent;
+		} else if (!strcmp(a, "--cmdline-contains")) {
+			val = &sa.cmdline_contains;
+		} else if (!strcmp(a, "--for")) {
+			val = &sa.for_;
 		} else if (!strcmp(a, "--")) {
 			for (i++; i < argc && npos < 8; i++)
 				pos[npos++] = argv[i];
@@ -513,7 +532,9 @@ int main(int argc, char **argv)
 	bool is_incidents = !strcmp(cmd, "incidents");
 	if (fleet && !is_verdict)
 		return die_usage("--fleet is for block, allow and unblock, not %s", cmd);
-	if ((since || rule || limit || host) && !is_incidents)
+	if ((sa.exe || sa.parent || sa.cmdline_contains || sa.for_) && strcmp(cmd, "suppress"))
+		return die_usage("--exe, --parent, --cmdline-contains and --for are for suppress, not %s", cmd);
+	if ((since || rule || limit || host || signals) && !is_incidents)
 		return die_usage("--since, --rule, --limit and --host are for incidents, not %s", cmd);
 
 	cJSON *req = cJSON_CreateObject();
@@ -581,6 +602,8 @@ int main(int argc, char **argv)
 		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "ioc_push");
 		cJSON_AddStringToObject(req, "name", pos[1]);
 		cJSON_AddStringToObject(req, "text", text);
+	} else if (suppress_is_cmd(cmd)) {
+		ex = suppress_request(npos, pos, &sa, req);
 	} else if (!strcmp(cmd, "proposals")) {
 		if (npos > 2) {
 			ex = die_usage("usage: immunectl proposals [pending|approved|rejected|all]%s", "");
@@ -641,6 +664,8 @@ int main(int argc, char **argv)
 			cJSON_AddStringToObject(req, "rule", rule);
 		if (host)
 			cJSON_AddStringToObject(req, "host", host);
+		if (signals)
+			cJSON_AddTrueToObject(req, "signals");
 	} else {
 		ex = die_usage("unknown command '%s'", cmd);
 		goto done;
@@ -682,6 +707,8 @@ int main(int argc, char **argv)
 		printf("agent %s revoked (%.0f connection(s) closed)\n", jstr(reply, "agent_id", "?"), jnum(reply, "closed", 0));
 	} else if (is_incidents) {
 		print_incidents(reply);
+	} else if (suppress_is_cmd(cmd)) {
+		suppress_print(cmd, reply);
 	} else if (!strcmp(cmd, "help")) {
 		print_help(reply);
 	} else {

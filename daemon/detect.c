@@ -12,6 +12,7 @@
 #include "protected.h"
 #include "match.h"
 #include "sigma.h"
+#include "tuning.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct detect {
 	} fleet[DETECT_FLEET_IOC_SETS];
 	struct ioc_hasher *hasher;
 	struct incident_store *store;
+	struct tuning *tuning;
 	struct detect_stats st;
 	/* the block and kill rules alone, for the gate's holds */
 	struct sigma_ruleset hold_rs;
@@ -241,12 +243,19 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 	}
 }
 
-static void emit(struct detect *d, struct incident *in)
+static void emit(struct detect *d, struct incident *in, bool signal)
 {
 	struct jw w = { 0 };
 	jw_reset(&w);
 	incident_write_json(&w, in);
 	const char *doc = w.buf;
+	if (signal) {
+		/* stored and counted, never printed or sent as an alert */
+		if (d->store && incident_store_add_signal(d->store, in, doc ? doc : "{}"))
+			d->st.db_errors++;
+		jw_free(&w);
+		return;
+	}
 	if (d->o.out && d->o.format == DETECT_OUT_JSON && doc) {
 		fputs(doc, d->o.out);
 		fputc('\n', d->o.out);
@@ -267,9 +276,16 @@ static void emit(struct detect *d, struct incident *in)
 static void raise_rule(struct detect *d, const struct sigma_rule *r, const struct imm_event *ev)
 {
 	char source[64], why[256];
-	const char *verdict;
+	const char *verdict = "signal";
+	if (d->tuning && tuning_suppressed(d->tuning, r, ev))
+		return;
+	bool signal = d->tuning && tuning_is_signal(d->tuning, r);
 	snprintf(source, sizeof(source), "rule:%s", r->id);
-	enforce(d, ev, r->action, gate_rule_object(r), source, &verdict, why, sizeof(why));
+	why[0] = 0;
+	if (!signal)
+		enforce(d, ev, r->action, gate_rule_object(r), source, &verdict, why, sizeof(why));
+	if (d->tuning)
+		tuning_count(d->tuning, r, signal);
 	struct incident in = {
 		.ev = ev,
 		.host = d->host,
@@ -287,7 +303,7 @@ static void raise_rule(struct detect *d, const struct sigma_rule *r, const struc
 		.verdict = verdict,
 		.verdict_error = why[0] ? why : NULL,
 	};
-	emit(d, &in);
+	emit(d, &in, signal);
 }
 
 static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct imm_event *ev, const char *sha)
@@ -317,7 +333,7 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 		.indicator = h->value,
 		.sha256 = sha,
 	};
-	emit(d, &in);
+	emit(d, &in, false);
 }
 
 /* A correlation alerts on the event that completed it; immune.correlation lists the ones that made it. */
@@ -341,7 +357,7 @@ static void raise_corr(struct detect *d, const struct corr_fire *f, const struct
 		.verdict = "alerted",
 		.correlation = f,
 	};
-	emit(d, &in);
+	emit(d, &in, false);
 	d->st.correlations_fired++;
 }
 
@@ -493,6 +509,46 @@ void detect_finish(struct detect *d)
 
 /* ------------------------------------------------------------ setup */
 
+/*
+ * The SigmaHQ corpus ships whole, so most of its skips (auditd, sshd, ...)
+ * are expected: said only with report_loaded; a count otherwise.
+ */
+static int load_vendored(struct detect *d)
+{
+	if (d->o.report_loaded)
+		return sigma_load_vendored(&d->rs, d->log, true);
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&msg, &len);
+	if (!m)
+		return -1;
+	int rc = sigma_load_vendored(&d->rs, m, false);
+	fclose(m);
+	if (rc)
+		fputs(msg, d->log);
+	free(msg);
+	return rc;
+}
+
+struct disabled {
+	const char *const *cli;
+	int ncli;
+	char **file;
+	int nfile;
+};
+
+static bool is_disabled(const struct sigma_rule *r, void *ctx)
+{
+	const struct disabled *x = ctx;
+	for (int i = 0; i < x->ncli; i++)
+		if (rule_selected_by(r, x->cli[i]))
+			return true;
+	for (int i = 0; i < x->nfile; i++)
+		if (rule_selected_by(r, x->file[i]))
+			return true;
+	return false;
+}
+
 struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 {
 	struct detect *d = calloc(1, sizeof(*d));
@@ -508,19 +564,35 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 		snprintf(d->host, sizeof(d->host), "localhost");
 	sigma_ruleset_init(&d->rs);
 
+	struct overrides ov = { 0 };
+	if (!o->no_builtin && overrides_load_shipped(&ov, d->log, err, errlen))
+		goto fail_ov;
+	if (o->overrides && overrides_load(&ov, o->overrides, d->log, err, errlen))
+		goto fail_ov;
 	if (!o->no_builtin && sigma_load_builtin(&d->rs, d->log, o->report_loaded)) {
 		snprintf(err, errlen, "the built-in rules do not load (see above)");
-		goto fail;
+		goto fail_ov;
+	}
+	if (!o->no_builtin && load_vendored(d)) {
+		snprintf(err, errlen, "the vendored SigmaHQ rules do not load (see above)");
+		goto fail_ov;
 	}
 	for (int i = 0; i < o->nrule_paths; i++) {
 		if (sigma_load_path(&d->rs, o->rule_paths[i], d->log, o->report_loaded)) {
 			snprintf(err, errlen, "--rules %s: malformed or unreadable rules (see above)", o->rule_paths[i]);
-			goto fail;
+			goto fail_ov;
 		}
 	}
+	struct disabled dis = { o->disable, o->ndisable, ov.disable, ov.ndisable };
+	d->st.rules_disabled = (unsigned)sigma_ruleset_drop(&d->rs, is_disabled, &dis);
+	overrides_apply_levels(&ov, &d->rs, d->log);
 	if (o->protect)
 		d->st.rules_refused = gate_rules_protect(&d->rs, o->protect, d->log);
 	corr_resolve(&d->rs, d->log, o->report_loaded);
+	if (!(d->tuning = tuning_new(&d->rs, o->min_level_set ? o->min_level : LEVEL_MEDIUM, &ov, o->db_path, d->log,
+				     err, errlen)))
+		goto fail_ov;
+	overrides_free(&ov);
 	if (!(d->m = matcher_new(&d->rs)) || !(d->corr = corr_new(&d->rs, NULL))) {
 		snprintf(err, errlen, "out of memory compiling the rules");
 		goto fail;
@@ -569,6 +641,8 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 	if (o->db_path && !(d->store = incident_store_open(o->db_path, err, errlen)))
 		goto fail;
 	return d;
+fail_ov:
+	overrides_free(&ov);
 fail:
 	detect_free(d);
 	return NULL;
@@ -589,6 +663,7 @@ void detect_free(struct detect *d)
 		ioc_hasher_free(d->hasher);
 	}
 	incident_store_close(d->store);
+	tuning_free(d->tuning);
 	ioc_free(d->ioc);
 	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
 		ioc_free(d->fleet[i].set);
@@ -635,6 +710,14 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 		struct matcher_stats ms;
 		matcher_get_stats(d->m, &ms);
 		st->regex_errors += ms.regex_errors;
+	}
+	if (d->tuning) {
+		struct tuning_stats ts;
+		tuning_get_stats(d->tuning, &ts);
+		st->rules_alert = ts.rules_alert;
+		st->rules_signal = ts.rules_signal;
+		st->signals = ts.signals;
+		st->suppressed = ts.suppressed;
 	}
 	struct corr_stats cs;
 	corr_get_stats(d->corr, &cs);
@@ -692,6 +775,11 @@ void detect_interest(const struct detect *d, struct interest *in)
 		interest_add_iocs(in, d->fleet[i].set, d->fleet[i].name);
 }
 
+struct tuning *detect_tuning(struct detect *d)
+{
+	return d->tuning;
+}
+
 int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, bool exec_hold,
 		       bool open_hold, FILE *out)
 {
@@ -706,16 +794,21 @@ int detect_check_rules(int npaths, char **paths, const struct protected_set *pro
 		fclose(quiet);
 	}
 	rs.loaded = rs.skipped = 0;
+	int first = rs.n;
 	for (int i = 0; i < npaths; i++)
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
 	corr_resolve(&rs, out, true);
-	unsigned refused = protect ? gate_rules_protect(&rs, protect, out) : 0;
-	gate_rules_report(&rs, exec_hold, open_hold, out);
+	/* the holds' report is about the rules given, not the quiet built-ins */
+	struct sigma_ruleset given = rs;
+	given.rules += first;
+	given.n -= first;
+	unsigned refused = protect ? gate_rules_protect(&given, protect, out) : 0;
+	gate_rules_report(&given, exec_hold, open_hold, out);
 	/* which opens these rules make the sensor send, and which rule sends them all */
 	struct interest in;
 	interest_init(&in);
-	interest_add_rules(&in, &rs, out);
+	interest_add_rules(&in, &given, out);
 	interest_summary(&in, out);
 	interest_free(&in);
 	fprintf(out, "%u loaded, %u skipped", rs.loaded, rs.skipped);
@@ -883,5 +976,5 @@ void detect_gate_incident(struct detect *d, const struct imm_event *ev, const ch
 		.action = denied ? IMM_ACTION_BLOCK : IMM_ACTION_ALERT,
 		.verdict = denied ? "denied" : "alerted",
 	};
-	emit(d, &in);
+	emit(d, &in, false);
 }

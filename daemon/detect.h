@@ -35,6 +35,11 @@ struct detect_opts {
 	const char *const *rule_paths; /* files or directories of Sigma YAML */
 	int nrule_paths;
 	bool no_builtin;               /* --no-builtin-rules */
+	const char *const *disable;    /* --disable-rule: rule ids or folders of the shipped rules */
+	int ndisable;
+	const char *overrides;         /* --overrides FILE: disable: and exceptions:; NULL: none */
+	int min_level;                 /* --min-level as enum rule_level; 0 with min_level_set false → medium */
+	bool min_level_set;
 	const char *const *ioc_paths;
 	int nioc_paths;
 	double ioc_fp_rate;            /* Bloom target; 0 → 0.001 */
@@ -65,6 +70,8 @@ struct detect_stats {
 	/* block and kill rules, by whether the running holds stop their first attempt */
 	unsigned rules_first_attempt, rules_after_match, rules_refused;
 	uint64_t regex_errors; /* regex evaluations that failed (limits, JIT stack): possible misses, logged */
+	unsigned rules_disabled, rules_alert, rules_signal;
+	uint64_t signals, suppressed;
 	/* correlation rules (correlate.h): groups evicted for room before their window ended lost their state */
 	unsigned correlations;
 	uint64_t correlations_fired, correlation_groups, correlation_events_held, correlation_groups_expired,
@@ -84,6 +91,8 @@ void detect_flush(struct detect *d);
 void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
+/* The severity policy, exceptions and suppressions in force (tuning.h), for the control socket. */
+struct tuning *detect_tuning(struct detect *d);
 /*
  * A reload: d (just built) takes over from old what is not read from files,
  * the Hive's IOC sets and the counts. Call after detect_finish(old), then

@@ -47,6 +47,31 @@ const char incident_schema_sql[] =
 	"CREATE UNIQUE INDEX IF NOT EXISTS incidents_agent_seq ON incidents (agent_id, agent_seq) WHERE agent_id IS NOT "
 	"NULL;\n";
 
+const char signal_schema_sql[] =
+	"CREATE TABLE IF NOT EXISTS signals (\n"
+	"    id            INTEGER PRIMARY KEY,\n"
+	"    host          TEXT    NOT NULL,\n"
+	"    time_ns       INTEGER NOT NULL,     -- UNIX epoch ns of the event\n"
+	"    rule_id       TEXT    NOT NULL,\n"
+	"    rule_title    TEXT    NOT NULL,\n"
+	"    rule_level    TEXT,\n"
+	"    rule_tags     TEXT,                 -- JSON array\n"
+	"    rule_author   TEXT,\n"
+	"    event_kind    TEXT    NOT NULL,     -- exec, open, connect\n"
+	"    pid           INTEGER,\n"
+	"    ppid          INTEGER,\n"
+	"    uid           INTEGER,\n"
+	"    executable    TEXT,\n"
+	"    command_line  TEXT,\n"
+	"    parent_executable TEXT,\n"
+	"    target        TEXT,                 -- file path or destination\n"
+	"    action        TEXT    NOT NULL,     -- always alert: signals are never enforced\n"
+	"    verdict       TEXT,                 -- 'signal'\n"
+	"    doc           TEXT    NOT NULL      -- the signal as one ECS JSON object\n"
+	");\n"
+	"CREATE INDEX IF NOT EXISTS signals_time ON signals (time_ns);\n"
+	"CREATE INDEX IF NOT EXISTS signals_rule ON signals (rule_id);\n";
+
 const char *incident_event_kind(const struct imm_event *ev)
 {
 	return event_kind_name(ev->type);
@@ -269,7 +294,7 @@ void incident_write_text(FILE *out, const struct incident *in)
 
 struct incident_store {
 	sqlite3 *db;
-	sqlite3_stmt *ins;
+	sqlite3_stmt *ins, *ins_signal; /* incidents, signals */
 	bool in_txn;
 	unsigned pending;
 	uint64_t errors;
@@ -288,14 +313,18 @@ struct incident_store *incident_store_open(const char *path, char *err, size_t e
 	if (!(s->db = db_open(path, incident_schema_sql, err, errlen)))
 		goto fail;
 	/* a power cut may lose the last batch, never corrupt the file (WAL) */
-	if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, &msg) != SQLITE_OK ||
+	    sqlite3_exec(s->db, signal_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
 	}
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT INTO incidents (host, " INCIDENT_COLUMNS ") VALUES (?," INCIDENT_PLACEHOLDERS ")",
-			       -1, &s->ins, NULL) != SQLITE_OK) {
+			       -1, &s->ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO signals (host, " INCIDENT_COLUMNS ") VALUES (?," INCIDENT_PLACEHOLDERS ")",
+			       -1, &s->ins_signal, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -330,7 +359,7 @@ int incident_store_flush(struct incident_store *s)
 	return 0;
 }
 
-int incident_store_add(struct incident_store *s, const struct incident *in, const char *doc)
+static int store_add(struct incident_store *s, sqlite3_stmt *q, const struct incident *in, const char *doc)
 {
 	char target[4200];
 	const struct imm_event *ev = in->ev;
@@ -352,7 +381,6 @@ int incident_store_add(struct incident_store *s, const struct incident *in, cons
 		t = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	}
 
-	sqlite3_stmt *q = s->ins;
 	int i = 1;
 	sqlite3_bind_text(q, i++, in->host ? in->host : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, i++, t);
@@ -386,12 +414,23 @@ int incident_store_add(struct incident_store *s, const struct incident *in, cons
 	return 0;
 }
 
+int incident_store_add(struct incident_store *s, const struct incident *in, const char *doc)
+{
+	return store_add(s, s->ins, in, doc);
+}
+
+int incident_store_add_signal(struct incident_store *s, const struct incident *in, const char *doc)
+{
+	return store_add(s, s->ins_signal, in, doc);
+}
+
 void incident_store_close(struct incident_store *s)
 {
 	if (!s)
 		return;
 	incident_store_flush(s);
 	sqlite3_finalize(s->ins);
+	sqlite3_finalize(s->ins_signal);
 	sqlite3_close(s->db);
 	free(s);
 }

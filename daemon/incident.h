@@ -58,6 +58,8 @@ void incident_write_text(FILE *out, const struct incident *in);
 
 /* The incidents table and its indexes exactly as in schema/immune.sql (a test compares them). */
 extern const char incident_schema_sql[];
+/* The signals table exactly as in schema/immune.sql. */
+extern const char signal_schema_sql[];
 
 struct incident_store;
 
@@ -65,6 +67,8 @@ struct incident_store;
 struct incident_store *incident_store_open(const char *path, char *err, size_t errlen);
 /* Insert into the open transaction (begun if needed); commits itself every 512 rows. 0 or -1. */
 int incident_store_add(struct incident_store *s, const struct incident *in, const char *doc);
+/* The same into `signals`: matches of rules below the alerting level (stored, never alerts). */
+int incident_store_add_signal(struct incident_store *s, const struct incident *in, const char *doc);
 /* Commit what is pending; 0, or -1 (kept for the next flush, e.g. while the db is busy). */
 int incident_store_flush(struct incident_store *s);
 void incident_store_close(struct incident_store *s);

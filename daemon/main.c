@@ -14,6 +14,8 @@
 #include "verdict.h"
 #include "verdict_ctl.h"
 #include "detect.h"
+#include "tuning.h"
+#include "tuning_ctl.h"
 #include "incident_ctl.h"
 #include "replay.h"
 #include "hive.h"
@@ -38,6 +40,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* the local override file, read when present (--overrides names another) */
+#define DEFAULT_OVERRIDES "/etc/immune/overrides.yml"
+
 enum fmt { FMT_TEXT, FMT_JSON };
 
 static struct {
@@ -59,6 +64,11 @@ static struct {
 	const char *iocs[64];
 	int niocs;
 	bool no_builtin;
+	const char *disable[64];
+	int ndisable;
+	const char *overrides;
+	int min_level;
+	bool min_level_set;
 	bool check_rules;
 	const char *replay;
 	bool db_given;
@@ -135,7 +145,10 @@ static void usage(FILE *f)
 		"  --db PATH            SQLite database of verdicts and incidents\n"
 		"                       (default /var/lib/immune/immune.db)\n"
 		"  --rules PATH         Sigma rules (file or directory), repeatable; beside the built-in ones\n"
-		"  --no-builtin-rules   do not load the built-in rules\n"
+		"  --no-builtin-rules   do not load the shipped rules (IMMUNE's and the vendored SigmaHQ ones)\n"
+		"  --disable-rule ID    leave out a rule, or a folder such as rules-threat-hunting; repeatable\n"
+		"  --min-level LEVEL    rules below it raise signals, not alerts (default medium)\n"
+		"  --overrides FILE     local disable:, levels: and exceptions: (default " DEFAULT_OVERRIDES " if present)\n"
 		"  --ioc PATH           IOC file (sha256/path/ip/cidr per line), repeatable\n"
 		"  --check-rules PATH...  load rules, print loaded/skipped per rule, exit (no root needed)\n"
 		"  --replay FILE        match recorded JSON events (--events json output; - for stdin),\n"
@@ -163,7 +176,7 @@ static void usage(FILE *f)
 		"  --version            print the version\n");
 }
 
-enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE, O_CONFIG, O_PRINTCONFIG, O_METRICS, O_GATE, O_GATE_TIMEOUT, O_GATE_FAIL, O_PROTECT };
+enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE, O_CONFIG, O_PRINTCONFIG, O_METRICS, O_GATE, O_GATE_TIMEOUT, O_GATE_FAIL, O_PROTECT, O_DISABLE, O_MINLEVEL, O_OVERRIDES };
 static const struct option lo[] = {
 	{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 	{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
@@ -173,6 +186,8 @@ static const struct option lo[] = {
 	{ "socket", required_argument, 0, O_SOCKET },	{ "db", required_argument, 0, O_DB },
 	{ "admin-group", required_argument, 0, O_ADMIN },
 	{ "rules", required_argument, 0, O_RULES },	{ "no-builtin-rules", no_argument, 0, O_NOBUILTIN },
+	{ "disable-rule", required_argument, 0, O_DISABLE }, { "min-level", required_argument, 0, O_MINLEVEL },
+	{ "overrides", required_argument, 0, O_OVERRIDES },
 	{ "ioc", required_argument, 0, O_IOC },		{ "check-rules", no_argument, 0, O_CHECK },
 	{ "replay", required_argument, 0, O_REPLAY },
 	{ "hive", required_argument, 0, O_HIVE },	{ "hive-ca", required_argument, 0, O_HCA },
@@ -284,6 +299,19 @@ static int apply_opt(int c)
 	}
 	case O_NOBUILTIN:
 		opt.no_builtin = true;
+		break;
+	case O_DISABLE:
+		if (opt.ndisable == 64)
+			return opt_error("at most 64 --disable-rule (use the overrides file)");
+		opt.disable[opt.ndisable++] = optarg;
+		break;
+	case O_MINLEVEL:
+		if ((opt.min_level = level_parse(optarg)) < 0)
+			return opt_error("--min-level must be informational, low, medium, high or critical, not '%s'", optarg);
+		opt.min_level_set = true;
+		break;
+	case O_OVERRIDES:
+		opt.overrides = optarg;
 		break;
 	case O_CHECK:
 		opt.check_rules = true;
@@ -448,6 +476,7 @@ static const char *opt_default(const char *name)
 		{ "pin-dir", "/sys/fs/bpf/immune" }, { "stats-interval", "60" }, { "enforce", "auto" },
 		{ "socket", CTLSOCK_PATH }, { "db", "/var/lib/immune/immune.db" }, { "admin-group", "none (root only)" },
 		{ "rules", "none (the built-in rules only)" }, { "no-builtin-rules", "false" }, { "ioc", "none" },
+		{ "disable-rule", "none" }, { "min-level", "medium" }, { "overrides", DEFAULT_OVERRIDES " if present" },
 		{ "hive", "none" }, { "agent-id", "the hostname" }, { "share-verdicts", "false" },
 		{ "hive-drain-seconds", "30" }, { "metrics", "off" }, { "gate", "on" }, { "gate-timeout-ms", "2000" },
 		{ "gate-fail", "open" }, { "protect", "none (the built-in protected set only)" },
@@ -530,6 +559,7 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "rules_refused", ds.rules_refused);
 		cJSON_AddNumberToObject(d, "protected_refusals", (double)ds.protected_refusals);
 		cJSON_AddNumberToObject(d, "regex_errors", (double)ds.regex_errors);
+		tuning_status_json(detect_tuning(detector), cJSON_AddObjectToObject(d, "policy"));
 		cJSON_AddNumberToObject(d, "correlations", ds.correlations);
 		cJSON_AddNumberToObject(d, "correlations_fired", (double)ds.correlations_fired);
 		cJSON_AddNumberToObject(d, "correlation_groups", (double)ds.correlation_groups);
@@ -589,10 +619,22 @@ static void detect_opts_fill(struct detect_opts *d, FILE *o)
 	d->rule_paths = opt.rules;
 	d->nrule_paths = opt.nrules;
 	d->no_builtin = opt.no_builtin;
+	d->disable = opt.disable;
+	d->ndisable = opt.ndisable;
+	d->min_level = opt.min_level;
+	d->min_level_set = opt.min_level_set;
+	d->overrides = opt.overrides ? opt.overrides : access(DEFAULT_OVERRIDES, F_OK) == 0 ? DEFAULT_OVERRIDES : NULL;
 	d->ioc_paths = opt.iocs;
 	d->nioc_paths = opt.niocs;
 	d->out = o;
 	d->format = opt.format == FMT_JSON ? DETECT_OUT_JSON : DETECT_OUT_TEXT;
+}
+
+/* The tuning of the detector in force: a reload replaces it. */
+static struct tuning *live_tuning(void *ctx)
+{
+	(void)ctx;
+	return detector ? detect_tuning(detector) : NULL;
 }
 
 /* What the live daemon's detector gets, at start and at each reload. */
@@ -620,7 +662,8 @@ static void reload_pump(void *ctx)
 }
 
 /* A reload changes only these; the rest needs a restart (sockets, maps, buffers, the database). */
-static const char *const reloadable[] = { "events", "format", "rules", "no-builtin-rules", "ioc", "stats-interval", NULL };
+static const char *const reloadable[] = { "events", "format", "rules", "no-builtin-rules", "ioc", "stats-interval",
+					    "disable-rule", "min-level", "overrides", NULL };
 
 static void take_reloadable(__typeof__(opt) *to, const __typeof__(opt) *from)
 {
@@ -632,6 +675,11 @@ static void take_reloadable(__typeof__(opt) *to, const __typeof__(opt) *from)
 	memcpy(to->iocs, from->iocs, sizeof(to->iocs));
 	to->niocs = from->niocs;
 	to->no_builtin = from->no_builtin;
+	memcpy(to->disable, from->disable, sizeof(to->disable));
+	to->ndisable = from->ndisable;
+	to->min_level = from->min_level;
+	to->min_level_set = from->min_level_set;
+	to->overrides = from->overrides;
 	to->stats_interval = from->stats_interval;
 }
 
@@ -908,6 +956,8 @@ static void write_stats(bool final)
 		detect_get_stats(detector, &ds);
 		jw_uint(&line, "rules", ds.rules_loaded);
 		jw_uint(&line, "incidents", ds.incidents);
+		jw_uint(&line, "signals", ds.signals);
+		jw_uint(&line, "suppressed", ds.suppressed);
 		jw_uint(&line, "blocks", ds.blocks);
 		jw_uint(&line, "kills", ds.kills);
 		jw_uint(&line, "action_errors", ds.action_errors);
@@ -1124,7 +1174,8 @@ int main(int argc, char **argv)
 	}
 	struct detect_stats ds;
 	detect_get_stats(detector, &ds);
-	fprintf(stderr, "immuned: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded, ds.rules_skipped,
+	fprintf(stderr, "immuned: %u rules loaded (%u skipped, %u disabled): %u alert, %u signal; %lu indicators\n",
+		ds.rules_loaded, ds.rules_skipped, ds.rules_disabled, ds.rules_alert, ds.rules_signal,
 		(unsigned long)ds.iocs);
 	if (open_filter) {
 		if (interest_refresh(&interest, detector, ebpf_object(), true, e2, sizeof(e2)) < 0)
@@ -1133,6 +1184,7 @@ int main(int argc, char **argv)
 	}
 	ctlsock_add_status(cs, status_fields, NULL);
 	ctlsock_register(cs, "reload", ctl_reload, NULL, CTL_ADMIN);
+	tuning_ctl_register(cs, live_tuning, NULL);
 	ctlsock_add_status(cs, config_status, NULL);
 	if (opt.hive) {
 		if (start_hive(e2, sizeof(e2))) {

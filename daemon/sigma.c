@@ -20,8 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
+#include "yaml_doc.h"
 
 extern const char *const imm_builtin_rules[][2];
+extern const char *const imm_sigma_rules[][2];
 
 struct lctx {
 	struct sigma_rule *r;
@@ -40,33 +42,6 @@ static int skip(struct lctx *c, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------ YAML helpers */
-
-static yaml_node_t *ynode(yaml_document_t *d, int id)
-{
-	return yaml_document_get_node(d, id);
-}
-
-static const char *yscalar(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static yaml_node_t *yget(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
-		const char *k = yscalar(ynode(d, p->key));
-		if (k && strcmp(k, key) == 0)
-			return ynode(d, p->value);
-	}
-	return NULL;
-}
-
-static const char *ygets(yaml_document_t *d, yaml_node_t *map, const char *key)
-{
-	return yscalar(yget(d, map, key));
-}
 
 /* A plain (unquoted) null, ~ or empty scalar is YAML's null. */
 static bool yis_null(yaml_node_t *n)
@@ -598,6 +573,7 @@ static int rs_add(struct sigma_ruleset *rs, struct sigma_rule *r)
 		rs->rules = nr;
 		rs->cap = cap;
 	}
+	r->idx = (unsigned)rs->n;
 	rs->rules[rs->n++] = r;
 	return 0;
 }
@@ -919,17 +895,44 @@ int sigma_load_path(struct sigma_ruleset *rs, const char *path, FILE *log, bool 
 	return load_path(rs, path, &w, log, report_loaded);
 }
 
-int sigma_load_builtin(struct sigma_ruleset *rs, FILE *log, bool report_loaded)
+static int load_embedded(struct sigma_ruleset *rs, const char *const table[][2], const char *prefix, bool builtin,
+			 FILE *log, bool report_loaded)
 {
 	int rc = 0;
-	for (int i = 0; imm_builtin_rules[i][0]; i++) {
-		char name[256];
-		snprintf(name, sizeof(name), "builtin:%s", imm_builtin_rules[i][0]);
-		if (sigma_load_text(rs, name, imm_builtin_rules[i][1], strlen(imm_builtin_rules[i][1]), true, log,
-				    report_loaded))
+	for (int i = 0; table[i][0]; i++) {
+		char name[512];
+		snprintf(name, sizeof(name), "%s:%s", prefix, table[i][0]);
+		if (sigma_load_text(rs, name, table[i][1], strlen(table[i][1]), builtin, log, report_loaded))
 			rc = -1;
 	}
 	return rc;
+}
+
+int sigma_load_builtin(struct sigma_ruleset *rs, FILE *log, bool report_loaded)
+{
+	return load_embedded(rs, imm_builtin_rules, "builtin", true, log, report_loaded);
+}
+
+int sigma_load_vendored(struct sigma_ruleset *rs, FILE *log, bool report_loaded)
+{
+	return load_embedded(rs, imm_sigma_rules, "sigma", false, log, report_loaded);
+}
+
+int sigma_ruleset_drop(struct sigma_ruleset *rs, bool (*drop)(const struct sigma_rule *r, void *ctx), void *ctx)
+{
+	int k = 0, n = 0;
+	for (int i = 0; i < rs->n; i++) {
+		if (drop(rs->rules[i], ctx)) {
+			rule_free(rs->rules[i]);
+			n++;
+			continue;
+		}
+		rs->rules[i]->idx = (unsigned)k;
+		rs->rules[k++] = rs->rules[i];
+	}
+	rs->n = k;
+	rs->loaded -= (unsigned)n;
+	return n;
 }
 
 void sigma_ruleset_init(struct sigma_ruleset *rs)

@@ -102,6 +102,7 @@ struct sigma_rule {
 	enum sig_logsource ls;
 	enum imm_rule_action action;
 	bool builtin;
+	unsigned idx;      /* position in its ruleset (per-rule counters) */
 	struct sig_node *root;
 	struct sig_atom **atoms; /* every atom of the tree, for the matcher */
 	int natoms;
@@ -128,6 +129,8 @@ bool sig_field_allowed(enum sig_logsource ls, enum sig_field f);
 
 void sigma_ruleset_init(struct sigma_ruleset *rs);
 void sigma_ruleset_free(struct sigma_ruleset *rs);
+/* Free the rules drop() picks (disabled by the operator); returns how many. */
+int sigma_ruleset_drop(struct sigma_ruleset *rs, bool (*drop)(const struct sigma_rule *r, void *ctx), void *ctx);
 
 /*
  * Load every rule of a YAML text (one or more documents). Each skipped rule
@@ -141,6 +144,8 @@ int sigma_load_text(struct sigma_ruleset *rs, const char *name, const char *text
 int sigma_load_path(struct sigma_ruleset *rs, const char *path, FILE *log, bool report_loaded);
 /* The rules of rules/builtin/, embedded at build time. */
 int sigma_load_builtin(struct sigma_ruleset *rs, FILE *log, bool report_loaded);
+/* The SigmaHQ Linux rules vendored in rules/sigma/, embedded at build time; named "sigma:<path>". */
+int sigma_load_vendored(struct sigma_ruleset *rs, FILE *log, bool report_loaded);
 
 /*
  * Parse a condition over the rule's named selections. names/sels are the

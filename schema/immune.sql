@@ -48,6 +48,43 @@ CREATE INDEX IF NOT EXISTS incidents_exe  ON incidents (executable);
 CREATE INDEX IF NOT EXISTS incidents_unacked ON incidents (hive_acked) WHERE hive_acked = 0;
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_agent_seq ON incidents (agent_id, agent_seq) WHERE agent_id IS NOT NULL;
 
+-- Matches of rules below --min-level (and of the threat-hunting folder): stored and counted, never alerts.
+CREATE TABLE IF NOT EXISTS signals (
+    id            INTEGER PRIMARY KEY,
+    host          TEXT    NOT NULL,
+    time_ns       INTEGER NOT NULL,     -- UNIX epoch ns of the event
+    rule_id       TEXT    NOT NULL,
+    rule_title    TEXT    NOT NULL,
+    rule_level    TEXT,
+    rule_tags     TEXT,                 -- JSON array
+    rule_author   TEXT,
+    event_kind    TEXT    NOT NULL,     -- exec, open, connect
+    pid           INTEGER,
+    ppid          INTEGER,
+    uid           INTEGER,
+    executable    TEXT,
+    command_line  TEXT,
+    parent_executable TEXT,
+    target        TEXT,                 -- file path or destination
+    action        TEXT    NOT NULL,     -- always alert: signals are never enforced
+    verdict       TEXT,                 -- 'signal'
+    doc           TEXT    NOT NULL      -- the signal as one ECS JSON object
+);
+CREATE INDEX IF NOT EXISTS signals_time ON signals (time_ns);
+CREATE INDEX IF NOT EXISTS signals_rule ON signals (rule_id);
+
+-- Live suppressions (`immunectl suppress`), re-applied at start while unexpired.
+CREATE TABLE IF NOT EXISTS suppressions (
+    id            INTEGER PRIMARY KEY,
+    rule_id       TEXT    NOT NULL,
+    exe           TEXT,                 -- Image equals
+    parent        TEXT,                 -- ParentImage equals
+    cmdline_contains TEXT,              -- CommandLine contains
+    expires_ns    INTEGER NOT NULL DEFAULT 0, -- UNIX epoch ns; 0 = never
+    created_ns    INTEGER NOT NULL,
+    created_by    TEXT    NOT NULL      -- 'operator:<uid>'
+);
+
 -- Agent side: incidents the Hive refused with a nack, kept out of the queue with its reason.
 CREATE TABLE IF NOT EXISTS hive_dead_letters (
     incident_id INTEGER PRIMARY KEY,  -- incidents.id, the seq the Hive refused

@@ -1,0 +1,528 @@
+/*
+ * Detection out of the box and its tuning: the shipped rules (IMMUNE's and
+ * the vendored SigmaHQ ones) load, the new built-in rules match what they
+ * are for and not their look-alikes, the severity policy turns low rules into
+ * signals stored apart, the override file's disable/levels/exceptions, and
+ * live suppressions kept in SQLite, expiring, counted per rule.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect.h"
+#include "match.h"
+#include "sigma.h"
+#include "tuning.h"
+
+static struct imm_event ev;
+
+static void ev_exec(const char *exe, const char *cmd)
+{
+	memset(&ev, 0, sizeof(ev));
+	ev.type = EBPF_EVENT_EXEC;
+	ev.outcome = IMM_OUTCOME_SUCCESS;
+	ev.pid = 4242;
+	ev.ppid = 1;
+	ev.executable = exe;
+	ev.filename = exe;
+	ev.name = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	ev.command_line = cmd;
+	ev.cwd = "/home/alice";
+	ev.parent_executable = "/usr/bin/bash";
+	ev.parent_command_line = "-bash";
+	ev.user_name = "alice";
+	ev.exe_dev = 2049;
+	ev.exe_ino = 77;
+}
+
+static void ev_write(const char *exe, const char *path)
+{
+	ev_exec(exe, exe);
+	ev.type = EBPF_EVENT_OPEN;
+	ev.filename = "";
+	ev.path = ev.abs_path = path;
+	ev.open_flags = 0101; /* O_WRONLY|O_CREAT */
+	ev.ret = 3;
+}
+
+static char *logbuf;
+static size_t loglen;
+
+static void load_builtin(struct sigma_ruleset *rs)
+{
+	FILE *log = open_memstream(&logbuf, &loglen);
+	sigma_ruleset_init(rs);
+	assert_int_equal(sigma_load_builtin(rs, log, false), 0);
+	fclose(log);
+	free(logbuf);
+	logbuf = NULL;
+}
+
+/* Does the built-in rule with this id match ev? */
+static bool hits(struct matcher *m, const char *id)
+{
+	const struct sigma_rule *h[64];
+	int n = matcher_match(m, &ev, h, 64);
+	for (int i = 0; i < n && i < 64; i++)
+		if (strcmp(h[i]->id, id) == 0)
+			return true;
+	return false;
+}
+
+#define RID(n) "6f1e0a01-3c2d-4b8e-9a01-0000000000" n
+
+static void test_new_builtin_rules(void **s)
+{
+	(void)s;
+	struct sigma_ruleset rs;
+	load_builtin(&rs);
+	struct matcher *m = matcher_new(&rs);
+	assert_non_null(m);
+
+	/* timestomping */
+	ev_exec("/usr/bin/touch", "touch -r /bin/ls /usr/local/bin/implant");
+	assert_true(hits(m, RID("20")));
+	ev_exec("/usr/bin/touch", "touch -amt 201901010000 x");
+	assert_true(hits(m, RID("20")));
+	ev_exec("/usr/bin/touch", "touch --date=2019-01-01 x");
+	assert_true(hits(m, RID("20")));
+	ev_exec("/usr/bin/touch", "touch -c build/stamp");
+	assert_false(hits(m, RID("20")));
+	ev_exec("/usr/bin/touch", "touch -r a b");
+	ev.parent_executable = "/usr/bin/make";
+	assert_false(hits(m, RID("20")));
+
+	/* hidden files and directories */
+	ev_write("/usr/bin/cp", "/tmp/.q123/.sshd");
+	assert_true(hits(m, RID("21")));
+	ev_write("/usr/bin/bash", "/home/bob/.. /run");
+	assert_true(hits(m, RID("21")));
+	ev_write("/usr/bin/bash", "/home/bob/.../x");
+	assert_true(hits(m, RID("21")));
+	ev_write("/usr/bin/cp", "/dev/shm/.x123");
+	assert_true(hits(m, RID("21")));
+	ev_write("/usr/bin/nstat", "/tmp/.nstat.u0"); /* a tool's own state file */
+	assert_false(hits(m, RID("21")));
+	ev_write("/usr/bin/chromium", "/dev/shm/.org.chromium.Chromium.aBc123");
+	assert_false(hits(m, RID("21")));
+	ev_write("/usr/bin/Xorg", "/tmp/.X11-unix/X0");
+	assert_false(hits(m, RID("21")));
+	ev_write("/usr/bin/vim", "/tmp/.notes.txt.swp");
+	assert_false(hits(m, RID("21")));
+	ev_write("/usr/bin/bash", "/home/bob/.bash_history");
+	assert_false(hits(m, RID("21")));
+	ev_write("/usr/bin/gcc", "/tmp/ccA1b2.s");
+	assert_false(hits(m, RID("21")));
+	ev_exec("/usr/bin/mkdir", "mkdir -p /dev/shm/.cache");
+	assert_true(hits(m, RID("22")));
+	ev_exec("/usr/bin/mkdir", "mkdir -p /home/bob/.config/app");
+	assert_false(hits(m, RID("22")));
+
+	/* in-memory execution */
+	ev_exec("/usr/bin/python3", "python3 -c import os; fd=os.memfd_create('x')");
+	assert_true(hits(m, RID("23")));
+	ev_exec("/usr/bin/perl", "perl -e my $fd = syscall(319, \"x\", 0);");
+	assert_true(hits(m, RID("23")));
+	ev_exec("/usr/bin/python3", "python3 -c print(319)");
+	assert_false(hits(m, RID("23")));
+	ev_exec("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2 /dev/shm/tool");
+	assert_true(hits(m, RID("24")));
+	ev_exec("/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2 /bin/ls");
+	ev.parent_command_line = "/bin/bash /usr/bin/ldd /bin/ls";
+	assert_false(hits(m, RID("24")));
+
+	/* LD_PRELOAD for a child */
+	ev_exec("/usr/bin/env", "env LD_PRELOAD=/tmp/libhook.so /usr/bin/id");
+	assert_true(hits(m, RID("25")));
+	ev_exec("/usr/bin/sh", "sh -c export LD_PRELOAD=./x.so; ls");
+	assert_true(hits(m, RID("25")));
+	ev_exec("/usr/bin/env", "env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libfaketime.so.1 date");
+	assert_false(hits(m, RID("25")));
+
+	/* archives of credentials */
+	ev_exec("/usr/bin/tar", "tar czf /tmp/b.tgz /etc/passwd /etc/shadow");
+	assert_true(hits(m, RID("26")));
+	ev_exec("/usr/bin/zip", "zip -qr k.zip .ssh");
+	assert_true(hits(m, RID("26")));
+	ev_exec("/usr/bin/tar", "tar -cf c.tar .aws/credentials .kube/config");
+	assert_true(hits(m, RID("26")));
+	ev_exec("/usr/bin/tar", "tar czf src.tgz proj");
+	assert_false(hits(m, RID("26")));
+	ev_exec("/usr/bin/cat", "cat /etc/shadow");
+	assert_false(hits(m, RID("26")));
+
+	/* setuid bits */
+	ev_exec("/usr/bin/chmod", "chmod u+s /tmp/.sh");
+	assert_true(hits(m, RID("27")));
+	ev_exec("/usr/bin/chmod", "chmod 4755 helper");
+	assert_true(hits(m, RID("27")));
+	ev_exec("/usr/bin/install", "install -m 2755 x /usr/local/bin/x");
+	assert_true(hits(m, RID("27")));
+	ev_exec("/usr/bin/chmod", "chmod 0755 deploy.sh");
+	assert_false(hits(m, RID("27")));
+	ev_exec("/usr/bin/chmod", "chmod +x deploy.sh");
+	assert_false(hits(m, RID("27")));
+	ev_exec("/usr/bin/chmod", "chmod 1777 /srv/drop");
+	assert_false(hits(m, RID("27")));
+
+	/* masquerading, accounts, firewall, credential hunting */
+	ev_exec("/usr/bin/sleep", "[kworker/0:2-events] 10");
+	assert_true(hits(m, RID("28")));
+	ev_exec("/usr/bin/[", "[ -f x ]");
+	assert_false(hits(m, RID("28")));
+	ev_exec("/usr/sbin/useradd", "useradd -o -u 0 -g 0 sysupd");
+	assert_true(hits(m, RID("29")));
+	ev_exec("/usr/sbin/useradd", "useradd -m -u 1001 carol");
+	assert_false(hits(m, RID("29")));
+	ev_exec("/usr/sbin/iptables", "iptables -F");
+	assert_true(hits(m, RID("30")));
+	ev_exec("/usr/sbin/iptables", "iptables -A INPUT -p tcp --dport 22 -j ACCEPT");
+	assert_false(hits(m, RID("30")));
+	ev_exec("/usr/sbin/usermod", "usermod -aG sudo backdoor");
+	assert_true(hits(m, RID("31")));
+	ev_exec("/usr/sbin/usermod", "usermod -s /bin/zsh carol");
+	assert_false(hits(m, RID("31")));
+	ev_exec("/usr/bin/find", "find / -name id_rsa");
+	assert_true(hits(m, RID("32")));
+	ev_exec("/usr/bin/find", "find / -perm -4000 -type f");
+	assert_true(hits(m, RID("32")));
+	ev_exec("/usr/bin/find", "find . -name *.c");
+	assert_false(hits(m, RID("32")));
+	ev_exec("/usr/bin/systemctl", "systemctl stop falco");
+	assert_true(hits(m, RID("34")));
+	ev_exec("/usr/bin/pkill", "pkill -9 osqueryd");
+	assert_true(hits(m, RID("34")));
+	ev_exec("/usr/bin/systemctl", "systemctl restart nginx");
+	assert_false(hits(m, RID("34")));
+	ev_exec("/usr/bin/systemctl", "systemctl stop nginx");
+	assert_false(hits(m, RID("34")));
+	/* execution from /tmp, but by a build tool running its own output */
+	ev_exec("/tmp/x", "/tmp/x");
+	assert_true(hits(m, RID("01")));
+	ev_exec("/tmp/tmp.Ab12/proj/test_calc", "./test_calc");
+	ev.parent_executable = "/usr/bin/make";
+	assert_false(hits(m, RID("01")));
+	ev_exec("/tmp/go-build123/b001/exe/main", "main");
+	ev.parent_executable = "/usr/local/go/bin/go";
+	assert_false(hits(m, RID("01")));
+	ev_exec("/usr/sbin/useradd", "useradd -M -N -r -s /bin/bash -c evil_account evil_user");
+	assert_true(hits(m, RID("35")));
+	ev_exec("/usr/sbin/useradd", "useradd --system --no-create-home _chrony");
+	ev.parent_command_line = "/bin/sh /var/lib/dpkg/info/chrony.postinst configure";
+	assert_false(hits(m, RID("35")));
+	ev_exec("/usr/bin/bash", "sh /tmp/art.sh");
+	assert_true(hits(m, RID("36")));
+	ev_exec("/usr/bin/python3.11", "/usr/bin/python3 -u /dev/shm/.s.py");
+	assert_true(hits(m, RID("36")));
+	ev_exec("/usr/bin/bash", "bash /home/alice/deploy.sh /tmp/out");
+	assert_false(hits(m, RID("36")));
+	ev_exec("/usr/bin/bash", "sh -c ./configure --prefix=/tmp/x");
+	assert_false(hits(m, RID("36")));
+	ev_write("/usr/bin/cp", "/lib/x86_64-linux-gnu/security/pam_unix2.so");
+	assert_true(hits(m, RID("33")));
+	ev_write("/usr/bin/dpkg", "/lib/x86_64-linux-gnu/security/pam_unix.so");
+	assert_false(hits(m, RID("33")));
+
+	matcher_free(m);
+	sigma_ruleset_free(&rs);
+}
+
+static void test_levels_and_folders(void **s)
+{
+	(void)s;
+	assert_int_equal(level_parse("High"), LEVEL_HIGH);
+	assert_int_equal(level_parse("informational"), LEVEL_INFORMATIONAL);
+	assert_int_equal(level_parse("severe"), -1);
+	struct sigma_rule r = { .id = "abc", .level = "medium", .file = "sigma:rules-threat-hunting/linux/x.yml" };
+	assert_int_equal(rule_level(&r), LEVEL_LOW);
+	r.file = "sigma:rules/linux/process_creation/x.yml";
+	assert_int_equal(rule_level(&r), LEVEL_MEDIUM);
+	r.level = "";
+	assert_int_equal(rule_level(&r), LEVEL_MEDIUM);
+	assert_true(rule_selected_by(&r, "abc"));
+	assert_true(rule_selected_by(&r, "rules/linux"));
+	assert_true(rule_selected_by(&r, "linux/process_creation/"));
+	assert_true(rule_selected_by(&r, "process_creation"));
+	assert_true(rule_selected_by(&r, "sigma"));
+	assert_false(rule_selected_by(&r, "process"));
+	assert_false(rule_selected_by(&r, "builtin"));
+	assert_false(rule_selected_by(&r, ""));
+}
+
+static void test_shipped_rules_load(void **s)
+{
+	(void)s;
+	struct sigma_ruleset rs;
+	FILE *log = open_memstream(&logbuf, &loglen);
+	sigma_ruleset_init(&rs);
+	assert_int_equal(sigma_load_vendored(&rs, log, false), 0);
+	fclose(log);
+	/* the corpus's counts (docs/detection.md): 162 of its exec/open/connect rules load */
+	assert_int_equal(rs.loaded, 162);
+	assert_int_equal(rs.yaml_errors, 0);
+	for (int i = 0; i < rs.n; i++) {
+		assert_false(rs.rules[i]->builtin);
+		assert_int_equal(strncmp(rs.rules[i]->file, "sigma:rules", 11), 0);
+	}
+	free(logbuf);
+	logbuf = NULL;
+	sigma_ruleset_free(&rs);
+}
+
+static const char override_text[] = "disable:\n"
+				    "    - rules-threat-hunting\n"
+				    "    - ''\n"
+				    "levels:\n"
+				    "    6f1e0a01-3c2d-4b8e-9a01-000000000020: low\n"
+				    "    6f1e0a01-3c2d-4b8e-9a01-000000000027: severe\n"
+				    "exceptions:\n"
+				    "    - rule: 6f1e0a01-3c2d-4b8e-9a01-000000000026\n"
+				    "      name: nightly key backup\n"
+				    "      fields: [ParentImage, CommandLine|contains]\n"
+				    "      values:\n"
+				    "          - [/usr/local/bin/backup, .ssh]\n"
+				    "    - rule: 6f1e0a01-3c2d-4b8e-9a01-000000000026\n"
+				    "      fields: [CommandLine]\n"
+				    "      values:\n"
+				    "          - [a, b]\n"
+				    "    - fields: [Image]\n"
+				    "      values: [x]\n"
+				    "    - rule: no-such-rule\n"
+				    "      fields: [Image]\n"
+				    "      values: [/bin/x]\n"
+				    "    - rule: 6f1e0a01-3c2d-4b8e-9a01-000000000027\n"
+				    "      fields: [TargetFilename]\n"
+				    "      values: [/x]\n"
+				    "wat: 1\n";
+
+static void test_overrides_file(void **s)
+{
+	(void)s;
+	struct overrides ov = { 0 };
+	char err[256];
+	FILE *log = open_memstream(&logbuf, &loglen);
+	assert_int_equal(overrides_load_text(&ov, "local.yml", override_text, strlen(override_text), log, err, sizeof(err)),
+			 0);
+	assert_int_equal(ov.ndisable, 1);
+	assert_string_equal(ov.disable[0], "rules-threat-hunting");
+	assert_int_equal(ov.nlevels, 1);
+	assert_int_equal(ov.nexc, 3);
+
+	struct sigma_ruleset rs;
+	sigma_ruleset_init(&rs);
+	assert_int_equal(sigma_load_builtin(&rs, log, false), 0);
+	overrides_apply_levels(&ov, &rs, log);
+	struct tuning *t = tuning_new(&rs, LEVEL_MEDIUM, &ov, NULL, log, err, sizeof(err));
+	assert_non_null(t);
+	fclose(log);
+	/* each bad entry said where and why, and the good ones stay */
+	assert_non_null(strstr(logbuf, "local.yml:3: disable: a rule id or folder, skipped\n"));
+	assert_non_null(strstr(logbuf, "local.yml:6: levels: 'severe' is not informational, low, medium, high or critical"));
+	assert_non_null(strstr(logbuf, "local.yml:13: values[0] must have 1 value, one per field, skipped\n"));
+	assert_non_null(strstr(logbuf, "local.yml:17: an exception needs \"rule\""));
+	assert_non_null(strstr(logbuf, "local.yml:19: exception for rule no-such-rule, which is not loaded, skipped\n"));
+	assert_non_null(strstr(logbuf, "local.yml:22: exception for rule 6f1e0a01-3c2d-4b8e-9a01-000000000027: field "
+					"TargetFilename"));
+	assert_non_null(strstr(logbuf, "local.yml:25: unknown key 'wat', skipped\n"));
+	free(logbuf);
+	logbuf = NULL;
+
+	const struct sigma_rule *stomp = NULL, *arch = NULL;
+	for (int i = 0; i < rs.n; i++) {
+		if (!strcmp(rs.rules[i]->id, RID("20")))
+			stomp = rs.rules[i];
+		if (!strcmp(rs.rules[i]->id, RID("26")))
+			arch = rs.rules[i];
+	}
+	assert_non_null(stomp);
+	assert_non_null(arch);
+	assert_string_equal(stomp->level, "low");
+	assert_true(tuning_is_signal(t, stomp));
+	assert_false(tuning_is_signal(t, arch));
+
+	ev_exec("/usr/bin/tar", "tar czf /srv/k.tgz /home/alice/.ssh");
+	ev.parent_executable = "/usr/local/bin/backup";
+	assert_true(tuning_suppressed(t, arch, &ev));
+	ev.parent_executable = "/usr/bin/bash";
+	assert_false(tuning_suppressed(t, arch, &ev));
+	struct tuning_stats st;
+	tuning_get_stats(t, &st);
+	assert_int_equal(st.suppressed, 1);
+	assert_int_equal(st.exceptions, 1);
+
+	/* malformed YAML is an error naming the line */
+	struct overrides bad = { 0 };
+	log = open_memstream(&logbuf, &loglen);
+	assert_int_equal(overrides_load_text(&bad, "bad.yml", "disable: [a\nx: ]\n", 16, log, err, sizeof(err)), -1);
+	fclose(log);
+	assert_non_null(strstr(err, "bad.yml:"));
+	assert_non_null(strstr(err, "malformed YAML"));
+	free(logbuf);
+	logbuf = NULL;
+	overrides_free(&bad);
+
+	tuning_free(t);
+	overrides_free(&ov);
+	sigma_ruleset_free(&rs);
+}
+
+static long long count_rows(const char *db, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long long n = -1;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+static void test_suppressions_live_and_kept(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/immune-test-tuning.XXXXXX", db[128], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/immune.db", dir);
+	struct sigma_ruleset rs;
+	load_builtin(&rs);
+	const struct sigma_rule *setuid = NULL;
+	for (int i = 0; i < rs.n; i++)
+		if (!strcmp(rs.rules[i]->id, RID("27")))
+			setuid = rs.rules[i];
+	assert_non_null(setuid);
+
+	struct tuning *t = tuning_new(&rs, LEVEL_MEDIUM, NULL, db, stderr, err, sizeof(err));
+	assert_non_null(t);
+	ev_exec("/usr/bin/chmod", "chmod u+s /opt/tool/helper");
+	ev.parent_executable = "/opt/tool/install.sh";
+	assert_false(tuning_suppressed(t, setuid, &ev));
+
+	struct suppression sp = { .rule = RID("27"), .parent = "/opt/tool/install.sh", .by = "operator:0" };
+	long long id = tuning_suppress(t, &sp, err, sizeof(err));
+	assert_true(id > 0);
+	assert_true(tuning_suppressed(t, setuid, &ev));
+	ev.parent_executable = "/usr/bin/bash";
+	assert_false(tuning_suppressed(t, setuid, &ev));
+
+	/* unknown rule, invalid UTF-8: refused with the reason */
+	struct suppression bad = { .rule = "nope" };
+	assert_int_equal(tuning_suppress(t, &bad, err, sizeof(err)), -1);
+	assert_string_equal(err, "no loaded rule has the id 'nope'");
+	struct suppression bad2 = { .rule = RID("27"), .exe = "/tmp/\xff" };
+	assert_int_equal(tuning_suppress(t, &bad2, err, sizeof(err)), -1);
+
+	/* a value with Sigma wildcards is taken literally */
+	struct suppression lit = { .rule = RID("27"), .exe = "/usr/bin/ch*" };
+	long long lid = tuning_suppress(t, &lit, err, sizeof(err));
+	assert_true(lid > 0);
+	ev_exec("/usr/bin/chmod", "chmod u+s x");
+	assert_false(tuning_suppressed(t, setuid, &ev));
+
+	/* kept in SQLite: a new daemon applies it */
+	tuning_free(t);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM suppressions"), 2);
+	t = tuning_new(&rs, LEVEL_MEDIUM, NULL, db, stderr, err, sizeof(err));
+	assert_non_null(t);
+	ev.parent_executable = "/opt/tool/install.sh";
+	assert_true(tuning_suppressed(t, setuid, &ev));
+	cJSON *list = tuning_suppressions_json(t);
+	assert_int_equal(cJSON_GetArraySize(list), 2);
+	assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "suppressed")->valueint, 1);
+	cJSON_Delete(list);
+
+	/* removed: matches again */
+	assert_int_equal(tuning_unsuppress(t, id, err, sizeof(err)), 0);
+	assert_false(tuning_suppressed(t, setuid, &ev));
+	assert_int_equal(tuning_unsuppress(t, id, err, sizeof(err)), -1);
+
+	/* a rule-wide suppression that has run out no longer applies */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct suppression brief = { .rule = RID("27"), .expires_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + 50000000 };
+	assert_true(tuning_suppress(t, &brief, err, sizeof(err)) > 0);
+	assert_true(tuning_suppressed(t, setuid, &ev));
+	usleep(80000);
+	assert_false(tuning_suppressed(t, setuid, &ev));
+	list = tuning_suppressions_json(t);
+	assert_int_equal(cJSON_GetArraySize(list), 1);
+	cJSON_Delete(list);
+
+	tuning_free(t);
+	sigma_ruleset_free(&rs);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_signals_stored_apart(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/immune-test-tuning.XXXXXX", db[128], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/immune.db", dir);
+	char *out = NULL;
+	size_t outlen = 0;
+	FILE *o = open_memstream(&out, &outlen);
+	FILE *log = open_memstream(&logbuf, &loglen);
+	struct detect_opts opts = { .db_path = db, .out = o, .format = DETECT_OUT_JSON, .log = log, .host = "h",
+				    .min_level = LEVEL_HIGH, .min_level_set = true };
+	struct detect *d = detect_new(&opts, err, sizeof(err));
+	assert_non_null(d);
+	struct detect_stats st;
+	detect_get_stats(d, &st);
+	/* the defaults: IMMUNE's rules and the vendored SigmaHQ ones */
+	assert_true(st.rules_loaded >= 162 + 30);
+	assert_int_equal(st.rules_alert + st.rules_signal + st.correlations, st.rules_loaded);
+
+	ev_exec("/usr/bin/touch", "touch -r /bin/ls implant"); /* medium: a signal at --min-level high */
+	assert_int_equal(detect_event(d, &ev), 0);
+	ev_exec("/usr/bin/chmod", "chmod 4755 implant"); /* high: an alert */
+	assert_int_equal(detect_event(d, &ev), 1);
+	detect_finish(d);
+	detect_get_stats(d, &st);
+	assert_int_equal(st.signals, 1);
+	assert_int_equal(st.incidents, 1);
+	fclose(o);
+	assert_null(strstr(out, "touch -r"));
+	assert_non_null(strstr(out, "chmod 4755"));
+	detect_free(d);
+	fclose(log);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM signals WHERE rule_id = '" RID("20") "'"), 1);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM incidents WHERE rule_id = '" RID("20") "'"), 0);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM incidents WHERE rule_id = '" RID("27") "'"), 1);
+	free(out);
+	free(logbuf);
+	logbuf = NULL;
+
+	/* --no-builtin-rules leaves every shipped rule out */
+	struct detect_opts none = { .log = stderr, .no_builtin = true };
+	d = detect_new(&none, err, sizeof(err));
+	assert_non_null(d);
+	detect_get_stats(d, &st);
+	assert_int_equal(st.rules_loaded, 0);
+	detect_free(d);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_builtin_rules),	    cmocka_unit_test(test_levels_and_folders),
+		cmocka_unit_test(test_shipped_rules_load),	    cmocka_unit_test(test_overrides_file),
+		cmocka_unit_test(test_suppressions_live_and_kept), cmocka_unit_test(test_signals_stored_apart),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
