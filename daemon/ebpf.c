@@ -177,7 +177,7 @@ static bool want(int kind)
 }
 
 /* tracefs at its own mount point, or under debugfs on older systems */
-static bool tracepoint_exists(const char *name)
+bool ebpf_tracepoint_exists(const char *name)
 {
 	char p[256];
 	snprintf(p, sizeof(p), "/sys/kernel/tracing/events/syscalls/%s", name);
@@ -263,15 +263,15 @@ int ebpf_load_programs(void)
 		bpf_program__set_autoload(s->progs.sys_exit_connect, false);
 	}
 	/* open/creat exist only on some architectures */
-	if (!tracepoint_exists("sys_enter_open")) {
+	if (!ebpf_tracepoint_exists("sys_enter_open")) {
 		bpf_program__set_autoload(s->progs.sys_enter_open, false);
 		bpf_program__set_autoload(s->progs.sys_exit_open, false);
 	}
-	if (!tracepoint_exists("sys_enter_creat")) {
+	if (!ebpf_tracepoint_exists("sys_enter_creat")) {
 		bpf_program__set_autoload(s->progs.sys_enter_creat, false);
 		bpf_program__set_autoload(s->progs.sys_exit_creat, false);
 	}
-	if (!tracepoint_exists("sys_enter_openat2")) {
+	if (!ebpf_tracepoint_exists("sys_enter_openat2")) {
 		bpf_program__set_autoload(s->progs.sys_enter_openat2, false);
 		bpf_program__set_autoload(s->progs.sys_exit_openat2, false);
 	}

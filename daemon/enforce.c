@@ -1,10 +1,12 @@
 /*
  * Chooses and starts enforcement: BPF-LSM where the kernel runs it, the
- * fallback (cgroup connect hooks + the sensor's SIGKILL) elsewhere. Links are
- * pinned under <pin-dir>/links so that enforcement outlives a daemon restart:
- * the new links are attached before the old pins are removed.
+ * fallback (cgroup connect hooks + the exec and open guards' SIGKILL)
+ * elsewhere. Links are pinned under <pin-dir>/links so that enforcement
+ * outlives the daemon (a crash, a restart, an upgrade): a new daemon attaches
+ * its links before it removes the old pins.
  */
 #include "enforce.h"
+#include "ebpf.h"
 #include "enforce.skel.h"
 #include "sysfs.h"
 
@@ -29,8 +31,8 @@ static struct {
 	enum enforce_mode mode;
 	char reason[1024];
 	struct enforce_bpf *skel;
-	struct bpf_link *links[8];
-	const char *link_names[8]; /* the program each link runs, for its pin */
+	struct bpf_link *links[16];
+	const char *link_names[16]; /* the program each link runs, for its pin */
 	int nlinks;
 	char pin_dir[256];
 } g;
@@ -113,6 +115,14 @@ static void unpin_dir(const char *dir, const char *keep_prefix)
 	closedir(d);
 }
 
+/* The guards exempt this tgid (bpf/enforce.bpf.c: guard_daemon). */
+static void set_guard_daemon(uint32_t pid)
+{
+	uint32_t zero = 0;
+	if (g.skel && bpf_map_update_elem(bpf_map__fd(g.skel->maps.guard_daemon), &zero, &pid, BPF_ANY))
+		fprintf(stderr, "immuned: cannot set the enforcement guards' daemon pid: %s\n", strerror(errno));
+}
+
 static int open_skel(bool lsm, char *why, size_t n)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = g.pin_dir);
@@ -126,14 +136,21 @@ static int open_skel(bool lsm, char *why, size_t n)
 	bpf_program__set_autoload(s->progs.lsm_socket_connect, lsm);
 	bpf_program__set_autoload(s->progs.cg_connect4, !lsm);
 	bpf_program__set_autoload(s->progs.cg_connect6, !lsm);
+	bpf_program__set_autoload(s->progs.guard_exec, !lsm);
+	bpf_program__set_autoload(s->progs.guard_openat, !lsm);
+	/* open, creat and openat2 exist only on some architectures and kernels */
+	bpf_program__set_autoload(s->progs.guard_open, !lsm && ebpf_tracepoint_exists("sys_exit_open"));
+	bpf_program__set_autoload(s->progs.guard_creat, !lsm && ebpf_tracepoint_exists("sys_exit_creat"));
+	bpf_program__set_autoload(s->progs.guard_openat2, !lsm && ebpf_tracepoint_exists("sys_exit_openat2"));
 	int err = enforce_bpf__load(s);
 	if (err) {
-		snprintf(why, n, "the kernel refused the %s programs: %s", lsm ? "BPF-LSM" : "cgroup connect",
+		snprintf(why, n, "the kernel refused the %s programs: %s", lsm ? "BPF-LSM" : "fallback",
 			 strerror(-err));
 		enforce_bpf__destroy(s);
 		return err;
 	}
 	g.skel = s;
+	set_guard_daemon((uint32_t)getpid());
 	return 0;
 }
 
@@ -158,7 +175,8 @@ static int attach_all(bool lsm, char *why, size_t n)
 	{
 		if (!bpf_program__autoload(p))
 			continue;
-		struct bpf_link *l = lsm ? bpf_program__attach_lsm(p) : bpf_program__attach_cgroup(p, cg);
+		struct bpf_link *l = bpf_program__type(p) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ?
+					     bpf_program__attach_cgroup(p, cg) : bpf_program__attach(p);
 		if (!l) {
 			int err = -errno;
 			snprintf(why, n, "cannot attach %s: %s", bpf_program__name(p), strerror(-err));
@@ -250,6 +268,9 @@ int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t
 
 void enforce_stop(void)
 {
-	/* the pinned links keep enforcing; only our references go */
+	/* the pinned links keep enforcing; only our references and our
+	 * exemption from the guards go */
+	if (g.mode == ENFORCE_FALLBACK)
+		set_guard_daemon(0);
 	release();
 }

@@ -102,6 +102,22 @@ stop_daemon
 start_daemon 2 || notok "daemon restarts"
 check "exec verdict survives a restart" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
 check "net verdict survives a restart" "errno EPERM" "$("$PROBE" connect 127.0.0.1 47002)"
+
+# --- no gap: the pinned links go on denying while no daemon runs
+ctl block file "$W/secret" >/dev/null
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+check "exec is denied while the daemon is down (SIGKILLed)" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
+r=$("$PROBE" open "$W/secret" 2>/dev/null)
+[ -z "$r" ] && r="signal 9"
+check "open is denied while the daemon is down (SIGKILLed)" "$DENIED_OPEN" "$r"
+check "connect is denied while the daemon is down (SIGKILLed)" "errno EPERM" "$("$PROBE" connect 127.0.0.1 47002)"
+start_daemon 2b || notok "daemon starts after a SIGKILL"
+check "a new daemon adopts the enforcement: exec still denied" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
+old_links=$(ls "$PIN/links" | grep -cv "^$DPID-")
+check "the new daemon's links replaced the old pins" "0" "$old_links"
+ctl unblock file "$W/secret" >/dev/null
 stop_daemon
 rm -rf "$PIN" # what a reboot does to bpffs
 start_daemon 3 || notok "daemon starts after the pins are gone"
