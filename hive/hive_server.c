@@ -4,6 +4,7 @@
  * and acknowledged only after the transaction that stored them committed.
  * Fleet verdicts are kept and pushed to every agent, now and on connect.
  */
+#include "sd_notify.h"
 #include "hive.h"
 #include "ctlsock.h"
 #include "frame.h"
@@ -779,6 +780,9 @@ int hive_main(int argc, char **argv)
 	epoll_ctl(H.ep, EPOLL_CTL_ADD, ctlsock_fd(H.cs), &cev);
 	logf_("listening on %s, database %s, control socket %s, fleet verdicts version %llu", listen_at, db, sock,
 	      (unsigned long long)H.verdict_version);
+	char why[256];
+	if (sd_notify_state("READY=1", why, sizeof(why)))
+		logf_("%s", why);
 
 	time_t last_sweep = time(NULL);
 	while (!H.stop) {
@@ -816,6 +820,7 @@ int hive_main(int argc, char **argv)
 			}
 		}
 	}
+	sd_notify_state("STOPPING=1", why, sizeof(why));
 	logf_("stopping: %llu incidents stored, %llu duplicates ignored", (unsigned long long)H.stored,
 	      (unsigned long long)H.duplicates);
 	while (H.conns)
