@@ -140,3 +140,4 @@ asan:
 
 clean:
 	rm -rf build
+include packaging/packaging.mk
