@@ -3,10 +3,8 @@
  * Enforcement: deny what the verdict maps say, before it happens.
  *  - BPF-LSM (bprm_check_security, file_open, socket_connect) where the
  *    kernel runs BPF-LSM programs;
- *  - elsewhere cgroup/connect4 and connect6 on the cgroup v2 root, and the
- *    guards below, which SIGKILL a denied exec or open; the sensor reports
- *    what they did (enforce_fallback in sensor.bpf.c). They are apart from
- *    the sensor so that their pinned links keep enforcing while no daemon runs.
+ *  - elsewhere cgroup/connect4 and connect6 on the cgroup v2 root, while the
+ *    sensor kills denied execs and opens (enforce_fallback in sensor.bpf.c).
  * A denial is noted in the pinned `denials` map by thread, so that the
  * sensor's syscall-exit record says "denied" with all its usual fields.
  */
@@ -17,7 +15,6 @@
 #include <bpf/bpf_endian.h>
 #include "immune.h"
 #include "verdict.bpf.h"
-#include "fd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,14 +30,14 @@ static __always_inline void note_denial(__u32 kind)
 
 /* Direct loads through the hook's BTF-typed file: no helper call per field,
  * which on every open is most of what this hook costs. */
-static __always_inline struct imm_verdict *inode_verdict(void *map, struct file *file)
+static __always_inline bool inode_denied(void *map, struct file *file)
 {
 	struct inode *inode = file->f_inode;
 	struct imm_inode_key k = {
 		.dev = inode->i_sb->s_dev,
 		.ino = inode->i_ino,
 	};
-	return bpf_map_lookup_elem(map, &k);
+	return verdict_denies(bpf_map_lookup_elem(map, &k));
 }
 
 SEC("lsm/bprm_check_security")
@@ -48,7 +45,7 @@ int BPF_PROG(lsm_bprm_check, struct linux_binprm *bprm, int ret)
 {
 	if (ret)
 		return ret;
-	if (verdict_denies(inode_verdict(&verdict_exec, bprm->file))) {
+	if (inode_denied(&verdict_exec, bprm->file)) {
 		note_denial(IMM_K_EXEC);
 		return -EPERM;
 	}
@@ -60,7 +57,7 @@ int BPF_PROG(lsm_file_open, struct file *file, int ret)
 {
 	if (ret)
 		return ret;
-	if (verdict_denies(inode_verdict(&verdict_file, file))) {
+	if (inode_denied(&verdict_file, file)) {
 		note_denial(IMM_K_OPEN);
 		return -EPERM;
 	}
@@ -125,77 +122,4 @@ int cg_connect6(struct bpf_sock_addr *ctx)
 		return 0;
 	}
 	return 1;
-}
-
-/* The tgid of the daemon that runs the guards (0: none). Its own opens are
- * exempt, as the sensor exempts them: a daemon killed for reading a blocked
- * file to hash it would stop enforcing everything else. Pinned, so that the
- * next daemon takes the exemption over; a clean stop clears it. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} guard_daemon SEC(".maps");
-
-static __always_inline bool is_daemon(void)
-{
-	__u32 zero = 0;
-	__u32 *pid = bpf_map_lookup_elem(&guard_daemon, &zero);
-	return pid && *pid && *pid == (__u32)(bpf_get_current_pid_tgid() >> 32);
-}
-
-static __always_inline void guard_kill(struct imm_verdict *v)
-{
-	if (verdict_is_deny(v) && !is_daemon() && verdict_denies(v))
-		bpf_send_signal(9);
-}
-
-/* After exec's point of no return, before the new image runs an instruction. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(guard_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
-{
-	guard_kill(inode_verdict(&verdict_exec, bprm->file));
-	return 0;
-}
-
-/* At the open's exit, before the caller can use the new fd. */
-static __always_inline int guard_open_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct imm_inode_key k;
-	long fd = ctx->ret;
-
-	if (fd < 0)
-		return 0;
-	struct file *f = fd_file(bpf_get_current_task_btf(), fd);
-	if (!f)
-		return 0;
-	file_id(f, &k.dev, &k.ino);
-	guard_kill(bpf_map_lookup_elem(&verdict_file, &k));
-	return 0;
-}
-
-SEC("tp/syscalls/sys_exit_openat")
-int guard_openat(struct trace_event_raw_sys_exit *ctx)
-{
-	return guard_open_exit(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_open")
-int guard_open(struct trace_event_raw_sys_exit *ctx)
-{
-	return guard_open_exit(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_creat")
-int guard_creat(struct trace_event_raw_sys_exit *ctx)
-{
-	return guard_open_exit(ctx);
-}
-
-SEC("tp/syscalls/sys_exit_openat2")
-int guard_openat2(struct trace_event_raw_sys_exit *ctx)
-{
-	return guard_open_exit(ctx);
 }

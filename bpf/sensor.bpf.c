@@ -84,7 +84,6 @@ struct {
 } pending_connect SEC(".maps");
 
 #include "verdict.bpf.h"
-#include "fd_file.bpf.h"
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -254,6 +253,27 @@ static __always_inline __u32 put_user_str(char *data, __u32 off, const char *s, 
 	if (n == IMM_PATH_MAX && bit == IMM_TRUNC_ARGS)
 		*trunc |= bit;
 	return n;
+}
+
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	unsigned int max = fdt->max_fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || (unsigned int)fd >= max)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* dev and ino of f's inode, with as few reads as the chain allows */
+static __always_inline void file_id(struct file *f, __u64 *dev, __u64 *ino)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	*ino = BPF_CORE_READ(inode, i_ino);
+	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
 }
 
 /* ---------------------------------------------------------------- exec */
@@ -473,10 +493,11 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	off += n;
 	e->h.size = sizeof(*e) + off;
 
-	/* enforce.bpf.c's guard_exec sends the SIGKILL: the new image has not
-	 * run a single instruction yet */
-	if (enforce_fallback && verdict_exec_denied(e->dev, e->ino))
+	if (enforce_fallback && verdict_exec_denied(e->dev, e->ino)) {
+		/* the new image has not run a single instruction yet */
+		bpf_send_signal(9);
 		e->h.flags |= IMM_F_DENIED | IMM_F_KILLED;
+	}
 	emit(ctx, e, e->h.size, IMM_K_EXEC);
 out:
 	return 0;
@@ -653,9 +674,11 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	}
 	e->h.size = sizeof(*e) + off;
 
-	/* guard_open* in enforce.bpf.c kills before the caller can use the new fd */
-	if (enforce_fallback && f && verdict_file_denied(e->dev, e->ino))
+	if (enforce_fallback && f && verdict_file_denied(e->dev, e->ino)) {
+		/* kill before the caller can use the new fd */
+		bpf_send_signal(9);
 		e->h.flags |= IMM_F_DENIED | IMM_F_KILLED;
+	}
 	emit(ctx, e, e->h.size, IMM_K_OPEN);
 out:
 	return 0;

@@ -48,32 +48,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } denials SEC(".maps");
 
-static __always_inline bool verdict_is_deny(const struct imm_verdict *v)
-{
-	return v && v->action == IMM_ACT_DENY;
-}
-
-/* For the programs that deny: each denial counts a hit. */
 static __always_inline bool verdict_denies(struct imm_verdict *v)
 {
-	if (!verdict_is_deny(v))
+	if (!v || v->action != IMM_ACT_DENY)
 		return false;
 	__sync_fetch_and_add(&v->hits, 1);
 	return true;
 }
 
-/* For the sensor, which reports the fallback guard's kills: the guard counted
- * the hit already. */
 static __always_inline bool verdict_exec_denied(__u64 dev, __u64 ino)
 {
 	struct imm_inode_key k = { .dev = dev, .ino = ino };
-	return verdict_is_deny(bpf_map_lookup_elem(&verdict_exec, &k));
+	return verdict_denies(bpf_map_lookup_elem(&verdict_exec, &k));
 }
 
 static __always_inline bool verdict_file_denied(__u64 dev, __u64 ino)
 {
 	struct imm_inode_key k = { .dev = dev, .ino = ino };
-	return verdict_is_deny(bpf_map_lookup_elem(&verdict_file, &k));
+	return verdict_denies(bpf_map_lookup_elem(&verdict_file, &k));
 }
 
 /* addr is the IPv4-mapped or IPv6 address; exact entries win over prefixes. */

@@ -4,6 +4,7 @@
  */
 #include "ebpf.h"
 #include "immune.h"
+#include "pinned_links.h"
 #include "sensor.skel.h"
 #include "sysfs.h"
 
@@ -177,7 +178,7 @@ static bool want(int kind)
 }
 
 /* tracefs at its own mount point, or under debugfs on older systems */
-bool ebpf_tracepoint_exists(const char *name)
+static bool tracepoint_exists(const char *name)
 {
 	char p[256];
 	snprintf(p, sizeof(p), "/sys/kernel/tracing/events/syscalls/%s", name);
@@ -263,15 +264,15 @@ int ebpf_load_programs(void)
 		bpf_program__set_autoload(s->progs.sys_exit_connect, false);
 	}
 	/* open/creat exist only on some architectures */
-	if (!ebpf_tracepoint_exists("sys_enter_open")) {
+	if (!tracepoint_exists("sys_enter_open")) {
 		bpf_program__set_autoload(s->progs.sys_enter_open, false);
 		bpf_program__set_autoload(s->progs.sys_exit_open, false);
 	}
-	if (!ebpf_tracepoint_exists("sys_enter_creat")) {
+	if (!tracepoint_exists("sys_enter_creat")) {
 		bpf_program__set_autoload(s->progs.sys_enter_creat, false);
 		bpf_program__set_autoload(s->progs.sys_exit_creat, false);
 	}
-	if (!ebpf_tracepoint_exists("sys_enter_openat2")) {
+	if (!tracepoint_exists("sys_enter_openat2")) {
 		bpf_program__set_autoload(s->progs.sys_enter_openat2, false);
 		bpf_program__set_autoload(s->progs.sys_exit_openat2, false);
 	}
@@ -363,6 +364,37 @@ static int open_buffer(void)
 	return 0;
 }
 
+/*
+ * In fallback mode the sensor's own programs kill denied execs and opens, so
+ * their links are pinned (under <pin-dir>/sensor) as the enforcement links
+ * are: they go on enforcing while no daemon runs, and the next daemon's
+ * sensor replaces them once it is attached. Their records meanwhile fill a
+ * ring buffer nobody reads, counted as drops in a stats map nobody reports.
+ * In any other mode no earlier run's sensor may go on killing.
+ */
+static void pin_sensor_links(void)
+{
+	const char *pin = g.opt.pin_dir ? g.opt.pin_dir : "/sys/fs/bpf/immune";
+	struct bpf_link *links[64];
+	const char *names[64];
+	char dir[300];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/sensor", pin);
+	if (!g.opt.enforce_fallback) {
+		pinned_links_remove(dir);
+		return;
+	}
+	for (int i = 0; i < g.skel->skeleton->prog_cnt && n < 64; i++) {
+		struct bpf_link *l = *g.skel->skeleton->progs[i].link;
+		if (l) {
+			links[n] = l;
+			names[n++] = g.skel->skeleton->progs[i].name;
+		}
+	}
+	pinned_links_replace(dir, links, names, n, "sensor");
+}
+
 int ebpf_attach(void)
 {
 	struct bpf_program *p;
@@ -392,6 +424,7 @@ int ebpf_attach(void)
 		g.nattached++;
 	}
 	g.attached = true;
+	pin_sensor_links();
 	return open_buffer();
 }
 

@@ -28,8 +28,8 @@ struct ebpf_options {
 	unsigned wakeup_bytes;   /* wake the reader when this much is queued; 0: default */
 	bool want[EBPF_EVENT_TYPES]; /* which event kinds to attach; all false means all */
 	const char *pin_dir;     /* verdict maps pinned here; NULL: /sys/fs/bpf/immune */
-	bool enforce_fallback;   /* the sensor reports the execs and opens the
-	                            fallback's guards kill (bpf/enforce.bpf.c) */
+	bool enforce_fallback;   /* the sensor SIGKILLs denied execs and opens, and
+	                            its links are pinned under pin_dir/sensor */
 	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
 	bool open_args_at_enter; /* keep open's sys_enter programs even where the
 	                            kernel lets sys_exit read the saved registers */
@@ -60,9 +60,6 @@ bool ebpf_open_args_from_regs(void);  /* open's arguments read at sys_exit */
 bool ebpf_kernel_reads_regs_at_exit(void); /* bpf_task_pt_regs: what that needs */
 const char *ebpf_last_error(void);    /* one line: what failed and what to do */
 int ebpf_programs_attached(void);
-/* A syscalls tracepoint, e.g. "sys_exit_openat": some exist only on some
- * architectures and kernels. */
-bool ebpf_tracepoint_exists(const char *name);
 /* An fd that polls readable when the kernel woke the reader (epoll). */
 int ebpf_epoll_fd(void);
 struct bpf_object *ebpf_object(void); /* for the enforcement and map code */

@@ -1,18 +1,16 @@
 /*
  * Chooses and starts enforcement: BPF-LSM where the kernel runs it, the
- * fallback (cgroup connect hooks + the exec and open guards' SIGKILL)
- * elsewhere. Links are pinned under <pin-dir>/links so that enforcement
- * outlives the daemon (a crash, a restart, an upgrade): a new daemon attaches
- * its links before it removes the old pins.
+ * fallback (cgroup connect hooks + the sensor's SIGKILL) elsewhere. Links are
+ * pinned under <pin-dir>/links so that enforcement outlives a daemon restart:
+ * the new links are attached before the old pins are removed.
  */
 #include "enforce.h"
-#include "ebpf.h"
 #include "enforce.skel.h"
+#include "pinned_links.h"
 #include "sysfs.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,8 +29,8 @@ static struct {
 	enum enforce_mode mode;
 	char reason[1024];
 	struct enforce_bpf *skel;
-	struct bpf_link *links[16];
-	const char *link_names[16]; /* the program each link runs, for its pin */
+	struct bpf_link *links[8];
+	const char *link_names[8]; /* the program each link runs, for its pin */
 	int nlinks;
 	char pin_dir[256];
 } g;
@@ -97,32 +95,6 @@ static bool bpf_lsm_active(char *why, size_t n)
 	return false;
 }
 
-static void unpin_dir(const char *dir, const char *keep_prefix)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (keep_prefix && strncmp(de->d_name, keep_prefix, strlen(keep_prefix)) == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-}
-
-/* The guards exempt this tgid (bpf/enforce.bpf.c: guard_daemon). */
-static void set_guard_daemon(uint32_t pid)
-{
-	uint32_t zero = 0;
-	if (g.skel && bpf_map_update_elem(bpf_map__fd(g.skel->maps.guard_daemon), &zero, &pid, BPF_ANY))
-		fprintf(stderr, "immuned: cannot set the enforcement guards' daemon pid: %s\n", strerror(errno));
-}
-
 static int open_skel(bool lsm, char *why, size_t n)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = g.pin_dir);
@@ -136,21 +108,14 @@ static int open_skel(bool lsm, char *why, size_t n)
 	bpf_program__set_autoload(s->progs.lsm_socket_connect, lsm);
 	bpf_program__set_autoload(s->progs.cg_connect4, !lsm);
 	bpf_program__set_autoload(s->progs.cg_connect6, !lsm);
-	bpf_program__set_autoload(s->progs.guard_exec, !lsm);
-	bpf_program__set_autoload(s->progs.guard_openat, !lsm);
-	/* open, creat and openat2 exist only on some architectures and kernels */
-	bpf_program__set_autoload(s->progs.guard_open, !lsm && ebpf_tracepoint_exists("sys_exit_open"));
-	bpf_program__set_autoload(s->progs.guard_creat, !lsm && ebpf_tracepoint_exists("sys_exit_creat"));
-	bpf_program__set_autoload(s->progs.guard_openat2, !lsm && ebpf_tracepoint_exists("sys_exit_openat2"));
 	int err = enforce_bpf__load(s);
 	if (err) {
-		snprintf(why, n, "the kernel refused the %s programs: %s", lsm ? "BPF-LSM" : "fallback",
+		snprintf(why, n, "the kernel refused the %s programs: %s", lsm ? "BPF-LSM" : "cgroup connect",
 			 strerror(-err));
 		enforce_bpf__destroy(s);
 		return err;
 	}
 	g.skel = s;
-	set_guard_daemon((uint32_t)getpid());
 	return 0;
 }
 
@@ -175,8 +140,7 @@ static int attach_all(bool lsm, char *why, size_t n)
 	{
 		if (!bpf_program__autoload(p))
 			continue;
-		struct bpf_link *l = bpf_program__type(p) == BPF_PROG_TYPE_CGROUP_SOCK_ADDR ?
-					     bpf_program__attach_cgroup(p, cg) : bpf_program__attach(p);
+		struct bpf_link *l = lsm ? bpf_program__attach_lsm(p) : bpf_program__attach_cgroup(p, cg);
 		if (!l) {
 			int err = -errno;
 			snprintf(why, n, "cannot attach %s: %s", bpf_program__name(p), strerror(-err));
@@ -205,18 +169,9 @@ static void release(void)
 /* Pin this run's links, then drop the previous run's pins. */
 static void pin_links(void)
 {
-	char dir[300], p[600];
-	static unsigned gen;
+	char dir[300];
 	snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
-	sysfs_mkdirs(dir, 0700);
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%d-%u-", getpid(), ++gen);
-	for (int i = 0; i < g.nlinks; i++) {
-		snprintf(p, sizeof(p), "%s/%s%s", dir, prefix, g.link_names[i]);
-		if (bpf_link__pin(g.links[i], p))
-			fprintf(stderr, "immuned: cannot pin enforcement link %s: %s\n", p, strerror(errno));
-	}
-	unpin_dir(dir, prefix);
+	pinned_links_replace(dir, g.links, g.link_names, g.nlinks, "enforcement");
 }
 
 int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t n)
@@ -230,7 +185,7 @@ int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t
 	if (want == ENFORCE_OFF) {
 		char dir[300];
 		snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
-		unpin_dir(dir, NULL);
+		pinned_links_remove(dir);
 		g.mode = ENFORCE_OFF;
 		snprintf(g.reason, sizeof(g.reason), "--enforce off: verdicts are kept but not enforced");
 		return 0;
@@ -268,9 +223,6 @@ int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t
 
 void enforce_stop(void)
 {
-	/* the pinned links keep enforcing; only our references and our
-	 * exemption from the guards go */
-	if (g.mode == ENFORCE_FALLBACK)
-		set_guard_daemon(0);
+	/* the pinned links keep enforcing; only our references go */
 	release();
 }

@@ -116,14 +116,18 @@ r=$("$PROBE" open "$W/secret" 2>/dev/null)
 [ -z "$r" ] && r="signal 9"
 check "open is denied while the daemon is down (SIGKILLed)" "$DENIED_OPEN" "$r"
 check "connect is denied while the daemon is down (SIGKILLed)" "errno EPERM" "$("$PROBE" connect 127.0.0.1 47002)"
-# the new daemon reads an IOC file a verdict blocks: in fallback mode the
-# guards spare the daemon's own opens, as the sensor always did
+# the new daemon reads an IOC file a verdict blocks: neither its own sensor
+# nor the one the killed daemon left pinned may kill it for that
 [ "$MODE" = fallback ] && EXTRA="--ioc $W/blocked.ioc"
 start_daemon 2b || notok "daemon starts after a SIGKILL"
 EXTRA=
 check "a new daemon adopts the enforcement: exec still denied" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
 old_links=$(ls "$PIN/links" | grep -cv "^$DPID-")
 check "the new daemon's links replaced the old pins" "0" "$old_links"
+if [ "$MODE" = fallback ]; then
+	old_links=$(ls "$PIN/sensor" | grep -cv "^$DPID-")
+	check "the new daemon's sensor replaced the old one's pins" "0" "$old_links"
+fi
 if [ "$MODE" = fallback ]; then
 	r=$("$PROBE" open "$W/blocked.ioc" 2>/dev/null)
 	[ -z "$r" ] && r="signal 9"
