@@ -89,10 +89,12 @@ $(BUILD)/immuned: $(DAEMON_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/immunectl: $(CTL_SRCS) $(wildcard daemon/*.h) $(LIB_OBJS)
+# immunectl speaks the socket protocol and the verdict vocabulary, nothing of the daemon
+CTL_OBJS    := $(BUILD)/daemon/verdict_target.o
+$(BUILD)/immunectl: $(CTL_SRCS) $(wildcard daemon/*.h) $(CTL_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(LIB_OBJS) -o $@ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(CTL_SRCS) $(CTL_OBJS) -o $@ -lcjson
 
 $(BUILD)/tests/%: tests/%.c $(wildcard tests/*.h) $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -116,7 +118,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB_OBJS) $(SKELS)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB_OBJS) -o $@ $(LDLIBS)
 
 # Unit tests: no root, no BPF.
-test: $(TESTS)
+test: $(TESTS) $(BUILD)/immunectl
 	@tests/run-unit $(TESTS)
 
 # Live-kernel tests: root and BPF; say SKIPPED and why otherwise.

@@ -18,7 +18,7 @@
 #define IMM_PATH_DEPTH    48    /* directory components walked per path */
 #define IMM_UNIX_PATH_MAX 108
 
-/* Same values as ebpf_event_type_t in daemon/ebpf.h. */
+/* daemon/ebpf.h names these for the loader API (ebpf_event_type_t). */
 enum imm_kind {
 	IMM_K_EXEC = 0,
 	IMM_K_OPEN = 1,

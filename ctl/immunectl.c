@@ -6,7 +6,7 @@
  * arguments, 3 daemon unreachable, 4 permission denied.
  */
 #include "ctlsock.h"
-#include "verdict.h"
+#include "verdict_target.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -4,20 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_CHUNK 16384
-
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t cap, used;
-	char data[];
+	max_align_t data[];
 };
 
 void *arena_alloc(struct arena *a, size_t n)
 {
-	n = (n + 7) & ~(size_t)7;
+	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
 	struct arena_chunk *c = a->head;
 	if (!c || c->cap - c->used < n) {
-		size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		size_t want = a->chunk ? a->chunk : ARENA_CHUNK;
+		size_t cap = n > want ? n : want;
 		c = malloc(sizeof(*c) + cap);
 		if (!c) {
 			fprintf(stderr, "immune: out of memory\n");
@@ -28,13 +27,18 @@ void *arena_alloc(struct arena *a, size_t n)
 		c->next = a->head;
 		a->head = c;
 	}
-	void *p = c->data + c->used;
+	void *p = (char *)c->data + c->used;
 	c->used += n;
 	a->used_total += n;
 	return p;
 }
 
-const char *arena_strndup(struct arena *a, const char *s, size_t n)
+void *arena_zalloc(struct arena *a, size_t n)
+{
+	return memset(arena_alloc(a, n), 0, n);
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
 	char *p = arena_alloc(a, n + 1);
 	memcpy(p, s, n);
@@ -42,7 +46,7 @@ const char *arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
-const char *arena_strdup(struct arena *a, const char *s)
+char *arena_strdup(struct arena *a, const char *s)
 {
 	return arena_strndup(a, s, strlen(s));
 }

@@ -5,7 +5,7 @@
  * so a slow client never blocks the sensor.
  */
 #include "ctlsock.h"
-#include "sysfs.h"
+#include "mkdir_p.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -628,8 +628,9 @@ struct ctlsock *ctlsock_open(const char *path, gid_t admin_gid, char *err, size_
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (sysfs_mkdirs(dir, 0755)) {
-			fail(err, n, "cannot create %s: %s", dir, strerror(errno));
+		int r = mkdir_p(dir, 0755);
+		if (r) {
+			fail(err, n, "cannot create %s: %s", dir, strerror(-r));
 			goto err;
 		}
 	}

@@ -151,12 +151,10 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 
 static void emit(struct detect *d, struct incident *in)
 {
-	char *doc = NULL;
-	cJSON *j = incident_to_json(in);
-	if (j) {
-		doc = cJSON_PrintUnformatted(j);
-		cJSON_Delete(j);
-	}
+	struct jw w = { 0 };
+	jw_reset(&w);
+	incident_write_json(&w, in);
+	const char *doc = w.buf;
 	if (d->o.out && d->o.format == DETECT_OUT_JSON && doc) {
 		fputs(doc, d->o.out);
 		fputc('\n', d->o.out);
@@ -168,7 +166,7 @@ static void emit(struct detect *d, struct incident *in)
 	}
 	if (d->store && incident_store_add(d->store, in, doc ? doc : "{}"))
 		d->st.db_errors++;
-	free(doc);
+	jw_free(&w);
 	d->st.incidents++;
 }
 

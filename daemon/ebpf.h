@@ -6,15 +6,19 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "immune.h"
+
+/* The loader API's names for the kinds of bpf/immune.h: one enum, two spellings. */
 typedef enum {
-	EBPF_EVENT_EXEC = 0,
-	EBPF_EVENT_OPEN = 1,
-	EBPF_EVENT_CONNECT = 2,
-	EBPF_EVENT_FORK = 3,
-	EBPF_EVENT_EXIT = 4,
+	EBPF_EVENT_EXEC = IMM_K_EXEC,
+	EBPF_EVENT_OPEN = IMM_K_OPEN,
+	EBPF_EVENT_CONNECT = IMM_K_CONNECT,
+	EBPF_EVENT_FORK = IMM_K_FORK,
+	EBPF_EVENT_EXIT = IMM_K_EXIT,
 } ebpf_event_type_t;
 
-#define EBPF_EVENT_TYPES 5
+#define EBPF_EVENT_TYPES IMM_K_MAX
+_Static_assert(EBPF_EVENT_EXIT + 1 == EBPF_EVENT_TYPES, "a kind in bpf/immune.h has no EBPF_EVENT_ name");
 
 /* Called for each raw record (struct imm_* from bpf/immune.h). */
 typedef int (*ebpf_callback_t)(ebpf_event_type_t type, const void *data, size_t size, void *ctx);

@@ -15,8 +15,6 @@ enum imm_outcome { IMM_OUTCOME_SUCCESS = 0, IMM_OUTCOME_FAILURE, IMM_OUTCOME_DEN
 #define IMM_EVENT_MAX_ARGS 256
 #define IMM_EVENT_MAX_ANCESTORS 8
 
-struct proc_table;
-
 struct imm_event {
 	ebpf_event_type_t type;
 	enum imm_outcome outcome;
@@ -61,9 +59,14 @@ struct imm_event {
 	int sock_type;           /* SOCK_STREAM ... */
 	const char *transport;   /* "tcp", "udp", "unix", ... */
 
-	/* the process table the event was enriched from (NULL in replay):
-	 * incidents list the ancestors from it */
-	const struct proc_table *procs;
+	/* the parent chain, parent first, attached by enrichment (proc_apply) as
+	 * far as the process table knows it; none in replay. Incidents list it. */
+	int nancestors;
+	struct imm_ancestor {
+		uint32_t pid;
+		const char *executable;   /* NULL: the table does not know the pid */
+		const char *command_line;
+	} ancestors[IMM_EVENT_MAX_ANCESTORS];
 
 	/* exit */
 	int exit_code;

@@ -2,7 +2,6 @@
 #include "event_json.h"
 #include "immune.h"
 #include "decode.h"
-#include "proc.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -82,6 +81,12 @@ static const char *socktype_name(int t)
 
 void event_write_json(struct jw *w, const struct imm_event *ev)
 {
+	event_write_json_more(w, ev, NULL, NULL, NULL);
+}
+
+void event_write_json_more(struct jw *w, const struct imm_event *ev, const char *kind, event_json_more_fn more,
+			   void *ctx)
+{
 	char ts[64];
 
 	event_timestamp(ev->time_ns, ts, sizeof(ts));
@@ -89,7 +94,7 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	jw_str(w, "@timestamp", ts);
 
 	jw_obj(w, "event");
-	jw_str(w, "kind", "event");
+	jw_str(w, "kind", kind ? kind : "event");
 	jw_arr(w, "category");
 	jw_str(w, NULL, ev->type == EBPF_EVENT_OPEN ? "file" : ev->type == EBPF_EVENT_CONNECT ? "network" : "process");
 	jw_end_arr(w);
@@ -106,6 +111,8 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	jw_end_arr(w);
 	jw_str(w, "action", event_kind_name(ev->type));
 	jw_str(w, "outcome", outcome_names[ev->outcome <= IMM_OUTCOME_UNKNOWN ? ev->outcome : IMM_OUTCOME_UNKNOWN]);
+	if (more)
+		more(w, EJ_EVENT, ctx);
 	jw_end_obj(w);
 
 	if (ev->error_code) {
@@ -138,6 +145,8 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	jw_str(w, "executable", ev->parent_executable);
 	jw_str(w, "command_line", ev->parent_command_line);
 	jw_end_obj(w);
+	if (more)
+		more(w, EJ_PROCESS, ctx);
 	jw_end_obj(w);
 
 	char num[24];
@@ -229,52 +238,12 @@ void event_write_json(struct jw *w, const struct imm_event *ev)
 	case EBPF_EVENT_EXIT:
 		break;
 	}
+	if (more)
+		more(w, EJ_IMMUNE, ctx);
 	jw_end_obj(w);
+	if (more)
+		more(w, EJ_TOP, ctx);
 	jw_end_obj(w);
-}
-
-/* A cJSON string that is valid UTF-8 whatever s holds (cJSON copies bytes as they are). */
-static cJSON *clean_string(const char *s)
-{
-	struct jw w = { 0 };
-	jw_reset(&w);
-	jw_str(&w, NULL, s ? s : "");
-	cJSON *v = cJSON_Parse(w.buf);
-	jw_free(&w);
-	return v ? v : cJSON_CreateString("");
-}
-
-cJSON *event_to_json(const struct imm_event *ev)
-{
-	struct jw w = { 0 };
-	jw_reset(&w);
-	event_write_json(&w, ev);
-	cJSON *j = cJSON_Parse(w.buf);
-	jw_free(&w);
-	if (!j || !ev->procs)
-		return j;
-	/* parent first, then up, as far as the process table knows the chain */
-	uint32_t anc[IMM_EVENT_MAX_ANCESTORS];
-	int n = 0;
-	if (ev->ppid) {
-		anc[0] = ev->ppid;
-		n = 1 + proc_ancestors(ev->procs, ev->ppid, anc + 1, IMM_EVENT_MAX_ANCESTORS - 1);
-	}
-	cJSON *proc = cJSON_GetObjectItemCaseSensitive(j, "process");
-	if (n > 0 && proc) {
-		cJSON *arr = cJSON_AddArrayToObject(proc, "ancestors");
-		for (int i = 0; i < n; i++) {
-			const struct proc_entry *p = proc_get(ev->procs, anc[i]);
-			cJSON *o = cJSON_CreateObject();
-			cJSON_AddNumberToObject(o, "pid", anc[i]);
-			if (p) {
-				cJSON_AddItemToObject(o, "executable", clean_string(p->exe));
-				cJSON_AddItemToObject(o, "command_line", clean_string(p->cmdline));
-			}
-			cJSON_AddItemToArray(arr, o);
-		}
-	}
-	return j;
 }
 
 /* Text: one aligned line per event, like execsnoop. Control bytes are shown escaped. */

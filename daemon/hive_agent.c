@@ -9,6 +9,8 @@
 #include "hive.h"
 #include "frame.h"
 #include "hive_tls.h"
+#include "incident.h"
+#include "db.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -246,9 +248,7 @@ static cJSON *incident_item(sqlite3_stmt *st)
 static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n)
 {
 	sqlite3_stmt *st;
-	const char *sql = "SELECT id, time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, event_kind,"
-			  " pid, ppid, uid, executable, command_line, parent_executable, target, action, verdict, doc"
-			  " FROM incidents WHERE hive_acked = 0 ORDER BY id LIMIT ?";
+	const char *sql = "SELECT id, " INCIDENT_COLUMNS " FROM incidents WHERE hive_acked = 0 ORDER BY id LIMIT ?";
 	if (sqlite3_prepare_v2(h->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		snprintf(err, n, "reading incidents: %s", sqlite3_errmsg(h->db));
 		return -1;
@@ -447,14 +447,11 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		free(h);
 		return NULL;
 	}
-	if (sqlite3_open_v2(o->db_path, &h->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, n, "--db %s: %s", o->db_path, sqlite3_errmsg(h->db));
-		sqlite3_close(h->db);
+	if (!(h->db = db_open(o->db_path, NULL, err, n))) {
 		SSL_CTX_free(h->ctx);
 		free(h);
 		return NULL;
 	}
-	sqlite3_busy_timeout(h->db, 5000);
 	gethostname(h->hostname, sizeof(h->hostname) - 1);
 	snprintf(h->agent_id, sizeof(h->agent_id), "%s", o->agent_id ? o->agent_id : h->hostname);
 	pthread_mutex_init(&h->mu, NULL);
@@ -556,9 +553,9 @@ long hive_agent_unacked(struct hive_agent *h)
 	sqlite3 *db;
 	long n = -1;
 	/* a connection of the caller's thread: the link's own belongs to its thread */
-	if (sqlite3_open_v2(h->o.db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+	char err[600];
+	if ((db = db_open_readonly(h->o.db_path, err, sizeof(err)))) {
 		sqlite3_stmt *st;
-		sqlite3_busy_timeout(db, 2000);
 		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM incidents WHERE hive_acked = 0", -1, &st, NULL) ==
 		    SQLITE_OK) {
 			if (sqlite3_step(st) == SQLITE_ROW)

@@ -1,6 +1,7 @@
 /* Incidents: ECS document, text line, SQLite rows; see incident.h. */
 #include "incident.h"
 #include "event_json.h"
+#include "db.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -81,88 +82,134 @@ static int severity(const char *level)
 	return -1;
 }
 
-static cJSON *obj(cJSON *parent, const char *key)
+/* "attack.t1059.004" → "T1059.004"; other ATT&CK tags name tactics; groups and software are neither. */
+static bool attack_tag(const char *tag, bool technique, char *out, size_t n)
 {
-	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
-	if (!cJSON_IsObject(o)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(parent, key);
-		o = cJSON_AddObjectToObject(parent, key);
-	}
-	return o;
+	const char *t = tag + 7;
+
+	if (strncmp(tag, "attack.", 7))
+		return false;
+	bool is_tech = (t[0] == 't' || t[0] == 'T') && isdigit((unsigned char)t[1]);
+	bool is_other = (t[0] == 'g' || t[0] == 's') && isdigit((unsigned char)t[1]);
+	if (technique ? !is_tech : is_tech || is_other)
+		return false;
+	snprintf(out, n, "%s", t);
+	if (technique)
+		for (char *p = out; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+	return true;
 }
 
-static void setstr(cJSON *o, const char *key, const char *v)
+/* The ATT&CK ids or tactic names among the tags as an array under key; nothing when none. */
+static bool write_attack(struct jw *w, const struct incident *in, bool technique, const char *obj, const char *key)
 {
-	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-	cJSON_AddStringToObject(o, key, v ? v : "");
-}
+	char id[64];
+	bool any = false;
 
-cJSON *incident_to_json(const struct incident *in)
-{
-	cJSON *d = event_to_json(in->ev);
-	if (!d)
-		return NULL;
-	cJSON *ev = obj(d, "event");
-	setstr(ev, "kind", "alert");
-	int sev = severity(in->rule_level);
-	if (sev >= 0)
-		cJSON_AddNumberToObject(ev, "severity", sev);
-
-	setstr(obj(d, "host"), "name", in->host);
-
-	cJSON *r = obj(d, "rule");
-	setstr(r, "id", in->rule_id);
-	setstr(r, "name", in->rule_title);
-	setstr(r, "level", in->rule_level);
-	if (in->rule_description && in->rule_description[0])
-		setstr(r, "description", in->rule_description);
-	setstr(r, "author", in->rule_author);
-	setstr(r, "ruleset", in->ruleset);
-	if (in->category)
-		setstr(r, "category", in->category);
-	if (in->rule_file)
-		setstr(r, "reference", in->rule_file);
-	cJSON *tags = cJSON_AddArrayToObject(r, "tags");
-	cJSON *tech = NULL, *tact = NULL;
 	for (int i = 0; i < in->ntags; i++) {
-		const char *t = in->tags[i];
-		cJSON_AddItemToArray(tags, cJSON_CreateString(t));
-		if (strncmp(t, "attack.", 7))
+		if (!attack_tag(in->tags[i], technique, id, sizeof(id)))
 			continue;
-		t += 7;
-		if ((t[0] == 't' || t[0] == 'T') && isdigit((unsigned char)t[1])) {
-			char id[32];
-			snprintf(id, sizeof(id), "%s", t);
-			for (char *p = id; *p; p++)
-				*p = (char)toupper((unsigned char)*p);
-			if (!tech)
-				tech = cJSON_CreateArray();
-			cJSON_AddItemToArray(tech, cJSON_CreateString(id));
-		} else if (!(t[0] == 'g' || t[0] == 's') || !isdigit((unsigned char)t[1])) {
-			if (!tact)
-				tact = cJSON_CreateArray();
-			cJSON_AddItemToArray(tact, cJSON_CreateString(t));
+		if (!any) {
+			jw_obj(w, obj);
+			jw_arr(w, key);
+			any = true;
 		}
+		jw_str(w, NULL, id);
 	}
-	if (tech || tact) {
-		cJSON *th = obj(d, "threat");
-		setstr(th, "framework", "MITRE ATT&CK");
-		if (tech)
-			cJSON_AddItemToObject(obj(th, "technique"), "id", tech);
-		if (tact)
-			cJSON_AddItemToObject(obj(th, "tactic"), "name", tact);
+	if (any) {
+		jw_end_arr(w);
+		jw_end_obj(w);
 	}
-	if (in->sha256)
-		setstr(obj(obj(d, "process"), "hash"), "sha256", in->sha256);
+	return any;
+}
 
-	cJSON *im = obj(d, "immune");
-	setstr(im, "action", imm_action_name(in->action));
-	setstr(im, "verdict", in->verdict);
-	if (in->verdict_error)
-		setstr(im, "verdict_error", in->verdict_error);
-	if (in->indicator)
-		setstr(im, "indicator", in->indicator);
-	return d;
+static bool has_attack(const struct incident *in, bool technique)
+{
+	char id[64];
+
+	for (int i = 0; i < in->ntags; i++)
+		if (attack_tag(in->tags[i], technique, id, sizeof(id)))
+			return true;
+	return false;
+}
+
+/* An incident's fields, in the event's objects and after them. */
+static void incident_more(struct jw *w, enum event_json_at at, void *ctx)
+{
+	const struct incident *in = ctx;
+	const struct imm_event *ev = in->ev;
+
+	switch (at) {
+	case EJ_EVENT: {
+		int sev = severity(in->rule_level);
+		if (sev >= 0)
+			jw_int(w, "severity", sev);
+		break;
+	}
+	case EJ_PROCESS:
+		if (in->sha256) {
+			jw_obj(w, "hash");
+			jw_str(w, "sha256", in->sha256);
+			jw_end_obj(w);
+		}
+		/* the chain enrichment attached to the event, parent first */
+		if (ev->nancestors > 0) {
+			jw_arr(w, "ancestors");
+			for (int i = 0; i < ev->nancestors; i++) {
+				jw_obj(w, NULL);
+				jw_uint(w, "pid", ev->ancestors[i].pid);
+				if (ev->ancestors[i].executable) {
+					jw_str(w, "executable", ev->ancestors[i].executable);
+					jw_str(w, "command_line", ev->ancestors[i].command_line);
+				}
+				jw_end_obj(w);
+			}
+			jw_end_arr(w);
+		}
+		break;
+	case EJ_IMMUNE:
+		jw_str(w, "action", imm_action_name(in->action));
+		jw_str(w, "verdict", in->verdict);
+		if (in->verdict_error)
+			jw_str(w, "verdict_error", in->verdict_error);
+		if (in->indicator)
+			jw_str(w, "indicator", in->indicator);
+		break;
+	case EJ_TOP:
+		jw_obj(w, "host");
+		jw_str(w, "name", in->host);
+		jw_end_obj(w);
+		jw_obj(w, "rule");
+		jw_str(w, "id", in->rule_id);
+		jw_str(w, "name", in->rule_title);
+		jw_str(w, "level", in->rule_level);
+		if (in->rule_description && in->rule_description[0])
+			jw_str(w, "description", in->rule_description);
+		jw_str(w, "author", in->rule_author);
+		jw_str(w, "ruleset", in->ruleset);
+		if (in->category)
+			jw_str(w, "category", in->category);
+		if (in->rule_file)
+			jw_str(w, "reference", in->rule_file);
+		jw_arr(w, "tags");
+		for (int i = 0; i < in->ntags; i++)
+			jw_str(w, NULL, in->tags[i]);
+		jw_end_arr(w);
+		jw_end_obj(w);
+		if (has_attack(in, true) || has_attack(in, false)) {
+			jw_obj(w, "threat");
+			jw_str(w, "framework", "MITRE ATT&CK");
+			write_attack(w, in, true, "technique", "id");
+			write_attack(w, in, false, "tactic", "name");
+			jw_end_obj(w);
+		}
+		break;
+	}
+}
+
+void incident_write_json(struct jw *w, const struct incident *in)
+{
+	event_write_json_more(w, in->ev, "alert", incident_more, (void *)in);
 }
 
 /* Control bytes would break a line-oriented log: show them as \xNN. */
@@ -214,27 +261,6 @@ struct incident_store {
 	char path[PATH_MAX];
 };
 
-static int mkdirs(const char *path)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof(p), "%s", path);
-	char *slash = strrchr(p, '/');
-	if (!slash || slash == p)
-		return 0;
-	*slash = 0;
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = 0;
-		if (mkdir(p, 0700) && errno != EEXIST)
-			return -errno;
-		*q = '/';
-	}
-	if (mkdir(p, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 struct incident_store *incident_store_open(const char *path, char *err, size_t errlen)
 {
 	struct incident_store *s = calloc(1, sizeof(*s));
@@ -244,28 +270,16 @@ struct incident_store *incident_store_open(const char *path, char *err, size_t e
 		return NULL;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	int rc = mkdirs(path);
-	if (rc) {
-		snprintf(err, errlen, "%s: creating its directory: %s", path, strerror(-rc));
+	if (!(s->db = db_open(path, incident_schema_sql, err, errlen)))
 		goto fail;
-	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-		goto fail;
-	}
-	/* the verdict code, immunectl and the Hive may hold the db for a moment */
-	sqlite3_busy_timeout(s->db, 2000);
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;", NULL, NULL, &msg) !=
-		    SQLITE_OK ||
-	    sqlite3_exec(s->db, incident_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: applying the incidents schema: %s", path, msg ? msg : "?");
+	/* a power cut may lose the last batch, never corrupt the file (WAL) */
+	if (sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);
 		goto fail;
 	}
 	if (sqlite3_prepare_v2(s->db,
-			       "INSERT INTO incidents (host, time_ns, rule_id, rule_title, rule_level, rule_tags, "
-			       "rule_author, event_kind, pid, ppid, uid, executable, command_line, parent_executable, "
-			       "target, action, verdict, doc) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "INSERT INTO incidents (host, " INCIDENT_COLUMNS ") VALUES (?," INCIDENT_PLACEHOLDERS ")",
 			       -1, &s->ins, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;

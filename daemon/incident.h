@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include "event.h"
+#include "jsonw.h"
 #include "sigma.h"
 
 struct incident {
@@ -33,10 +34,24 @@ struct incident {
 const char *incident_event_kind(const struct imm_event *ev);
 /* The file path or destination the event is about (exec: the executable). */
 void incident_target(const struct imm_event *ev, char *buf, size_t n);
-/* The ECS document; NULL on OOM. Tags "attack.tNNNN[.NNN]" become threat.technique.id. */
-cJSON *incident_to_json(const struct incident *in);
+/*
+ * The ECS document: the event's, with the rule, verdict, host and ancestors
+ * in it, appended to w (no newline). Tags "attack.tNNNN[.NNN]" become
+ * threat.technique.id, the other ATT&CK tags threat.tactic.name.
+ */
+void incident_write_json(struct jw *w, const struct incident *in);
 /* One aligned text line (no newline). */
 void incident_write_text(FILE *out, const struct incident *in);
+
+/*
+ * An incident's columns, in this order, wherever one is written or read: the
+ * agent's store, the Hive link's batches and the Hive's store (which adds
+ * host, agent_id and agent_seq in front).
+ */
+#define INCIDENT_COLUMNS                                                                                    \
+	"time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, event_kind, pid, ppid, uid, "     \
+	"executable, command_line, parent_executable, target, action, verdict, doc"
+#define INCIDENT_PLACEHOLDERS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
 
 /* The incidents table and its indexes exactly as in schema/immune.sql (a test compares them). */
 extern const char incident_schema_sql[];

@@ -3,6 +3,7 @@
  * incidents table (agent or Hive) with the filters immunectl offers.
  */
 #include "incident_ctl.h"
+#include "db.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -22,14 +23,9 @@ static int open_db(struct incident_ctl *ic, cJSON *reply)
 	if (ic->db)
 		return 0;
 	/* read-only, its own connection: the writer batches on another one (WAL) */
-	if (sqlite3_open_v2(ic->path, &ic->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		int r = ctl_error(reply, "cannot open the incidents database %s: %s", ic->path,
-				  ic->db ? sqlite3_errmsg(ic->db) : "out of memory");
-		sqlite3_close(ic->db);
-		ic->db = NULL;
-		return r;
-	}
-	sqlite3_busy_timeout(ic->db, 2000);
+	char err[600];
+	if (!(ic->db = db_open_readonly(ic->path, err, sizeof(err))))
+		return ctl_error(reply, "cannot open the incidents database %s", err);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  */
 #include "ioc.h"
 #include "bloom.h"
+#include "verdict_target.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -273,7 +274,7 @@ int ioc_add_line(struct ioc_set *s, const char *line, const char *file, unsigned
 			kind = IOC_PATH;
 		else if (strchr(v, '/'))
 			kind = IOC_CIDR;
-		else if (sig_parse_ip(v, key) > 0)
+		else if (net_parse_addr(v, key) > 0)
 			kind = IOC_IP;
 		else {
 			snprintf(err, errlen, "cannot tell the kind of '%.60s' (prefix it with sha256:, path:, ip: or cidr:)", v);
@@ -298,7 +299,7 @@ int ioc_add_line(struct ioc_set *s, const char *line, const char *file, unsigned
 		rc = insert(s, IOC_PATH, v, n, *action, fid, lineno);
 		break;
 	case IOC_IP:
-		if (sig_parse_ip(v, key) < 0) {
+		if (net_parse_addr(v, key) < 0) {
 			snprintf(err, errlen, "'%.60s' is not an IP address", v);
 			return -1;
 		}
@@ -448,7 +449,7 @@ bool ioc_match_path(struct ioc_set *s, const char *path, struct ioc_hit *hit)
 bool ioc_match_ip(struct ioc_set *s, const char *ip, struct ioc_hit *hit)
 {
 	uint8_t a[16], key[17];
-	if (!ip[0] || sig_parse_ip(ip, a) < 0)
+	if (!ip[0] || net_parse_addr(ip, a) < 0)
 		return false;
 	if (lookup(s, IOC_IP, a, 16, hit))
 		return true;

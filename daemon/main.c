@@ -18,9 +18,6 @@
 #include "sd_notify.h"
 #include "hive.h"
 
-#include <arpa/inet.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <grp.h>
 #include <poll.h>
 #include <sqlite3.h>
@@ -31,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -329,7 +327,6 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 		return 0;
 	}
 	proc_apply(procs, &ev, &arena);
-	ev.procs = procs;
 	ev.user_name = users_name(users, ev.uid);
 	if (detector)
 		detect_event(detector, &ev);
@@ -378,30 +375,17 @@ static void status_fields(cJSON *r, void *ctx)
 	}
 }
 
-/* An operator's allow outranks a rule's block: look before writing. */
-static bool operator_allows(const char *map, const void *key)
-{
-	struct imm_verdict v;
-	int fd = bpf_object__find_map_fd_by_name(ebpf_object(), map);
-	return fd >= 0 && bpf_map_lookup_elem(fd, key, &v) == 0 && v.action == IMM_ACT_ALLOW;
-}
-
-/* What a rule's block or kill does here: verdicts in the pinned maps. */
+/* What a rule's block does here: verdicts in the pinned maps, under verdict.c's policy. */
 static int act_block_inode(void *ctx, const char *kind, uint64_t dev, uint64_t ino, const char *path,
 			   const char *source)
 {
 	char err[256];
 	(void)ctx;
-	(void)path;
-	struct imm_inode_key k = { .dev = verdict_dev_from_st(dev), .ino = ino };
-	if (operator_allows(strcmp(kind, "exec") == 0 ? "verdict_exec" : "verdict_file", &k)) {
-		fprintf(stderr, "immuned: %s: not blocking %s: an allow verdict covers it\n", source, path);
-		return -EPERM;
-	}
-	/* events carry st_dev; the maps key on the kernel's dev_t */
-	int r = verdict_put_inode(verdicts, strcmp(kind, "exec") == 0 ? VK_EXEC : VK_FILE, verdict_dev_from_st(dev),
-				  ino, IMM_ACT_DENY, source, err, sizeof(err));
-	if (r)
+	int r = verdict_rule_block_inode(verdicts, strcmp(kind, "exec") == 0 ? VK_EXEC : VK_FILE, dev, ino, source, err,
+					 sizeof(err));
+	if (r == -EPERM)
+		fprintf(stderr, "immuned: %s: not blocking %s: %s\n", source, path, err);
+	else if (r)
 		fprintf(stderr, "immuned: %s: %s\n", source, err);
 	else if (hive && opt.share_verdicts && path && path[0] == '/')
 		hive_agent_share(hive, "block", kind, path, source);
@@ -412,23 +396,10 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 {
 	char target[80], err[256];
 	(void)ctx;
-	struct imm_net_key k = { .port = port };
-	if (inet_pton(AF_INET6, ip, k.addr) != 1) {
-		k.addr[10] = k.addr[11] = 0xff;
-		inet_pton(AF_INET, ip, &k.addr[12]);
-	}
-	struct imm_net_key any = k;
-	any.port = 0;
-	if (operator_allows("verdict_net", &k) || operator_allows("verdict_net", &any)) {
-		fprintf(stderr, "immuned: %s: not blocking %s: an allow verdict covers it\n", source, ip);
-		return -EPERM;
-	}
-	if (port)
-		snprintf(target, sizeof(target), strchr(ip, ':') ? "[%s]:%u" : "%s:%u", ip, port);
-	else
-		snprintf(target, sizeof(target), "%s", ip);
-	int r = verdict_put(verdicts, VK_NET, target, IMM_ACT_DENY, source, true, err, sizeof(err));
-	if (r)
+	int r = verdict_rule_block_net(verdicts, ip, port, source, target, sizeof(target), err, sizeof(err));
+	if (r == -EPERM)
+		fprintf(stderr, "immuned: %s: not blocking %s: %s\n", source, ip, err);
+	else if (r)
 		fprintf(stderr, "immuned: %s: %s\n", source, err);
 	else if (hive && opt.share_verdicts)
 		hive_agent_share(hive, "block", "net", target, source);
@@ -451,35 +422,6 @@ static void detect_opts_fill(struct detect_opts *d, FILE *o)
 	d->nioc_paths = opt.niocs;
 	d->out = o;
 	d->format = opt.format == FMT_JSON ? DETECT_OUT_JSON : DETECT_OUT_TEXT;
-}
-
-struct hive_set {
-	cJSON *incoming;
-	char (*stale)[2][256];
-	int nstale, cap;
-};
-
-/* Our verdicts the Hive set before that the new set no longer has. */
-static int collect_stale(const struct verdict_entry *e, void *ctx)
-{
-	struct hive_set *hs = ctx;
-	const cJSON *v;
-	if (strcmp(e->val.source, "hive") != 0 || !e->target)
-		return 0;
-	cJSON_ArrayForEach(v, hs->incoming)
-	{
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(v, "kind"), *t = cJSON_GetObjectItemCaseSensitive(v, "target");
-		if (strcmp(k->valuestring, verdict_kind_name(e->kind)) == 0 && strcmp(t->valuestring, e->target) == 0)
-			return 0;
-	}
-	if (hs->nstale == hs->cap) {
-		hs->cap = hs->cap ? hs->cap * 2 : 16;
-		hs->stale = realloc(hs->stale, hs->cap * sizeof(*hs->stale));
-	}
-	snprintf(hs->stale[hs->nstale][0], 256, "%s", verdict_kind_name(e->kind));
-	snprintf(hs->stale[hs->nstale][1], 256, "%s", e->target);
-	hs->nstale++;
-	return 0;
 }
 
 /*
@@ -518,49 +460,38 @@ static void apply_hive_push(cJSON *m)
 		fprintf(stderr, "immuned: hive: a verdict set without version or list: refused, the set in force stays\n");
 		return;
 	}
+	int nset = cJSON_GetArraySize(arr), i = 0;
+	struct verdict_want *set = calloc(nset ? (size_t)nset : 1, sizeof(*set));
+	if (!set) {
+		fprintf(stderr, "immuned: hive: out of memory for a verdict set: refused, the set in force stays\n");
+		return;
+	}
 	cJSON_ArrayForEach(v, arr)
 	{
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(v, "kind"), *t = cJSON_GetObjectItemCaseSensitive(v, "target");
 		const cJSON *a = cJSON_GetObjectItemCaseSensitive(v, "action");
-		enum verdict_kind kind;
-		enum imm_action act;
-		struct verdict_net net;
-		if (!cJSON_IsString(k) || !cJSON_IsString(t) || !cJSON_IsString(a) || verdict_parse_kind(k->valuestring, &kind) ||
-		    verdict_parse_action(a->valuestring, &act) ||
-		    (kind == VK_NET ? verdict_parse_net(t->valuestring, &net, err, sizeof(err)) != 0 : t->valuestring[0] != '/')) {
+		struct verdict_want *w = &set[i++];
+		if (!cJSON_IsString(k) || !cJSON_IsString(t) || !cJSON_IsString(a) ||
+		    verdict_parse_kind(k->valuestring, &w->kind) || verdict_parse_action(a->valuestring, &w->action) ||
+		    verdict_check_target(w->kind, t->valuestring, err, sizeof(err))) {
 			fprintf(stderr, "immuned: hive: verdict set version %.0f has a bad entry: refused, the set in force stays\n",
 				ver->valuedouble);
+			free(set);
 			return;
 		}
+		w->target = t->valuestring;
 	}
-	if (!verdicts)
+	if (!verdicts) {
+		free(set);
 		return;
-	struct hive_set hs = { .incoming = arr };
-	verdict_foreach(verdicts, collect_stale, &hs);
-	for (int i = 0; i < hs.nstale; i++) {
-		enum verdict_kind kind;
-		verdict_parse_kind(hs.stale[i][0], &kind);
-		verdict_delete(verdicts, kind, hs.stale[i][1], err, sizeof(err));
 	}
-	free(hs.stale);
-	int applied = 0;
-	cJSON_ArrayForEach(v, arr)
-	{
-		enum verdict_kind kind;
-		enum imm_action act;
-		verdict_parse_kind(cJSON_GetObjectItemCaseSensitive(v, "kind")->valuestring, &kind);
-		verdict_parse_action(cJSON_GetObjectItemCaseSensitive(v, "action")->valuestring, &act);
-		const char *target = cJSON_GetObjectItemCaseSensitive(v, "target")->valuestring;
-		/* a path this host does not have is not an error of the set */
-		if (verdict_put(verdicts, kind, target, act, "hive", true, err, sizeof(err)) == 0)
-			applied++;
-		else
-			fprintf(stderr, "immuned: hive: %s %s not applied here: %s\n", verdict_kind_name(kind), target, err);
-	}
+	int applied, removed;
+	verdict_replace_source(verdicts, "hive", set, (size_t)nset, stderr, &applied, &removed);
+	free(set);
 	if (hive)
 		hive_agent_set_verdict_version(hive, (uint64_t)ver->valuedouble);
 	fprintf(stderr, "immuned: hive: fleet verdicts version %.0f applied (%d verdicts, %d removed)\n", ver->valuedouble,
-		applied, hs.nstale);
+		applied, removed);
 }
 
 static void drain_hive_pushes(void)
@@ -666,6 +597,8 @@ int main(int argc, char **argv)
 
 	/* a peer that goes away must be an error to handle, not a signal that kills */
 	signal(SIGPIPE, SIG_IGN);
+	/* what immuned creates is root's alone unless made wider on purpose (the socket's directory) */
+	umask(077);
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--role") == 0 && strcmp(argv[i + 1], "hive") == 0)
 			return hive_main(argc, argv);

@@ -8,6 +8,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "match.h"
+#include "verdict_target.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -192,7 +193,7 @@ static bool atom_one(struct matcher *m, const struct sig_atom *a, int f, int i)
 	case SIG_OP_CIDR:
 		if (m->ip_stamp != m->stamp) {
 			m->ip_stamp = m->stamp;
-			m->ip_ok = v->n && sig_parse_ip(v->s, m->ip) > 0;
+			m->ip_ok = v->n && net_parse_addr(v->s, m->ip) > 0;
 		}
 		return m->ip_ok && sig_cidr_contains(a->addr, a->prefix, m->ip);
 	default:

@@ -5,7 +5,7 @@
  * one's and remove those only once its own are in place.
  */
 #include "pinned_links.h"
-#include "sysfs.h"
+#include "mkdir_p.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -69,7 +69,7 @@ void pinned_links_replace(const char *dir, struct bpf_link **links, const char *
 	static unsigned gen;
 	char prefix[64], p[4096];
 
-	sysfs_mkdirs(dir, 0700);
+	mkdir_p(dir, 0700);
 	snprintf(prefix, sizeof(prefix), "%d-%u-", getpid(), ++gen);
 	for (int i = 0; i < n; i++) {
 		if (snprintf(p, sizeof(p), "%s/%s%s", dir, prefix, names[i]) >= (int)sizeof(p) ||

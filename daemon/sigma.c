@@ -92,7 +92,7 @@ struct mods {
 static void atom_key(struct lctx *c, struct sig_atom *a, const char *raw)
 {
 	size_t n = strlen(raw) + 64;
-	a->key = sig_pool_alloc(c->r->pool, n);
+	a->key = arena_zalloc(&c->r->pool, n);
 	snprintf(a->key, n, "%d|%d|%d|%d|%x|%s", a->field, a->op, a->cased, a->exists_want,
 		 a->op == SIG_OP_RE ? 1u : 0u, raw);
 }
@@ -100,8 +100,8 @@ static void atom_key(struct lctx *c, struct sig_atom *a, const char *raw)
 static int make_atom(struct lctx *c, enum sig_field f, const struct mods *m, yaml_node_t *vn,
 		     struct sig_atom **out)
 {
-	struct sig_pool *pool = c->r->pool;
-	struct sig_atom *a = sig_pool_alloc(pool, sizeof(*a));
+	struct arena *pool = &c->r->pool;
+	struct sig_atom *a = arena_zalloc(pool, sizeof(*a));
 	a->field = f;
 	a->cased = m->cased;
 	*out = a;
@@ -137,11 +137,11 @@ static int make_atom(struct lctx *c, enum sig_field f, const struct mods *m, yam
 		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 		a->op = SIG_OP_RE;
 		a->re = re;
-		a->pat = sig_pool_strdup(pool, v);
+		a->pat = arena_strdup(pool, v);
 		a->len = strlen(v);
 		char k[32];
 		snprintf(k, sizeof(k), "%x|", m->re_flags);
-		char *raw = sig_pool_alloc(pool, strlen(v) + sizeof(k));
+		char *raw = arena_zalloc(pool, strlen(v) + sizeof(k));
 		strcpy(raw, k);
 		strcat(raw, v);
 		atom_key(c, a, raw);
@@ -156,7 +156,7 @@ static int make_atom(struct lctx *c, enum sig_field f, const struct mods *m, yam
 		char k[64];
 		snprintf(k, sizeof(k), "%d/", a->prefix);
 		size_t kl = strlen(k);
-		char *raw = sig_pool_alloc(pool, kl + 33);
+		char *raw = arena_zalloc(pool, kl + 33);
 		memcpy(raw, k, kl);
 		for (int i = 0; i < 16; i++)
 			sprintf(raw + kl + 2 * i, "%02x", a->addr[i]);
@@ -166,7 +166,7 @@ static int make_atom(struct lctx *c, enum sig_field f, const struct mods *m, yam
 
 	/* Sigma escapes: \* \? \\ are literal; any other backslash is itself. */
 	size_t vl = strlen(v);
-	char *tok = sig_pool_alloc(pool, vl + 3);
+	char *tok = arena_zalloc(pool, vl + 3);
 	size_t n = 0;
 	bool wild = false, backslash = false;
 	for (size_t i = 0; i < vl; i++) {
@@ -209,7 +209,7 @@ static int make_atom(struct lctx *c, enum sig_field f, const struct mods *m, yam
 			tok[n] = 0;
 			op = lead && trail ? SIG_OP_CONTAINS : lead ? SIG_OP_ENDSWITH : trail ? SIG_OP_STARTSWITH : SIG_OP_EQ;
 		} else {
-			char *g = sig_pool_alloc(pool, n + 3);
+			char *g = arena_zalloc(pool, n + 3);
 			size_t k = 0;
 			if (lead)
 				g[k++] = SIG_GLOB_STAR;
@@ -284,10 +284,10 @@ static int parse_mods(struct lctx *c, const char *key, char *fname, size_t fnlen
 
 static struct sig_node *mknode(struct sigma_rule *r, enum sig_node_type t, int n)
 {
-	struct sig_node *nd = sig_pool_alloc(r->pool, sizeof(*nd));
+	struct sig_node *nd = arena_zalloc(&r->pool, sizeof(*nd));
 	nd->type = t;
 	nd->n = n;
-	nd->kids = n ? sig_pool_alloc(r->pool, n * sizeof(*nd->kids)) : NULL;
+	nd->kids = n ? arena_zalloc(&r->pool, n * sizeof(*nd->kids)) : NULL;
 	return nd;
 }
 
@@ -406,13 +406,13 @@ static void rule_free(struct sigma_rule *r)
 		if (r->atoms[i]->re)
 			pcre2_code_free(r->atoms[i]->re);
 	free(r->atoms);
-	sig_pool_free(r->pool);
+	arena_free(&r->pool);
 	free(r);
 }
 
 static char *pstr(struct sigma_rule *r, const char *s)
 {
-	return sig_pool_strdup(r->pool, s ? s : "");
+	return arena_strdup(&r->pool, s ? s : "");
 }
 
 static int parse_logsource(struct lctx *c, yaml_node_t *ls)
@@ -502,7 +502,7 @@ static int parse_detection(struct lctx *c, yaml_node_t *det)
 				goto out;
 			}
 			char err[200];
-			if (!(o->kids[i] = sig_cond_parse(c->r->pool, cs, names, sels, ns, err, sizeof(err)))) {
+			if (!(o->kids[i] = sig_cond_parse(&c->r->pool, cs, names, sels, ns, err, sizeof(err)))) {
 				skip(c, "condition: %s", err);
 				goto out;
 			}
@@ -519,7 +519,7 @@ static int parse_detection(struct lctx *c, yaml_node_t *det)
 			skip(c, "empty condition");
 			goto out;
 		}
-		if (!(c->r->root = sig_cond_parse(c->r->pool, cs, names, sels, ns, err, sizeof(err)))) {
+		if (!(c->r->root = sig_cond_parse(&c->r->pool, cs, names, sels, ns, err, sizeof(err)))) {
 			skip(c, "condition: %s", err);
 			goto out;
 		}
@@ -555,7 +555,7 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	struct sigma_rule *r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
-	r->pool = sig_pool_new();
+	r->pool.chunk = SIG_POOL_CHUNK;
 	r->builtin = builtin;
 	r->file = pstr(r, name);
 	struct lctx c = { .r = r, .doc = doc };
@@ -572,7 +572,7 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	if (tags && tags->type == YAML_SEQUENCE_NODE) {
 		yaml_node_item_t *it = tags->data.sequence.items.start;
 		int n = tags->data.sequence.items.top - it;
-		r->tags = sig_pool_alloc(r->pool, (n + 1) * sizeof(char *));
+		r->tags = arena_zalloc(&r->pool, (n + 1) * sizeof(char *));
 		for (int i = 0; i < n; i++) {
 			const char *t = yscalar(ynode(doc, it[i]));
 			if (t)

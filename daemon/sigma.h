@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arena.h"
+
 enum sig_logsource {
 	SIG_LS_PROCESS_CREATION = 0, /* successful exec */
 	SIG_LS_FILE_EVENT,           /* open with O_CREAT, O_WRONLY, O_RDWR or O_TRUNC that succeeded */
@@ -77,7 +79,6 @@ struct sig_node {
 	struct sig_atom *atom;
 };
 
-struct sig_pool;
 
 struct sigma_rule {
 	char *file;        /* as given on the command line, or "builtin:<name>" */
@@ -90,7 +91,7 @@ struct sigma_rule {
 	struct sig_node *root;
 	struct sig_atom **atoms; /* every atom of the tree, for the matcher */
 	int natoms;
-	struct sig_pool *pool;   /* owns the nodes, atoms and strings */
+	struct arena pool;       /* owns the nodes, atoms and strings */
 };
 
 struct sigma_ruleset {
@@ -127,20 +128,16 @@ int sigma_load_builtin(struct sigma_ruleset *rs, FILE *log, bool report_loaded);
  * Parse a condition over the rule's named selections. names/sels are the
  * detection's selections; on error returns NULL and a reason in err.
  */
-struct sig_node *sig_cond_parse(struct sig_pool *pool, const char *cond, char **names, struct sig_node **sels,
+struct sig_node *sig_cond_parse(struct arena *pool, const char *cond, char **names, struct sig_node **sels,
 				int nsels, char *err, size_t errlen);
 
-/* The rule pool: bump allocations freed with the rule. */
-struct sig_pool *sig_pool_new(void);
-void sig_pool_free(struct sig_pool *p);
-void *sig_pool_alloc(struct sig_pool *p, size_t n);
-char *sig_pool_strdup(struct sig_pool *p, const char *s);
+/* A rule's pool grows by this much: rules are small and many are loaded. */
+#define SIG_POOL_CHUNK 8192
 
 /* Evaluate an atom's glob (markers in pat) on s; used by the matcher. */
 bool sig_glob(const char *pat, size_t plen, const char *s, size_t slen);
 /* Parse "a.b.c.d", "a.b.c.d/n", IPv6 and IPv6/n into the mapped 128-bit form. */
 int sig_parse_cidr(const char *s, uint8_t addr[16], int *prefix);
-int sig_parse_ip(const char *s, uint8_t addr[16]);
 bool sig_cidr_contains(const uint8_t net[16], int prefix, const uint8_t addr[16]);
 
 #endif

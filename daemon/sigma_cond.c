@@ -12,7 +12,7 @@
 #include <strings.h>
 
 struct cparser {
-	struct sig_pool *pool;
+	struct arena *pool;
 	const char *s;
 	char **names;
 	struct sig_node **sels;
@@ -60,10 +60,10 @@ static void next(struct cparser *p)
 
 static struct sig_node *mknode(struct cparser *p, enum sig_node_type t, int n)
 {
-	struct sig_node *nd = sig_pool_alloc(p->pool, sizeof(*nd));
+	struct sig_node *nd = arena_zalloc(p->pool, sizeof(*nd));
 	nd->type = t;
 	nd->n = n;
-	nd->kids = n ? sig_pool_alloc(p->pool, n * sizeof(*nd->kids)) : NULL;
+	nd->kids = n ? arena_zalloc(p->pool, n * sizeof(*nd->kids)) : NULL;
 	return nd;
 }
 
@@ -196,7 +196,7 @@ static struct sig_node *parse_or(struct cparser *p)
 	return l;
 }
 
-struct sig_node *sig_cond_parse(struct sig_pool *pool, const char *cond, char **names, struct sig_node **sels,
+struct sig_node *sig_cond_parse(struct arena *pool, const char *cond, char **names, struct sig_node **sels,
 				int nsels, char *err, size_t errlen)
 {
 	struct cparser p = {

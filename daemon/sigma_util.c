@@ -1,5 +1,6 @@
-/* Sigma names, the rule pool, glob and CIDR helpers shared by loader and matcher. */
+/* Sigma names, glob and CIDR helpers shared by loader and matcher. */
 #include "sigma.h"
+#include "verdict_target.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -58,65 +59,6 @@ bool sig_field_allowed(enum sig_logsource ls, enum sig_field f)
 	}
 }
 
-/* ------------------------------------------------------------ pool */
-
-struct sig_chunk {
-	struct sig_chunk *next;
-	size_t used, cap;
-	max_align_t data[];
-};
-
-struct sig_pool {
-	struct sig_chunk *head;
-};
-
-struct sig_pool *sig_pool_new(void)
-{
-	struct sig_pool *p = calloc(1, sizeof(*p));
-	if (!p)
-		abort();
-	return p;
-}
-
-void sig_pool_free(struct sig_pool *p)
-{
-	if (!p)
-		return;
-	for (struct sig_chunk *c = p->head, *n; c; c = n) {
-		n = c->next;
-		free(c);
-	}
-	free(p);
-}
-
-void *sig_pool_alloc(struct sig_pool *p, size_t n)
-{
-	n = (n + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
-	struct sig_chunk *c = p->head;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 8192 ? n : 8192;
-		c = malloc(sizeof(*c) + cap);
-		if (!c)
-			abort();
-		c->used = 0;
-		c->cap = cap;
-		c->next = p->head;
-		p->head = c;
-	}
-	void *r = (char *)c->data + c->used;
-	c->used += n;
-	memset(r, 0, n);
-	return r;
-}
-
-char *sig_pool_strdup(struct sig_pool *p, const char *s)
-{
-	size_t n = strlen(s);
-	char *r = sig_pool_alloc(p, n + 1);
-	memcpy(r, s, n + 1);
-	return r;
-}
-
 /* ------------------------------------------------------------ glob */
 
 /* Iterative glob with backtracking to the last star: linear in practice. */
@@ -145,20 +87,6 @@ bool sig_glob(const char *pat, size_t plen, const char *s, size_t slen)
 
 /* ------------------------------------------------------------ addresses */
 
-int sig_parse_ip(const char *s, uint8_t addr[16])
-{
-	struct in_addr a4;
-	if (inet_pton(AF_INET, s, &a4) == 1) {
-		memset(addr, 0, 10);
-		addr[10] = addr[11] = 0xff;
-		memcpy(addr + 12, &a4, 4);
-		return 4;
-	}
-	if (inet_pton(AF_INET6, s, addr) == 1)
-		return 6;
-	return -1;
-}
-
 int sig_parse_cidr(const char *s, uint8_t addr[16], int *prefix)
 {
 	char buf[64];
@@ -168,7 +96,7 @@ int sig_parse_cidr(const char *s, uint8_t addr[16], int *prefix)
 		return -1;
 	memcpy(buf, s, n);
 	buf[n] = 0;
-	int fam = sig_parse_ip(buf, addr);
+	int fam = net_parse_addr(buf, addr);
 	if (fam < 0)
 		return -1;
 	int max = fam == 4 ? 32 : 128;

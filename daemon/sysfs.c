@@ -1,4 +1,5 @@
 #include "sysfs.h"
+#include "mkdir_p.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -26,27 +27,6 @@ static bool is_fs(const char *path, long magic)
 {
 	struct statfs st;
 	return statfs(path, &st) == 0 && (long)st.f_type == magic;
-}
-
-int sysfs_mkdirs(const char *path, unsigned mode)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 int sysfs_ensure_tracefs(char *why, size_t n)
@@ -77,7 +57,7 @@ int sysfs_ensure_bpffs(const char *dir, char *why, size_t n)
 		}
 		fprintf(stderr, "immuned: mounted bpffs at %s\n", root);
 	}
-	err = sysfs_mkdirs(dir, 0700);
+	err = mkdir_p(dir, 0700);
 	if (err) {
 		snprintf(why, n, "cannot create the pin directory %s: %s", dir, strerror(-err));
 		return err;

@@ -12,7 +12,5 @@ int sysfs_ensure_bpffs(const char *dir, char *why, size_t n);
 /* Find the cgroup v2 mount point from /proc/mounts; 0 and the path, or -ENOENT. */
 int sysfs_cgroup2_path(char *out, size_t n);
 bool sysfs_have_bpf_caps(void);
-/* mkdir -p with mode */
-int sysfs_mkdirs(const char *path, unsigned mode);
 
 #endif

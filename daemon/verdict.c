@@ -4,29 +4,19 @@
  * only knows a (dev, ino) or an address).
  */
 #include "verdict.h"
-#include "sysfs.h"
+#include "db.h"
 
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
-#include <bpf/libbpf.h>
 #include <errno.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-
-const char *const verdict_map_names[VM_COUNT] = {
-	"verdict_exec", "verdict_file", "verdict_net", "verdict_cidr",
-};
 
 const char verdict_schema_sql[] =
 	"CREATE TABLE IF NOT EXISTS verdicts (\n"
@@ -41,48 +31,11 @@ const char verdict_schema_sql[] =
 	"    UNIQUE (kind, target)\n"
 	");\n";
 
-/* Must match bpf/verdict.bpf.h, or libbpf refuses to reuse what we pinned. */
-static const struct {
-	enum bpf_map_type type;
-	uint32_t key_size, value_size, flags;
-} shapes[VM_COUNT] = {
-	[VM_EXEC] = { BPF_MAP_TYPE_HASH, sizeof(struct imm_inode_key), sizeof(struct imm_verdict), 0 },
-	[VM_FILE] = { BPF_MAP_TYPE_HASH, sizeof(struct imm_inode_key), sizeof(struct imm_verdict), 0 },
-	[VM_NET] = { BPF_MAP_TYPE_HASH, sizeof(struct imm_net_key), sizeof(struct imm_verdict), 0 },
-	[VM_CIDR] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct imm_cidr_key), sizeof(struct imm_verdict),
-		      BPF_F_NO_PREALLOC },
-};
-
 struct verdicts {
 	char pin_dir[PATH_MAX];
 	int fd[VM_COUNT];
 	sqlite3 *db;
 };
-
-static int fail(char *err, size_t n, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t n, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && n) {
-		va_start(ap, fmt);
-		vsnprintf(err, n, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-uint64_t verdict_dev_from_st(dev_t st_dev)
-{
-	return ((uint64_t)major(st_dev) << 20) | (minor(st_dev) & 0xfffff);
-}
-
-dev_t verdict_dev_to_st(uint64_t kdev)
-{
-	return makedev((unsigned)(kdev >> 20), (unsigned)(kdev & 0xfffff));
-}
 
 static int64_t now_ns(void)
 {
@@ -92,366 +45,12 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* ---- names ---------------------------------------------------------------- */
-
-static const char *const kind_names[VK_KINDS] = { "exec", "file", "net" };
-
-int verdict_parse_kind(const char *s, enum verdict_kind *k)
-{
-	for (int i = 0; i < VK_KINDS; i++) {
-		if (s && !strcmp(s, kind_names[i])) {
-			*k = i;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
-const char *verdict_kind_name(enum verdict_kind k)
-{
-	return (unsigned)k < VK_KINDS ? kind_names[k] : "?";
-}
-
-int verdict_parse_action(const char *s, enum imm_action *a)
-{
-	if (!s)
-		return -EINVAL;
-	if (!strcmp(s, "deny") || !strcmp(s, "block"))
-		*a = IMM_ACT_DENY;
-	else if (!strcmp(s, "allow"))
-		*a = IMM_ACT_ALLOW;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-const char *verdict_action_name(uint32_t action)
-{
-	switch (action) {
-	case IMM_ACT_DENY: return "deny";
-	case IMM_ACT_ALLOW: return "allow";
-	case IMM_ACT_NONE: return "none";
-	}
-	return "?";
-}
-
-/* ---- network targets --------------------------------------------------------- */
-
-/* Decimal digits only (no sign, no spaces), at most max. */
-static int parse_uint(const char *s, size_t len, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (len == 0 || len > 6)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > max)
-		return -ERANGE;
-	*out = v;
-	return 0;
-}
-
-bool verdict_net_is_v4(const struct verdict_net *t)
-{
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	return t->prefixlen >= 96 && !memcmp(t->addr, mapped, sizeof(mapped));
-}
-
-bool verdict_net_is_exact(const struct verdict_net *t)
-{
-	return t->prefixlen == 128;
-}
-
-int verdict_parse_net(const char *s, struct verdict_net *out, char *err, size_t n)
-{
-	char buf[128], addr[INET6_ADDRSTRLEN + 8];
-	const char *rest, *pfx = NULL, *p;
-	size_t alen, pfxlen = 0;
-	bool v4;
-	unsigned long prefix = 0, port = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!s || !*s)
-		return fail(err, n, -EINVAL, "empty network target");
-	if (strlen(s) >= sizeof(buf))
-		return fail(err, n, -EINVAL, "network target too long");
-	strcpy(buf, s);
-
-	if (buf[0] == '[') {
-		char *close = strchr(buf, ']');
-		if (!close)
-			return fail(err, n, -EINVAL, "%s: missing ']'", s);
-		*close = '\0';
-		rest = close + 1;
-		char *slash = strchr(buf + 1, '/');
-		if (slash) {
-			*slash = '\0';
-			pfx = slash + 1;
-			pfxlen = strlen(pfx);
-		}
-		p = buf + 1;
-		alen = strlen(p);
-	} else {
-		char *slash = strchr(buf, '/');
-		char *colon = strchr(buf, ':');
-		p = buf;
-		if (slash) {
-			alen = (size_t)(slash - buf);
-			rest = slash;
-		} else if (colon && !strchr(colon + 1, ':')) {
-			/* one colon: IPv4:PORT; more: a bare IPv6 address, no port */
-			alen = (size_t)(colon - buf);
-			rest = colon;
-		} else {
-			alen = strlen(buf);
-			rest = buf + alen;
-		}
-	}
-	if (*rest == '/') {
-		if (pfx)
-			return fail(err, n, -EINVAL, "%s: two prefixes", s);
-		pfx = rest + 1;
-		pfxlen = strcspn(pfx, ":");
-		rest = pfx + pfxlen;
-	}
-	if (*rest == ':') {
-		int r = parse_uint(rest + 1, strlen(rest + 1), 65535, &port);
-		if (r || port == 0)
-			return fail(err, n, -EINVAL, "%s: port must be 1-65535", s);
-		rest += strlen(rest);
-	}
-	if (*rest)
-		return fail(err, n, -EINVAL, "%s: unexpected '%s' after the address", s, rest);
-	if (alen == 0 || alen >= sizeof(addr))
-		return fail(err, n, -EINVAL, "%s: missing or malformed address", s);
-	memcpy(addr, p, alen);
-	addr[alen] = '\0';
-
-	if (inet_pton(AF_INET, addr, out->addr + 12) == 1) {
-		v4 = true;
-		out->addr[10] = out->addr[11] = 0xff;
-	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
-		v4 = false;
-	} else {
-		return fail(err, n, -EINVAL, "%s: '%s' is not an IPv4 or IPv6 address", s, addr);
-	}
-	if (pfx) {
-		if (parse_uint(pfx, pfxlen, v4 ? 32 : 128, &prefix))
-			return fail(err, n, -EINVAL, "%s: prefix must be 0-%d", s, v4 ? 32 : 128);
-		out->prefixlen = (unsigned)prefix + (v4 ? 96 : 0);
-	} else {
-		out->prefixlen = 128;
-	}
-	out->port = (uint16_t)port;
-
-	/* The LPM trie ignores bits past the prefix; refuse them rather than guess. */
-	for (unsigned bit = out->prefixlen; bit < 128; bit++) {
-		if (out->addr[bit / 8] & (0x80 >> (bit % 8))) {
-			struct verdict_net net = *out;
-			char canon[96];
-			for (unsigned b = out->prefixlen; b < 128; b++)
-				net.addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
-			verdict_format_net(&net, canon, sizeof(canon));
-			return fail(err, n, -EINVAL, "%s: host bits set past the prefix (network is %s)", s, canon);
-		}
-	}
-	return 0;
-}
-
-/* RFC 5952 text: glibc's inet_ntop prints ::1:22 as the deprecated "::0.1.0.34". */
-static void format_v6(const uint8_t *a, char *buf, size_t n)
-{
-	int best = -1, best_len = 1, run = 0, off = 0;
-	unsigned g[8];
-
-	for (int i = 0; i < 8; i++) {
-		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
-		run = g[i] ? 0 : run + 1;
-		if (run > best_len) {
-			best_len = run;
-			best = i - run + 1;
-		}
-	}
-	buf[0] = '\0';
-	for (int i = 0; i < 8 && (size_t)off < n; i++) {
-		if (i == best) {
-			off += snprintf(buf + off, n - (size_t)off, "::");
-			i += best_len - 1;
-			continue;
-		}
-		bool sep = i > 0 && i != best + best_len;
-		off += snprintf(buf + off, n - (size_t)off, "%s%x", sep ? ":" : "", g[i]);
-	}
-}
-
-void verdict_format_net(const struct verdict_net *t, char *buf, size_t n)
-{
-	char a[INET6_ADDRSTRLEN], pfx[8] = "", port[8] = "";
-
-	if (verdict_net_is_v4(t)) {
-		inet_ntop(AF_INET, t->addr + 12, a, sizeof(a));
-		if (t->prefixlen < 128)
-			snprintf(pfx, sizeof(pfx), "/%u", t->prefixlen - 96);
-		if (t->port)
-			snprintf(port, sizeof(port), ":%u", t->port);
-		snprintf(buf, n, "%s%s%s", a, pfx, port);
-		return;
-	}
-	format_v6(t->addr, a, sizeof(a));
-	if (t->prefixlen < 128)
-		snprintf(pfx, sizeof(pfx), "/%u", t->prefixlen);
-	if (t->port) {
-		snprintf(port, sizeof(port), ":%u", t->port);
-		snprintf(buf, n, "[%s]%s%s", a, pfx, port);
-	} else {
-		snprintf(buf, n, "%s%s", a, pfx);
-	}
-}
-
-/* ---- maps -------------------------------------------------------------------- */
-
-static int check_shape(int fd, enum verdict_map m, const char *path, char *err, size_t n)
-{
-	struct bpf_map_info info;
-	uint32_t len = sizeof(info);
-
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return fail(err, n, -errno, "%s: cannot read map info: %s", path, strerror(errno));
-	if (info.type != shapes[m].type || info.key_size != shapes[m].key_size ||
-	    info.value_size != shapes[m].value_size)
-		return fail(err, n, -EINVAL,
-			    "%s: pinned map has type %u key %u value %u bytes, expected type %u key %u value %u "
-			    "(built from another bpf/immune.h? remove the pin and restart)",
-			    path, info.type, info.key_size, info.value_size, shapes[m].type,
-			    shapes[m].key_size, shapes[m].value_size);
-	return 0;
-}
-
-/* BTF of the key and value structs, so bpftool prints field names. */
-static struct btf *verdict_btf(int type_ids[VM_COUNT][2])
-{
-	struct btf *b = btf__new_empty();
-	int u8, u16, u32, u64, chr, u8x16, chrsrc, inode, net, cidr, val;
-
-	if (!b)
-		return NULL;
-	u8 = btf__add_int(b, "__u8", 1, 0);
-	u16 = btf__add_int(b, "__u16", 2, 0);
-	u32 = btf__add_int(b, "__u32", 4, 0);
-	u64 = btf__add_int(b, "__u64", 8, 0);
-	chr = btf__add_int(b, "char", 1, BTF_INT_SIGNED);
-	u8x16 = btf__add_array(b, u32, u8, 16);
-	chrsrc = btf__add_array(b, u32, chr, IMM_SOURCE_LEN);
-
-#define FIELD(s, f, t) btf__add_field(b, #f, t, offsetof(struct s, f) * 8, 0)
-	inode = btf__add_struct(b, "imm_inode_key", sizeof(struct imm_inode_key));
-	FIELD(imm_inode_key, dev, u64);
-	FIELD(imm_inode_key, ino, u64);
-	net = btf__add_struct(b, "imm_net_key", sizeof(struct imm_net_key));
-	FIELD(imm_net_key, addr, u8x16);
-	FIELD(imm_net_key, port, u16);
-	FIELD(imm_net_key, _pad, u16);
-	cidr = btf__add_struct(b, "imm_cidr_key", sizeof(struct imm_cidr_key));
-	FIELD(imm_cidr_key, prefixlen, u32);
-	FIELD(imm_cidr_key, addr, u8x16);
-	val = btf__add_struct(b, "imm_verdict", sizeof(struct imm_verdict));
-	FIELD(imm_verdict, action, u32);
-	FIELD(imm_verdict, port, u16);
-	FIELD(imm_verdict, _pad, u16);
-	FIELD(imm_verdict, set_ns, u64);
-	FIELD(imm_verdict, hits, u64);
-	int last = FIELD(imm_verdict, source, chrsrc);
-#undef FIELD
-	if (u8 < 0 || u16 < 0 || u32 < 0 || u64 < 0 || chr < 0 || u8x16 < 0 || chrsrc < 0 ||
-	    inode < 0 || net < 0 || cidr < 0 || val < 0 || last < 0) {
-		btf__free(b);
-		return NULL;
-	}
-	type_ids[VM_EXEC][0] = type_ids[VM_FILE][0] = inode;
-	type_ids[VM_NET][0] = net;
-	type_ids[VM_CIDR][0] = cidr;
-	for (int m = 0; m < VM_COUNT; m++)
-		type_ids[m][1] = val;
-	return b;
-}
-
-static int pin_path(char *buf, size_t n, const char *dir, enum verdict_map m)
-{
-	int len = snprintf(buf, n, "%s/%s", dir, verdict_map_names[m]);
-	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
-}
-
-int verdict_maps_create(const char *pin_dir, char *err, size_t n)
-{
-	char path[PATH_MAX], why[256];
-	struct btf *btf = NULL;
-	int ids[VM_COUNT][2], ret = 0;
-	struct statfs sfs;
-
-	if (!pin_dir)
-		pin_dir = VERDICT_PIN_DIR;
-	if (sysfs_ensure_bpffs(pin_dir, why, sizeof(why)))
-		return fail(err, n, -EIO, "%s", why);
-	if (statfs(pin_dir, &sfs) || sfs.f_type != BPF_FS_MAGIC)
-		return fail(err, n, -ENOTSUP, "%s: not on a bpffs mount", pin_dir);
-
-	for (int m = 0; m < VM_COUNT && !ret; m++) {
-		if (pin_path(path, sizeof(path), pin_dir, m))
-			return fail(err, n, -ENAMETOOLONG, "%s: path too long", pin_dir);
-		int fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			ret = check_shape(fd, m, path, err, n);
-			close(fd);
-			continue;
-		}
-		if (errno != ENOENT) {
-			ret = fail(err, n, -errno, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (!btf) {
-			btf = verdict_btf(ids);
-			if (!btf) {
-				ret = fail(err, n, -ENOMEM, "cannot build the verdict maps' BTF");
-				break;
-			}
-			/* A kernel without BTF still gets the maps, only without names in dumps. */
-			if (btf__load_into_kernel(btf))
-				fprintf(stderr, "immuned: kernel refused the verdict maps' BTF (%s); "
-					"bpftool will dump them as hex\n", strerror(errno));
-		}
-		LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = shapes[m].flags);
-		if (btf__fd(btf) >= 0) {
-			mo.btf_fd = btf__fd(btf);
-			mo.btf_key_type_id = ids[m][0];
-			mo.btf_value_type_id = ids[m][1];
-		}
-		fd = bpf_map_create(shapes[m].type, verdict_map_names[m], shapes[m].key_size,
-				    shapes[m].value_size, IMM_VERDICT_MAX, &mo);
-		if (fd < 0) {
-			ret = fail(err, n, -errno, "creating map %s: %s", verdict_map_names[m], strerror(errno));
-			break;
-		}
-		if (bpf_obj_pin(fd, path))
-			ret = fail(err, n, -errno, "pinning %s: %s", path, strerror(errno));
-		close(fd);
-	}
-	btf__free(btf);
-	return ret;
-}
-
 struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size_t n)
 {
 	struct verdicts *v = calloc(1, sizeof(*v));
-	char path[PATH_MAX];
 
 	if (!v) {
-		fail(err, n, -ENOMEM, "out of memory");
+		verdict_fail(err, n, -ENOMEM, "out of memory");
 		return NULL;
 	}
 	for (int m = 0; m < VM_COUNT; m++)
@@ -460,20 +59,9 @@ struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size
 		pin_dir = VERDICT_PIN_DIR;
 	snprintf(v->pin_dir, sizeof(v->pin_dir), "%s", pin_dir);
 	v->db = db;
-	for (int m = 0; m < VM_COUNT; m++) {
-		if (pin_path(path, sizeof(path), pin_dir, m)) {
-			fail(err, n, -ENAMETOOLONG, "%s: path too long", pin_dir);
+	for (int m = 0; m < VM_COUNT; m++)
+		if ((v->fd[m] = verdict_map_open(pin_dir, m, err, n)) < 0)
 			goto err;
-		}
-		v->fd[m] = bpf_obj_get(path);
-		if (v->fd[m] < 0) {
-			fail(err, n, -errno, "cannot open pinned map %s: %s%s", path, strerror(errno),
-			     errno == ENOENT ? " (the BPF object pins it at load)" : "");
-			goto err;
-		}
-		if (check_shape(v->fd[m], m, path, err, n))
-			goto err;
-	}
 	return v;
 err:
 	verdicts_close(v);
@@ -495,15 +83,14 @@ sqlite3 *verdicts_db(struct verdicts *v)
 	return v->db;
 }
 
-/* ---- SQLite -------------------------------------------------------------------- */
+/* ---- the table -------------------------------------------------------------------- */
 
 int verdict_db_init(sqlite3 *db, char *err, size_t n)
 {
 	char *msg = NULL;
 
-	sqlite3_busy_timeout(db, 5000);
 	if (sqlite3_exec(db, verdict_schema_sql, NULL, NULL, &msg) != SQLITE_OK) {
-		fail(err, n, -1, "applying the verdicts schema to %s: %s",
+		verdict_fail(err, n, -1, "applying the verdicts schema to %s: %s",
 		     sqlite3_db_filename(db, "main"), msg ? msg : "?");
 		sqlite3_free(msg);
 		return -1;
@@ -513,35 +100,12 @@ int verdict_db_init(sqlite3 *db, char *err, size_t n)
 
 sqlite3 *verdict_db_open(const char *path, char *err, size_t n)
 {
-	sqlite3 *db = NULL;
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (sysfs_mkdirs(dir, 0700)) {
-			fail(err, n, -1, "cannot create %s: %s", dir, strerror(errno));
-			return NULL;
-		}
-	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		fail(err, n, -1, "cannot open database %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	if (verdict_db_init(db, err, n)) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	return db;
+	return db_open(path, verdict_schema_sql, err, n);
 }
 
 static int db_fail(struct verdicts *v, char *err, size_t n, const char *what)
 {
-	return fail(err, n, -EIO, "database: %s: %s", what, sqlite3_errmsg(v->db));
+	return verdict_fail(err, n, -EIO, "database: %s: %s", what, sqlite3_errmsg(v->db));
 }
 
 static int db_store(struct verdicts *v, enum verdict_kind kind, const char *target, bool have_key,
@@ -712,7 +276,7 @@ static int map_put(struct verdicts *v, const struct map_key *mk, enum imm_action
 	val.set_ns = (uint64_t)ns;
 	snprintf(val.source, sizeof(val.source), "%s", source);
 	if (bpf_map_update_elem(v->fd[mk->map], &mk->k, &val, BPF_ANY))
-		return fail(err, n, -errno, "updating %s/%s: %s", v->pin_dir, verdict_map_names[mk->map],
+		return verdict_fail(err, n, -errno, "updating %s/%s: %s", v->pin_dir, verdict_map_names[mk->map],
 			    strerror(errno));
 	return 0;
 }
@@ -723,11 +287,11 @@ static int inode_key(enum verdict_kind kind, const char *path, struct map_key *m
 
 	memset(mk, 0, sizeof(*mk));
 	if (!path || path[0] != '/')
-		return fail(err, n, -EINVAL, "%s: need an absolute path", path ? path : "(null)");
+		return verdict_fail(err, n, -EINVAL, "%s: need an absolute path", path ? path : "(null)");
 	if (stat(path, &st))
-		return fail(err, n, -errno, "%s: %s", path, strerror(errno));
+		return verdict_fail(err, n, -errno, "%s: %s", path, strerror(errno));
 	if (kind == VK_EXEC && !S_ISREG(st.st_mode))
-		return fail(err, n, -EINVAL, "%s: not a regular file, cannot be executed", path);
+		return verdict_fail(err, n, -EINVAL, "%s: not a regular file, cannot be executed", path);
 	mk->map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
 	mk->k.inode.dev = verdict_dev_from_st(st.st_dev);
 	mk->k.inode.ino = st.st_ino;
@@ -745,7 +309,7 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 	int ret;
 
 	if (action != IMM_ACT_DENY && action != IMM_ACT_ALLOW)
-		return fail(err, n, -EINVAL, "action must be deny or allow");
+		return verdict_fail(err, n, -EINVAL, "action must be deny or allow");
 	if (kind == VK_NET) {
 		struct verdict_net t;
 		if ((ret = verdict_parse_net(target, &t, err, n)))
@@ -757,7 +321,7 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 		if ((ret = inode_key(kind, target, &mk, err, n)))
 			return ret;
 	} else {
-		return fail(err, n, -EINVAL, "unknown verdict kind");
+		return verdict_fail(err, n, -EINVAL, "unknown verdict kind");
 	}
 	had = map_get_exact(v, &mk, &old);
 	if (had && mk.map == VM_CIDR && old.port != mk.cidr_port) {
@@ -765,7 +329,7 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 		char otxt[96];
 		memcpy(other.addr, mk.k.cidr.addr, 16);
 		verdict_format_net(&other, otxt, sizeof(otxt));
-		return fail(err, n, -EEXIST, "%s: the prefix already has a verdict as %s "
+		return verdict_fail(err, n, -EEXIST, "%s: the prefix already has a verdict as %s "
 			    "(one port per prefix: unblock it first)", target, otxt);
 	}
 	if ((ret = map_put(v, &mk, action, source, ns, err, n)))
@@ -785,15 +349,37 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 	return 0;
 }
 
+bool verdict_get_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino, struct imm_verdict *val)
+{
+	struct map_key mk;
+
+	memset(&mk, 0, sizeof(mk));
+	mk.map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
+	mk.k.inode.dev = kdev;
+	mk.k.inode.ino = ino;
+	return kind != VK_NET && map_get_exact(v, &mk, val);
+}
+
+bool verdict_get_net(struct verdicts *v, const uint8_t addr[16], uint16_t port, struct imm_verdict *val)
+{
+	struct map_key mk;
+
+	memset(&mk, 0, sizeof(mk));
+	mk.map = VM_NET;
+	memcpy(mk.k.net.addr, addr, 16);
+	mk.k.net.port = port;
+	return map_get_exact(v, &mk, val);
+}
+
 int verdict_put_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino,
 		      enum imm_action action, const char *source, char *err, size_t n)
 {
 	struct map_key mk;
 
 	if (kind != VK_EXEC && kind != VK_FILE)
-		return fail(err, n, -EINVAL, "inode verdicts are for exec and file");
+		return verdict_fail(err, n, -EINVAL, "inode verdicts are for exec and file");
 	if (action != IMM_ACT_DENY && action != IMM_ACT_ALLOW)
-		return fail(err, n, -EINVAL, "action must be deny or allow");
+		return verdict_fail(err, n, -EINVAL, "action must be deny or allow");
 	memset(&mk, 0, sizeof(mk));
 	mk.map = kind == VK_EXEC ? VM_EXEC : VM_FILE;
 	mk.k.inode.dev = kdev;
@@ -829,14 +415,14 @@ int verdict_delete(struct verdicts *v, enum verdict_kind kind, const char *targe
 			return ret;
 		}
 	} else {
-		return fail(err, n, -EINVAL, "unknown verdict kind");
+		return verdict_fail(err, n, -EINVAL, "unknown verdict kind");
 	}
 	if (map_get_exact(v, &mk, &old)) {
 		if (mk.map == VM_CIDR && old.port != mk.cidr_port)
-			return fail(err, n, -ENOENT, "no verdict for %s (the prefix has one for port %u)",
+			return verdict_fail(err, n, -ENOENT, "no verdict for %s (the prefix has one for port %u)",
 				    target, old.port);
 		if (bpf_map_delete_elem(v->fd[mk.map], &mk.k) && errno != ENOENT)
-			return fail(err, n, -errno, "deleting from %s: %s", verdict_map_names[mk.map],
+			return verdict_fail(err, n, -errno, "deleting from %s: %s", verdict_map_names[mk.map],
 				    strerror(errno));
 		in_map = true;
 	}
@@ -846,7 +432,7 @@ int verdict_delete(struct verdicts *v, enum verdict_kind kind, const char *targe
 			return db_fail(v, err, n, "removing the verdict");
 	}
 	if (!in_map && rows == 0)
-		return fail(err, n, -ENOENT, "no verdict for %s %s", verdict_kind_name(kind), target);
+		return verdict_fail(err, n, -ENOENT, "no verdict for %s %s", verdict_kind_name(kind), target);
 	return 0;
 }
 

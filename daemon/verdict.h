@@ -10,15 +10,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "immune.h"
+#include "verdict_target.h"
 
 typedef struct sqlite3 sqlite3;
 
 #define VERDICT_PIN_DIR "/sys/fs/bpf/immune"
-
-enum verdict_kind { VK_EXEC = 0, VK_FILE = 1, VK_NET = 2, VK_KINDS = 3 };
 
 /* The four pinned maps; net targets go to VM_NET or VM_CIDR by prefix. */
 enum verdict_map { VM_EXEC = 0, VM_FILE, VM_NET, VM_CIDR, VM_COUNT };
@@ -29,48 +29,15 @@ extern const char *const verdict_map_names[VM_COUNT];
 extern const char verdict_schema_sql[];
 
 /*
- * Kernel-internal dev_t of a device number from stat(2). The BPF side keys on
- * inode->i_sb->s_dev, which is MKDEV(major, minor) = major << 20 | minor, not
- * the userspace st_dev encoding (glibc's gnu_dev_makedev splits the minor
- * around the major) nor the new_encode_dev() form the kernel shows in stat.
- */
-uint64_t verdict_dev_from_st(dev_t st_dev);
-/* The reverse, for printing a map key as major:minor. */
-dev_t verdict_dev_to_st(uint64_t kdev);
-
-/* A network target: IPv4 stored IPv4-mapped, prefix over the 128-bit address. */
-struct verdict_net {
-	uint8_t addr[16];
-	unsigned prefixlen; /* 0..128; IPv4 /p is 96 + p */
-	uint16_t port;      /* 0 = any */
-};
-
-/*
- * Parse ADDR[/PREFIX][:PORT]: "1.2.3.4", "1.2.3.4:80", "10.0.0.0/8:443",
- * "::1", "[::1]:22", "2001:db8::/32", "[2001:db8::]/32:443". Host bits under
- * the prefix are refused (they would be silently ignored by the LPM trie).
- * 0, or -EINVAL with a one-line reason in err.
- */
-int verdict_parse_net(const char *s, struct verdict_net *out, char *err, size_t n);
-/* The canonical text of a target (what is stored and listed). */
-void verdict_format_net(const struct verdict_net *t, char *buf, size_t n);
-/* Full-length prefix: keyed exactly in verdict_net, else in verdict_cidr. */
-bool verdict_net_is_exact(const struct verdict_net *t);
-bool verdict_net_is_v4(const struct verdict_net *t);
-
-int verdict_parse_kind(const char *s, enum verdict_kind *k);
-const char *verdict_kind_name(enum verdict_kind k);
-/* "deny" (also "block") or "allow". */
-int verdict_parse_action(const char *s, enum imm_action *a);
-const char *verdict_action_name(uint32_t action);
-
-/*
  * Create the verdict maps that are not pinned under pin_dir yet (with BTF, so
  * bpftool prints them), with the same type, sizes, max_entries and flags as
  * bpf/verdict.bpf.h so that a BPF object pinning by name reuses them. Pinned
  * maps of another shape are an error. 0 or -errno with the reason in err.
  */
 int verdict_maps_create(const char *pin_dir, char *err, size_t n);
+
+/* Open one pinned map, checked to have that shape: the fd, or -errno with err. */
+int verdict_map_open(const char *pin_dir, enum verdict_map m, char *err, size_t n);
 
 struct verdicts;
 
@@ -95,6 +62,9 @@ int verdict_db_init(sqlite3 *db, char *err, size_t n);
  */
 int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 		enum imm_action action, const char *source, bool persist, char *err, size_t n);
+/* The verdict stored under exactly this inode (kernel dev_t) or address:port (0 any); false if none. */
+bool verdict_get_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino, struct imm_verdict *val);
+bool verdict_get_net(struct verdicts *v, const uint8_t addr[16], uint16_t port, struct imm_verdict *val);
 /* Set an exec/file verdict by key (e.g. from an event's dev/ino); not persisted. */
 int verdict_put_inode(struct verdicts *v, enum verdict_kind kind, uint64_t kdev, uint64_t ino,
 		      enum imm_action action, const char *source, char *err, size_t n);
@@ -135,5 +105,38 @@ struct verdict_counts {
 	uint64_t persisted;
 };
 int verdict_count(struct verdicts *v, struct verdict_counts *c);
+
+/* ---- policy (verdict_policy.c) -------------------------------------------- */
+
+/*
+ * A rule's block of the inode an event named (st_dev as stat(2) gives it):
+ * an operator's allow on that inode outranks it (-EPERM, and err says so);
+ * else a deny keyed on the inode, not persisted (the rule fires again).
+ */
+int verdict_rule_block_inode(struct verdicts *v, enum verdict_kind kind, uint64_t st_dev, uint64_t ino,
+			     const char *source, char *err, size_t n);
+/*
+ * A rule's block of a connection's destination: an allow on ADDR:PORT or on
+ * ADDR outranks it (-EPERM); else a persisted deny of ADDR:PORT (ADDR when
+ * port is 0). The target as stored goes to target.
+ */
+int verdict_rule_block_net(struct verdicts *v, const char *ip, uint16_t port, const char *source,
+			   char *target, size_t tn, char *err, size_t n);
+
+/* One verdict of a set that replaces a source's (a fleet set from the Hive). */
+struct verdict_want {
+	enum verdict_kind kind;
+	const char *target;
+	enum imm_action action;
+};
+
+/*
+ * Make source's verdicts exactly set: what source set before and set lacks
+ * is removed, then each of set is put, persisted, with source. A target this
+ * host cannot key (a path it does not have) is reported on log and skipped:
+ * not an error of the set. Check the set whole (verdict_check_target) before.
+ */
+void verdict_replace_source(struct verdicts *v, const char *source, const struct verdict_want *set, size_t nset,
+			    FILE *log, int *applied, int *removed);
 
 #endif

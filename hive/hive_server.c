@@ -7,8 +7,10 @@
 #include "sd_notify.h"
 #include "hive.h"
 #include "ctlsock.h"
+#include "db.h"
 #include "frame.h"
 #include "hive_tls.h"
+#include "incident.h"
 #include "incident_ctl.h"
 #include "ioc.h"
 #include "verdict.h"
@@ -34,7 +36,6 @@
 #define HIVE_HANDSHAKE_TIMEOUT_S 10
 #define HIVE_MAX_OUT (64u << 20) /* a peer that does not read is dropped */
 
-extern const char incident_schema_sql[];
 
 enum conn_state { CS_HANDSHAKE, CS_OPEN };
 
@@ -93,23 +94,19 @@ static int64_t now_ns(void)
 
 /* ------------------------------------------------------------- storage */
 
-static int db_open(const char *path, char *err, size_t n)
+static int store_open(const char *path, char *err, size_t n)
 {
 	char *e = NULL;
-	if (sqlite3_open(path, &H.db) != SQLITE_OK) {
-		snprintf(err, n, "%s: %s", path, sqlite3_errmsg(H.db));
+	if (!(H.db = db_open(path, incident_schema_sql, err, n)))
 		return -1;
-	}
-	sqlite3_busy_timeout(H.db, 5000);
-	const char *ddl = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+	const char *ddl = "PRAGMA synchronous=NORMAL;"
 			  "CREATE TABLE IF NOT EXISTS fleet_verdicts (kind TEXT NOT NULL, target TEXT NOT NULL,"
 			  " action TEXT NOT NULL, source TEXT NOT NULL, created_ns INTEGER NOT NULL,"
 			  " PRIMARY KEY (kind, target));"
 			  "CREATE TABLE IF NOT EXISTS fleet_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 			  "CREATE TABLE IF NOT EXISTS fleet_iocs (name TEXT PRIMARY KEY, version INTEGER NOT NULL,"
 			  " text TEXT NOT NULL, created_ns INTEGER NOT NULL);";
-	if (sqlite3_exec(H.db, incident_schema_sql, NULL, NULL, &e) != SQLITE_OK ||
-	    sqlite3_exec(H.db, ddl, NULL, NULL, &e) != SQLITE_OK) {
+	if (sqlite3_exec(H.db, ddl, NULL, NULL, &e) != SQLITE_OK) {
 		snprintf(err, n, "%s: %s", path, e ? e : "schema");
 		sqlite3_free(e);
 		return -1;
@@ -121,10 +118,8 @@ static int db_open(const char *path, char *err, size_t n)
 			H.verdict_version = sqlite3_column_int64(st, 0);
 		sqlite3_finalize(st);
 	}
-	const char *ins = "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, time_ns, rule_id, rule_title,"
-			  " rule_level, rule_tags, rule_author, event_kind, pid, ppid, uid, executable, command_line,"
-			  " parent_executable, target, action, verdict, doc, hive_acked)"
-			  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,1)";
+	const char *ins = "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, " INCIDENT_COLUMNS ", hive_acked)"
+			  " VALUES (?,?,?," INCIDENT_PLACEHOLDERS ",1)";
 	if (sqlite3_prepare_v2(H.db, ins, -1, &H.ins, NULL) != SQLITE_OK) {
 		snprintf(err, n, "%s: %s", path, sqlite3_errmsg(H.db));
 		return -1;
@@ -731,17 +726,7 @@ int hive_main(int argc, char **argv)
 		fprintf(stderr, "immuned --role hive: %s\n", err);
 		return 1;
 	}
-	char dir[512];
-	snprintf(dir, sizeof(dir), "%s", db);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = 0;
-		char cmd[600];
-		snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "immuned --role hive: cannot create %s\n", dir);
-	}
-	if (db_open(db, err, sizeof(err))) {
+	if (store_open(db, err, sizeof(err))) {
 		fprintf(stderr, "immuned --role hive: --db %s\n", err);
 		return 1;
 	}

@@ -78,6 +78,16 @@ SKIPPED*) echo "$out" ;;
 	notok "every line is valid against schema/event.schema.json: $out" ;;
 esac
 grep -q "mounted\|programs attached" "$W/log" && ok "the log says what was attached" || notok "the log says what was attached"
+# umask 077 and the one SQLite opener: what the daemon creates is root's alone
+modes="$(stat -c %a "$W/db" "$W/ev.json" 2>&1 | tr '\n' ' ')"
+[ "$modes" = "600 600 " ] && ok "the database and --output are mode 0600" ||
+	notok "the database and --output are mode 0600 (got: $modes)"
+args2="--pin-dir /sys/fs/bpf/immune-cli-$$ --socket $W/run/immune/s.sock --db $W/lib/immune/db --enforce off --no-builtin-rules"
+# shellcheck disable=SC2086
+"$IMMUNED" $args2 --duration 1 2>"$W/log3"
+modes="$(stat -c %a "$W/lib/immune" "$W/lib/immune/db" "$W/run/immune" 2>&1 | tr '\n' ' ')"
+[ "$modes" = "700 600 755 " ] && ok "a new database directory is 0700, the socket's 0755" ||
+	notok "a new database directory is 0700, the socket's 0755 (got: $modes; $(tail -1 "$W/log3"))"
 
 # shellcheck disable=SC2086
 "$IMMUNED" $args --events connect --buffer perf --duration 1 >"$W/ev.txt" 2>"$W/log2"

@@ -7,6 +7,7 @@
 #include "selftest.h"
 #include "verdict.h"
 #include "sysfs.h"
+#include "mkdir_p.h"
 
 #include <bpf/bpf.h>
 #include <cjson/cJSON.h>
@@ -182,7 +183,7 @@ static void test_maps_shape(void **state)
 	/* a pinned map of another shape is refused with its path named */
 	char other[160], p[256];
 	snprintf(other, sizeof(other), "%s-bad", pin_dir);
-	assert_int_equal(sysfs_mkdirs(other, 0700), 0);
+	assert_int_equal(mkdir_p(other, 0700), 0);
 	int bad = bpf_map_create(BPF_MAP_TYPE_HASH, "verdict_exec", 16, 8, 16, NULL);
 	assert_true(bad >= 0);
 	snprintf(p, sizeof(p), "%s/verdict_exec", other);
@@ -293,6 +294,83 @@ static void test_inode_verdicts(void **state)
 	assert_int_equal(c.entries[VM_EXEC], 1);
 	assert_int_equal(c.deny, 1);
 	assert_int_equal(c.persisted, 0);
+	verdicts_close(v);
+	sqlite3_close(db);
+}
+
+/* verdict_policy.c: an operator's allow outranks a rule's block; a fleet set replaces its source's. */
+static void test_policy(void **state)
+{
+	char err[512], file[PATH_MAX + 32], other[PATH_MAX + 32], target[80];
+	struct imm_verdict val;
+	struct stat st;
+	sqlite3 *db;
+
+	(void)state;
+	NEED_ROOT();
+	empty_maps();
+	struct verdicts *v = open_v(&db);
+	assert_int_equal(sqlite3_exec(db, "DELETE FROM verdicts", NULL, NULL, NULL), SQLITE_OK);
+	snprintf(file, sizeof(file), "%s/allowed-tool", tmp);
+	snprintf(other, sizeof(other), "%s/other-tool", tmp);
+	make_file(file, "#!/bin/sh\nexit 0\n");
+	make_file(other, "#!/bin/sh\nexit 0\n");
+	assert_int_equal(stat(file, &st), 0);
+
+	/* the operator allowed it: a rule's block is refused and the allow stays */
+	assert_int_equal(verdict_put(v, VK_EXEC, file, IMM_ACT_ALLOW, "operator:0", true, err, sizeof(err)), 0);
+	assert_int_equal(verdict_rule_block_inode(v, VK_EXEC, st.st_dev, st.st_ino, "rule:r1", err, sizeof(err)),
+			 -EPERM);
+	assert_non_null(strstr(err, "allow verdict covers it"));
+	assert_true(inode_entry(VM_EXEC, file, &val));
+	assert_int_equal(val.action, IMM_ACT_ALLOW);
+	assert_string_equal(val.source, "operator:0");
+	/* the allow is on exec: the file map still takes the rule's block, keyed on the kernel's dev_t */
+	assert_int_equal(verdict_rule_block_inode(v, VK_FILE, st.st_dev, st.st_ino, "rule:r1", err, sizeof(err)), 0);
+	assert_true(inode_entry(VM_FILE, file, &val));
+	assert_int_equal(val.action, IMM_ACT_DENY);
+	assert_string_equal(val.source, "rule:r1");
+
+	/* net: an allow of the address (any port) covers every port of it */
+	assert_int_equal(verdict_put(v, VK_NET, "192.0.2.7", IMM_ACT_ALLOW, "operator:0", true, err, sizeof(err)), 0);
+	assert_int_equal(verdict_rule_block_net(v, "192.0.2.7", 443, "rule:r2", target, sizeof(target), err,
+						sizeof(err)), -EPERM);
+	assert_int_equal(verdict_rule_block_net(v, "2001:db8::9", 22, "rule:r2", target, sizeof(target), err,
+						sizeof(err)), 0);
+	assert_string_equal(target, "[2001:db8::9]:22");
+	assert_int_equal(db_rows(db, "kind = 'net' AND target = '[2001:db8::9]:22' AND source = 'rule:r2'"), 1);
+	assert_int_equal(verdict_rule_block_net(v, "not-an-ip", 22, "rule:r2", target, sizeof(target), err,
+						sizeof(err)), -EINVAL);
+
+	/* a fleet set replaces the verdicts of its source, and only those */
+	struct verdict_want first[] = {
+		{ VK_EXEC, other, IMM_ACT_DENY },
+		{ VK_NET, "198.51.100.0/24:443", IMM_ACT_DENY },
+		{ VK_FILE, "/nonexistent/immune-fleet-path", IMM_ACT_DENY },
+	};
+	int applied, removed;
+	FILE *log = tmpfile();
+	assert_non_null(log);
+	verdict_replace_source(v, "hive", first, 3, log, &applied, &removed);
+	assert_int_equal(applied, 2);
+	assert_int_equal(removed, 0);
+	assert_int_equal(db_rows(db, "source = 'hive'"), 2);
+	/* the path this host lacks is said, one line, not an error of the set */
+	char line[512] = "";
+	rewind(log);
+	assert_non_null(fgets(line, sizeof(line), log));
+	assert_non_null(strstr(line, "/nonexistent/immune-fleet-path not applied here"));
+	struct verdict_want second[] = { { VK_NET, "198.51.100.0/24:443", IMM_ACT_DENY } };
+	verdict_replace_source(v, "hive", second, 1, log, &applied, &removed);
+	fclose(log);
+	assert_int_equal(applied, 1);
+	assert_int_equal(removed, 1);
+	assert_int_equal(db_rows(db, "source = 'hive'"), 1);
+	assert_false(inode_entry(VM_EXEC, other, &val));
+	/* the operator's and the rule's verdicts stay */
+	assert_int_equal(db_rows(db, "source = 'operator:0'"), 2);
+	assert_int_equal(db_rows(db, "source = 'rule:r2'"), 1);
+	assert_true(inode_entry(VM_EXEC, file, &val));
 	verdicts_close(v);
 	sqlite3_close(db);
 }
@@ -642,6 +720,7 @@ int main(void)
 		cmocka_unit_test(test_maps_shape),
 		cmocka_unit_test(test_inode_verdicts),
 		cmocka_unit_test(test_net_verdicts),
+		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_reapply),
 		cmocka_unit_test(test_bpftool_dump),
 		cmocka_unit_test(test_sensor_agrees),

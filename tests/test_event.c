@@ -18,6 +18,7 @@
 #include "event_json.h"
 #include "immune.h"
 #include "proc.h"
+#include "incident.h"
 
 /* Build an exec record with the given strings; returns its size. */
 static size_t make_exec(unsigned char *buf, const char *filename, const char *exe, const char *args, size_t args_len,
@@ -278,8 +279,8 @@ static void test_proc_table_lineage(void **state)
 	arena_free(&a);
 }
 
-/* Incidents list the ancestors the process table knows, as valid UTF-8. */
-static void test_event_to_json_ancestors(void **state)
+/* Enrichment attaches the chain the process table knows, parent first; incidents write it as valid UTF-8. */
+static void test_enrich_ancestors(void **state)
 {
 	(void)state;
 	struct proc_table *t = proc_new(0);
@@ -301,8 +302,22 @@ static void test_event_to_json_ancestors(void **state)
 	ev.ppid = 3;
 	ev.path = ev.abs_path = "/etc/shadow";
 	proc_apply(t, &ev, &a);
-	ev.procs = t;
-	cJSON *j = event_to_json(&ev);
+	assert_int_equal(ev.nancestors, 3);
+	assert_int_equal(ev.ancestors[0].pid, 3);
+	assert_string_equal(ev.ancestors[0].executable, "/bin/ba\xffsh");
+	assert_int_equal(ev.ancestors[1].pid, 2);
+	assert_string_equal(ev.ancestors[1].command_line, "/usr/sbin/sshd");
+	assert_int_equal(ev.ancestors[2].pid, 1);
+	assert_string_equal(ev.ancestors[2].executable, "/sbin/init");
+
+	/* the output only writes what enrichment attached */
+	struct incident in = { .ev = &ev, .host = "h", .rule_id = "r", .rule_title = "t", .rule_level = "low",
+			       .action = IMM_ACTION_ALERT, .verdict = "alerted" };
+	struct jw w = { 0 };
+	jw_reset(&w);
+	incident_write_json(&w, &in);
+	cJSON *j = cJSON_Parse(w.buf);
+	jw_free(&w);
 	assert_non_null(j);
 	const cJSON *anc = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "ancestors");
 	assert_int_equal(cJSON_GetArraySize(anc), 3);
@@ -311,6 +326,16 @@ static void test_event_to_json_ancestors(void **state)
 			    "/bin/ba\xef\xbf\xbdsh");
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(anc, 2), "executable")->valuestring, "/sbin/init");
 	cJSON_Delete(j);
+
+	/* a pid the table does not know: listed, with nothing more */
+	event_clear(&ev);
+	ev.type = EBPF_EVENT_OPEN;
+	ev.pid = 40;
+	ev.ppid = 39;
+	proc_apply(t, &ev, &a);
+	assert_int_equal(ev.nancestors, 1);
+	assert_int_equal(ev.ancestors[0].pid, 39);
+	assert_null(ev.ancestors[0].executable);
 	proc_free(t);
 	arena_free(&a);
 }
@@ -340,7 +365,7 @@ int main(void)
 		cmocka_unit_test(test_json_escape_growth),
 		cmocka_unit_test(test_text_line_escapes),
 		cmocka_unit_test(test_proc_table_lineage),
-		cmocka_unit_test(test_event_to_json_ancestors),
+		cmocka_unit_test(test_enrich_ancestors),
 		cmocka_unit_test(test_proc_seed_self),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);

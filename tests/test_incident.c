@@ -76,7 +76,12 @@ static void test_json_doc(void **s)
 {
 	(void)s;
 	struct incident in = sample();
-	cJSON *d = incident_to_json(&in);
+	struct jw w = { 0 };
+	jw_reset(&w);
+	incident_write_json(&w, &in);
+	assert_null(strchr(w.buf, '\n'));
+	cJSON *d = cJSON_Parse(w.buf);
+	jw_free(&w);
 	assert_non_null(d);
 	const cJSON *r = cJSON_GetObjectItem(d, "rule");
 	assert_string_equal(cJSON_GetObjectItem(r, "id")->valuestring, "r-1");

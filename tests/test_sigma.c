@@ -14,6 +14,7 @@
 
 #include "detect.h"
 #include "sigma.h"
+#include "verdict_target.h"
 
 extern const char *const imm_builtin_rules[][2];
 
@@ -236,16 +237,16 @@ static void test_glob_and_cidr_helpers(void **s)
 	int pfx;
 	assert_int_equal(sig_parse_cidr("10.0.0.0/8", net, &pfx), 4);
 	assert_int_equal(pfx, 104);
-	assert_int_equal(sig_parse_ip("10.255.0.1", ip), 4);
+	assert_int_equal(net_parse_addr("10.255.0.1", ip), 4);
 	assert_true(sig_cidr_contains(net, pfx, ip));
-	assert_int_equal(sig_parse_ip("11.0.0.1", ip), 4);
+	assert_int_equal(net_parse_addr("11.0.0.1", ip), 4);
 	assert_false(sig_cidr_contains(net, pfx, ip));
 	assert_int_equal(sig_parse_cidr("fe80::/10", net, &pfx), 6);
-	assert_int_equal(sig_parse_ip("febf::1", ip), 6);
+	assert_int_equal(net_parse_addr("febf::1", ip), 6);
 	assert_true(sig_cidr_contains(net, pfx, ip));
 	assert_int_equal(sig_parse_cidr("10.0.0.0/33", net, &pfx), -1);
 	assert_int_equal(sig_parse_cidr("10.0.0.0/", net, &pfx), -1);
-	assert_int_equal(sig_parse_ip("example.com", ip), -1);
+	assert_int_equal(net_parse_addr("example.com", ip), -1);
 }
 
 int main(void)
