@@ -4,7 +4,8 @@
 # (read from packaging/immuned.service.in, applied with setpriv) it tells
 # READY=1 over NOTIFY_SOCKET only once it serves its control socket, and
 # STOPPING=1 on SIGTERM; then every enforcement scenario (selftests/enforce.sh)
-# passes under those limits.
+# passes under those limits. The Hive does the same without any capability,
+# as immune-hive.service runs it.
 #   selftests/service.sh BUILD_DIR
 set -u
 cd "$(dirname "$0")/.."
@@ -48,7 +49,8 @@ EOF
 chmod +x "$W/immuned"
 
 # --- sd_notify, live: a listener stands in for systemd
-python3 -c '
+# stands in for systemd: the first two notifications, one a line
+listener='
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
@@ -57,7 +59,8 @@ out = open(sys.argv[2], "w")
 for _ in range(2):
     out.write(s.recv(4096).decode() + "\n")
     out.flush()
-' "$W/notify" "$W/notify.out" &
+'
+python3 -c "$listener" "$W/notify" "$W/notify.out" &
 LPID=$!
 for _ in $(seq 50); do [ -S "$W/notify" ] && break; sleep 0.1; done
 NOTIFY_SOCKET=$W/notify "$W/immuned" --enforce fallback --pin-dir "$PIN" --socket "$W/immune.sock" \
@@ -96,6 +99,58 @@ LPID=
 if grep -qx "STOPPING=1" "$W/notify.out" 2>/dev/null; then ok "STOPPING=1 on SIGTERM"; else notok "STOPPING=1 on SIGTERM"; fi
 [ "$rc" = 0 ] && ok "a clean stop exits 0" || notok "a clean stop exits 0 (got $rc)"
 rm -rf "$PIN"
+
+# --- the Hive as immune-hive.service runs it: no capability at all
+if command -v openssl >/dev/null; then
+	if grep -qx 'CapabilityBoundingSet=' packaging/immune-hive.service.in; then
+		ok "the Hive's unit keeps no capability"
+	else
+		notok "the Hive's unit keeps no capability: $(grep CapabilityBoundingSet packaging/immune-hive.service.in)"
+	fi
+	(
+		cd "$W" || exit 1
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+			-days 1 -subj /CN=ca &&
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hive.key -out hive.csr \
+				-subj /CN=hive &&
+			printf 'subjectAltName=IP:127.0.0.1\n' >hive.ext &&
+			openssl x509 -req -in hive.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out hive.pem -days 1 \
+				-extfile hive.ext
+	) >/dev/null 2>&1 || notok "test certificates for the Hive"
+	: >"$W/notify.out"
+	rm -f "$W/notify"
+	python3 -c "$listener" "$W/notify" "$W/notify.out" &
+	LPID=$!
+	for _ in $(seq 50); do [ -S "$W/notify" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$W/notify setpriv --bounding-set -all --no-new-privs "$IMMUNED" --role hive \
+		--listen 127.0.0.1:$((20000 + $$ % 20000)) --ca "$W/ca.pem" --cert "$W/hive.pem" --key "$W/hive.key" \
+		--db "$W/hive.db" --socket "$W/hive.sock" >"$W/hive.log" 2>&1 &
+	DPID=$!
+	ready=
+	for _ in $(seq 100); do
+		grep -qx "READY=1" "$W/notify.out" 2>/dev/null && { ready=1; break; }
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if [ -n "$ready" ] && "$IMMUNECTL" --socket "$W/hive.sock" status >/dev/null 2>&1; then
+		ok "the Hive without capabilities sends READY=1 and serves its control socket"
+	else
+		notok "the Hive without capabilities sends READY=1 and serves its control socket: $(tr '\n' ' ' <"$W/hive.log")"
+	fi
+	kill "$DPID"
+	wait "$DPID"
+	rc=$?
+	DPID=
+	wait "$LPID" 2>/dev/null
+	LPID=
+	if grep -qx "STOPPING=1" "$W/notify.out" && [ "$rc" = 0 ]; then
+		ok "the Hive sends STOPPING=1 and exits 0 on SIGTERM"
+	else
+		notok "the Hive sends STOPPING=1 and exits 0 on SIGTERM (exit $rc)"
+	fi
+else
+	echo "# no openssl: the Hive's part is left out"
+fi
 
 # --- every enforcement scenario under the unit's limits
 IMMUNED="$W/immuned" bash selftests/enforce.sh "$BUILD" fallback >"$W/enforce.out" 2>&1
