@@ -20,7 +20,9 @@
  * Unpin every link in dir but keep_prefix's, and wait until the kernel has
  * detached them: it frees a link whose last pin goes in a work queue, a
  * moment later, and until then an old program still runs (an old sensor
- * would still kill the new daemon for opening a blocked file).
+ * would still kill the new daemon for opening a blocked file). The link's id
+ * goes before it detaches; its program's id goes only after, when the link
+ * puts its last reference: that is the one waited for.
  */
 static void unpin_except(const char *dir, const char *keep_prefix)
 {
@@ -44,7 +46,7 @@ static void unpin_except(const char *dir, const char *keep_prefix)
 			struct bpf_link_info info = { 0 };
 			uint32_t len = sizeof(info);
 			if (nids < 256 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-				ids[nids++] = info.id;
+				ids[nids++] = info.prog_id;
 			close(fd);
 		}
 		unlink(p);
@@ -52,13 +54,14 @@ static void unpin_except(const char *dir, const char *keep_prefix)
 	closedir(d);
 	for (int i = 0; i < nids; i++) {
 		int tries = 0, fd;
-		while ((fd = bpf_link_get_fd_by_id(ids[i])) >= 0 && tries++ < 500) {
+		while ((fd = bpf_prog_get_fd_by_id(ids[i])) >= 0 && tries++ < 500) {
 			close(fd);
 			usleep(2000);
 		}
 		if (fd >= 0) {
 			close(fd);
-			fprintf(stderr, "immuned: link %u in %s is still attached 1 s after its pin went\n", ids[i], dir);
+			fprintf(stderr, "immuned: program %u of a link unpinned from %s still runs after 1 s\n", ids[i],
+				dir);
 		}
 	}
 }
