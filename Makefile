@@ -76,10 +76,10 @@ $(BUILD)/hive/%.o: hive/%.c $(wildcard daemon/*.h) $(wildcard hive/*.h)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Ihive -c $< -o $@
 
-$(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml)
+$(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml rules/correlations/*.yml)
 	@mkdir -p $(@D)
 	$(call msg,EMBED,$@)
-	$(Q)rules/embed.sh $@ $(sort $(wildcard rules/builtin/*.yml))
+	$(Q)rules/embed.sh $@ $(sort $(wildcard rules/builtin/*.yml)) $(sort $(wildcard rules/correlations/*.yml))
 
 $(BUILD)/daemon/rules_builtin.o: $(BUILD)/daemon/rules_builtin.c
 	$(call msg,CC,$@)

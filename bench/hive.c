@@ -83,8 +83,8 @@ static cJSON *make_batch(struct agent *a, int n, const char *doc_text)
 	cJSON *arr = cJSON_AddArrayToObject(m, "batch");
 	for (int i = 0; i < n; i++) {
 		cJSON *it = cJSON_CreateObject();
-		cJSON_AddNumberToObject(it, "seq", (double)++a->seq);
-		cJSON_AddNumberToObject(it, "time_ns", 1.8e18);
+		frame_add_u64(it, "seq", ++a->seq);
+		frame_add_i64(it, "time_ns", 1800000000000000000LL);
 		cJSON_AddStringToObject(it, "rule_id", "6f1e0a01-3c2d-4b8e-9a01-000000000001");
 		cJSON_AddStringToObject(it, "rule_title", "Execution From a World-Writable Temporary Directory");
 		cJSON_AddStringToObject(it, "rule_level", "high");
@@ -132,8 +132,9 @@ static int run(const char *build, const char *dir, int port, int n, int rounds, 
 		snprintf(bin, sizeof(bin), "%s/immuned", build);
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 2);
+		/* every simulated agent comes from 127.0.0.1 */
 		execl(bin, bin, "--role", "hive", "--listen", listen_at, "--ca", ca, "--cert", cert, "--key", key, "--db",
-		      db, "--socket", sock, (char *)NULL);
+		      db, "--socket", sock, "--max-connections", "4096", "--max-per-address", "4096", (char *)NULL);
 		_exit(127);
 	}
 	usleep(300000);
@@ -174,11 +175,14 @@ static int run(const char *build, const char *dir, int port, int n, int rounds, 
 			return -1;
 		}
 		cJSON *hello = cJSON_CreateObject();
-		char id[32];
-		snprintf(id, sizeof(id), "agent-%d", i); /* the certificate's CN, then "-N" */
+		char host[32];
+		snprintf(host, sizeof(host), "agent-%d", i);
+		/* one certificate for all: the id is exactly its CN, the sequences of
+		 * each simulated agent are kept apart in their own range */
+		ag[i].seq = (uint64_t)i << 32;
 		cJSON_AddStringToObject(hello, "type", "hello");
-		cJSON_AddStringToObject(hello, "agent_id", id);
-		cJSON_AddStringToObject(hello, "hostname", id);
+		cJSON_AddStringToObject(hello, "agent_id", "agent");
+		cJSON_AddStringToObject(hello, "hostname", host);
 		cJSON_AddNumberToObject(hello, "verdict_version", 0);
 		size_t fl;
 		unsigned char *f = frame_encode(hello, &fl);

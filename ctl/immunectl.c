@@ -43,6 +43,11 @@ static void usage(FILE *f)
 		"  incidents [--since T] [--rule ID] [--limit N] [--host H]\n"
 		"                                       T: epoch seconds, 2026-01-31[T12:00[:00]][Z], or 30m, 2h, 7d ago\n"
 		"  ioc-push NAME FILE                   on the Hive: push an IOC set (the --ioc format) to the fleet\n"
+		"  proposals [pending|approved|rejected|all]  on the Hive: blocks agents proposed for the fleet\n"
+		"  approve ID | reject ID [REASON]      on the Hive: decide a proposal\n"
+		"  agent revoke ID                      on the Hive: refuse agent ID from now on, close its link\n"
+		"  reload                               re-read the config file, rules and IOC files (as SIGHUP);\n"
+		"                                       a set that does not load is refused and the old one stays\n"
 		"  help                                 the commands the daemon serves\n\n"
 		"  --socket PATH   the daemon's socket\n"
 		"  --json          print the daemon's reply as JSON\n"
@@ -353,6 +358,8 @@ static void print_put(const cJSON *r)
 	       jstr(r, "target", "?"));
 	if (jstr(r, "dev", NULL))
 		printf(" (dev %s inode %.0f, %s)", jstr(r, "dev", ""), jnum(r, "ino", 0), jstr(r, "map", "?"));
+	else if (!jstr(r, "map", NULL) && jstr(r, "applied", NULL)) /* the Hive's reply */
+		printf(" (fleet verdicts version %.0f)", jnum(r, "verdict_version", 0));
 	else
 		printf(" (%s)", jstr(r, "map", "?"));
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "fleet")))
@@ -373,9 +380,10 @@ static void print_verdicts(const cJSON *r)
 	cJSON_ArrayForEach(e, arr) {
 		char t[32], state[64] = "";
 		fmt_time(jnum(e, "set_ns", 0), t, sizeof(t));
-		if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "enforced")))
+		/* the Hive's fleet verdicts have neither: they are enforced on the agents */
+		if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "enforced")))
 			snprintf(state, sizeof(state), "not in the map");
-		else if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "persisted")))
+		else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(e, "persisted")))
 			snprintf(state, sizeof(state), "not persisted");
 		printf("%-6s %-5s %-40s %-16s %-19s %8.0f %s\n", jstr(e, "action", "?"), jstr(e, "kind", "?"),
 		       jstr(e, "target", "?"), jstr(e, "source", "?"), t, jnum(e, "hits", 0), state);
@@ -398,6 +406,22 @@ static void print_incidents(const cJSON *r)
 		printf("%-19s %-24s %-8s %-12s %-7s %-30s %s\n", t, jstr(e, "rule_id", "?"), jstr(e, "rule_level", "-"),
 		       jstr(e, "host", "-"), jstr(e, "verdict", jstr(e, "action", "-")), jstr(e, "executable", "-"),
 		       jstr(e, "target", "-"));
+	}
+}
+
+static void print_proposals(const cJSON *r)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "proposals"), *e;
+
+	if (!cJSON_GetArraySize(arr)) {
+		printf("no proposals\n");
+		return;
+	}
+	printf("%-6s %-9s %-16s %-5s %-40s %-12s %s\n", "ID", "STATE", "AGENT", "KIND", "TARGET", "SHA256", "SOURCE");
+	cJSON_ArrayForEach(e, arr) {
+		printf("%-6.0f %-9s %-16s %-5s %-40s %-12.12s %s\n", jnum(e, "id", 0), jstr(e, "state", "?"),
+		       jstr(e, "agent_id", "?"), jstr(e, "kind", "?"), jstr(e, "target", "?"), jstr(e, "sha256", "-"),
+		       jstr(e, "source", "?"));
 	}
 }
 
@@ -480,7 +504,7 @@ int main(int argc, char **argv)
 		return EX_FAILED;
 	}
 	cJSON_AddStringToObject(req, "cmd", cmd);
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "help")) {
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "help") || !strcmp(cmd, "reload")) {
 		if (npos != 1)
 			ex = die_usage("%s takes no arguments", cmd);
 	} else if (is_verdict) {
@@ -539,6 +563,29 @@ int main(int argc, char **argv)
 		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "ioc_push");
 		cJSON_AddStringToObject(req, "name", pos[1]);
 		cJSON_AddStringToObject(req, "text", text);
+	} else if (!strcmp(cmd, "proposals")) {
+		if (npos > 2) {
+			ex = die_usage("usage: immunectl proposals [pending|approved|rejected|all]%s", "");
+			goto done;
+		}
+		if (npos == 2)
+			cJSON_AddStringToObject(req, "state", pos[1]);
+	} else if (!strcmp(cmd, "approve") || !strcmp(cmd, "reject")) {
+		long long v;
+		if (npos < 2 || npos > (!strcmp(cmd, "reject") ? 3 : 2) || parse_limit(pos[1], &v)) {
+			ex = die_usage("usage: immunectl %s ID (the number `immunectl proposals` shows)", cmd);
+			goto done;
+		}
+		cJSON_AddNumberToObject(req, "proposal", (double)v);
+		if (npos == 3)
+			cJSON_AddStringToObject(req, "reason", pos[2]);
+	} else if (!strcmp(cmd, "agent")) {
+		if (npos != 3 || strcmp(pos[1], "revoke")) {
+			ex = die_usage("usage: immunectl agent revoke ID%s", "");
+			goto done;
+		}
+		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "agent_revoke");
+		cJSON_AddStringToObject(req, "agent_id", pos[2]);
 	} else if (!strcmp(cmd, "verdicts")) {
 		enum verdict_kind kind;
 		if (npos > 2) {
@@ -608,6 +655,13 @@ int main(int argc, char **argv)
 		       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "fleet")) ? ", sent to the fleet" : "");
 	} else if (!strcmp(cmd, "verdicts")) {
 		print_verdicts(reply);
+	} else if (!strcmp(cmd, "proposals")) {
+		print_proposals(reply);
+	} else if (!strcmp(cmd, "approve") || !strcmp(cmd, "reject")) {
+		printf("proposal %.0f (%s %s from %s) %s\n", jnum(reply, "proposal", 0), jstr(reply, "kind", "?"),
+		       jstr(reply, "target", "?"), jstr(reply, "agent_id", "?"), jstr(reply, "state", "?"));
+	} else if (!strcmp(cmd, "agent")) {
+		printf("agent %s revoked (%.0f connection(s) closed)\n", jstr(reply, "agent_id", "?"), jnum(reply, "closed", 0));
 	} else if (is_incidents) {
 		print_incidents(reply);
 	} else if (!strcmp(cmd, "help")) {

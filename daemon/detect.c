@@ -3,6 +3,7 @@
  * action through the caller's callbacks → incident printed and stored.
  */
 #include "detect.h"
+#include "correlate.h"
 #include "incident.h"
 #include "ioc.h"
 #include "match.h"
@@ -22,6 +23,7 @@ struct detect {
 	char host[256];
 	struct sigma_ruleset rs;
 	struct matcher *m;
+	struct correlator *corr;
 	struct ioc_set *ioc;
 	/* IOC sets pushed by the Hive, by name; each replaced whole */
 	struct fleet_ioc {
@@ -61,6 +63,9 @@ static struct imm_event *event_clone(const struct imm_event *ev)
 		   slen(ev->transport);
 	for (int i = 0; i < ev->argc; i++)
 		n += slen(ev->argv[i]);
+	/* the chain's strings are the process table's, which may drop them before the hash is done */
+	for (int i = 0; i < ev->nancestors; i++)
+		n += slen(ev->ancestors[i].executable) + slen(ev->ancestors[i].command_line);
 	struct imm_event *c = malloc(sizeof(*c) + n);
 	if (!c)
 		return NULL;
@@ -80,6 +85,10 @@ static struct imm_event *event_clone(const struct imm_event *ev)
 	c->transport = put(&p, ev->transport);
 	for (int i = 0; i < ev->argc; i++)
 		c->argv[i] = put(&p, ev->argv[i]);
+	for (int i = 0; i < ev->nancestors; i++) {
+		c->ancestors[i].executable = put(&p, ev->ancestors[i].executable);
+		c->ancestors[i].command_line = put(&p, ev->ancestors[i].command_line);
+	}
 	return c;
 }
 
@@ -168,6 +177,8 @@ static void emit(struct detect *d, struct incident *in)
 		d->st.db_errors++;
 	jw_free(&w);
 	d->st.incidents++;
+	if (d->o.on_incident)
+		d->o.on_incident(d->o.on_incident_ctx, in->rule_id, in->rule_level);
 }
 
 static void raise_rule(struct detect *d, const struct sigma_rule *r, const struct imm_event *ev)
@@ -225,6 +236,31 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 	emit(d, &in);
 }
 
+/* A correlation alerts on the event that completed it; immune.correlation lists the ones that made it. */
+static void raise_corr(struct detect *d, const struct corr_fire *f, const struct imm_event *ev)
+{
+	const struct corr_rule *r = corr_fire_rule(f);
+	struct incident in = {
+		.ev = ev,
+		.host = d->host,
+		.rule_id = r->id,
+		.rule_title = r->title,
+		.rule_level = r->level,
+		.rule_author = r->author,
+		.rule_description = r->description,
+		.tags = (const char *const *)r->tags,
+		.ntags = r->ntags,
+		.ruleset = r->builtin ? "builtin" : "sigma",
+		.rule_file = r->file,
+		.category = "correlation",
+		.action = IMM_ACTION_ALERT,
+		.verdict = "alerted",
+		.correlation = f,
+	};
+	emit(d, &in);
+	d->st.correlations_fired++;
+}
+
 /* ------------------------------------------------------------ pipeline */
 
 /* The file sets (--ioc) and the Hive's, in that order. */
@@ -279,8 +315,17 @@ int detect_event(struct detect *d, const struct imm_event *ev)
 		fprintf(d->log, "immuned: %d rules matched one event; incidents for the first %d only\n", n, MAX_HITS);
 		n = MAX_HITS;
 	}
-	for (int i = 0; i < n; i++)
-		raise_rule(d, hits[i], ev);
+	for (int i = 0; i < n; i++) {
+		struct corr_fire *fires[8];
+		if (corr_rule_generates(d->corr, hits[i]))
+			raise_rule(d, hits[i], ev);
+		int nf = corr_feed(d->corr, hits[i], ev, d->host, fires, 8);
+		for (int k = 0; k < nf; k++) {
+			raise_corr(d, fires[k], ev);
+			corr_fire_free(fires[k]);
+		}
+	}
+	corr_expire(d->corr, ev->time_ns);
 	return (int)(d->st.incidents - before);
 }
 
@@ -349,7 +394,8 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	if (!(d->m = matcher_new(&d->rs))) {
+	corr_resolve(&d->rs, d->log, o->report_loaded);
+	if (!(d->m = matcher_new(&d->rs)) || !(d->corr = corr_new(&d->rs, NULL))) {
 		snprintf(err, errlen, "out of memory compiling the rules");
 		goto fail;
 	}
@@ -400,6 +446,7 @@ void detect_free(struct detect *d)
 	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
 		ioc_free(d->fleet[i].set);
 	matcher_free(d->m);
+	corr_free(d->corr);
 	sigma_ruleset_free(&d->rs);
 	free(d);
 }
@@ -422,12 +469,49 @@ void detect_get_stats(const struct detect *d, struct detect_stats *st)
 	if (d->hasher) {
 		struct ioc_hasher_stats hs;
 		ioc_hasher_get_stats(d->hasher, &hs);
-		st->hash_submitted = hs.submitted;
-		st->hash_dropped = hs.dropped;
-		st->hash_cache_hits = hs.cache_hits;
-		st->hash_errors = hs.errors;
+		st->hash_submitted += hs.submitted;
+		st->hash_dropped += hs.dropped;
+		st->hash_cache_hits += hs.cache_hits;
+		st->hash_errors += hs.errors;
 	}
 	st->db_errors += incident_store_errors(d->store);
+	struct corr_stats cs;
+	corr_get_stats(d->corr, &cs);
+	st->correlations = cs.rules;
+	st->correlation_groups = cs.groups;
+	st->correlation_events_held = cs.events_held;
+	st->correlation_groups_expired = cs.groups_expired;
+	st->correlation_groups_evicted = cs.groups_evicted;
+	st->correlation_silent_matches = cs.silent_matches;
+}
+
+int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
+{
+	bool sha = false;
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++)
+		sha |= old->fleet[i].set && ioc_count(old->fleet[i].set, IOC_SHA256);
+	if (sha && !d->hasher && !(d->hasher = ioc_hasher_new(4096, 16384))) {
+		snprintf(err, errlen, "cannot start the hashing worker");
+		return -1;
+	}
+	for (int i = 0; i < DETECT_FLEET_IOC_SETS; i++) {
+		d->fleet[i] = old->fleet[i];
+		old->fleet[i].set = NULL;
+	}
+	/* counts run on across reloads: what they say is the daemon's, not one rule set's */
+	struct detect_stats os;
+	detect_get_stats(old, &os);
+	d->st.events += os.events;
+	d->st.incidents += os.incidents;
+	d->st.blocks += os.blocks;
+	d->st.kills += os.kills;
+	d->st.action_errors += os.action_errors;
+	d->st.db_errors += os.db_errors;
+	d->st.hash_submitted += os.hash_submitted;
+	d->st.hash_dropped += os.hash_dropped;
+	d->st.hash_cache_hits += os.hash_cache_hits;
+	d->st.hash_errors += os.hash_errors;
+	return 0;
 }
 
 int detect_check_rules(int npaths, char **paths, FILE *out)
@@ -435,9 +519,18 @@ int detect_check_rules(int npaths, char **paths, FILE *out)
 	struct sigma_ruleset rs;
 	int rc = 0;
 	sigma_ruleset_init(&rs);
+	/* correlations may name the built-in rules, as they can in the daemon: load those unreported */
+	FILE *quiet = fopen("/dev/null", "w");
+	if (quiet) {
+		sigma_load_builtin(&rs, quiet, false);
+		corr_resolve(&rs, quiet, false);
+		fclose(quiet);
+	}
+	rs.loaded = rs.skipped = 0;
 	for (int i = 0; i < npaths; i++)
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
+	corr_resolve(&rs, out, true);
 	fprintf(out, "%u loaded, %u skipped\n", rs.loaded, rs.skipped);
 	sigma_ruleset_free(&rs);
 	return rc;

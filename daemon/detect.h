@@ -45,6 +45,9 @@ struct detect_opts {
 	struct detect_actions actions;
 	bool hash_via_proc;            /* hash /proc/<pid>/exe (the live daemon); replay hashes by path */
 	bool report_loaded;            /* also log one line per loaded rule */
+	/* each incident, after it is printed and queued for storage (metrics count them by rule) */
+	void (*on_incident)(void *ctx, const char *rule_id, const char *level);
+	void *on_incident_ctx;
 };
 
 struct detect_stats {
@@ -53,6 +56,10 @@ struct detect_stats {
 	uint64_t iocs, ioc_malformed;
 	uint64_t events, incidents, blocks, kills, action_errors, db_errors;
 	uint64_t hash_submitted, hash_dropped, hash_cache_hits, hash_errors;
+	/* correlation rules (correlate.h): groups evicted for room before their window ended lost their state */
+	unsigned correlations;
+	uint64_t correlations_fired, correlation_groups, correlation_events_held, correlation_groups_expired,
+		correlation_groups_evicted, correlation_silent_matches;
 };
 
 struct detect;
@@ -67,6 +74,12 @@ void detect_flush(struct detect *d);
 void detect_finish(struct detect *d);
 void detect_free(struct detect *d);
 void detect_get_stats(const struct detect *d, struct detect_stats *st);
+/*
+ * A reload: d (just built) takes over from old what is not read from files,
+ * the Hive's IOC sets and the counts. Call after detect_finish(old), then
+ * free old. 0, or -1 with err and nothing moved.
+ */
+int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen);
 
 #define DETECT_FLEET_IOC_SETS 16
 /*

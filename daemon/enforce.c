@@ -226,3 +226,8 @@ void enforce_stop(void)
 	/* the pinned links keep enforcing; only our references go */
 	release();
 }
+
+struct bpf_object *enforce_object(void)
+{
+	return g.skel ? g.skel->obj : NULL;
+}

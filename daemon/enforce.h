@@ -16,5 +16,7 @@ const char *enforce_mode_name(enum enforce_mode m);
 /* Why the running mode was chosen, for the log and `immunectl status`. */
 const char *enforce_reason(void);
 int enforce_parse_mode(const char *s, enum enforce_mode *m);
+/* The enforcement programs (their run statistics for the metrics), or NULL when none run. */
+struct bpf_object *enforce_object(void);
 
 #endif

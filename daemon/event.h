@@ -60,7 +60,8 @@ struct imm_event {
 	const char *transport;   /* "tcp", "udp", "unix", ... */
 
 	/* the parent chain, parent first, attached by enrichment (proc_apply) as
-	 * far as the process table knows it; none in replay. Incidents list it. */
+	 * far as the process table knows it (in replay, the recording's own table).
+	 * Incidents list it. */
 	int nancestors;
 	struct imm_ancestor {
 		uint32_t pid;

@@ -1,5 +1,7 @@
 #include "frame.h"
 
+#include <stdbool.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,43 @@ int frame_feed(struct frame_buf *b, const void *p, size_t n)
 	memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return 0;
+}
+
+/* The next number token at or after *p (strings skipped): its text in [*b, *p). */
+static bool next_number(const char **p, const char *end, const char **b)
+{
+	const char *q = *p;
+	while (q < end) {
+		if (*q == '"') {
+			for (q++; q < end && *q != '"'; q++)
+				if (*q == '\\')
+					q++;
+			q++;
+		} else if (*q == '-' || (*q >= '0' && *q <= '9')) {
+			*b = q;
+			while (q < end && strchr("0123456789+-.eE", *q))
+				q++;
+			*p = q;
+			return true;
+		} else {
+			q++;
+		}
+	}
+	*p = q;
+	return false;
+}
+
+/* cJSON's tree in document order meets the text's numbers in the same order:
+ * each number node gets its literal as valuestring (cJSON_Delete frees it). */
+static void keep_number_text(cJSON *node, const char **p, const char *end)
+{
+	for (; node; node = node->next) {
+		const char *b;
+		if (cJSON_IsNumber(node) && next_number(p, end, &b))
+			node->valuestring = strndup(b, (size_t)(*p - b));
+		if (node->child)
+			keep_number_text(node->child, p, end);
+	}
 }
 
 enum frame_status frame_parse(const unsigned char *p, size_t n, size_t *used, cJSON **out, char *err,
@@ -53,6 +92,8 @@ enum frame_status frame_parse(const unsigned char *p, size_t n, size_t *used, cJ
 			return FRAME_BAD_JSON;
 		}
 	}
+	const char *scan = (const char *)p + 4;
+	keep_number_text(j->child, &scan, (const char *)p + 4 + len);
 	*used = 4 + (size_t)len;
 	*out = j;
 	return FRAME_OK;
@@ -96,4 +137,93 @@ unsigned char *frame_encode(const cJSON *obj, size_t *len)
 	}
 	free(s);
 	return f;
+}
+
+int frame_i64(const cJSON *v, int64_t min, int64_t max, int64_t *out)
+{
+	/* a raw item is one this process printed with frame_create_*() */
+	if (!cJSON_IsNumber(v) && !(cJSON_IsRaw(v) && v->valuestring))
+		return -1;
+	const char *s = v->valuestring;
+	int64_t r;
+	if (!s) {
+		double d = v->valuedouble;
+		if (!(d > -9007199254740992.0 && d < 9007199254740992.0) || d != (double)(int64_t)d)
+			return -1;
+		r = (int64_t)d;
+	} else {
+		bool neg = *s == '-';
+		const char *q = s + neg;
+		uint64_t m = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+		if (!*q || (q[0] == '0' && q[1]))
+			return -1;
+		for (; *q; q++) {
+			if (*q < '0' || *q > '9' || m > (lim - (uint64_t)(*q - '0')) / 10)
+				return -1;
+			m = m * 10 + (uint64_t)(*q - '0');
+		}
+		r = neg ? (m == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)m) : (int64_t)m;
+	}
+	if (r < min || r > max)
+		return -1;
+	*out = r;
+	return 0;
+}
+
+int frame_u64(const cJSON *v, uint64_t *out)
+{
+	if (!cJSON_IsNumber(v) && !(cJSON_IsRaw(v) && v->valuestring))
+		return -1;
+	const char *q = v->valuestring;
+	if (!q) {
+		int64_t r;
+		if (frame_i64(v, 0, INT64_MAX, &r))
+			return -1;
+		*out = (uint64_t)r;
+		return 0;
+	}
+	uint64_t m = 0;
+	if (!*q || (q[0] == '0' && q[1]))
+		return -1;
+	for (; *q; q++) {
+		if (*q < '0' || *q > '9' || m > (UINT64_MAX - (uint64_t)(*q - '0')) / 10)
+			return -1;
+		m = m * 10 + (uint64_t)(*q - '0');
+	}
+	*out = m;
+	return 0;
+}
+
+cJSON *frame_create_i64(int64_t v)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	return cJSON_CreateRaw(b);
+}
+
+cJSON *frame_create_u64(uint64_t v)
+{
+	char b[24];
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	return cJSON_CreateRaw(b);
+}
+
+cJSON *frame_add_i64(cJSON *obj, const char *key, int64_t v)
+{
+	cJSON *n = frame_create_i64(v);
+	if (n && !cJSON_AddItemToObject(obj, key, n)) {
+		cJSON_Delete(n);
+		return NULL;
+	}
+	return n;
+}
+
+cJSON *frame_add_u64(cJSON *obj, const char *key, uint64_t v)
+{
+	cJSON *n = frame_create_u64(v);
+	if (n && !cJSON_AddItemToObject(obj, key, n)) {
+		cJSON_Delete(n);
+		return NULL;
+	}
+	return n;
 }

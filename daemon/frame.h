@@ -34,6 +34,22 @@ enum frame_status frame_parse(const unsigned char *p, size_t n, size_t *used, cJ
 			      size_t errlen);
 void frame_buf_free(struct frame_buf *b);
 
+/*
+ * Exact integers. cJSON keeps numbers as doubles, which round above 2^53 and
+ * take 1.5 for 1: frame_parse keeps each number's text beside it, and these
+ * read it as an integer. 0, or -1 when v is not a number that is exactly an
+ * integer in range (1.5, 1e3, 2^63 for an int64). Numbers made in-process
+ * with cJSON (no text kept) are taken when their double is an integer below
+ * 2^53; raw items made by frame_create_*() are read from their text.
+ */
+int frame_i64(const cJSON *v, int64_t min, int64_t max, int64_t *out);
+int frame_u64(const cJSON *v, uint64_t *out);
+/* Numbers printed exactly, as integers (cJSON would print doubles). */
+cJSON *frame_create_i64(int64_t v);
+cJSON *frame_create_u64(uint64_t v);
+cJSON *frame_add_i64(cJSON *obj, const char *key, int64_t v);
+cJSON *frame_add_u64(cJSON *obj, const char *key, uint64_t v);
+
 /* Serialise obj as a frame into a malloc'd buffer; NULL if it would exceed FRAME_MAX. */
 unsigned char *frame_encode(const cJSON *obj, size_t *len);
 

@@ -30,14 +30,21 @@ void hive_agent_stop(struct hive_agent *h);
 int hive_agent_fd(const struct hive_agent *h);
 /* The next push ("verdicts", ...), to be applied by the caller; NULL when none. */
 cJSON *hive_agent_take(struct hive_agent *h);
-/* Queue a verdict for the Hive to spread to the fleet: verb "block", "allow"
- * or "unblock" (--share-verdicts, and `immunectl ... --fleet` on an agent). */
+/* Propose a verdict to the Hive (--share-verdicts, and `immunectl ... --fleet`
+ * on an agent): exec and file proposals carry the file's SHA-256. The Hive
+ * queues blocks as proposals and refuses "allow" and "unblock" from agents. */
 void hive_agent_share(struct hive_agent *h, const char *verb, const char *kind, const char *target,
 		      const char *source);
 /* Tell the Hive the version of the fleet verdicts now applied (sent at hello). */
 void hive_agent_set_verdict_version(struct hive_agent *h, uint64_t v);
+/* Whether the network t holds the address of this agent's link to the Hive:
+ * no block may cut it. */
+struct verdict_net;
+bool hive_agent_link_in(struct hive_agent *h, const struct verdict_net *t);
 /* For `immunectl status`. */
 void hive_agent_status(struct hive_agent *h, cJSON *out);
+/* The hive_dead_letters table exactly as in schema/immune.sql (a test compares them). */
+extern const char hive_dead_letter_sql[];
 /* Incidents stored here and not yet acknowledged; -1 on a database error. */
 long hive_agent_unacked(struct hive_agent *h);
 

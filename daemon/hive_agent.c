@@ -10,7 +10,14 @@
 #include "frame.h"
 #include "hive_tls.h"
 #include "incident.h"
+#include "incident_wire.h"
 #include "db.h"
+#include "protected.h"
+#include "verdict.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
 
 #include <errno.h>
 #include <netdb.h>
@@ -30,10 +37,32 @@
 #define BACKOFF_MAX_MS 30000
 #define HEARTBEAT_S 10
 #define ACK_TIMEOUT_S 30
+/* a batch stops before this many bytes of items: well under a frame */
+#define BATCH_BYTES (512u << 10)
+/* what the agent takes of a fleet set arriving in parts */
+#define SET_ITEMS_MAX 65536
+#define SET_TEXT_MAX (16u << 20)
+
+const char hive_dead_letter_sql[] =
+	"CREATE TABLE IF NOT EXISTS hive_dead_letters (\n"
+	"    incident_id INTEGER PRIMARY KEY,  -- incidents.id, the seq the Hive refused\n"
+	"    reason      TEXT    NOT NULL,     -- the Hive's nack\n"
+	"    refused_ns  INTEGER NOT NULL\n"
+	");\n";
 
 struct msgq {
 	cJSON *v[256];
 	unsigned head, n;
+};
+
+/* A set the Hive sends in parts 1..N, taken whole or not at all. */
+struct assembly {
+	char name[64];     /* IOC sets: the set's name */
+	int64_t version;
+	unsigned next, parts;
+	cJSON *items;      /* verdicts */
+	char *text;        /* IOC text */
+	size_t len;
 };
 
 struct hive_agent {
@@ -49,9 +78,14 @@ struct hive_agent {
 	uint64_t verdict_version;
 	/* status, under mu */
 	char state[64], last_error[512];
-	uint64_t sent, acked, connects;
+	uint64_t sent, acked, connects, dead_letters, shortened, fleet_skipped;
 	time_t since;
 	sqlite3 *db;
+	/* the link thread's own */
+	struct assembly vset, iset;
+	struct protected_set *protect;
+	uint8_t hive_addr[16]; /* the Hive's address on the link now: no fleet verdict may cut it */
+	bool hive_addr_known;
 };
 
 static int64_t now_ms(void)
@@ -137,8 +171,19 @@ static int link_open(struct hive_agent *h, struct link *l, char *err, size_t n)
 		struct timeval tv = { .tv_sec = 5 };
 		setsockopt(l->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (connect(l->fd, p->ai_addr, p->ai_addrlen) == 0)
+		if (connect(l->fd, p->ai_addr, p->ai_addrlen) == 0) {
+			pthread_mutex_lock(&h->mu);
+			memset(h->hive_addr, 0, 16);
+			if (p->ai_family == AF_INET) {
+				h->hive_addr[10] = h->hive_addr[11] = 0xff;
+				memcpy(h->hive_addr + 12, &((struct sockaddr_in *)p->ai_addr)->sin_addr, 4);
+			} else {
+				memcpy(h->hive_addr, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, 16);
+			}
+			h->hive_addr_known = true;
+			pthread_mutex_unlock(&h->mu);
 			break;
+		}
 		snprintf(err, n, "connect: %s", strerror(errno));
 		close(l->fd);
 		l->fd = -1;
@@ -220,31 +265,77 @@ static int link_recv(struct link *l, cJSON **m, int timeout_ms, char *err, size_
 
 /* ------------------------------------------------------------- the queue */
 
-static cJSON *incident_item(sqlite3_stmt *st)
+/* A refused incident is kept, out of the queue, with the Hive's reason. */
+static void dead_letter(struct hive_agent *h, int64_t seq, const char *reason)
 {
-	cJSON *it = cJSON_CreateObject();
-	const char *cols[] = { NULL, NULL, "rule_id", "rule_title", "rule_level", "rule_tags", "rule_author",
-			       "event_kind", NULL, NULL, NULL, "executable", "command_line", "parent_executable",
-			       "target", "action", "verdict" };
-	cJSON_AddNumberToObject(it, "seq", (double)sqlite3_column_int64(st, 0));
-	cJSON_AddNumberToObject(it, "time_ns", (double)sqlite3_column_int64(st, 1));
-	for (int i = 2; i < 17; i++) {
-		if (!cols[i])
-			continue;
-		const unsigned char *t = sqlite3_column_text(st, i);
-		if (t)
-			cJSON_AddStringToObject(it, cols[i], (const char *)t);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(h->db, "INSERT OR REPLACE INTO hive_dead_letters VALUES (?, ?, ?)", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_text(st, 2, reason ? reason : "refused", -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, ts.tv_sec * 1000000000LL + ts.tv_nsec);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
 	}
-	cJSON_AddNumberToObject(it, "pid", (double)sqlite3_column_int64(st, 8));
-	cJSON_AddNumberToObject(it, "ppid", (double)sqlite3_column_int64(st, 9));
-	cJSON_AddNumberToObject(it, "uid", (double)sqlite3_column_int64(st, 10));
-	const unsigned char *doc = sqlite3_column_text(st, 17);
-	cJSON_AddStringToObject(it, "doc", doc ? (const char *)doc : "{}");
-	return it;
+	if (sqlite3_prepare_v2(h->db, "UPDATE incidents SET hive_acked = 2 WHERE id = ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	fprintf(stderr, "immuned: hive: incident %lld refused by the Hive, kept in hive_dead_letters: %s\n",
+		(long long)seq, reason ? reason : "no reason given");
 }
 
-/* Send one batch of unacknowledged incidents and wait for its ack; pushes
- * that arrive meanwhile are queued. Returns the number acknowledged, or -1. */
+/* Mark what the ack says: stored (or already stored) rows are done, refused ones dead letters. */
+static long take_ack(struct hive_agent *h, const cJSON *r, const int64_t *sent, int count)
+{
+	const cJSON *seqs = cJSON_GetObjectItemCaseSensitive(r, "seqs"), *s;
+	const cJSON *nacks = cJSON_GetObjectItemCaseSensitive(r, "nacks");
+	long acked = 0, dead = 0;
+	sqlite3_stmt *up;
+	sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (sqlite3_prepare_v2(h->db, "UPDATE incidents SET hive_acked = 1 WHERE id = ? AND hive_acked = 0", -1, &up,
+			       NULL) == SQLITE_OK) {
+		cJSON_ArrayForEach(s, seqs)
+		{
+			int64_t seq;
+			if (frame_i64(s, 1, INT64_MAX, &seq))
+				continue;
+			sqlite3_reset(up);
+			sqlite3_bind_int64(up, 1, seq);
+			if (sqlite3_step(up) == SQLITE_DONE && sqlite3_changes(h->db))
+				acked++;
+		}
+		sqlite3_finalize(up);
+	}
+	cJSON_ArrayForEach(s, nacks)
+	{
+		int64_t seq, index;
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(s, "reason"));
+		/* the index names the item when the Hive could not read its seq */
+		if (frame_i64(cJSON_GetObjectItemCaseSensitive(s, "seq"), 1, INT64_MAX, &seq) &&
+		    (frame_i64(cJSON_GetObjectItemCaseSensitive(s, "index"), 0, count - 1, &index) ||
+		     (seq = sent[index]) < 1))
+			continue;
+		dead_letter(h, seq, why);
+		dead++;
+	}
+	sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+	pthread_mutex_lock(&h->mu);
+	h->acked += acked;
+	h->dead_letters += dead;
+	pthread_mutex_unlock(&h->mu);
+	return acked + dead;
+}
+
+static int handle_push(struct hive_agent *h, cJSON *r);
+static long count_rows(struct hive_agent *h, const char *sql);
+
+/* Send one batch of unacknowledged incidents, bounded by count and bytes, and
+ * wait for its ack; pushes that arrive meanwhile are handled. Returns the
+ * number acknowledged or refused, or -1. */
 static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n)
 {
 	sqlite3_stmt *st;
@@ -253,26 +344,44 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 		snprintf(err, n, "reading incidents: %s", sqlite3_errmsg(h->db));
 		return -1;
 	}
-	sqlite3_bind_int(st, 1, (int)(h->o.batch ? h->o.batch : 500));
+	int max = (int)(h->o.batch ? h->o.batch : 500);
+	sqlite3_bind_int(st, 1, max);
 	cJSON *m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "type", "incidents");
 	cJSON *arr = cJSON_AddArrayToObject(m, "batch");
 	int count = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		cJSON_AddItemToArray(arr, incident_item(st));
-		count++;
+	size_t bytes = 0;
+	int64_t *sent = calloc((size_t)max, sizeof(*sent));
+	uint64_t shortened = 0;
+	while (sent && sqlite3_step(st) == SQLITE_ROW) {
+		cJSON *it = incident_wire_item(st);
+		char *text = it ? cJSON_PrintUnformatted(it) : NULL;
+		size_t len = text ? strlen(text) + 1 : 0;
+		free(text);
+		/* the first item always goes (shortened items fit); the rest while the batch stays small */
+		if (!it || (count && bytes + len > BATCH_BYTES)) {
+			cJSON_Delete(it);
+			break;
+		}
+		shortened += cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "shortened"));
+		sent[count++] = sqlite3_column_int64(st, 0);
+		bytes += len;
+		cJSON_AddItemToArray(arr, it);
 	}
 	sqlite3_finalize(st);
 	if (!count) {
+		free(sent);
 		cJSON_Delete(m);
 		return 0;
 	}
 	if (link_send(l, m)) {
+		free(sent);
 		snprintf(err, n, "sending a batch failed");
 		return -1;
 	}
 	pthread_mutex_lock(&h->mu);
 	h->sent += count;
+	h->shortened += shortened;
 	pthread_mutex_unlock(&h->mu);
 	int64_t deadline = now_ms() + ACK_TIMEOUT_S * 1000;
 	for (;;) {
@@ -281,43 +390,207 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 		if (got <= 0) {
 			if (got == 0)
 				snprintf(err, n, "no acknowledgement within %d s", ACK_TIMEOUT_S);
+			free(sent);
 			return -1;
 		}
 		const cJSON *type = cJSON_GetObjectItemCaseSensitive(r, "type");
 		if (strcmp(type->valuestring, "ack") == 0) {
-			const cJSON *seqs = cJSON_GetObjectItemCaseSensitive(r, "seqs"), *s;
-			long acked = 0;
-			sqlite3_stmt *up;
-			sqlite3_exec(h->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-			if (sqlite3_prepare_v2(h->db, "UPDATE incidents SET hive_acked = 1 WHERE id = ?", -1, &up,
-					       NULL) == SQLITE_OK) {
-				cJSON_ArrayForEach(s, seqs)
-				{
-					if (!cJSON_IsNumber(s))
-						continue;
-					sqlite3_reset(up);
-					sqlite3_bind_int64(up, 1, (sqlite3_int64)s->valuedouble);
-					if (sqlite3_step(up) == SQLITE_DONE)
-						acked++;
-				}
-				sqlite3_finalize(up);
-			}
-			sqlite3_exec(h->db, "COMMIT", NULL, NULL, NULL);
+			long k = take_ack(h, r, sent, count);
 			cJSON_Delete(r);
-			pthread_mutex_lock(&h->mu);
-			h->acked += acked;
-			pthread_mutex_unlock(&h->mu);
-			return acked;
+			free(sent);
+			return k;
 		}
-		pthread_mutex_lock(&h->mu);
-		bool queued = q_push(&h->in, r);
-		pthread_mutex_unlock(&h->mu);
-		if (queued) {
-			wake(h);
-		} else {
-			cJSON_Delete(r);
-		}
+		handle_push(h, r);
 	}
+}
+
+/* Hand a message to the daemon's loop (it applies verdicts and IOC sets). */
+static void to_daemon(struct hive_agent *h, cJSON *m)
+{
+	pthread_mutex_lock(&h->mu);
+	bool queued = q_push(&h->in, m);
+	pthread_mutex_unlock(&h->mu);
+	if (queued) {
+		wake(h);
+		return;
+	}
+	fprintf(stderr, "immuned: hive: the daemon is behind, a '%s' push is dropped (sent again at reconnect)\n",
+		cJSON_GetObjectItemCaseSensitive(m, "type")->valuestring);
+	cJSON_Delete(m);
+}
+
+static void assembly_reset(struct assembly *a)
+{
+	cJSON_Delete(a->items);
+	free(a->text);
+	memset(a, 0, sizeof(*a));
+}
+
+/*
+ * This agent's own link and binary are never the fleet's to block, whatever
+ * the Hive sends: a net verdict covering the Hive's address and an exec or
+ * file verdict on a protected binary are left out here and said.
+ */
+static bool exempt(struct hive_agent *h, const cJSON *v)
+{
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "kind"));
+	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "target"));
+	const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "action"));
+	const char *why = NULL;
+	if (!kind || !target || !action || strcmp(action, "deny"))
+		return false;
+	if (strcmp(kind, "net") == 0) {
+		struct verdict_net t;
+		char err[128];
+		if (verdict_parse_net(target, &t, err, sizeof(err)) || !hive_agent_link_in(h, &t))
+			return false;
+		why = "it covers this agent's link to the Hive";
+	} else if (h->protect && protected_path(h->protect, target, &why)) {
+		/* why names the protected entry */
+	} else {
+		return false;
+	}
+	fprintf(stderr, "immuned: hive: fleet verdict deny %s %s not applied here: %s%s\n", kind, target,
+		strcmp(kind, "net") == 0 ? "" : "protected binary ", why ? why : "");
+	pthread_mutex_lock(&h->mu);
+	h->fleet_skipped++;
+	pthread_mutex_unlock(&h->mu);
+	return true;
+}
+
+static bool part_of(const cJSON *r, struct assembly *a, int64_t version, const char *name)
+{
+	int64_t part, parts;
+	/* a Hive of before the parts: the message is the whole set */
+	if (!cJSON_GetObjectItemCaseSensitive(r, "parts"))
+		part = parts = 1;
+	else if (frame_i64(cJSON_GetObjectItemCaseSensitive(r, "part"), 1, 1000000, &part) ||
+		 frame_i64(cJSON_GetObjectItemCaseSensitive(r, "parts"), part, 1000000, &parts))
+		return false;
+	if (part == 1) {
+		assembly_reset(a);
+		a->version = version;
+		a->parts = (unsigned)parts;
+		a->next = 1;
+		snprintf(a->name, sizeof(a->name), "%s", name ? name : "");
+	}
+	/* parts of another version or out of order: wait for the next part 1 */
+	if (a->next != part || a->version != version || a->parts != parts || strcmp(a->name, name ? name : ""))
+		return false;
+	a->next++;
+	return true;
+}
+
+/* A message from the Hive outside an ack: sets in parts are put together here. */
+static int handle_push(struct hive_agent *h, cJSON *r)
+{
+	const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
+	int64_t version;
+	if (strcmp(t, "heartbeat") == 0 || strcmp(t, "ack") == 0) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (strcmp(t, "verdicts") == 0) {
+		cJSON *arr = cJSON_GetObjectItemCaseSensitive(r, "verdicts"), *v;
+		struct assembly *a = &h->vset;
+		if (frame_i64(cJSON_GetObjectItemCaseSensitive(r, "version"), 0, INT64_MAX, &version) ||
+		    !cJSON_IsArray(arr) || !part_of(r, a, version, NULL)) {
+			fprintf(stderr, "immuned: hive: a verdict set part out of order or malformed: ignored\n");
+			cJSON_Delete(r);
+			return 0;
+		}
+		if (!a->items)
+			a->items = cJSON_CreateArray();
+		while ((v = cJSON_DetachItemFromArray(arr, 0))) {
+			if (cJSON_GetArraySize(a->items) >= SET_ITEMS_MAX || exempt(h, v))
+				cJSON_Delete(v);
+			else
+				cJSON_AddItemToArray(a->items, v);
+		}
+		cJSON_Delete(r);
+		if (a->next <= a->parts)
+			return 0;
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "type", "verdicts");
+		/* in-process: the daemon reads a number (versions stay far below 2^53) */
+		cJSON_AddNumberToObject(m, "version", (double)a->version);
+		cJSON_AddItemToObject(m, "verdicts", a->items);
+		a->items = NULL;
+		assembly_reset(a);
+		to_daemon(h, m);
+		return 0;
+	}
+	if (strcmp(t, "ioc") == 0) {
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
+		const char *text = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "text"));
+		struct assembly *a = &h->iset;
+		if (!name || !text || frame_i64(cJSON_GetObjectItemCaseSensitive(r, "version"), 0, INT64_MAX, &version) ||
+		    !part_of(r, a, version, name)) {
+			fprintf(stderr, "immuned: hive: an IOC set part out of order or malformed: ignored\n");
+			cJSON_Delete(r);
+			return 0;
+		}
+		size_t len = strlen(text);
+		char *grown = a->len + len <= SET_TEXT_MAX ? realloc(a->text, a->len + len + 1) : NULL;
+		if (!grown) {
+			fprintf(stderr, "immuned: hive: IOC set %s is over %u MiB: ignored\n", name, SET_TEXT_MAX >> 20);
+			assembly_reset(a);
+			cJSON_Delete(r);
+			return 0;
+		}
+		memcpy(grown + a->len, text, len + 1);
+		a->text = grown;
+		a->len += len;
+		cJSON_Delete(r);
+		if (a->next <= a->parts)
+			return 0;
+		cJSON *m = cJSON_CreateObject();
+		cJSON_AddStringToObject(m, "type", "ioc");
+		cJSON_AddStringToObject(m, "name", a->name);
+		/* in-process: the daemon reads a number (versions stay far below 2^53) */
+		cJSON_AddNumberToObject(m, "version", (double)a->version);
+		cJSON_AddStringToObject(m, "text", a->text);
+		assembly_reset(a);
+		to_daemon(h, m);
+		return 0;
+	}
+	to_daemon(h, r);
+	return 0;
+}
+
+/* The SHA-256 of a file as 64 hex digits; -1 when it cannot be read. */
+static int file_sha256(const char *path, char out[65])
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[65536], md[32];
+	unsigned mdlen = 0;
+	ssize_t r = -1;
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1)
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			EVP_DigestUpdate(ctx, buf, (size_t)r);
+	close(fd);
+	if (r < 0 || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+		EVP_MD_CTX_free(ctx);
+		return -1;
+	}
+	EVP_MD_CTX_free(ctx);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+/* A proposal for the Hive: exec and file targets carry the content's hash. */
+static int send_proposal(struct link *l, cJSON *m)
+{
+	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "kind"));
+	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "target"));
+	char sha[65];
+	if (kind && target && strcmp(kind, "net") && file_sha256(target, sha) == 0)
+		cJSON_AddStringToObject(m, "sha256", sha);
+	return link_send(l, m);
 }
 
 /* Exponential backoff with jitter (agents of a fleet do not return in step);
@@ -346,6 +619,8 @@ static void *agent_thread(void *arg)
 			continue;
 		}
 		int64_t session_start = now_ms();
+		assembly_reset(&h->vset);
+		assembly_reset(&h->iset);
 		bool heard = false; /* the Hive answered at least once */
 		pthread_mutex_lock(&h->mu);
 		h->connects++;
@@ -356,7 +631,7 @@ static void *agent_thread(void *arg)
 		cJSON_AddStringToObject(hello, "agent_id", h->agent_id);
 		cJSON_AddStringToObject(hello, "hostname", h->hostname);
 		cJSON_AddStringToObject(hello, "version", IMMUNE_VERSION);
-		cJSON_AddNumberToObject(hello, "verdict_version", (double)vv);
+		frame_add_u64(hello, "verdict_version", vv);
 		cJSON_AddStringToObject(hello, "ruleset_version", IMMUNE_VERSION);
 		if (link_send(&l, hello)) {
 			set_state(h, "down", "sending hello failed");
@@ -372,7 +647,7 @@ static void *agent_thread(void *arg)
 			cJSON *sv = q_pop(&h->out);
 			pthread_mutex_unlock(&h->mu);
 			if (sv) {
-				ok = link_send(&l, sv) == 0;
+				ok = send_proposal(&l, sv) == 0;
 				last_tx = now_ms();
 				continue;
 			}
@@ -398,18 +673,7 @@ static void *agent_thread(void *arg)
 				ok = false;
 			} else if (got > 0) {
 				heard = true;
-				const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
-				if (strcmp(t, "heartbeat") == 0 || strcmp(t, "ack") == 0) {
-					cJSON_Delete(r);
-				} else {
-					pthread_mutex_lock(&h->mu);
-					bool queued = q_push(&h->in, r);
-					pthread_mutex_unlock(&h->mu);
-					if (!queued)
-						cJSON_Delete(r);
-					else
-						wake(h);
-				}
+				handle_push(h, r);
 			}
 		}
 		if (!ok)
@@ -447,11 +711,12 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		free(h);
 		return NULL;
 	}
-	if (!(h->db = db_open(o->db_path, NULL, err, n))) {
+	if (!(h->db = db_open(o->db_path, hive_dead_letter_sql, err, n))) {
 		SSL_CTX_free(h->ctx);
 		free(h);
 		return NULL;
 	}
+	h->protect = protected_new();
 	gethostname(h->hostname, sizeof(h->hostname) - 1);
 	snprintf(h->agent_id, sizeof(h->agent_id), "%s", o->agent_id ? o->agent_id : h->hostname);
 	pthread_mutex_init(&h->mu, NULL);
@@ -459,6 +724,7 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 	snprintf(h->state, sizeof(h->state), "starting");
 	if (pthread_create(&h->thr, NULL, agent_thread, h)) {
 		snprintf(err, n, "cannot start the Hive thread");
+		protected_free(h->protect);
 		sqlite3_close(h->db);
 		SSL_CTX_free(h->ctx);
 		close(h->efd);
@@ -479,6 +745,9 @@ void hive_agent_stop(struct hive_agent *h)
 		cJSON_Delete(m);
 	while ((m = q_pop(&h->out)))
 		cJSON_Delete(m);
+	assembly_reset(&h->vset);
+	assembly_reset(&h->iset);
+	protected_free(h->protect);
 	sqlite3_close(h->db);
 	SSL_CTX_free(h->ctx);
 	close(h->efd);
@@ -540,24 +809,28 @@ void hive_agent_status(struct hive_agent *h, cJSON *out)
 	cJSON_AddNumberToObject(o, "link_since_s", (double)(time(NULL) - h->since));
 	if (h->last_error[0])
 		cJSON_AddStringToObject(o, "last_error", h->last_error);
-	cJSON_AddNumberToObject(o, "sent", (double)h->sent);
-	cJSON_AddNumberToObject(o, "acknowledged", (double)h->acked);
-	cJSON_AddNumberToObject(o, "connects", (double)h->connects);
-	cJSON_AddNumberToObject(o, "verdict_version", (double)h->verdict_version);
+	frame_add_u64(o, "sent", h->sent);
+	frame_add_u64(o, "acknowledged", h->acked);
+	frame_add_u64(o, "refused", h->dead_letters);
+	frame_add_u64(o, "shortened", h->shortened);
+	frame_add_u64(o, "fleet_verdicts_exempted", h->fleet_skipped);
+	frame_add_u64(o, "connects", h->connects);
+	frame_add_u64(o, "verdict_version", h->verdict_version);
 	pthread_mutex_unlock(&h->mu);
 	cJSON_AddNumberToObject(o, "unacknowledged", (double)hive_agent_unacked(h));
+	/* every incident the Hive ever refused, kept in hive_dead_letters */
+	cJSON_AddNumberToObject(o, "dead_letters", (double)count_rows(h, "SELECT count(*) FROM hive_dead_letters"));
 }
 
-long hive_agent_unacked(struct hive_agent *h)
+/* count(*) on a connection of the caller's thread: the link's own belongs to its thread. */
+static long count_rows(struct hive_agent *h, const char *sql)
 {
 	sqlite3 *db;
 	long n = -1;
-	/* a connection of the caller's thread: the link's own belongs to its thread */
 	char err[600];
 	if ((db = db_open_readonly(h->o.db_path, err, sizeof(err)))) {
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM incidents WHERE hive_acked = 0", -1, &st, NULL) ==
-		    SQLITE_OK) {
+		if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
 			if (sqlite3_step(st) == SQLITE_ROW)
 				n = (long)sqlite3_column_int64(st, 0);
 			sqlite3_finalize(st);
@@ -565,4 +838,17 @@ long hive_agent_unacked(struct hive_agent *h)
 	}
 	sqlite3_close(db);
 	return n;
+}
+
+bool hive_agent_link_in(struct hive_agent *h, const struct verdict_net *t)
+{
+	pthread_mutex_lock(&h->mu);
+	bool in = h->hive_addr_known && verdict_net_covers(t, h->hive_addr);
+	pthread_mutex_unlock(&h->mu);
+	return in;
+}
+
+long hive_agent_unacked(struct hive_agent *h)
+{
+	return count_rows(h, "SELECT count(*) FROM incidents WHERE hive_acked = 0");
 }

@@ -1,6 +1,7 @@
 #include "hive_tls.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,14 +72,92 @@ void hive_tls_error(SSL *ssl, char *buf, size_t n)
 	last_error(buf, n);
 }
 
-void hive_tls_peer_cn(SSL *ssl, char *buf, size_t n)
+void hive_tls_peer_ids(SSL *ssl, char *cn, size_t cn_n, char *uris, size_t uris_n)
 {
-	buf[0] = 0;
+	cn[0] = 0;
+	uris[0] = 0;
 	X509 *c = SSL_get1_peer_certificate(ssl);
 	if (!c)
 		return;
-	X509_NAME_get_text_by_NID(X509_get_subject_name(c), NID_commonName, buf, (int)n);
+	/* a CN with an embedded NUL or several CNs would be ambiguous: none is taken */
+	X509_NAME *name = X509_get_subject_name(c);
+	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+	if (i >= 0 && X509_NAME_get_index_by_NID(name, NID_commonName, i) < 0) {
+		ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+		unsigned char *u8 = NULL;
+		int len = ASN1_STRING_to_UTF8(&u8, d);
+		if (len > 0 && (size_t)len < cn_n && memchr(u8, 0, (size_t)len) == NULL) {
+			memcpy(cn, u8, (size_t)len);
+			cn[len] = 0;
+		}
+		OPENSSL_free(u8);
+	}
+	GENERAL_NAMES *sans = X509_get_ext_d2i(c, NID_subject_alt_name, NULL, NULL);
+	size_t off = 0;
+	for (int k = 0; sans && k < sk_GENERAL_NAME_num(sans); k++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(sans, k);
+		if (g->type != GEN_URI)
+			continue;
+		const unsigned char *p = ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+		int len = ASN1_STRING_length(g->d.uniformResourceIdentifier);
+		if (len <= 0 || memchr(p, 0, (size_t)len) || off + (size_t)len + 2 > uris_n)
+			continue;
+		memcpy(uris + off, p, (size_t)len);
+		off += (size_t)len;
+		uris[off++] = 0;
+		uris[off] = 0;
+	}
+	GENERAL_NAMES_free(sans);
 	X509_free(c);
+}
+
+int hive_tls_load_crl(SSL_CTX *ctx, const char *ca, const char *path, char *err, size_t n)
+{
+	char why[256];
+	/* a fresh store with the CA and the new list replaces the old one whole */
+	X509_STORE *st = X509_STORE_new();
+	BIO *b = BIO_new_file(path, "r");
+	if (!st || !b || X509_STORE_load_file(st, ca) != 1) {
+		last_error(why, sizeof(why));
+		snprintf(err, n, "%s: %s", b ? ca : path, why);
+		X509_STORE_free(st);
+		BIO_free(b);
+		return -1;
+	}
+	int count = 0;
+	X509_CRL *crl;
+	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
+		X509_STORE_add_crl(st, crl);
+		X509_CRL_free(crl);
+		count++;
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	if (!count) {
+		snprintf(err, n, "%s: no PEM CRL in it", path);
+		X509_STORE_free(st);
+		return -1;
+	}
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK);
+	SSL_CTX_set_cert_store(ctx, st);
+	return 0;
+}
+
+bool hive_tls_peer_revoked(SSL_CTX *ctx, SSL *ssl)
+{
+	X509 *c = SSL_get1_peer_certificate(ssl);
+	if (!c)
+		return false;
+	bool revoked = false;
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx));
+	for (int i = 0; i < sk_X509_OBJECT_num(objs) && !revoked; i++) {
+		X509_CRL *crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objs, i));
+		X509_REVOKED *r;
+		if (crl && X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(c)) == 0)
+			revoked = X509_CRL_get0_by_cert(crl, &r, c) == 1;
+	}
+	X509_free(c);
+	return revoked;
 }
 
 int hive_split_addr(const char *s, char *host, size_t hn, char *port, size_t pn)

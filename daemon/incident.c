@@ -1,5 +1,6 @@
 /* Incidents: ECS document, text line, SQLite rows; see incident.h. */
 #include "incident.h"
+#include "correlate.h"
 #include "event_json.h"
 #include "db.h"
 
@@ -174,6 +175,8 @@ static void incident_more(struct jw *w, enum event_json_at at, void *ctx)
 			jw_str(w, "verdict_error", in->verdict_error);
 		if (in->indicator)
 			jw_str(w, "indicator", in->indicator);
+		if (in->correlation)
+			corr_fire_write_json(w, "correlation", in->correlation);
 		break;
 	case EJ_TOP:
 		jw_obj(w, "host");
@@ -239,6 +242,12 @@ void incident_write_text(FILE *out, const struct incident *in)
 	fprintf(out, "\" rule=\"");
 	put_clean(out, in->rule_title);
 	fprintf(out, "\"");
+	if (in->correlation) {
+		fprintf(out, " correlation=%s events=%u group=\"", corr_type_name(corr_fire_rule(in->correlation)->type),
+			corr_fire_events(in->correlation));
+		put_clean(out, corr_fire_group(in->correlation));
+		fprintf(out, "\"");
+	}
 	if (in->indicator) {
 		fprintf(out, " indicator=");
 		put_clean(out, in->indicator);

@@ -14,6 +14,8 @@
 #include "jsonw.h"
 #include "sigma.h"
 
+struct corr_fire;
+
 struct incident {
 	const struct imm_event *ev;
 	const char *host;
@@ -28,6 +30,7 @@ struct incident {
 	const char *verdict_error; /* why a block/kill could not be done, or NULL */
 	const char *indicator; /* IOC matches: the indicator as text */
 	const char *sha256;   /* the executable's hash when known */
+	const struct corr_fire *correlation; /* a correlation's: the matches that made it, or NULL */
 };
 
 /* "exec", "open", "connect", ... */

@@ -35,5 +35,7 @@ void jw_raw(struct jw *w, const char *key, const char *json); /* already valid J
 void jw_append(struct jw *w, const char *s, size_t n);
 /* Append s escaped for a JSON string body (no quotes). */
 void jw_escape(struct jw *w, const char *s, size_t n);
+/* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+size_t utf8_len(const unsigned char *s, size_t n);
 
 #endif

@@ -17,6 +17,9 @@
 #include "replay.h"
 #include "sd_notify.h"
 #include "hive.h"
+#include "config.h"
+#include "reload.h"
+#include "metrics.h"
 
 #include <grp.h>
 #include <poll.h>
@@ -60,11 +63,15 @@ static struct {
 	bool share_verdicts;
 	double hive_drain;
 	bool pin_given;
+	const char *config;
+	bool config_given, print_config;
+	const char *metrics;
 } opt = {
 	.format = FMT_TEXT,
 	.stats_interval = 60,
 	.db = "/var/lib/immune/immune.db",
 	.hive_drain = 30,
+	.config = CONFIG_DEFAULT_PATH,
 };
 
 static volatile sig_atomic_t stop;
@@ -78,11 +85,16 @@ static uint64_t decode_errors;
 static struct detect *detector;
 static struct verdicts *verdicts;
 static struct hive_agent *hive;
+static struct metrics *metrics;
+static volatile sig_atomic_t reload_asked;
+static uint64_t reloads, reload_failures;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGHUP)
+		reload_asked = 1;
+	else
+		stop = 1;
 }
 
 static double now_s(void)
@@ -119,14 +131,58 @@ static void usage(FILE *f)
 		"                       print the incidents, exit (no root or BPF needed)\n"
 		"  --hive HOST:PORT     report incidents to a Hive over mutual TLS 1.3 and take its\n"
 		"                       fleet verdicts; with --hive-ca F --hive-cert F --hive-key F\n"
-		"  --agent-id ID        this agent's name at the Hive (default: the hostname)\n"
-		"  --share-verdicts     send this agent's rule blocks to the Hive, for the fleet\n"
+		"  --agent-id ID        this agent's name at the Hive: exactly its certificate's CN or a\n"
+		"                       SAN URI (default: the hostname)\n"
+		"  --share-verdicts     propose this agent's rule blocks to the Hive for the fleet\n"
 		"  --hive-drain-seconds S  with --replay: wait up to S s for the Hive to take every\n"
 		"                       incident (default 30)\n"
 		"  --role hive ...      run as the Hive instead (immuned --role hive --help)\n"
 		"  --stats-interval S   seconds between stats records (default 60; 0: only at exit)\n"
+		"  --config FILE        options from FILE, `key = value` per line, the keys being these\n"
+		"                       options (default " CONFIG_DEFAULT_PATH ", may be missing);\n"
+		"                       the command line overrides it. SIGHUP re-reads it with the rules\n"
+		"  --print-config       print the options in force and where each came from, exit\n"
+		"  --metrics ADDR:PORT  serve Prometheus metrics at /metrics (a bare PORT: 127.0.0.1)\n"
 		"  --help               this text\n"
 		"  --version            print the version\n");
+}
+
+enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE, O_CONFIG, O_PRINTCONFIG, O_METRICS };
+static const struct option lo[] = {
+	{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
+	{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
+	{ "buffer", required_argument, 0, O_BUFFER },	{ "ring-kb", required_argument, 0, O_RINGKB },
+	{ "pin-dir", required_argument, 0, O_PIN },	{ "stats-interval", required_argument, 0, O_STATS },
+	{ "enforce", required_argument, 0, O_ENFORCE },
+	{ "socket", required_argument, 0, O_SOCKET },	{ "db", required_argument, 0, O_DB },
+	{ "admin-group", required_argument, 0, O_ADMIN },
+	{ "rules", required_argument, 0, O_RULES },	{ "no-builtin-rules", no_argument, 0, O_NOBUILTIN },
+	{ "ioc", required_argument, 0, O_IOC },		{ "check-rules", no_argument, 0, O_CHECK },
+	{ "replay", required_argument, 0, O_REPLAY },
+	{ "hive", required_argument, 0, O_HIVE },	{ "hive-ca", required_argument, 0, O_HCA },
+	{ "hive-cert", required_argument, 0, O_HCERT },	{ "hive-key", required_argument, 0, O_HKEY },
+	{ "agent-id", required_argument, 0, O_AGENTID },	{ "share-verdicts", no_argument, 0, O_SHARE },
+	{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "role", required_argument, 0, O_ROLE },
+	{ "config", required_argument, 0, O_CONFIG },	{ "print-config", no_argument, 0, O_PRINTCONFIG },
+	{ "metrics", required_argument, 0, O_METRICS },
+	{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
+	{ 0, 0, 0, 0 },
+};
+
+/* Option errors are kept, not printed: a reload refused over the socket returns them. */
+static char opt_err[768];
+static const char *opt_where; /* "FILE:LINE" while applying a config file */
+
+static int opt_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int opt_error(const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(opt_err, sizeof(opt_err), "%s%s%s", opt_where ? opt_where : "", opt_where ? ": " : "", why);
+	return -1;
 }
 
 static int parse_events(const char *s)
@@ -135,180 +191,232 @@ static int parse_events(const char *s)
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		int k = event_kind_from_name(t);
-		if (k < 0) {
-			fprintf(stderr, "immuned: --events: unknown event '%s' (known: exec,open,connect,fork,exit)\n", t);
-			return -1;
-		}
+		if (k < 0)
+			return opt_error("--events: unknown event '%s' (known: exec,open,connect,fork,exit)", t);
 		opt.print[k] = true;
 		opt.print_any = true;
 	}
 	return 0;
 }
 
-static int parse_args(int argc, char **argv)
+/* One option, from the command line or a config file: the value is in getopt's optarg either way. */
+static int apply_opt(int c)
 {
-	enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE };
-	static const struct option lo[] = {
-		{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
-		{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
-		{ "buffer", required_argument, 0, O_BUFFER },	{ "ring-kb", required_argument, 0, O_RINGKB },
-		{ "pin-dir", required_argument, 0, O_PIN },	{ "stats-interval", required_argument, 0, O_STATS },
-		{ "enforce", required_argument, 0, O_ENFORCE },
-		{ "socket", required_argument, 0, O_SOCKET },	{ "db", required_argument, 0, O_DB },
-		{ "admin-group", required_argument, 0, O_ADMIN },
-		{ "rules", required_argument, 0, O_RULES },	{ "no-builtin-rules", no_argument, 0, O_NOBUILTIN },
-		{ "ioc", required_argument, 0, O_IOC },		{ "check-rules", no_argument, 0, O_CHECK },
-		{ "replay", required_argument, 0, O_REPLAY },
-		{ "hive", required_argument, 0, O_HIVE },	{ "hive-ca", required_argument, 0, O_HCA },
-		{ "hive-cert", required_argument, 0, O_HCERT },	{ "hive-key", required_argument, 0, O_HKEY },
-		{ "agent-id", required_argument, 0, O_AGENTID },	{ "share-verdicts", no_argument, 0, O_SHARE },
-		{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "role", required_argument, 0, O_ROLE },
-		{ "help", no_argument, 0, O_HELP },		{ "version", no_argument, 0, O_VERSION },
-		{ 0, 0, 0, 0 },
-	};
-	int c;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		switch (c) {
-		case O_EVENTS:
-			if (parse_events(optarg))
-				return -1;
-			break;
-		case O_FORMAT:
-			if (strcmp(optarg, "text") == 0)
-				opt.format = FMT_TEXT;
-			else if (strcmp(optarg, "json") == 0)
-				opt.format = FMT_JSON;
-			else {
-				fprintf(stderr, "immuned: --format must be text or json, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_OUTPUT:
-			opt.output = optarg;
-			break;
-		case O_DURATION:
-			opt.duration = strtod(optarg, &end);
-			if (*end || opt.duration <= 0) {
-				fprintf(stderr, "immuned: --duration needs a positive number of seconds, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_BUFFER:
-			if (strcmp(optarg, "ring") == 0)
-				opt.buffer = EBPF_BUFFER_RING;
-			else if (strcmp(optarg, "perf") == 0)
-				opt.buffer = EBPF_BUFFER_PERF;
-			else {
-				fprintf(stderr, "immuned: --buffer must be ring or perf, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_RINGKB:
-			opt.ring_kb = strtoul(optarg, &end, 10);
-			if (*end || opt.ring_kb < 4 || (opt.ring_kb & (opt.ring_kb - 1))) {
-				fprintf(stderr, "immuned: --ring-kb needs a power of two >= 4, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_ENFORCE:
-			if (enforce_parse_mode(optarg, &opt.enforce)) {
-				fprintf(stderr, "immuned: --enforce must be lsm, fallback, off or auto, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_SOCKET:
-			opt.socket = optarg;
-			break;
-		case O_DB:
-			opt.db = optarg;
-			opt.db_given = true;
-			break;
-		case O_RULES:
-		case O_IOC: {
-			const char **v = c == O_RULES ? opt.rules : opt.iocs;
-			int *n = c == O_RULES ? &opt.nrules : &opt.niocs;
-			if (*n == 64) {
-				fprintf(stderr, "immuned: at most 64 --%s\n", c == O_RULES ? "rules" : "ioc");
-				return -1;
-			}
-			v[(*n)++] = optarg;
-			break;
-		}
-		case O_NOBUILTIN:
-			opt.no_builtin = true;
-			break;
-		case O_CHECK:
-			opt.check_rules = true;
-			break;
-		case O_REPLAY:
-			opt.replay = optarg;
-			break;
-		case O_HIVE: opt.hive = optarg; break;
-		case O_HCA: opt.hive_ca = optarg; break;
-		case O_HCERT: opt.hive_cert = optarg; break;
-		case O_HKEY: opt.hive_key = optarg; break;
-		case O_AGENTID: opt.agent_id = optarg; break;
-		case O_SHARE: opt.share_verdicts = true; break;
-		case O_ROLE:
-			if (strcmp(optarg, "agent")) {
-				fprintf(stderr, "immuned: --role must be agent or hive, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_DRAIN:
-			opt.hive_drain = strtod(optarg, &end);
-			if (*end || opt.hive_drain < 0) {
-				fprintf(stderr, "immuned: --hive-drain-seconds needs seconds >= 0, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_ADMIN:
-			opt.admin_group = optarg;
-			break;
-		case O_PIN:
-			opt.pin_given = true;
-			opt.pin_dir = optarg;
-			break;
-		case O_STATS:
-			opt.stats_interval = strtod(optarg, &end);
-			if (*end || opt.stats_interval < 0) {
-				fprintf(stderr, "immuned: --stats-interval needs seconds >= 0, not '%s'\n", optarg);
-				return -1;
-			}
-			break;
-		case O_HELP:
-			usage(stdout);
-			exit(0);
-		case O_VERSION:
-			printf("immuned %s\n", IMMUNE_VERSION);
-			exit(0);
-		default:
-			fprintf(stderr, "immuned: see --help\n");
+	switch (c) {
+	case O_EVENTS:
+		if (parse_events(optarg))
 			return -1;
+		break;
+	case O_FORMAT:
+		if (strcmp(optarg, "text") == 0)
+			opt.format = FMT_TEXT;
+		else if (strcmp(optarg, "json") == 0)
+			opt.format = FMT_JSON;
+		else {
+			return opt_error("--format must be text or json, not '%s'", optarg);
 		}
+		break;
+	case O_OUTPUT:
+		opt.output = optarg;
+		break;
+	case O_DURATION:
+		opt.duration = strtod(optarg, &end);
+		if (*end || opt.duration <= 0) {
+			return opt_error("--duration needs a positive number of seconds, not '%s'", optarg);
+		}
+		break;
+	case O_BUFFER:
+		if (strcmp(optarg, "ring") == 0)
+			opt.buffer = EBPF_BUFFER_RING;
+		else if (strcmp(optarg, "perf") == 0)
+			opt.buffer = EBPF_BUFFER_PERF;
+		else {
+			return opt_error("--buffer must be ring or perf, not '%s'", optarg);
+		}
+		break;
+	case O_RINGKB:
+		opt.ring_kb = strtoul(optarg, &end, 10);
+		if (*end || opt.ring_kb < 4 || (opt.ring_kb & (opt.ring_kb - 1))) {
+			return opt_error("--ring-kb needs a power of two >= 4, not '%s'", optarg);
+		}
+		break;
+	case O_ENFORCE:
+		if (enforce_parse_mode(optarg, &opt.enforce)) {
+			return opt_error("--enforce must be lsm, fallback, off or auto, not '%s'", optarg);
+		}
+		break;
+	case O_SOCKET:
+		opt.socket = optarg;
+		break;
+	case O_DB:
+		opt.db = optarg;
+		opt.db_given = true;
+		break;
+	case O_RULES:
+	case O_IOC: {
+		const char **v = c == O_RULES ? opt.rules : opt.iocs;
+		int *n = c == O_RULES ? &opt.nrules : &opt.niocs;
+		if (*n == 64) {
+			return opt_error("at most 64 --%s", c == O_RULES ? "rules" : "ioc");
+		}
+		v[(*n)++] = optarg;
+		break;
 	}
+	case O_NOBUILTIN:
+		opt.no_builtin = true;
+		break;
+	case O_CHECK:
+		opt.check_rules = true;
+		break;
+	case O_REPLAY:
+		opt.replay = optarg;
+		break;
+	case O_HIVE: opt.hive = optarg; break;
+	case O_HCA: opt.hive_ca = optarg; break;
+	case O_HCERT: opt.hive_cert = optarg; break;
+	case O_HKEY: opt.hive_key = optarg; break;
+	case O_AGENTID: opt.agent_id = optarg; break;
+	case O_SHARE: opt.share_verdicts = true; break;
+	case O_CONFIG:
+		opt.config = optarg;
+		opt.config_given = true;
+		break;
+	case O_PRINTCONFIG: opt.print_config = true; break;
+	case O_METRICS: {
+		char why[256];
+		if (metrics_parse_addr(optarg, NULL, why, sizeof(why)))
+			return opt_error("--metrics %s", why);
+		opt.metrics = optarg;
+		break;
+	}
+	case O_ROLE:
+		if (strcmp(optarg, "agent")) {
+			return opt_error("--role must be agent or hive, not '%s'", optarg);
+		}
+		break;
+	case O_DRAIN:
+		opt.hive_drain = strtod(optarg, &end);
+		if (*end || opt.hive_drain < 0) {
+			return opt_error("--hive-drain-seconds needs seconds >= 0, not '%s'", optarg);
+		}
+		break;
+	case O_ADMIN:
+		opt.admin_group = optarg;
+		break;
+	case O_PIN:
+		opt.pin_given = true;
+		opt.pin_dir = optarg;
+		break;
+	case O_STATS:
+		opt.stats_interval = strtod(optarg, &end);
+		if (*end || opt.stats_interval < 0) {
+			return opt_error("--stats-interval needs seconds >= 0, not '%s'", optarg);
+		}
+		break;
+	case O_HELP:
+		usage(stdout);
+		exit(0);
+	case O_VERSION:
+		printf("immuned %s\n", IMMUNE_VERSION);
+		exit(0);
+	default:
+		return opt_error("see --help");
+	}
+	return 0;
+}
+
+/* Checks across options, once the command line and the config file are both in. */
+static int check_opts(void)
+{
 	if (opt.hive && (!opt.hive_ca || !opt.hive_cert || !opt.hive_key)) {
-		fprintf(stderr, "immuned: --hive needs --hive-ca, --hive-cert and --hive-key\n");
-		return -1;
+		return opt_error("--hive needs --hive-ca, --hive-cert and --hive-key");
 	}
 	if (opt.replay && opt.hive && !opt.db_given) {
-		fprintf(stderr, "immuned: --replay with --hive needs --db: incidents wait there for the Hive\n");
-		return -1;
+		return opt_error("--replay with --hive needs --db: incidents wait there for the Hive");
+	}
+	return 0;
+}
+
+/* The command line: each option applied and its origin kept, so the config file cannot override it. */
+static int parse_args(int argc, char **argv, struct config_origins *co)
+{
+	int c, li;
+
+	optind = 0; /* glibc: start over, a reload parses the command line again */
+	while ((c = getopt_long(argc, argv, "", lo, &li)) != -1) {
+		if (c != '?' && config_origin_add(co, li, optarg, "command line"))
+			return opt_error("out of memory");
+		if (apply_opt(c))
+			return -1;
 	}
 	if (opt.check_rules) {
 		if (optind == argc) {
-			fprintf(stderr, "immuned: --check-rules needs at least one rule file or directory\n");
-			return -1;
+			return opt_error("--check-rules needs at least one rule file or directory");
 		}
 		return 0;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "immuned: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return -1;
+		return opt_error("unexpected argument '%s' (see --help)", argv[optind]);
 	}
 	return 0;
+}
+
+/* What is in force and where it came from: the command line, then the config file for the rest. */
+static __typeof__(opt) opt_initial;
+static struct config cfg;
+static struct config_origins origins;
+static const char *const cfg_repeatable[] = { "rules", "ioc", NULL };
+static const char *const cfg_refused[] = { "config", "print-config", "help", "version", "check-rules", "role", NULL };
+static const struct config_schema cfg_schema = { lo, cfg_repeatable, cfg_refused };
+
+/* Into opt, cfg and origins, which the caller has emptied; opt_err says why not. */
+static int options_load(int argc, char **argv)
+{
+	char e[600];
+	if (config_origins_init(&origins, lo))
+		return opt_error("out of memory");
+	if (parse_args(argc, argv, &origins))
+		return -1;
+	/* --check-rules is for anyone's rule files: it reads no config */
+	if (!opt.check_rules && config_read(&cfg, opt.config, opt.config_given, &cfg_schema, e, sizeof(e)))
+		return opt_error("%s", e);
+	for (int i = 0; i < cfg.n; i++) {
+		const struct config_entry *ce = &cfg.e[i];
+		char where[300];
+		if (config_origin_cli(&origins, ce->opt))
+			continue;
+		snprintf(where, sizeof(where), "%s:%u", cfg.path, ce->line);
+		if (config_origin_add(&origins, ce->opt, ce->value, where))
+			return opt_error("out of memory");
+		if (lo[ce->opt].has_arg == no_argument && strcmp(ce->value, "true"))
+			continue;
+		opt_where = where;
+		optarg = (char *)ce->value;
+		int r = apply_opt(lo[ce->opt].val);
+		opt_where = NULL;
+		if (r)
+			return -1;
+	}
+	return check_opts();
+}
+
+static const char *opt_default(const char *name)
+{
+	static const char *const d[][2] = {
+		{ "events", "none" }, { "format", "text" }, { "output", "stdout" }, { "duration", "until SIGINT/SIGTERM" },
+		{ "buffer", "ring (perf where the kernel has no ring buffer)" }, { "ring-kb", "8192" },
+		{ "pin-dir", "/sys/fs/bpf/immune" }, { "stats-interval", "60" }, { "enforce", "auto" },
+		{ "socket", CTLSOCK_PATH }, { "db", "/var/lib/immune/immune.db" }, { "admin-group", "none (root only)" },
+		{ "rules", "none (the built-in rules only)" }, { "no-builtin-rules", "false" }, { "ioc", "none" },
+		{ "hive", "none" }, { "agent-id", "the hostname" }, { "share-verdicts", "false" },
+		{ "hive-drain-seconds", "30" }, { "metrics", "off" },
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+		if (strcmp(d[i][0], name) == 0)
+			return d[i][1];
+	return NULL;
 }
 
 static void emit_line(void)
@@ -372,6 +480,12 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
 		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
 		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
+		cJSON_AddNumberToObject(d, "correlations", ds.correlations);
+		cJSON_AddNumberToObject(d, "correlations_fired", (double)ds.correlations_fired);
+		cJSON_AddNumberToObject(d, "correlation_groups", (double)ds.correlation_groups);
+		cJSON_AddNumberToObject(d, "correlation_groups_expired", (double)ds.correlation_groups_expired);
+		cJSON_AddNumberToObject(d, "correlation_groups_evicted", (double)ds.correlation_groups_evicted);
+		cJSON_AddNumberToObject(d, "correlation_silent_matches", (double)ds.correlation_silent_matches);
 	}
 }
 
@@ -396,6 +510,12 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 {
 	char target[80], err[256];
 	(void)ctx;
+	/* the link to the Hive is what would report this block: never cut it */
+	struct verdict_net one = { .prefixlen = 128 };
+	if (hive && net_parse_addr(ip, one.addr) > 0 && hive_agent_link_in(hive, &one)) {
+		fprintf(stderr, "immuned: %s: not blocking %s: this agent's link to the Hive\n", source, ip);
+		return -EPERM;
+	}
 	int r = verdict_rule_block_net(verdicts, ip, port, source, target, sizeof(target), err, sizeof(err));
 	if (r == -EPERM)
 		fprintf(stderr, "immuned: %s: not blocking %s: %s\n", source, ip, err);
@@ -422,6 +542,149 @@ static void detect_opts_fill(struct detect_opts *d, FILE *o)
 	d->nioc_paths = opt.niocs;
 	d->out = o;
 	d->format = opt.format == FMT_JSON ? DETECT_OUT_JSON : DETECT_OUT_TEXT;
+}
+
+/* What the live daemon's detector gets, at start and at each reload. */
+static void live_detect_opts(struct detect_opts *d)
+{
+	detect_opts_fill(d, out);
+	d->db_path = opt.db;
+	d->hash_via_proc = true;
+	d->actions = (struct detect_actions){ .block_inode = act_block_inode, .block_net = act_block_net,
+					      .kill_pid = act_kill };
+	if (metrics) {
+		d->on_incident = metrics_count_incident;
+		d->on_incident_ctx = metrics;
+	}
+}
+
+/* Events keep flowing through the detector in force while a reload builds the next one. */
+static void reload_pump(void *ctx)
+{
+	(void)ctx;
+	ebpf_poll_events(on_event, 20);
+	detect_flush(detector);
+	fflush(out);
+}
+
+/* A reload changes only these; the rest needs a restart (sockets, maps, buffers, the database). */
+static const char *const reloadable[] = { "events", "format", "rules", "no-builtin-rules", "ioc", "stats-interval", NULL };
+
+static void take_reloadable(__typeof__(opt) *to, const __typeof__(opt) *from)
+{
+	memcpy(to->print, from->print, sizeof(to->print));
+	to->print_any = from->print_any;
+	to->format = from->format;
+	memcpy(to->rules, from->rules, sizeof(to->rules));
+	to->nrules = from->nrules;
+	memcpy(to->iocs, from->iocs, sizeof(to->iocs));
+	to->niocs = from->niocs;
+	to->no_builtin = from->no_builtin;
+	to->stats_interval = from->stats_interval;
+}
+
+static int saved_argc;
+static char **saved_argv;
+static char last_reload_error[1024];
+
+/* "status": which config file is in force and how the reloads went. */
+static void config_status(cJSON *r, void *ctx)
+{
+	(void)ctx;
+	cJSON *c = cJSON_AddObjectToObject(r, "config");
+	if (cfg.path)
+		cJSON_AddStringToObject(c, "file", cfg.path);
+	else
+		cJSON_AddNullToObject(c, "file");
+	cJSON_AddNumberToObject(c, "reloads", (double)reloads);
+	cJSON_AddNumberToObject(c, "reloads_refused", (double)reload_failures);
+	if (last_reload_error[0])
+		cJSON_AddStringToObject(c, "last_refusal", last_reload_error);
+}
+
+/*
+ * SIGHUP or `immunectl reload`: the command line and the config file read
+ * again, then rules and IOC files swapped in whole (reload.c). Anything
+ * wrong and what is in force stays: 0, or -1 with the reason in err.
+ * restart lists (comma-separated) the changed options that wait for a restart.
+ */
+static int reload(char *err, size_t n, char *restart, size_t rn)
+{
+	__typeof__(opt) old = opt;
+	struct config old_cfg = cfg;
+	struct config_origins old_origins = origins;
+	restart[0] = 0;
+	opt = opt_initial;
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&origins, 0, sizeof(origins));
+	int rc = options_load(saved_argc, saved_argv);
+	__typeof__(opt) next = opt;
+	opt = old;
+	if (rc == 0) {
+		struct detect_opts d;
+		take_reloadable(&opt, &next);
+		live_detect_opts(&d);
+		rc = reload_detector(&detector, &d, reload_pump, NULL, err, n);
+		if (rc)
+			take_reloadable(&opt, &old);
+	} else {
+		snprintf(err, n, "%s", opt_err);
+	}
+	if (rc) {
+		config_free(&cfg);
+		config_origins_free(&origins);
+		cfg = old_cfg;
+		origins = old_origins;
+		reload_failures++;
+		snprintf(last_reload_error, sizeof(last_reload_error), "%s", err);
+		return -1;
+	}
+	last_reload_error[0] = 0;
+	for (int i = 0; lo[i].name; i++) {
+		bool r = false;
+		for (int k = 0; reloadable[k]; k++)
+			r |= strcmp(reloadable[k], lo[i].name) == 0;
+		if (!r && !config_origin_same(&old_origins, &origins, i))
+			snprintf(restart + strlen(restart), rn - strlen(restart), "%s%s", restart[0] ? "," : "", lo[i].name);
+	}
+	config_origins_free(&old_origins);
+	config_free(&old_cfg);
+	reloads++;
+	return 0;
+}
+
+/* A reload, logged whichever way it was asked for (how: "" or " over the control socket"). */
+static int reload_logged(const char *how, char *err, size_t n, char *restart, size_t rn, struct detect_stats *ds)
+{
+	double t0 = now_s();
+	if (reload(err, n, restart, rn)) {
+		fprintf(stderr, "immuned: reload refused, the rules, indicators and options in force stay: %s\n", err);
+		return -1;
+	}
+	detect_get_stats(detector, ds);
+	fprintf(stderr, "immuned: reloaded%s: %u rules loaded (%u skipped), %lu indicators in %.0f ms\n", how,
+		ds->rules_loaded, ds->rules_skipped, (unsigned long)ds->iocs, (now_s() - t0) * 1e3);
+	if (restart[0])
+		fprintf(stderr, "immuned: reload: changed options that take effect at the next start: %s\n", restart);
+	return 0;
+}
+
+static int ctl_reload(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	char err[1024], restart[512];
+	struct detect_stats ds;
+	(void)req;
+	(void)peer;
+	(void)ctx;
+	if (reload_logged(" over the control socket", err, sizeof(err), restart, sizeof(restart), &ds))
+		return ctl_error(reply, "%s", err);
+	cJSON_AddNumberToObject(reply, "rules", ds.rules_loaded);
+	cJSON_AddNumberToObject(reply, "rules_skipped", ds.rules_skipped);
+	cJSON_AddNumberToObject(reply, "indicators", (double)ds.iocs);
+	cJSON *a = cJSON_AddArrayToObject(reply, "restart_needed");
+	for (char *save = NULL, *t = strtok_r(restart, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		cJSON_AddItemToArray(a, cJSON_CreateString(t));
+	return 0;
 }
 
 /*
@@ -508,8 +771,11 @@ static int fleet_forward(const char *verb, enum verdict_kind kind, const char *t
 			 cJSON *reply, void *ctx)
 {
 	char source[64];
-	(void)reply;
 	(void)ctx;
+	/* the Hive takes only blocks from agents, as proposals: say so here */
+	if (strcmp(verb, "block"))
+		return ctl_error(reply, "--fleet: applied here only; an agent may only propose blocks to the Hive, "
+					"%s for the fleet is done on the Hive", verb);
 	snprintf(source, sizeof(source), "operator:%u", (unsigned)peer->uid);
 	hive_agent_share(hive, verb, verdict_kind_name(kind), target, source);
 	return 0;
@@ -579,6 +845,7 @@ static void write_stats(bool final)
 		jw_uint(&line, "action_errors", ds.action_errors);
 		jw_uint(&line, "db_errors", ds.db_errors);
 		jw_uint(&line, "hash_dropped", ds.hash_dropped);
+		jw_uint(&line, "correlation_groups_evicted", ds.correlation_groups_evicted);
 	}
 	jw_end_obj(&line);
 	jw_end_obj(&line);
@@ -602,8 +869,15 @@ int main(int argc, char **argv)
 	for (int i = 1; i + 1 < argc; i++)
 		if (strcmp(argv[i], "--role") == 0 && strcmp(argv[i + 1], "hive") == 0)
 			return hive_main(argc, argv);
-	if (parse_args(argc, argv))
+	opt_initial = opt;
+	if (options_load(argc, argv)) {
+		fprintf(stderr, "immuned: %s\n", opt_err);
 		return 2;
+	}
+	if (opt.print_config) {
+		config_print(stdout, &cfg_schema, &origins, &cfg, opt_default);
+		return 0;
+	}
 	if (opt.check_rules)
 		return detect_check_rules(argc - optind, argv + optind, stdout) ? 1 : 0;
 	if (opt.replay) {
@@ -678,7 +952,10 @@ int main(int argc, char **argv)
 	setvbuf(out, NULL, _IOFBF, 1 << 20);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	saved_argc = argc;
+	saved_argv = argv;
 
 	struct ebpf_options eo = {
 		.buffer = opt.buffer,
@@ -738,12 +1015,19 @@ int main(int argc, char **argv)
 	vctl = verdict_ctl_register(cs, verdicts);
 	struct incident_ctl *ictl = incident_ctl_register(cs, opt.db);
 
+	if (opt.metrics) {
+		static const struct metrics_sources ms = { .detector = &detector, .procs = &procs, .hive = &hive,
+							   .verdicts = &verdicts, .enforce_object = enforce_object,
+							   .reloads = &reloads, .reload_failures = &reload_failures,
+							   .decode_errors = &decode_errors };
+		if (!(metrics = metrics_open(opt.metrics, &ms, e2, sizeof(e2)))) {
+			fprintf(stderr, "immuned: --metrics %s\n", e2);
+			return 1;
+		}
+		fprintf(stderr, "immuned: metrics at http://%s/metrics\n", opt.metrics);
+	}
 	struct detect_opts dopt;
-	detect_opts_fill(&dopt, out);
-	dopt.db_path = opt.db;
-	dopt.hash_via_proc = true;
-	dopt.actions = (struct detect_actions){ .block_inode = act_block_inode, .block_net = act_block_net,
-						 .kill_pid = act_kill };
+	live_detect_opts(&dopt);
 	detector = detect_new(&dopt, e2, sizeof(e2));
 	if (!detector) {
 		fprintf(stderr, "immuned: detection: %s\n", e2);
@@ -754,6 +1038,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "immuned: %u rules loaded (%u skipped), %lu indicators\n", ds.rules_loaded, ds.rules_skipped,
 		(unsigned long)ds.iocs);
 	ctlsock_add_status(cs, status_fields, NULL);
+	ctlsock_register(cs, "reload", ctl_reload, NULL, CTL_ADMIN);
+	ctlsock_add_status(cs, config_status, NULL);
 	if (opt.hive) {
 		if (start_hive(e2, sizeof(e2))) {
 			fprintf(stderr, "immuned: --hive: %s\n", e2);
@@ -778,11 +1064,20 @@ int main(int argc, char **argv)
 	fflush(stderr);
 
 	double start = now_s(), last_stats = start;
-	struct pollfd pfd[3] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN },
-				 { .fd = hive ? hive_agent_fd(hive) : -1, .events = POLLIN } };
+	struct pollfd pfd[4] = { { .fd = ebpf_epoll_fd(), .events = POLLIN }, { .fd = ctlsock_fd(cs), .events = POLLIN },
+				 { .fd = hive ? hive_agent_fd(hive) : -1, .events = POLLIN },
+				 { .fd = metrics ? metrics_fd(metrics) : -1, .events = POLLIN } };
 	while (!stop) {
 		/* the kernel wakes us past a batch; the timeout takes what is below it */
-		poll(pfd, 3, 100);
+		poll(pfd, 4, 100);
+		if (reload_asked) {
+			char e[1024], restart[512];
+			struct detect_stats ds;
+			reload_asked = 0;
+			reload_logged("", e, sizeof(e), restart, sizeof(restart), &ds);
+		}
+		if (metrics)
+			metrics_dispatch(metrics);
 		if (pfd[1].revents)
 			ctlsock_dispatch(cs);
 		if (pfd[2].revents)
@@ -811,6 +1106,7 @@ int main(int argc, char **argv)
 	ebpf_detach();
 	enforce_stop();
 	detect_free(detector);
+	metrics_close(metrics);
 	hive_agent_stop(hive);
 	incident_ctl_free(ictl);
 	verdict_ctl_free(vctl);
@@ -821,6 +1117,9 @@ int main(int argc, char **argv)
 	users_free(users);
 	arena_free(&arena);
 	jw_free(&line);
+	config_free(&cfg);
+	config_origins_free(&origins);
+	config_strings_free();
 	if (out != stdout)
 		fclose(out);
 	return err < 0 ? 1 : 0;

@@ -81,81 +81,93 @@ struct matcher {
 
 static void setv(struct matcher *m, int f, const char *s)
 {
-	if (!s)
-		s = "";
 	struct fval *v = &m->fv[f][m->nv[f]++];
 	v->s = s;
 	v->n = strlen(s);
 }
 
-static void setnum(struct matcher *m, int f, uint64_t x)
+static void addv(const char **vals, int *n, const char *s)
 {
-	snprintf(m->num[f], sizeof(m->num[f]), "%llu", (unsigned long long)x);
-	setv(m, f, m->num[f]);
+	vals[(*n)++] = s ? s : "";
+}
+
+static const char *u32s(char num[24], uint32_t x)
+{
+	snprintf(num, 24, "%u", x);
+	return num;
+}
+
+int match_field_values(const struct imm_event *ev, int f, const char *vals[2], char num[24])
+{
+	int n = 0;
+	switch (f) {
+	case SIG_F_IMAGE:
+		addv(vals, &n, ev->executable);
+		/* the path as exec'd, when it says something the resolved one does not */
+		if (ev->type == EBPF_EVENT_EXEC && ev->filename && ev->filename[0] && ev->executable &&
+		    strcmp(ev->filename, ev->executable) != 0)
+			addv(vals, &n, ev->filename);
+		break;
+	case SIG_F_COMMANDLINE:
+		addv(vals, &n, ev->command_line);
+		break;
+	case SIG_F_PARENTIMAGE:
+		addv(vals, &n, ev->parent_executable);
+		break;
+	case SIG_F_PARENTCOMMANDLINE:
+		addv(vals, &n, ev->parent_command_line);
+		break;
+	case SIG_F_CURRENTDIRECTORY:
+		addv(vals, &n, ev->cwd);
+		break;
+	case SIG_F_USER:
+		if (ev->user_name && ev->user_name[0])
+			addv(vals, &n, ev->user_name);
+		else
+			addv(vals, &n, u32s(num, ev->uid));
+		break;
+	case SIG_F_LOGONID:
+		addv(vals, &n, u32s(num, ev->loginuid));
+		break;
+	case SIG_F_PROCESSID:
+		addv(vals, &n, u32s(num, ev->pid));
+		break;
+	case SIG_F_PARENTPROCESSID:
+		addv(vals, &n, u32s(num, ev->ppid));
+		break;
+	case SIG_F_TARGETFILENAME:
+		addv(vals, &n, ev->abs_path && ev->abs_path[0] ? ev->abs_path : ev->path);
+		break;
+	case SIG_F_DESTINATIONIP:
+		addv(vals, &n, ev->dst_ip);
+		break;
+	case SIG_F_DESTINATIONPORT:
+		if (ev->family == AF_UNIX)
+			addv(vals, &n, "");
+		else
+			addv(vals, &n, u32s(num, ev->dst_port));
+		break;
+	case SIG_F_DESTINATIONISIPV6:
+		addv(vals, &n, ev->family == AF_INET6 ? "true" : "false");
+		break;
+	case SIG_F_INITIATED:
+		/* the sensor sees connect(): always outbound */
+		addv(vals, &n, "true");
+		break;
+	}
+	return n;
 }
 
 static int field_get(struct matcher *m, int f)
 {
 	if (m->field_stamp[f] == m->stamp)
 		return m->nv[f];
-	const struct imm_event *ev = m->ev;
+	const char *vals[2];
 	m->field_stamp[f] = m->stamp;
 	m->nv[f] = 0;
-	switch (f) {
-	case SIG_F_IMAGE:
-		setv(m, f, ev->executable);
-		/* the path as exec'd, when it says something the resolved one does not */
-		if (ev->type == EBPF_EVENT_EXEC && ev->filename && ev->filename[0] && ev->executable &&
-		    strcmp(ev->filename, ev->executable) != 0)
-			setv(m, f, ev->filename);
-		break;
-	case SIG_F_COMMANDLINE:
-		setv(m, f, ev->command_line);
-		break;
-	case SIG_F_PARENTIMAGE:
-		setv(m, f, ev->parent_executable);
-		break;
-	case SIG_F_PARENTCOMMANDLINE:
-		setv(m, f, ev->parent_command_line);
-		break;
-	case SIG_F_CURRENTDIRECTORY:
-		setv(m, f, ev->cwd);
-		break;
-	case SIG_F_USER:
-		if (ev->user_name && ev->user_name[0])
-			setv(m, f, ev->user_name);
-		else
-			setnum(m, f, ev->uid);
-		break;
-	case SIG_F_LOGONID:
-		setnum(m, f, ev->loginuid);
-		break;
-	case SIG_F_PROCESSID:
-		setnum(m, f, ev->pid);
-		break;
-	case SIG_F_PARENTPROCESSID:
-		setnum(m, f, ev->ppid);
-		break;
-	case SIG_F_TARGETFILENAME:
-		setv(m, f, ev->abs_path && ev->abs_path[0] ? ev->abs_path : ev->path);
-		break;
-	case SIG_F_DESTINATIONIP:
-		setv(m, f, ev->dst_ip);
-		break;
-	case SIG_F_DESTINATIONPORT:
-		if (ev->family == AF_UNIX)
-			setv(m, f, "");
-		else
-			setnum(m, f, ev->dst_port);
-		break;
-	case SIG_F_DESTINATIONISIPV6:
-		setv(m, f, ev->family == AF_INET6 ? "true" : "false");
-		break;
-	case SIG_F_INITIATED:
-		/* the sensor sees connect(): always outbound */
-		setv(m, f, "true");
-		break;
-	}
+	int n = match_field_values(m->ev, f, vals, m->num[f]);
+	for (int i = 0; i < n; i++)
+		setv(m, f, vals[i]);
 	return m->nv[f];
 }
 

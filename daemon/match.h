@@ -33,6 +33,11 @@ int matcher_match(struct matcher *m, const struct imm_event *ev, const struct si
 /* The same answer by evaluating every rule of the event's kind: the reference for tests and bench. */
 int matcher_match_naive(struct matcher *m, const struct imm_event *ev, const struct sigma_rule **hits, int max);
 void matcher_get_stats(const struct matcher *m, struct matcher_stats *st);
+/*
+ * The values of Sigma field f on ev (at most two: Image is also the path as
+ * exec'd); num holds a number's text. Returns how many.
+ */
+int match_field_values(const struct imm_event *ev, int f, const char *vals[2], char num[24]);
 /* Bit i set when ev feeds logsource i (e.g. a successful exec → process_creation). */
 unsigned match_event_logsources(const struct imm_event *ev);
 

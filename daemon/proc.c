@@ -261,24 +261,20 @@ static void fill_from(struct imm_event *ev, const struct proc_entry *self, const
 	}
 }
 
-/*
- * The chain from the parent up, once per event. The strings are the table's:
- * they stay until a later event changes or drops that pid, after this event.
- */
-static void attach_ancestors(const struct proc_table *t, struct imm_event *ev)
+void proc_attach_ancestors(const struct proc_table *t, struct imm_event *ev)
 {
-	uint32_t pids[IMM_EVENT_MAX_ANCESTORS];
+	uint32_t pid = ev->ppid;
 	int n = 0;
 
-	if (ev->ppid) {
-		pids[0] = ev->ppid;
-		n = 1 + proc_ancestors(t, ev->ppid, pids + 1, IMM_EVENT_MAX_ANCESTORS - 1);
-	}
-	for (int i = 0; i < n; i++) {
-		const struct proc_entry *p = proc_get(t, pids[i]);
-		ev->ancestors[i].pid = pids[i];
-		ev->ancestors[i].executable = p ? p->exe : NULL;
-		ev->ancestors[i].command_line = p ? p->cmdline : NULL;
+	while (pid && n < IMM_EVENT_MAX_ANCESTORS) {
+		const struct proc_entry *p = proc_get(t, pid);
+		ev->ancestors[n].pid = pid;
+		ev->ancestors[n].executable = p ? p->exe : NULL;
+		ev->ancestors[n].command_line = p ? p->cmdline : NULL;
+		n++;
+		if (!p || p->ppid == p->pid)
+			break;
+		pid = p->ppid;
 	}
 	ev->nancestors = n;
 }
@@ -323,7 +319,7 @@ void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a)
 	if (e && e->ppid != ev->ppid && ev->ppid)
 		e->ppid = ev->ppid; /* reparented */
 	fill_from(ev, e, proc_get(t, ev->ppid), a);
-	attach_ancestors(t, ev);
+	proc_attach_ancestors(t, ev);
 
 	if (ev->type == EBPF_EVENT_EXIT) {
 		e = find(t, ev->pid);

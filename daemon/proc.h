@@ -24,8 +24,14 @@ struct proc_table *proc_new(unsigned max_entries);
 void proc_free(struct proc_table *t);
 /* Read /proc; returns the number of processes seeded. */
 int proc_seed(struct proc_table *t, const char *proc_root);
-/* Update the table from ev (exec, fork, exit) and fill ev's process and parent fields. */
+/* Update the table from ev (exec, fork, exit) and fill ev's process and parent fields and its ancestors. */
 void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a);
+/*
+ * Attach the chain from ev->ppid up, as far as the table knows it, to ev
+ * (proc_apply does; an event made elsewhere calls it itself). The strings are
+ * the table's: they stay until a later update changes or drops that pid.
+ */
+void proc_attach_ancestors(const struct proc_table *t, struct imm_event *ev);
 const struct proc_entry *proc_get(const struct proc_table *t, uint32_t pid);
 /* pids from pid's parent up, at most max; returns how many. */
 int proc_ancestors(const struct proc_table *t, uint32_t pid, uint32_t *out, int max);

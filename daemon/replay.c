@@ -2,6 +2,7 @@
 #include "replay.h"
 #include "arena.h"
 #include "event_json.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -30,7 +31,16 @@ int replay_run(const char *file, const struct detect_opts *opts, FILE *out, stru
 		return -1;
 	}
 	struct arena a = { 0 };
-	static struct imm_event ev;
+	static struct imm_event ev, scratch;
+	/* the recording's own lineage, for incidents' ancestors and correlation's ProcessTree; never this host's /proc */
+	struct proc_table *procs = proc_new(65536);
+	if (!procs) {
+		fprintf(log, "immuned: out of memory\n");
+		detect_free(d);
+		if (in != stdin)
+			fclose(in);
+		return -1;
+	}
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -55,6 +65,11 @@ int replay_run(const char *file, const struct detect_opts *opts, FILE *out, stru
 			continue;
 		}
 		s.events++;
+		/* the table learns from a copy: the recorded fields stay as they were, the chain is added */
+		scratch = ev;
+		proc_apply(procs, &scratch, &a);
+		ev.nancestors = scratch.nancestors;
+		memcpy(ev.ancestors, scratch.ancestors, sizeof(ev.ancestors));
 		detect_event(d, &ev);
 		if (s.events % 4096 == 0)
 			detect_flush(d);
@@ -69,6 +84,7 @@ int replay_run(const char *file, const struct detect_opts *opts, FILE *out, stru
 	detect_get_stats(d, &ds);
 	s.incidents = ds.incidents;
 	detect_free(d);
+	proc_free(procs);
 	if (rerr)
 		fprintf(log, "%s:%llu: read error\n", file, (unsigned long long)s.lines);
 	if (st)

@@ -6,6 +6,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "sigma.h"
+#include "correlate.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -73,6 +74,22 @@ static bool yis_null(yaml_node_t *n)
 	const char *s = yscalar(n);
 	return !*s || strcmp(s, "null") == 0 || strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0 ||
 	       strcmp(s, "~") == 0;
+}
+
+/* for the correlation loader */
+yaml_node_t *sig_yget(yaml_document_t *d, yaml_node_t *map, const char *key)
+{
+	return yget(d, map, key);
+}
+
+const char *sig_yscalar(yaml_node_t *n)
+{
+	return yscalar(n);
+}
+
+yaml_node_t *sig_ynode(yaml_document_t *d, int id)
+{
+	return ynode(d, id);
 }
 
 /* ------------------------------------------------------------ atoms */
@@ -552,6 +569,8 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	if (!root)
 		return -1;
+	if (root->type == YAML_MAPPING_NODE && yget(doc, root, "correlation"))
+		return corr_load_doc(rs, name, doc, root, builtin, log);
 	struct sigma_rule *r = calloc(1, sizeof(*r));
 	if (!r)
 		abort();
@@ -567,6 +586,7 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 	r->author = pstr(r, ygets(doc, root, "author"));
 	r->status = pstr(r, ygets(doc, root, "status"));
 	r->description = pstr(r, ygets(doc, root, "description"));
+	r->name = ygets(doc, root, "name") ? pstr(r, ygets(doc, root, "name")) : NULL;
 
 	yaml_node_t *tags = yget(doc, root, "tags");
 	if (tags && tags->type == YAML_SEQUENCE_NODE) {
@@ -585,8 +605,6 @@ static int load_doc(struct sigma_ruleset *rs, const char *name, yaml_document_t 
 		bad = skip(&c, "document is not a map");
 	else if (ygets(doc, root, "action"))
 		bad = skip(&c, "rule collection action '%s' not supported", ygets(doc, root, "action"));
-	else if (yget(doc, root, "correlation"))
-		bad = skip(&c, "correlation rules not supported");
 	else if (!strcmp(r->status, "deprecated") || !strcmp(r->status, "unsupported"))
 		bad = skip(&c, "status %s", r->status);
 	else if (!r->title[0])
@@ -749,5 +767,8 @@ void sigma_ruleset_free(struct sigma_ruleset *rs)
 	for (int i = 0; i < rs->n; i++)
 		rule_free(rs->rules[i]);
 	free(rs->rules);
+	for (int i = 0; i < rs->ncorrs; i++)
+		corr_rule_free(rs->corrs[i]);
+	free(rs->corrs);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -83,6 +83,7 @@ struct sig_node {
 struct sigma_rule {
 	char *file;        /* as given on the command line, or "builtin:<name>" */
 	char *id, *title, *level, *author, *status, *description;
+	char *name;        /* Sigma's `name`, by which correlations may refer to the rule; NULL if none */
 	char **tags;
 	int ntags;
 	enum sig_logsource ls;
@@ -94,9 +95,13 @@ struct sigma_rule {
 	struct arena pool;       /* owns the nodes, atoms and strings */
 };
 
+struct corr_rule;
+
 struct sigma_ruleset {
 	struct sigma_rule **rules;
 	int n, cap;
+	struct corr_rule **corrs; /* correlation rules (correlate.h), resolved by corr_resolve */
+	int ncorrs, capcorrs;
 	unsigned loaded, skipped, yaml_errors;
 };
 

@@ -83,9 +83,13 @@ void verdict_replace_source(struct verdicts *v, const char *source, const struct
 	if (verdict_foreach(v, collect_stale, &s))
 		fprintf(log, "immuned: %s: listing the verdicts it set before failed; none removed\n", source);
 	else
-		for (size_t i = 0; i < s.n; i++)
+		for (size_t i = 0; i < s.n; i++) {
 			if (verdict_delete(v, s.list[i].kind, s.list[i].target, err, sizeof(err)) == 0)
 				(*removed)++;
+			else
+				fprintf(log, "immuned: %s: %s %s not removed: %s\n", source,
+					verdict_kind_name(s.list[i].kind), s.list[i].target, err);
+		}
 	for (size_t i = 0; i < s.n; i++)
 		free(s.list[i].target);
 	free(s.list);

@@ -121,6 +121,15 @@ bool verdict_net_is_v4(const struct verdict_net *t)
 	return t->prefixlen >= 96 && !memcmp(t->addr, mapped, sizeof(mapped));
 }
 
+bool verdict_net_covers(const struct verdict_net *t, const uint8_t addr[16])
+{
+	unsigned full = t->prefixlen / 8, rest = t->prefixlen % 8;
+
+	if (t->prefixlen > 128 || memcmp(t->addr, addr, full))
+		return false;
+	return !rest || ((t->addr[full] ^ addr[full]) & (uint8_t)(0xff << (8 - rest))) == 0;
+}
+
 bool verdict_net_is_exact(const struct verdict_net *t)
 {
 	return t->prefixlen == 128;

@@ -46,6 +46,8 @@ void verdict_format_net(const struct verdict_net *t, char *buf, size_t n);
 /* Full-length prefix: keyed exactly in verdict_net, else in verdict_cidr. */
 bool verdict_net_is_exact(const struct verdict_net *t);
 bool verdict_net_is_v4(const struct verdict_net *t);
+/* Whether the address (128-bit form) is inside t's prefix. */
+bool verdict_net_covers(const struct verdict_net *t, const uint8_t addr[16]);
 
 int verdict_parse_kind(const char *s, enum verdict_kind *k);
 const char *verdict_kind_name(enum verdict_kind k);

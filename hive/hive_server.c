@@ -1,81 +1,43 @@
 /*
  * `immuned --role hive`: one event loop (epoll, non-blocking OpenSSL) for
- * every agent. Incidents are stored exactly once, keyed by (agent, sequence),
- * and acknowledged only after the transaction that stored them committed.
- * Fleet verdicts are kept and pushed to every agent, now and on connect.
+ * every agent. No peer can stop it: connections are counted and capped (in
+ * total, per address, in handshake), each gets a bounded share of reading
+ * and writing per turn, its output queue is bounded, accept pauses when
+ * descriptors run out, and a connection is never freed inside its own
+ * handler: it is marked, and reaped when the turn is over.
  */
 #include "sd_notify.h"
 #include "hive.h"
-#include "ctlsock.h"
-#include "db.h"
-#include "frame.h"
+#include "hive_int.h"
 #include "hive_tls.h"
-#include "incident.h"
 #include "incident_ctl.h"
-#include "ioc.h"
-#include "verdict.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <openssl/err.h>
 #include <signal.h>
-#include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define HIVE_IDLE_TIMEOUT_S 90  /* agents send a heartbeat every 10 s */
-#define HIVE_HANDSHAKE_TIMEOUT_S 10
-#define HIVE_MAX_OUT (64u << 20) /* a peer that does not read is dropped */
-
-
-enum conn_state { CS_HANDSHAKE, CS_OPEN };
-
-struct conn {
-	int fd;
-	SSL *ssl;
-	enum conn_state state;
-	struct frame_buf in;
-	unsigned char *out;
-	size_t out_len, out_off;
-	char peer[80];
-	char cn[128];
-	char agent_id[128];
-	char host[256];
-	char version[64];
-	time_t since, last_seen;
-	uint64_t incidents, batches;
-	struct conn *next;
-};
-
-static struct {
-	SSL_CTX *ctx;
-	int ep, lfd;
-	sqlite3 *db;
-	sqlite3_stmt *ins;
-	struct conn *conns;
-	struct ctlsock *cs;
-	uint64_t verdict_version;
-	uint64_t stored, duplicates, refused, malformed;
-	volatile sig_atomic_t stop;
-} H;
+struct hive H;
+static volatile sig_atomic_t stop;
 
 static void on_signal(int s)
 {
 	(void)s;
-	H.stop = 1;
+	stop = 1;
 }
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
+void hive_log(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -85,393 +47,241 @@ static void logf_(const char *fmt, ...)
 	va_end(ap);
 }
 
-static int64_t now_ns(void)
+int64_t hive_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* ------------------------------------------------------------- storage */
-
-static int store_open(const char *path, char *err, size_t n)
-{
-	char *e = NULL;
-	if (!(H.db = db_open(path, incident_schema_sql, err, n)))
-		return -1;
-	const char *ddl = "PRAGMA synchronous=NORMAL;"
-			  "CREATE TABLE IF NOT EXISTS fleet_verdicts (kind TEXT NOT NULL, target TEXT NOT NULL,"
-			  " action TEXT NOT NULL, source TEXT NOT NULL, created_ns INTEGER NOT NULL,"
-			  " PRIMARY KEY (kind, target));"
-			  "CREATE TABLE IF NOT EXISTS fleet_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-			  "CREATE TABLE IF NOT EXISTS fleet_iocs (name TEXT PRIMARY KEY, version INTEGER NOT NULL,"
-			  " text TEXT NOT NULL, created_ns INTEGER NOT NULL);";
-	if (sqlite3_exec(H.db, ddl, NULL, NULL, &e) != SQLITE_OK) {
-		snprintf(err, n, "%s: %s", path, e ? e : "schema");
-		sqlite3_free(e);
-		return -1;
-	}
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT value FROM fleet_meta WHERE key='verdict_version'", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			H.verdict_version = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	const char *ins = "INSERT OR IGNORE INTO incidents (host, agent_id, agent_seq, " INCIDENT_COLUMNS ", hive_acked)"
-			  " VALUES (?,?,?," INCIDENT_PLACEHOLDERS ",1)";
-	if (sqlite3_prepare_v2(H.db, ins, -1, &H.ins, NULL) != SQLITE_OK) {
-		snprintf(err, n, "%s: %s", path, sqlite3_errmsg(H.db));
-		return -1;
-	}
-	return 0;
-}
-
-static const char *jstr(const cJSON *o, const char *k)
+const char *hive_jstr(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double jnum(const cJSON *o, const char *k, double d)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsNumber(v) ? v->valuedouble : d;
-}
-
-static void bind_str(int i, const cJSON *o, const char *k)
-{
-	const char *s = jstr(o, k);
-	if (s)
-		sqlite3_bind_text(H.ins, i, s, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(H.ins, i);
-}
-
 /* ---------------------------------------------------------- connections */
 
-static void conn_close(struct conn *c, const char *why)
+void hive_conn_kill(struct conn *c, const char *why)
 {
-	if (why)
-		logf_("%s%s%s: closed: %s", c->peer, c->agent_id[0] ? " agent " : "", c->agent_id, why);
+	if (c->dead)
+		return;
+	c->dead = why ? why : "closed";
+	/* counted out now: the slot is free for this turn's accepts */
+	if (c->state == CS_HANDSHAKE)
+		H.nhandshakes--;
+	H.nconns--;
 	epoll_ctl(H.ep, EPOLL_CTL_DEL, c->fd, NULL);
+}
+
+static void conn_free(struct conn *c, bool say)
+{
+	if (say && !c->quiet)
+		hive_log("%s%s%s: closed: %s", c->peer, c->agent_id[0] ? " agent " : "", c->agent_id, c->dead);
 	SSL_free(c->ssl);
 	close(c->fd);
 	frame_buf_free(&c->in);
 	free(c->out);
-	for (struct conn **p = &H.conns; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
 	free(c);
 }
 
-static void want(struct conn *c, bool wr)
+/* The turn is over: free what was marked. */
+static void reap(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN | (wr ? EPOLLOUT : 0), .data.ptr = c };
+	for (struct conn **p = &H.conns; *p;) {
+		struct conn *c = *p;
+		if (c->dead) {
+			*p = c->next;
+			conn_free(c, true);
+		} else {
+			p = &c->next;
+		}
+	}
+}
+
+static void arm(struct conn *c)
+{
+	if (c->dead)
+		return;
+	size_t queued = c->out_len - c->out_off;
+	/* a peer that does not read what it is sent is not read either */
+	c->reading = queued < HIVE_OUT_MAX / 2;
+	struct epoll_event ev = { .events = (c->reading ? EPOLLIN : 0) | (queued ? EPOLLOUT : 0), .data.ptr = c };
 	epoll_ctl(H.ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
-static int send_obj(struct conn *c, cJSON *o)
+int hive_send(struct conn *c, cJSON *o)
 {
 	size_t n;
-	unsigned char *f = frame_encode(o, &n);
+	unsigned char *f = o ? frame_encode(o, &n) : NULL;
 	cJSON_Delete(o);
-	if (!f)
-		return -1;
-	if (c->out_len - c->out_off + n > HIVE_MAX_OUT) {
+	if (c->dead) {
 		free(f);
 		return -1;
 	}
-	if (c->out_off && c->out_off == c->out_len)
-		c->out_len = c->out_off = 0;
+	if (!f) {
+		hive_conn_kill(c, "a reply could not be framed (out of memory, or over 1 MiB)");
+		return -1;
+	}
+	if (c->out_len - c->out_off + n > HIVE_OUT_MAX) {
+		free(f);
+		hive_conn_kill(c, "the peer does not read what it is sent");
+		return -1;
+	}
+	if (c->out_off) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
 	unsigned char *o2 = realloc(c->out, c->out_len + n);
 	if (!o2) {
 		free(f);
+		hive_conn_kill(c, "out of memory");
 		return -1;
 	}
 	c->out = o2;
 	memcpy(c->out + c->out_len, f, n);
 	c->out_len += n;
 	free(f);
-	want(c, true);
+	arm(c);
 	return 0;
 }
 
-/* Write what is queued; -1 when the connection failed. */
-static int flush_out(struct conn *c)
+/* Write a bounded share of what is queued. */
+static void flush_out(struct conn *c)
 {
-	while (c->out_off < c->out_len) {
-		int w = SSL_write(c->ssl, c->out + c->out_off, (int)(c->out_len - c->out_off));
+	size_t budget = HIVE_WRITE_TURN;
+	while (!c->dead && c->out_off < c->out_len && budget) {
+		size_t len = c->out_len - c->out_off;
+		if (len > budget)
+			len = budget;
+		int w = SSL_write(c->ssl, c->out + c->out_off, (int)len);
 		if (w <= 0) {
 			int e = SSL_get_error(c->ssl, w);
-			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-				return 0;
-			return -1;
+			if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ)
+				hive_conn_kill(c, "write failed");
+			break;
 		}
-		c->out_off += w;
+		c->out_off += (size_t)w;
+		budget -= (size_t)w;
 	}
-	c->out_len = c->out_off = 0;
-	want(c, false);
+	if (c->out_off == c->out_len)
+		c->out_len = c->out_off = 0;
+	hive_sync_pump(c);
+	arm(c);
+}
+
+/* The certificate names the agent, exactly: its CN or one of its SAN URIs. */
+static bool identity_matches(const struct conn *c, const char *id)
+{
+	if (c->cn[0] && strcmp(id, c->cn) == 0)
+		return true;
+	for (const char *u = c->uris; *u; u += strlen(u) + 1)
+		if (strcmp(id, u) == 0)
+			return true;
+	return false;
+}
+
+static int handle_hello(struct conn *c, const cJSON *m)
+{
+	const char *id = hive_jstr(m, "agent_id"), *host = hive_jstr(m, "hostname");
+	if (c->agent_id[0]) {
+		hive_log("%s agent %s: a second hello: refused", c->peer, c->agent_id);
+		return -1;
+	}
+	if (!id || !*id || strlen(id) >= sizeof(c->agent_id)) {
+		hive_log("%s: hello without a usable agent_id: refused", c->peer);
+		return -1;
+	}
+	if (!identity_matches(c, id)) {
+		hive_log("%s: agent id '%.60s' is not its certificate's identity (CN '%s'%s): refused", c->peer, id,
+			 c->cn, c->uris[0] ? " or a SAN URI" : "");
+		H.refused++;
+		return -1;
+	}
+	if (hive_revoked(id)) {
+		hive_log("%s: agent %s is revoked: refused", c->peer, id);
+		H.revoked_refused++;
+		return -1;
+	}
+	snprintf(c->agent_id, sizeof(c->agent_id), "%s", id);
+	snprintf(c->host, sizeof(c->host), "%s", host ? host : id);
+	snprintf(c->version, sizeof(c->version), "%s", hive_jstr(m, "version") ? hive_jstr(m, "version") : "");
+	hive_log("%s: agent %s (%s, version %s) connected", c->peer, c->agent_id, c->host, c->version);
+	/* the agent gets what it lacks of the fleet's verdicts and every IOC set, in chunks */
+	if (frame_u64(cJSON_GetObjectItemCaseSensitive(m, "verdict_version"), &c->vhave))
+		c->vhave = UINT64_MAX;
+	c->ioc_sent_ns = 0;
+	hive_sync_pump(c);
 	return 0;
-}
-
-/* The whole fleet verdict set, versioned: agents replace what the Hive set before. */
-static cJSON *verdict_set_msg(void)
-{
-	cJSON *m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "type", "verdicts");
-	cJSON_AddNumberToObject(m, "version", (double)H.verdict_version);
-	cJSON *arr = cJSON_AddArrayToObject(m, "verdicts");
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT kind, target, action, source FROM fleet_verdicts ORDER BY kind, target",
-			       -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			cJSON *v = cJSON_CreateObject();
-			cJSON_AddStringToObject(v, "kind", (const char *)sqlite3_column_text(st, 0));
-			cJSON_AddStringToObject(v, "target", (const char *)sqlite3_column_text(st, 1));
-			cJSON_AddStringToObject(v, "action", (const char *)sqlite3_column_text(st, 2));
-			cJSON_AddStringToObject(v, "source", (const char *)sqlite3_column_text(st, 3));
-			cJSON_AddItemToArray(arr, v);
-		}
-		sqlite3_finalize(st);
-	}
-	return m;
-}
-
-static cJSON *ioc_msg(const char *name, int64_t version, const char *text)
-{
-	cJSON *m = cJSON_CreateObject();
-	cJSON_AddStringToObject(m, "type", "ioc");
-	cJSON_AddStringToObject(m, "name", name);
-	cJSON_AddNumberToObject(m, "version", (double)version);
-	cJSON_AddStringToObject(m, "text", text);
-	return m;
-}
-
-/* Every fleet IOC set to one agent (after its hello). */
-static int push_iocs(struct conn *c)
-{
-	sqlite3_stmt *st;
-	int r = 0;
-	if (sqlite3_prepare_v2(H.db, "SELECT name, version, text FROM fleet_iocs ORDER BY name", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return 0;
-	while (r == 0 && sqlite3_step(st) == SQLITE_ROW)
-		r = send_obj(c, ioc_msg((const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-					(const char *)sqlite3_column_text(st, 2)));
-	sqlite3_finalize(st);
-	return r;
-}
-
-static void push_verdicts_all(void)
-{
-	for (struct conn *c = H.conns, *n; c; c = n) {
-		n = c->next;
-		if (c->state == CS_OPEN && c->agent_id[0] && send_obj(c, verdict_set_msg()))
-			conn_close(c, "cannot queue the verdict push");
-	}
-}
-
-/* Store or remove one fleet verdict and bump the version; 0 or -1 with err. */
-static int fleet_set(const char *verb, const char *kind, const char *target, const char *source, char *err,
-		     size_t n)
-{
-	enum verdict_kind k;
-	if (verdict_parse_kind(kind, &k)) {
-		snprintf(err, n, "kind must be exec, file or net, not '%s'", kind);
-		return -1;
-	}
-	char canon[128];
-	if (k == VK_NET) {
-		struct verdict_net t;
-		if (verdict_parse_net(target, &t, err, n))
-			return -1;
-		verdict_format_net(&t, canon, sizeof(canon));
-		target = canon;
-	} else if (target[0] != '/') {
-		snprintf(err, n, "%s: exec and file targets are absolute paths", target);
-		return -1;
-	}
-	sqlite3_stmt *st;
-	const char *sql = strcmp(verb, "unblock") == 0 ?
-				  "DELETE FROM fleet_verdicts WHERE kind=?1 AND target=?2" :
-				  "INSERT OR REPLACE INTO fleet_verdicts (kind, target, action, source, created_ns)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5)";
-	if (sqlite3_prepare_v2(H.db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, n, "%s", sqlite3_errmsg(H.db));
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-	if (strcmp(verb, "unblock")) {
-		sqlite3_bind_text(st, 3, strcmp(verb, "allow") == 0 ? "allow" : "deny", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, source, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 5, now_ns());
-	}
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, n, "%s", sqlite3_errmsg(H.db));
-		return -1;
-	}
-	H.verdict_version++;
-	sqlite3_stmt *m;
-	if (sqlite3_prepare_v2(H.db, "INSERT OR REPLACE INTO fleet_meta VALUES ('verdict_version', ?)", -1, &m,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(m, 1, (sqlite3_int64)H.verdict_version);
-		sqlite3_step(m);
-		sqlite3_finalize(m);
-	}
-	logf_("fleet verdict %s %s %s (%s), version %llu", verb, kind, target, source,
-	      (unsigned long long)H.verdict_version);
-	push_verdicts_all();
-	return 0;
-}
-
-static int handle_incidents(struct conn *c, const cJSON *m)
-{
-	const cJSON *batch = cJSON_GetObjectItemCaseSensitive(m, "batch"), *it;
-	if (!cJSON_IsArray(batch))
-		return -1;
-	if (!c->agent_id[0])
-		return -1; /* hello first */
-	cJSON *ack = cJSON_CreateObject();
-	cJSON_AddStringToObject(ack, "type", "ack");
-	cJSON *seqs = cJSON_AddArrayToObject(ack, "seqs");
-	sqlite3_exec(H.db, "BEGIN", NULL, NULL, NULL);
-	cJSON_ArrayForEach(it, batch)
-	{
-		double seq = jnum(it, "seq", -1);
-		/* the incident document travels as the JSON text the agent stored:
-		 * the Hive keeps it as it is instead of parsing and printing it again */
-		const char *doc = jstr(it, "doc");
-		if (seq < 0 || !doc || doc[0] != '{' || !jstr(it, "rule_id")) {
-			sqlite3_exec(H.db, "ROLLBACK", NULL, NULL, NULL);
-			cJSON_Delete(ack);
-			return -1;
-		}
-		sqlite3_reset(H.ins);
-		sqlite3_clear_bindings(H.ins);
-		sqlite3_bind_text(H.ins, 1, c->host[0] ? c->host : c->agent_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(H.ins, 2, c->agent_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(H.ins, 3, (sqlite3_int64)seq);
-		sqlite3_bind_int64(H.ins, 4, (sqlite3_int64)jnum(it, "time_ns", 0));
-		bind_str(5, it, "rule_id");
-		sqlite3_bind_text(H.ins, 6, jstr(it, "rule_title") ? jstr(it, "rule_title") : "", -1,
-				  SQLITE_TRANSIENT);
-		bind_str(7, it, "rule_level");
-		bind_str(8, it, "rule_tags");
-		bind_str(9, it, "rule_author");
-		sqlite3_bind_text(H.ins, 10, jstr(it, "event_kind") ? jstr(it, "event_kind") : "", -1,
-				  SQLITE_TRANSIENT);
-		sqlite3_bind_int64(H.ins, 11, (sqlite3_int64)jnum(it, "pid", 0));
-		sqlite3_bind_int64(H.ins, 12, (sqlite3_int64)jnum(it, "ppid", 0));
-		sqlite3_bind_int64(H.ins, 13, (sqlite3_int64)jnum(it, "uid", 0));
-		bind_str(14, it, "executable");
-		bind_str(15, it, "command_line");
-		bind_str(16, it, "parent_executable");
-		bind_str(17, it, "target");
-		sqlite3_bind_text(H.ins, 18, jstr(it, "action") ? jstr(it, "action") : "alert", -1, SQLITE_TRANSIENT);
-		bind_str(19, it, "verdict");
-		sqlite3_bind_text(H.ins, 20, doc, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(H.ins);
-		if (rc != SQLITE_DONE) {
-			logf_("%s agent %s: storing seq %.0f: %s", c->peer, c->agent_id, seq, sqlite3_errmsg(H.db));
-			sqlite3_exec(H.db, "ROLLBACK", NULL, NULL, NULL);
-			cJSON_Delete(ack);
-			return 0; /* no ack: the agent sends them again */
-		}
-		if (sqlite3_changes(H.db))
-			H.stored++;
-		else
-			H.duplicates++;
-		cJSON_AddItemToArray(seqs, cJSON_CreateNumber(seq));
-		c->incidents++;
-	}
-	if (sqlite3_exec(H.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-		logf_("commit failed: %s", sqlite3_errmsg(H.db));
-		sqlite3_exec(H.db, "ROLLBACK", NULL, NULL, NULL);
-		cJSON_Delete(ack);
-		return 0;
-	}
-	c->batches++;
-	/* committed: now the agent may forget them */
-	return send_obj(c, ack);
 }
 
 static int handle(struct conn *c, cJSON *m)
 {
-	const char *type = jstr(m, "type");
+	const char *type = hive_jstr(m, "type");
 	c->last_seen = time(NULL);
-	if (strcmp(type, "hello") == 0) {
-		const char *id = jstr(m, "agent_id"), *host = jstr(m, "hostname");
-		if (!id || !*id || strlen(id) >= sizeof(c->agent_id))
-			return -1;
-		/* the certificate says who this is: an agent may not speak for another
-		 * (its id is the CN, or CN-suffix for several agents behind one certificate) */
-		size_t cl = strlen(c->cn);
-		if (!cl || strncmp(id, c->cn, cl) != 0 || (id[cl] != 0 && id[cl] != '-')) {
-			logf_("%s: agent id '%.60s' does not match its certificate '%s': refused", c->peer, id, c->cn);
-			return -1;
-		}
-		snprintf(c->agent_id, sizeof(c->agent_id), "%s", id);
-		snprintf(c->host, sizeof(c->host), "%s", host ? host : id);
-		snprintf(c->version, sizeof(c->version), "%s", jstr(m, "version") ? jstr(m, "version") : "");
-		logf_("%s: agent %s (%s, certificate %s, version %s) connected", c->peer, c->agent_id, c->host, c->cn,
-		      c->version);
-		/* a new agent gets the fleet's verdicts and IOC sets now */
-		if (jnum(m, "verdict_version", -1) != (double)H.verdict_version && send_obj(c, verdict_set_msg()))
-			return -1;
-		return push_iocs(c);
+	if (strcmp(type, "hello") == 0)
+		return handle_hello(c, m);
+	if (!c->agent_id[0]) {
+		hive_log("%s: '%.40s' before hello: refused", c->peer, type);
+		return -1;
 	}
 	if (strcmp(type, "incidents") == 0)
-		return handle_incidents(c, m);
+		return hive_handle_incidents(c, m);
 	if (strcmp(type, "heartbeat") == 0) {
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "type", "heartbeat");
-		return send_obj(c, r);
-	}
-	if (strcmp(type, "verdict") == 0) { /* an agent's block to spread (--share-verdicts, --fleet) */
-		const char *kind = jstr(m, "kind"), *target = jstr(m, "target"), *src = jstr(m, "source");
-		const char *verb = jstr(m, "verb") ? jstr(m, "verb") : "block";
-		char err[256], source[160];
-		if (!kind || !target || !c->agent_id[0])
-			return -1;
-		if (strcmp(verb, "block") && strcmp(verb, "allow") && strcmp(verb, "unblock"))
-			return -1;
-		snprintf(source, sizeof(source), "agent:%s:%s", c->agent_id, src ? src : "?");
-		if (fleet_set(verb, kind, target, source, err, sizeof(err)))
-			logf_("%s agent %s: shared verdict refused: %s", c->peer, c->agent_id, err);
+		hive_send(c, r);
 		return 0;
 	}
-	logf_("%s: unknown message type '%.40s' ignored", c->peer, type);
+	if (strcmp(type, "verdict") == 0) {
+		hive_fleet_proposal(c, m);
+		return 0;
+	}
+	hive_log("%s agent %s: unknown message type '%.40s' ignored", c->peer, c->agent_id, type);
 	return 0;
 }
 
+static void handshake(struct conn *c)
+{
+	char err[256];
+	int r = SSL_accept(c->ssl);
+	if (r == 1) {
+		c->state = CS_OPEN;
+		H.nhandshakes--;
+		hive_tls_peer_ids(c->ssl, c->cn, sizeof(c->cn), c->uris, sizeof(c->uris));
+		arm(c);
+		return;
+	}
+	int e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		struct epoll_event ev = { .events = e == SSL_ERROR_WANT_WRITE ? EPOLLOUT : EPOLLIN, .data.ptr = c };
+		epoll_ctl(H.ep, EPOLL_CTL_MOD, c->fd, &ev);
+		return;
+	}
+	hive_tls_error(c->ssl, err, sizeof(err));
+	H.refused++;
+	/* the reason outlives the handler: keep it in the connection */
+	snprintf(c->host, sizeof(c->host), "%s", err[0] ? err : "TLS handshake failed");
+	hive_conn_kill(c, c->host);
+}
+
+/* Read a bounded share; what is left is read next turn (c->more). */
 static void on_readable(struct conn *c)
 {
 	char err[256];
+	c->more = false;
 	if (c->state == CS_HANDSHAKE) {
-		int r = SSL_accept(c->ssl);
-		if (r == 1) {
-			c->state = CS_OPEN;
-			hive_tls_peer_cn(c->ssl, c->cn, sizeof(c->cn));
-			want(c, false);
-		} else {
-			int e = SSL_get_error(c->ssl, r);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-				want(c, e == SSL_ERROR_WANT_WRITE);
-				return;
-			}
-			hive_tls_error(c->ssl, err, sizeof(err));
-			H.refused++;
-			conn_close(c, err[0] ? err : "TLS handshake failed");
+		handshake(c);
+		if (c->state == CS_HANDSHAKE)
 			return;
-		}
 	}
-	for (;;) {
+	size_t budget = HIVE_READ_TURN;
+	while (!c->dead && c->reading) {
+		if (!budget) {
+			c->more = true;
+			break;
+		}
 		unsigned char buf[16384];
 		int r = SSL_read(c->ssl, buf, sizeof(buf));
 		if (r <= 0) {
@@ -479,64 +289,159 @@ static void on_readable(struct conn *c)
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 				break;
 			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
-				conn_close(c, "peer closed");
-				return;
+				hive_conn_kill(c, "peer closed");
+				break;
 			}
 			hive_tls_error(c->ssl, err, sizeof(err));
-			conn_close(c, err);
-			return;
+			snprintf(c->host, sizeof(c->host), "%s", err);
+			hive_conn_kill(c, c->host);
+			break;
 		}
-		if (frame_feed(&c->in, buf, r)) {
-			conn_close(c, "out of memory");
-			return;
+		budget -= (size_t)r < budget ? (size_t)r : budget;
+		if (frame_feed(&c->in, buf, (size_t)r)) {
+			hive_conn_kill(c, "out of memory");
+			break;
 		}
 		cJSON *m;
-		enum frame_status st;
-		while ((st = frame_next(&c->in, &m, err, sizeof(err))) == FRAME_OK) {
+		enum frame_status st = FRAME_NEED;
+		while (!c->dead && (st = frame_next(&c->in, &m, err, sizeof(err))) == FRAME_OK) {
 			int hr = handle(c, m);
 			cJSON_Delete(m);
 			if (hr) {
 				H.malformed++;
-				conn_close(c, "malformed message");
-				return;
+				hive_conn_kill(c, "malformed message");
 			}
 		}
-		if (st != FRAME_NEED) {
+		if (!c->dead && st != FRAME_NEED) {
 			H.malformed++;
-			conn_close(c, err);
-			return;
+			snprintf(c->host, sizeof(c->host), "%s", err);
+			hive_conn_kill(c, c->host);
 		}
 	}
-	if (c->out_len > c->out_off && flush_out(c))
-		conn_close(c, "write failed");
+	if (!c->dead && c->out_len > c->out_off)
+		flush_out(c);
+}
+
+static unsigned conns_from(const struct sockaddr_storage *ss)
+{
+	unsigned n = 0;
+	for (struct conn *c = H.conns; c; c = c->next) {
+		if (c->dead || c->addr.ss_family != ss->ss_family)
+			continue;
+		if (ss->ss_family == AF_INET)
+			n += memcmp(&((struct sockaddr_in *)&c->addr)->sin_addr, &((const struct sockaddr_in *)ss)->sin_addr,
+				    4) == 0;
+		else
+			n += memcmp(&((struct sockaddr_in6 *)&c->addr)->sin6_addr,
+				    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16) == 0;
+	}
+	return n;
+}
+
+static void pause_accept(const char *why)
+{
+	/* the listening socket stays readable: without a pause the loop would spin */
+	if (!H.accept_paused_until)
+		hive_log("accept paused for 1 s: %s", why);
+	H.accept_paused_until = time(NULL) + 1;
+	H.accept_paused++;
+	struct epoll_event ev = { .events = 0, .data.ptr = NULL };
+	epoll_ctl(H.ep, EPOLL_CTL_MOD, H.lfd, &ev);
 }
 
 static void accept_all(void)
 {
-	for (;;) {
+	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(H.lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		struct conn *c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accept(strerror(errno));
 			return;
 		}
 		char host[64] = "?", port[16] = "?";
 		getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
 			    NI_NUMERICHOST | NI_NUMERICSERV);
-		snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
+		const char *cap = H.nconns >= H.o.max_conns		       ? "connections"
+				  : conns_from(&ss) >= H.o.max_conns_per_addr ? "connections from this address"
+									       : NULL;
+		/* handshakes in flight: the oldest gives way, so idle connections
+		 * cannot keep a real agent's handshake out */
+		if (!cap && H.nhandshakes >= H.o.max_handshakes) {
+			struct conn *old = NULL;
+			for (struct conn *c = H.conns; c; c = c->next)
+				if (!c->dead && c->state == CS_HANDSHAKE)
+					old = c; /* the list is newest first */
+			if (old) {
+				H.conns_refused++;
+				old->quiet = true; /* a flood must not fill the log */
+				hive_conn_kill(old, "too many handshakes in flight: the oldest gives way");
+			}
+		}
+		if (cap) {
+			/* said once per second at most: a flood must not fill the log */
+			static time_t said;
+			if (said != time(NULL))
+				hive_log("%s:%s: refused: too many %s", host, port, cap);
+			said = time(NULL);
+			H.conns_refused++;
+			close(fd);
+			continue;
+		}
+		struct conn *c = calloc(1, sizeof(*c));
+		SSL *ssl = c ? SSL_new(H.ctx) : NULL;
+		if (!ssl) {
+			free(c);
+			close(fd);
+			pause_accept("out of memory");
+			return;
+		}
+		snprintf(c->peer, sizeof(c->peer), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+		c->addr = ss;
 		c->fd = fd;
-		c->ssl = SSL_new(H.ctx);
+		c->ssl = ssl;
 		SSL_set_fd(c->ssl, fd);
 		c->since = c->last_seen = time(NULL);
+		c->reading = true;
 		c->next = H.conns;
 		H.conns = c;
+		H.nconns++;
+		H.nhandshakes++;
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
 		epoll_ctl(H.ep, EPOLL_CTL_ADD, fd, &ev);
 		on_readable(c); /* the ClientHello may already be here */
+	}
+}
+
+/* Once a second: timeouts, accept resumed, the CRL re-read when it changed. */
+static void sweep(time_t now)
+{
+	for (struct conn *c = H.conns; c; c = c->next) {
+		if (c->state == CS_HANDSHAKE && now - c->since > HIVE_HANDSHAKE_TIMEOUT_S)
+			hive_conn_kill(c, "handshake timed out");
+		else if (now - c->last_seen > HIVE_IDLE_TIMEOUT_S)
+			hive_conn_kill(c, "silent for too long");
+	}
+	if (H.accept_paused_until && now >= H.accept_paused_until) {
+		H.accept_paused_until = 0;
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+		epoll_ctl(H.ep, EPOLL_CTL_MOD, H.lfd, &ev);
+	}
+	struct stat st;
+	if (H.o.crl && stat(H.o.crl, &st) == 0 && st.st_mtime != H.crl_mtime) {
+		char err[512];
+		H.crl_mtime = st.st_mtime;
+		if (hive_tls_load_crl(H.ctx, H.o.ca, H.o.crl, err, sizeof(err))) {
+			hive_log("--crl: %s; the list loaded before stays", err);
+			return;
+		}
+		hive_log("--crl %s re-read", H.o.crl);
+		for (struct conn *c = H.conns; c; c = c->next)
+			if (c->state == CS_OPEN && !c->dead && hive_tls_peer_revoked(H.ctx, c->ssl)) {
+				hive_log("%s agent %s: its certificate is in the CRL now", c->peer, c->agent_id);
+				hive_conn_kill(c, "certificate revoked");
+			}
 	}
 }
 
@@ -546,14 +451,20 @@ static void status_fields(cJSON *r, void *ctx)
 {
 	(void)ctx;
 	cJSON_AddStringToObject(r, "role", "hive");
-	cJSON_AddNumberToObject(r, "verdict_version", (double)H.verdict_version);
-	cJSON_AddNumberToObject(r, "incidents_stored", (double)H.stored);
-	cJSON_AddNumberToObject(r, "duplicates_ignored", (double)H.duplicates);
-	cJSON_AddNumberToObject(r, "clients_refused", (double)H.refused);
-	cJSON_AddNumberToObject(r, "malformed_closed", (double)H.malformed);
+	frame_add_u64(r, "verdict_version", H.verdict_version);
+	frame_add_u64(r, "incidents_stored", H.stored);
+	frame_add_u64(r, "duplicates_ignored", H.duplicates);
+	frame_add_u64(r, "incidents_refused", H.nacked);
+	frame_add_u64(r, "clients_refused", H.refused);
+	frame_add_u64(r, "revoked_refused", H.revoked_refused);
+	frame_add_u64(r, "malformed_closed", H.malformed);
+	frame_add_u64(r, "connections", H.nconns);
+	frame_add_u64(r, "connections_refused", H.conns_refused);
+	frame_add_u64(r, "accept_paused", H.accept_paused);
+	hive_fleet_status(r);
 	cJSON *arr = cJSON_AddArrayToObject(r, "agents");
 	for (struct conn *c = H.conns; c; c = c->next) {
-		if (!c->agent_id[0])
+		if (!c->agent_id[0] || c->dead)
 			continue;
 		cJSON *a = cJSON_CreateObject();
 		cJSON_AddStringToObject(a, "agent_id", c->agent_id);
@@ -561,159 +472,171 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddStringToObject(a, "peer", c->peer);
 		cJSON_AddStringToObject(a, "certificate", c->cn);
 		cJSON_AddStringToObject(a, "link", "connected");
-		cJSON_AddNumberToObject(a, "connected_s", (double)(time(NULL) - c->since));
-		cJSON_AddNumberToObject(a, "last_seen_s", (double)(time(NULL) - c->last_seen));
-		cJSON_AddNumberToObject(a, "incidents", (double)c->incidents);
+		frame_add_i64(a, "connected_s", time(NULL) - c->since);
+		frame_add_i64(a, "last_seen_s", time(NULL) - c->last_seen);
+		frame_add_u64(a, "incidents", c->incidents);
+		frame_add_u64(a, "refused", c->nacked);
 		cJSON_AddItemToArray(arr, a);
 	}
-	/* agents seen before and not connected now */
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT agent_id, host, count(*), max(time_ns) FROM incidents"
-				     " WHERE agent_id IS NOT NULL GROUP BY agent_id", -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(st, 0);
-			bool live = false;
-			for (struct conn *c = H.conns; c; c = c->next)
-				live |= strcmp(c->agent_id, id) == 0;
-			if (live)
-				continue;
-			cJSON *a = cJSON_CreateObject();
-			cJSON_AddStringToObject(a, "agent_id", id);
-			cJSON_AddStringToObject(a, "host", (const char *)sqlite3_column_text(st, 1));
-			cJSON_AddStringToObject(a, "link", "disconnected");
-			cJSON_AddNumberToObject(a, "incidents", (double)sqlite3_column_int64(st, 2));
-			cJSON_AddItemToArray(arr, a);
-		}
-		sqlite3_finalize(st);
-	}
-}
-
-static int cmd_fleet(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
-{
-	const char *verb = ctx;
-	const char *kind = ctl_str(req, "kind"), *target = ctl_str(req, "target");
-	char err[256], source[64];
-	if (!kind || !target)
-		return ctl_error(reply, "\"kind\" and \"target\" are needed");
-	snprintf(source, sizeof(source), "operator:%u", (unsigned)peer->uid);
-	if (fleet_set(verb, kind, target, source, err, sizeof(err)))
-		return ctl_error(reply, "%s", err);
-	cJSON_AddStringToObject(reply, "applied", "fleet");
-	cJSON_AddNumberToObject(reply, "verdict_version", (double)H.verdict_version);
-	return 0;
-}
-
-/* `immunectl ioc-push NAME FILE` on the Hive: checked whole, stored, pushed to every agent. */
-static int cmd_ioc_push(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
-{
-	(void)peer;
-	(void)ctx;
-	const char *name = ctl_str(req, "name"), *text = ctl_str(req, "text");
-	if (!name || !*name || strlen(name) > 60 || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(name))
-		return ctl_error(reply, "\"name\" must be 1 to 60 of [a-z0-9-_.]");
-	if (!text)
-		return ctl_error(reply, "\"text\" (the IOC file) is needed");
-	if (strlen(text) > FRAME_MAX - 4096)
-		return ctl_error(reply, "an IOC set pushed through the Hive must stay under 1 MiB: split it");
-	struct ioc_set *set = ioc_new(0);
-	char file[96], why[512];
-	snprintf(file, sizeof(file), "hive-%s", name);
-	long count = set ? ioc_add_text(set, text, file, why, sizeof(why)) : -1;
-	if (count < 0) {
-		ioc_free(set);
-		return ctl_error(reply, "%s", set ? why : "out of memory");
-	}
-	ioc_free(set);
-	sqlite3_stmt *st;
-	int64_t version = 1;
-	if (sqlite3_prepare_v2(H.db, "SELECT version FROM fleet_iocs WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int64(st, 0) + 1;
-		sqlite3_finalize(st);
-	}
-	if (sqlite3_prepare_v2(H.db, "INSERT OR REPLACE INTO fleet_iocs VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, version);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, now_ns());
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	logf_("fleet IOC set %s version %lld: %ld indicators", name, (long long)version, count);
-	for (struct conn *c = H.conns, *nx; c; c = nx) {
-		nx = c->next;
-		if (c->state == CS_OPEN && c->agent_id[0] && send_obj(c, ioc_msg(name, version, text)))
-			conn_close(c, "cannot queue the IOC push");
-	}
-	cJSON_AddNumberToObject(reply, "version", (double)version);
-	cJSON_AddNumberToObject(reply, "indicators", (double)count);
-	return 0;
-}
-
-static int cmd_verdicts(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
-{
-	(void)req;
-	(void)peer;
-	(void)ctx;
-	cJSON *m = verdict_set_msg();
-	cJSON *arr = cJSON_DetachItemFromObject(m, "verdicts");
-	cJSON_Delete(m);
-	cJSON_AddItemToObject(reply, "verdicts", arr);
-	return 0;
+	hive_store_status(arr);
 }
 
 /* ------------------------------------------------------------------ main */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: immuned --role hive --listen ADDR:PORT --ca FILE --cert FILE --key FILE [--db PATH] "
-		   "[--socket PATH]\n"
+	fprintf(f, "Usage: immuned --role hive --listen ADDR:PORT --ca FILE --cert FILE --key FILE [OPTIONS]\n"
 		   "Receives incidents from agents over mutual TLS 1.3 and pushes fleet verdicts to them.\n"
 		   "  --listen ADDR:PORT  where agents connect (e.g. 0.0.0.0:7443, [::]:7443)\n"
 		   "  --ca FILE           the fleet CA that signs agent certificates\n"
 		   "  --cert FILE --key FILE  the Hive's certificate (its SAN is what agents verify)\n"
+		   "  --crl FILE          revoked agent certificates (PEM CRL of the fleet CA), re-read when it changes\n"
 		   "  --db PATH           SQLite database (default /var/lib/immune/hive.db)\n"
-		   "  --socket PATH       control socket for immunectl (default /run/immune/hive.sock)\n");
+		   "  --socket PATH       control socket for immunectl (default /run/immune/hive.sock)\n"
+		   "  --accept-agents K   accept an exec/file block proposed with the same SHA-256 by K >= 2\n"
+		   "                      distinct agents (default: off, every proposal waits for an operator)\n"
+		   "  --min-prefix4 N     no fleet net verdict wider than /N for IPv4 (default 16)\n"
+		   "  --min-prefix6 N     ... nor /N for IPv6 (default 48)\n"
+		   "  --max-connections N (default 1024)  --max-per-address N (default 32)\n"
+		   "  --max-handshakes N  TLS handshakes in flight (default 64)\n");
+}
+
+static int num_opt(const char *name, const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "immuned --role hive: --%s needs a number from %u to %u, not '%s'\n", name, lo, hi, s);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int listen_on(const char *listen_at)
+{
+	char host[256], port[16];
+	if (hive_split_addr(listen_at, host, sizeof(host), port, sizeof(port))) {
+		fprintf(stderr, "immuned --role hive: --listen %s: expected ADDR:PORT\n", listen_at);
+		return -1;
+	}
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
+	int gr = getaddrinfo(host, port, &hints, &ai);
+	if (gr) {
+		fprintf(stderr, "immuned --role hive: --listen %s: %s\n", listen_at, gai_strerror(gr));
+		return -1;
+	}
+	H.lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (H.lfd >= 0)
+		setsockopt(H.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (H.lfd < 0 || bind(H.lfd, ai->ai_addr, ai->ai_addrlen) || listen(H.lfd, 4096)) {
+		fprintf(stderr, "immuned --role hive: --listen %s: %s\n", listen_at, strerror(errno));
+		freeaddrinfo(ai);
+		return -1;
+	}
+	memcpy(&H.listen_addr, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static void loop(void)
+{
+	time_t last_sweep = time(NULL);
+	bool more = false;
+	while (!stop) {
+		struct epoll_event evs[256];
+		/* connections with input left from the last turn are served without waiting */
+		int n = epoll_wait(H.ep, evs, 256, more ? 0 : 1000);
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (p == NULL) {
+				accept_all();
+			} else if (p == &H.cs) {
+				ctlsock_dispatch(H.cs);
+			} else {
+				struct conn *c = p;
+				if (c->dead)
+					continue;
+				if (evs[i].events & (EPOLLERR | EPOLLHUP) && !(evs[i].events & EPOLLIN)) {
+					hive_conn_kill(c, "connection reset");
+					continue;
+				}
+				if ((evs[i].events & EPOLLOUT) && c->state == CS_OPEN)
+					flush_out(c);
+				if (!c->dead && (evs[i].events & (EPOLLIN | EPOLLOUT | EPOLLHUP | EPOLLERR)))
+					on_readable(c);
+			}
+		}
+		more = false;
+		for (struct conn *c = H.conns; c; c = c->next) {
+			if (c->more && !c->dead) {
+				bool seen = false;
+				for (int i = 0; i < n; i++)
+					seen |= evs[i].data.ptr == c;
+				if (!seen)
+					on_readable(c);
+				more |= c->more;
+			}
+		}
+		time_t now = time(NULL);
+		if (now != last_sweep) {
+			last_sweep = now;
+			sweep(now);
+		}
+		reap();
+	}
 }
 
 int hive_main(int argc, char **argv)
 {
 	const char *listen_at = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *db = "/var/lib/immune/hive.db", *sock = "/run/immune/hive.sock";
+	enum { O_K = 256, O_P4, O_P6, O_MC, O_MA, O_MH, O_CRL };
 	static const struct option lo[] = {
-		{ "role", required_argument, 0, 'r' }, { "listen", required_argument, 0, 'l' },
-		{ "ca", required_argument, 0, 'a' },   { "cert", required_argument, 0, 'c' },
-		{ "key", required_argument, 0, 'k' },  { "db", required_argument, 0, 'd' },
-		{ "socket", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' },
-		{ 0, 0, 0, 0 },
+		{ "role", required_argument, 0, 'r' },	    { "listen", required_argument, 0, 'l' },
+		{ "ca", required_argument, 0, 'a' },	    { "cert", required_argument, 0, 'c' },
+		{ "key", required_argument, 0, 'k' },	    { "db", required_argument, 0, 'd' },
+		{ "socket", required_argument, 0, 's' },    { "help", no_argument, 0, 'h' },
+		{ "accept-agents", required_argument, 0, O_K }, { "min-prefix4", required_argument, 0, O_P4 },
+		{ "min-prefix6", required_argument, 0, O_P6 }, { "max-connections", required_argument, 0, O_MC },
+		{ "max-per-address", required_argument, 0, O_MA }, { "max-handshakes", required_argument, 0, O_MH },
+		{ "crl", required_argument, 0, O_CRL },	    { 0, 0, 0, 0 },
 	};
 	int o;
 	char err[512];
 
+	memset(&H, 0, sizeof(H));
+	H.o = (struct hive_opts){ .max_conns = 1024, .max_conns_per_addr = 32, .max_handshakes = 64,
+				  .min_prefix4 = 16, .min_prefix6 = 48 };
+	stop = 0;
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		int bad = 0;
 		switch (o) {
 		case 'r': break;
 		case 'l': listen_at = optarg; break;
-		case 'a': ca = optarg; break;
+		case 'a': ca = H.o.ca = optarg; break;
 		case 'c': cert = optarg; break;
 		case 'k': key = optarg; break;
 		case 'd': db = optarg; break;
 		case 's': sock = optarg; break;
+		case O_CRL: H.o.crl = optarg; break;
+		case O_K: bad = num_opt("accept-agents", optarg, 2, 1000, &H.o.accept_k); break;
+		case O_P4: bad = num_opt("min-prefix4", optarg, 0, 32, &H.o.min_prefix4); break;
+		case O_P6: bad = num_opt("min-prefix6", optarg, 0, 128, &H.o.min_prefix6); break;
+		case O_MC: bad = num_opt("max-connections", optarg, 1, 1000000, &H.o.max_conns); break;
+		case O_MA: bad = num_opt("max-per-address", optarg, 1, 1000000, &H.o.max_conns_per_addr); break;
+		case O_MH: bad = num_opt("max-handshakes", optarg, 1, 1000000, &H.o.max_handshakes); break;
 		case 'h': usage(stdout); return 0;
 		default: fprintf(stderr, "immuned --role hive: see --help\n"); return 2;
 		}
+		if (bad)
+			return 2;
 	}
 	if (!listen_at || !ca || !cert || !key) {
 		fprintf(stderr, "immuned --role hive: --listen, --ca, --cert and --key are needed (see --help)\n");
-		return 2;
-	}
-	char host[256], port[16];
-	if (hive_split_addr(listen_at, host, sizeof(host), port, sizeof(port))) {
-		fprintf(stderr, "immuned --role hive: --listen %s: expected ADDR:PORT\n", listen_at);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -726,25 +649,22 @@ int hive_main(int argc, char **argv)
 		fprintf(stderr, "immuned --role hive: %s\n", err);
 		return 1;
 	}
-	if (store_open(db, err, sizeof(err))) {
+	if (H.o.crl) {
+		struct stat st;
+		if (stat(H.o.crl, &st) || hive_tls_load_crl(H.ctx, H.o.ca, H.o.crl, err, sizeof(err))) {
+			fprintf(stderr, "immuned --role hive: --crl %s: %s\n", H.o.crl,
+				errno && access(H.o.crl, R_OK) ? strerror(errno) : err);
+			SSL_CTX_free(H.ctx);
+			return 1;
+		}
+		H.crl_mtime = st.st_mtime;
+	}
+	if (hive_store_open(db, err, sizeof(err)) || hive_fleet_init(err, sizeof(err))) {
 		fprintf(stderr, "immuned --role hive: --db %s\n", err);
 		return 1;
 	}
-	struct addrinfo hints = { .ai_flags = AI_PASSIVE, .ai_socktype = SOCK_STREAM }, *ai;
-	int gr = getaddrinfo(host, port, &hints, &ai);
-	if (gr) {
-		fprintf(stderr, "immuned --role hive: --listen %s: %s\n", listen_at, gai_strerror(gr));
+	if (listen_on(listen_at))
 		return 1;
-	}
-	H.lfd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
-	setsockopt(H.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (H.lfd < 0 || bind(H.lfd, ai->ai_addr, ai->ai_addrlen) || listen(H.lfd, 4096)) {
-		fprintf(stderr, "immuned --role hive: --listen %s: %s\n", listen_at, strerror(errno));
-		freeaddrinfo(ai);
-		return 1;
-	}
-	freeaddrinfo(ai);
 	H.cs = ctlsock_open(sock, CTLSOCK_NO_GROUP, err, sizeof(err));
 	if (!H.cs) {
 		fprintf(stderr, "immuned --role hive: control socket: %s\n", err);
@@ -752,68 +672,36 @@ int hive_main(int argc, char **argv)
 	}
 	ctlsock_add_status(H.cs, status_fields, NULL);
 	struct incident_ctl *ic = incident_ctl_register(H.cs, db);
-	ctlsock_register(H.cs, "block", cmd_fleet, "block", CTL_ADMIN);
-	ctlsock_register(H.cs, "allow", cmd_fleet, "allow", CTL_ADMIN);
-	ctlsock_register(H.cs, "unblock", cmd_fleet, "unblock", CTL_ADMIN);
-	ctlsock_register(H.cs, "verdicts", cmd_verdicts, NULL, 0);
-	ctlsock_register(H.cs, "ioc_push", cmd_ioc_push, NULL, CTL_ADMIN);
+	hive_fleet_register(H.cs);
+	hive_sync_register(H.cs);
 
 	H.ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event lev = { .events = EPOLLIN, .data.ptr = NULL };
 	epoll_ctl(H.ep, EPOLL_CTL_ADD, H.lfd, &lev);
 	struct epoll_event cev = { .events = EPOLLIN, .data.ptr = &H.cs };
 	epoll_ctl(H.ep, EPOLL_CTL_ADD, ctlsock_fd(H.cs), &cev);
-	logf_("listening on %s, database %s, control socket %s, fleet verdicts version %llu", listen_at, db, sock,
-	      (unsigned long long)H.verdict_version);
+	hive_log("listening on %s, database %s, control socket %s, fleet verdicts version %llu", listen_at, db, sock,
+		 (unsigned long long)H.verdict_version);
 	char why[256];
 	if (sd_notify_state("READY=1", why, sizeof(why)))
-		logf_("%s", why);
+		hive_log("%s", why);
 
-	time_t last_sweep = time(NULL);
-	while (!H.stop) {
-		struct epoll_event evs[256];
-		int n = epoll_wait(H.ep, evs, 256, 1000);
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-			if (p == NULL) {
-				accept_all();
-			} else if (p == &H.cs) {
-				ctlsock_dispatch(H.cs);
-			} else {
-				struct conn *c = p;
-				if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
-					conn_close(c, "connection reset");
-					continue;
-				}
-				if ((evs[i].events & EPOLLOUT) && c->state == CS_OPEN && flush_out(c)) {
-					conn_close(c, "write failed");
-					continue;
-				}
-				if (evs[i].events & (EPOLLIN | EPOLLOUT))
-					on_readable(c);
-			}
-		}
-		time_t now = time(NULL);
-		if (now != last_sweep) {
-			last_sweep = now;
-			for (struct conn *c = H.conns, *nx; c; c = nx) {
-				nx = c->next;
-				if (c->state == CS_HANDSHAKE && now - c->since > HIVE_HANDSHAKE_TIMEOUT_S)
-					conn_close(c, "handshake timed out");
-				else if (now - c->last_seen > HIVE_IDLE_TIMEOUT_S)
-					conn_close(c, "silent for too long");
-			}
-		}
-	}
+	loop();
+
 	sd_notify_state("STOPPING=1", why, sizeof(why));
-	logf_("stopping: %llu incidents stored, %llu duplicates ignored", (unsigned long long)H.stored,
-	      (unsigned long long)H.duplicates);
-	while (H.conns)
-		conn_close(H.conns, NULL);
+	hive_log("stopping: %llu incidents stored, %llu duplicates ignored", (unsigned long long)H.stored,
+		 (unsigned long long)H.duplicates);
+	for (struct conn *c = H.conns; c; c = c->next)
+		hive_conn_kill(c, "stopping");
+	while (H.conns) {
+		struct conn *c = H.conns;
+		H.conns = c->next;
+		conn_free(c, false);
+	}
 	incident_ctl_free(ic);
 	ctlsock_close(H.cs);
-	sqlite3_finalize(H.ins);
-	sqlite3_close(H.db);
+	hive_store_close();
+	protected_free(H.protect);
 	SSL_CTX_free(H.ctx);
 	close(H.lfd);
 	close(H.ep);

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
     UNIQUE (kind, target)
 );
 
--- One row per rule or IOC match. hive_acked: 0 until the Hive acknowledged it (agent side).
+-- One row per rule or IOC match. hive_acked (agent side): 0 until the Hive acknowledged it, 1 then,
+-- 2 when the Hive refused it (the reason is in hive_dead_letters).
 CREATE TABLE IF NOT EXISTS incidents (
     id            INTEGER PRIMARY KEY,  -- the agent's sequence number for the Hive
     host          TEXT    NOT NULL,
@@ -46,3 +47,10 @@ CREATE INDEX IF NOT EXISTS incidents_rule ON incidents (rule_id);
 CREATE INDEX IF NOT EXISTS incidents_exe  ON incidents (executable);
 CREATE INDEX IF NOT EXISTS incidents_unacked ON incidents (hive_acked) WHERE hive_acked = 0;
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_agent_seq ON incidents (agent_id, agent_seq) WHERE agent_id IS NOT NULL;
+
+-- Agent side: incidents the Hive refused with a nack, kept out of the queue with its reason.
+CREATE TABLE IF NOT EXISTS hive_dead_letters (
+    incident_id INTEGER PRIMARY KEY,  -- incidents.id, the seq the Hive refused
+    reason      TEXT    NOT NULL,     -- the Hive's nack
+    refused_ns  INTEGER NOT NULL
+);

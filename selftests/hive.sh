@@ -12,6 +12,8 @@ IMMUNED=$(cd "$BUILD" && pwd)/immuned
 IMMUNECTL=$(cd "$BUILD" && pwd)/immunectl
 PROBE=$(cd "$BUILD" && pwd)/tools/immune-probe
 PROXY=$(cd "$BUILD" && pwd)/tools/immune-proxy
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PEER="python3 $SRC/selftests/tools/hive_peer.py"
 PASS=0 FAIL=0
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 notok() { FAIL=$((FAIL + 1)); echo "not ok - $*"; }
@@ -48,10 +50,11 @@ mkcert() { # NAME SAN CA
 mkca fleet-ca
 mkca other-ca
 mkcert hive "DNS:localhost,IP:127.0.0.1" fleet-ca
-for a in a1 a2 a3 a4 a5 a6 a7 live; do mkcert "$a" "DNS:$a" fleet-ca; done
+for a in a1 a2 a3 a4 a5 a6 a7 live p1 p2 p3 dl big; do mkcert "$a" "DNS:$a" fleet-ca; done
+mkcert uri1 "URI:spiffe://fleet/web-1" fleet-ca
 mkcert rogue "DNS:rogue" other-ca
 # an expired certificate: signed by the fleet CA for January 2020
-mkdir -p ca/newcerts && : >ca/index.txt && echo 1000 >ca/serial
+mkdir -p ca/newcerts && : >ca/index.txt && echo 1000 >ca/serial && echo 01 >ca/crlnumber
 cat >ca.cnf <<EOF
 [ca]
 default_ca = d
@@ -60,6 +63,9 @@ dir = ca
 database = ca/index.txt
 new_certs_dir = ca/newcerts
 serial = ca/serial
+crlnumber = ca/crlnumber
+default_crl_days = 30
+default_days = 30
 default_md = sha256
 policy = p
 [p]
@@ -86,7 +92,7 @@ gen_events ev5.json 5 90000
 
 start_hive() {
 	"$IMMUNED" --role hive --listen 127.0.0.1:$PORT --ca fleet-ca.pem --cert hive.pem --key hive.key \
-		--db hive.db --socket hive.sock 2>>hive.log &
+		--db hive.db --socket hive.sock --accept-agents 2 --max-per-address 1000 "$@" 2>>hive.log &
 	HPID=$!
 	for _ in $(seq 50); do
 		"$IMMUNECTL" --socket hive.sock status >/dev/null 2>&1 && return 0
@@ -149,8 +155,18 @@ check "3000 incidents stored exactly once through the kill" "3000 3000" \
 "$IMMUNED" --replay ev5.json --db spoof.db --agent-id a1 --hive localhost:$PORT --hive-ca fleet-ca.pem \
 	--hive-cert a2.pem --hive-key a2.key --hive-drain-seconds 2 >/dev/null 2>spoof.err &&
 	notok "an agent claiming another's id is refused" || ok "an agent claiming another's id is refused"
-grep -q "agent id 'a1' does not match its certificate 'a2'" hive.log && ok "... and the Hive says why" ||
+grep -q "agent id 'a1' is not its certificate's identity (CN 'a2')" hive.log && ok "... and the Hive says why" ||
 	notok "... and the Hive says why: $(tail -2 hive.log)"
+# exactly the certificate's identity: CN a1 may not say hello as a1-web (no prefixes)
+"$IMMUNED" --replay ev5.json --db pfx.db --agent-id a1-web --hive localhost:$PORT --hive-ca fleet-ca.pem \
+	--hive-cert a1.pem --hive-key a1.key --hive-drain-seconds 2 >/dev/null 2>pfx.err &&
+	notok "an id that only starts with the certificate's CN is refused" ||
+	ok "an id that only starts with the certificate's CN is refused"
+check "... nothing stored under it" "0" "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'a1-web'")"
+hello() { printf '{"type":"hello","agent_id":"%s","hostname":"%s","version":"t","verdict_version":%s}\n' "$1" "$1" "${2:-0}"; }
+out=$( (hello spiffe://fleet/web-1; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem uri1.pem uri1.key --until heartbeat 2>&1)
+echo "$out" | grep -q '"type":"heartbeat"' && ok "a SAN URI is an identity too (spiffe://fleet/web-1)" ||
+	notok "a SAN URI is an identity too: $out"
 
 # ---- the link cut under the agent (the Hive stays up): acks lost, batches resent, stored once
 "$PROXY" $((PORT + 1)) $PORT >proxy.out 2>proxy.err &
@@ -190,6 +206,254 @@ grep -q "frame of 4294967295 bytes" hive.log && ok "an oversized frame is logged
 	notok "an oversized frame is logged: $(tail -3 hive.log)"
 agent a2 ev5.json 20 && ok "the Hive still serves after refusals and bad frames" || notok "the Hive still serves"
 check "... a2 now has 305" "305" "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'a2'")"
+
+
+# ---- exact 64-bit integers, and a nack per refused incident (the batch is not lost)
+DOC='{\"a\":1}'
+item() { # SEQ [DOC] [EXTRA]
+	printf '{"seq":%s,"time_ns":1733000000123456789,"rule_id":"r","rule_title":"t","event_kind":"exec","action":"alert","doc":"%s"%s}' \
+		"$1" "${2:-$DOC}" "${3:-}"
+}
+batch="$(item 9007199254740992),$(item 9007199254740993),$(item 9223372036854775807),$(item 9223372036854775808)"
+batch="$batch,$(item 18446744073709551616),$(item 1.5),$(item 7 '[]'),$(item 8 '{}' ',"pid":-1'),$(item 9 '{}' ',"uid":"0"')"
+out=$( (hello p1; echo "{\"type\":\"incidents\",\"batch\":[$batch]}"; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p1.pem p1.key --until heartbeat 2>&1)
+ack=$(echo "$out" | grep '"type":"ack"')
+echo "$out" | grep '^{' >>frames.json
+echo "$ack" | grep -q '"seqs":\[9007199254740992,9007199254740993,9223372036854775807\]' &&
+	ok "seqs 2^53, 2^53+1 and 2^63-1 are acked exactly" || notok "seqs acked exactly: $out"
+check "... and stored exactly" "9007199254740992 9007199254740993 9223372036854775807" \
+	"$(q "SELECT agent_seq FROM incidents WHERE agent_id = 'p1' ORDER BY agent_seq" | tr '\n' ' ' | sed 's/ $//')"
+check "time_ns is stored exactly" "1733000000123456789" "$(q "SELECT DISTINCT time_ns FROM incidents WHERE agent_id = 'p1'")"
+check "2^63, 2^64, 1.5, a doc that is no object, pid -1, uid \"0\": six nacks" "6" \
+	"$(echo "$ack" | grep -o '"reason"' | wc -l)"
+echo "$ack" | grep -q '{"index":3,"reason":"\\"seq\\" must be an integer' && ok "... a nack names the item and why" ||
+	notok "... a nack names the item and why: $ack"
+echo "$ack" | grep -q '"seq":7,"reason":"\\"doc\\" must be the text of a JSON object"' &&
+	ok "... a doc that is no JSON object is refused with its seq" || notok "... doc refused: $ack"
+echo "$out" | grep -q '"type":"heartbeat"' && ok "the connection stays up after refused incidents" ||
+	notok "the connection stays up after refused incidents: $out"
+
+# ---- a real agent: a refused incident goes to its dead letters, the rest is delivered
+agent dl ev5.json 20 || notok "agent dl delivers its first incidents"
+sqlite3 dl.db "INSERT INTO incidents (host, time_ns, rule_id, rule_title, event_kind, action, doc)
+	VALUES ('h', 1, 'bad', 't', 'exec', 'alert', 'not json'), ('h', 2, 'good', 't', 'exec', 'alert', '{}')"
+agent dl empty.json 20 && ok "an agent goes on past an incident the Hive refuses" ||
+	notok "an agent goes on past an incident the Hive refuses: $(tail -3 dl.err)"
+check "... it is kept in hive_dead_letters with the reason" '"doc" must be the text of a JSON object' \
+	"$(sqlite3 dl.db "SELECT reason FROM hive_dead_letters d JOIN incidents i ON i.id = d.incident_id WHERE i.rule_id = 'bad'")"
+check "... and the next one is stored" "1" "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'dl' AND rule_id = 'good'")"
+
+# ---- incidents over the frame bound: batches bounded by bytes, the largest shortened with a flag
+agent big empty.json 5 >/dev/null 2>&1
+sqlite3 big.db "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 30)
+	INSERT INTO incidents (host, time_ns, rule_id, rule_title, event_kind, action, command_line, doc)
+	SELECT 'h', i, 'long', 't', 'exec', 'alert', replace(hex(zeroblob(30000)), '00', 'x'),
+		'{\"process\":{\"command_line\":\"' || replace(hex(zeroblob(30000)), '00', 'x') || '\"}}' FROM n;
+	INSERT INTO incidents (host, time_ns, rule_id, rule_title, event_kind, action, command_line, doc)
+	VALUES ('h', 99, 'huge', 't', 'exec', 'alert', replace(hex(zeroblob(400000)), '00', 'y'),
+		'{\"process\":{\"command_line\":\"' || replace(hex(zeroblob(400000)), '00', 'y') || '\"}}')"
+agent big empty.json 30 && ok "30 incidents of 120 KB and one of 1.6 MB are delivered" ||
+	notok "long incidents are delivered: $(tail -3 big.err)"
+check "... all 31 stored" "31" "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'big' AND rule_id IN ('long', 'huge')")"
+check "... the one over the bound shortened, and it says so" "4096 1" \
+	"$(q "SELECT length(command_line), json_extract(doc, '$.immune.shortened') FROM incidents WHERE agent_id = 'big' AND rule_id = 'huge'" | tr '|' ' ')"
+
+# ---- guard rails on every fleet verdict, the operator's included
+for t in "net 0.0.0.0/0|wider than /16" "net ::/0|wider than /48" "net 10.0.0.0/8|wider than /16" \
+	"net 127.0.0.1|covers the Hive's own address" "exec /bin/sh|is protected" "exec /usr/sbin/immuned|the agent's own binary"; do
+	v=${t%%|*}
+	out=$("$IMMUNECTL" --socket hive.sock block $v --fleet 2>&1) && notok "block $v --fleet is refused" ||
+		{ echo "$out" | grep -q "${t#*|}" && ok "block $v --fleet is refused: ${t#*|}" || notok "block $v refused: $out"; }
+done
+check "... none of them reached the fleet set" "0" \
+	"$(q "SELECT count(*) FROM fleet_verdicts WHERE target IN ('0.0.0.0/0', '::/0', '10.0.0.0/8', '127.0.0.1', '/bin/sh')")"
+
+# ---- agents propose, the Hive decides
+sha=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+prop() { printf '{"type":"verdict","verb":"%s","kind":"%s","target":"%s","source":"rule:t","sha256":"%s"}\n' "$@"; }
+(hello p1; prop block exec /tmp/evil-1 $sha; prop unblock net 10.9.8.7 $sha; prop allow exec /tmp/evil-2 $sha
+	prop block net 0.0.0.0/0 $sha; prop block exec /usr/bin/dash $sha; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p1.pem p1.key --until heartbeat >/dev/null 2>&1
+check "an agent's block is a proposal, not a fleet verdict" "0" "$(q "SELECT count(*) FROM fleet_verdicts WHERE target = '/tmp/evil-1'")"
+"$IMMUNECTL" --socket hive.sock proposals | grep -q "pending.*p1.*exec.*/tmp/evil-1" &&
+	ok "immunectl proposals lists it" || notok "immunectl proposals lists it: $("$IMMUNECTL" --socket hive.sock proposals)"
+check "agents may not unblock, allow, block 0.0.0.0/0 or a shell: 4 refusals logged" "4" \
+	"$(grep "agent p1: proposal .* refused" hive.log | wc -l)"
+id=$(q "SELECT id FROM fleet_proposals WHERE target = '/tmp/evil-1'")
+"$IMMUNECTL" --socket hive.sock approve "$id" | grep -q "approved" && ok "immunectl approve" || notok "immunectl approve"
+check "... the approved proposal is a fleet verdict" "deny proposal:$id:p1" \
+	"$(q "SELECT action, source FROM fleet_verdicts WHERE target = '/tmp/evil-1'" | tr '|' ' ')"
+(hello p2; prop block exec /tmp/evil-3 $sha; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p2.pem p2.key --until heartbeat >/dev/null 2>&1
+id=$(q "SELECT id FROM fleet_proposals WHERE target = '/tmp/evil-3'")
+"$IMMUNECTL" --socket hive.sock reject "$id" "not today" | grep -q rejected && ok "immunectl reject" || notok "immunectl reject"
+check "... nothing in the fleet set" "0" "$(q "SELECT count(*) FROM fleet_verdicts WHERE target = '/tmp/evil-3'")"
+# --accept-agents 2: the same content from two distinct agents
+(hello p1; prop block exec /tmp/evil-4 $sha; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p1.pem p1.key --until heartbeat >/dev/null 2>&1
+check "one agent's report waits" "0" "$(q "SELECT count(*) FROM fleet_verdicts WHERE target = '/tmp/evil-4'")"
+(hello p2; prop block exec /tmp/evil-4 $sha; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p2.pem p2.key --until heartbeat >/dev/null 2>&1
+check "the same SHA-256 from a second agent is accepted by the policy" "policy:2-agents" \
+	"$(q "SELECT source FROM fleet_verdicts WHERE target = '/tmp/evil-4'")"
+
+# ---- revocation: refused at hello, and a live link closed at once
+(hello p3; sleep 3) | $PEER $PORT fleet-ca.pem p3.pem p3.key --read 6 >p3.out 2>p3.err &
+pp=$!
+sleep 1
+"$IMMUNECTL" --socket hive.sock agent revoke p3 | grep -q "revoked (1 connection" && ok "immunectl agent revoke closes its link" ||
+	notok "immunectl agent revoke closes its link"
+wait $pp
+grep -q closed p3.err && ok "... the revoked agent's connection is gone" || notok "... the revoked agent's connection: $(cat p3.err)"
+out=$( (hello p3; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem p3.pem p3.key --until heartbeat 2>&1)
+echo "$out" | grep -q '"type":"heartbeat"' && notok "a revoked agent is refused at hello" || ok "a revoked agent is refused at hello"
+grep -q "agent p3 is revoked: refused" hive.log && ok "... and the Hive says so" || notok "... and the Hive says so"
+
+# ---- 150 idle TCP connections do not keep a real agent out; the loop stays up
+$PEER $PORT --idle 150 --hold 8 >idle.out &
+ip=$!
+sleep 1
+agent a1 ev5.json 20 && ok "an agent is served while 150 idle connections wait ($(cat idle.out))" ||
+	notok "an agent is served while 150 idle connections wait: $(tail -3 a1.err)"
+wait $ip
+"$IMMUNECTL" --socket hive.sock --json status | grep -q '"connections_refused":[[:space:]]*[1-9]' &&
+	ok "... the oldest handshakes gave way (counted in status)" || notok "... connections_refused in status"
+
+# ---- one peer streaming 1 MiB frames does not hold up another's heartbeat
+python3 -c '
+import json
+pad = "x" * 1000000
+print(json.dumps({"type": "hello", "agent_id": "p1", "hostname": "p1", "version": "t", "verdict_version": 0}))
+for i in range(40):
+    print(json.dumps({"type": "heartbeat", "pad": pad}))' >stream.in
+$PEER $PORT fleet-ca.pem p1.pem p1.key --read 1 <stream.in >/dev/null 2>&1 &
+sp=$!
+sleep 0.3
+t0=$(date +%s%N)
+out=$( (hello p2; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem p2.pem p2.key --until heartbeat --read 10 2>&1)
+t1=$(date +%s%N)
+wait $sp
+ms=$(((t1 - t0) / 1000000))
+echo "$out" | grep -q '"type":"heartbeat"' && [ "$ms" -lt 3000 ] &&
+	ok "a heartbeat is answered in $ms ms while another peer streams 40 frames of 1 MB" ||
+	notok "a heartbeat while another peer streams: $ms ms: $out"
+
+# ---- out of descriptors: accept pauses instead of spinning, and resumes
+(ulimit -n 40 && exec "$IMMUNED" --role hive --listen 127.0.0.1:$((PORT + 3)) --ca fleet-ca.pem --cert hive.pem \
+	--key hive.key --db emfile.db --socket emfile.sock --max-per-address 1000) 2>emfile.log &
+EPID=$!
+for _ in $(seq 50); do "$IMMUNECTL" --socket emfile.sock status >/dev/null 2>&1 && break; sleep 0.1; done
+$PEER $((PORT + 3)) --idle 60 --hold 4 >/dev/null &
+ip=$!
+sleep 1.5
+c0=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+sleep 2
+c1=$(awk '{print $14 + $15}' /proc/$EPID/stat)
+grep -q "accept paused for 1 s: Too many open files" emfile.log && ok "EMFILE pauses accept (logged)" ||
+	notok "EMFILE pauses accept: $(tail -3 emfile.log)"
+[ $((c1 - c0)) -lt 50 ] && ok "... and the loop does not spin ($((c1 - c0)) ticks of CPU in 2 s)" ||
+	notok "... the loop spins: $((c1 - c0)) ticks of CPU in 2 s"
+wait $ip
+sleep 1.5
+HIVE_ADDR=localhost:$((PORT + 3)) agent a3 ev5.json 20 && ok "... and accept resumes: an agent is served" ||
+	notok "... and accept resumes: $(tail -2 a3.err)"
+kill $EPID && wait $EPID 2>/dev/null
+
+# ---- a fleet set of several MiB: sent in parts, no hello fails (the old use-after-free)
+kill "$HPID" && wait "$HPID" 2>/dev/null
+sqlite3 hive.db "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
+	INSERT INTO fleet_verdicts SELECT 'exec', '/opt/immune-test/' || replace(hex(zeroblob(200)), '00', 'z') || '-' || i,
+		'deny', 'operator:0', 1 FROM n;
+	UPDATE fleet_meta SET value = value + 1 WHERE key = 'verdict_version'"
+start_hive || notok "the Hive restarts with 6000 fleet verdicts"
+total=$(q "SELECT count(*) FROM fleet_verdicts")
+out=$(hello big | $PEER $PORT fleet-ca.pem big.pem big.key --read 5 2>&1)
+parts=$(echo "$out" | grep -c '"type":"verdicts"')
+echo "$out" | grep '^{' >>frames.json
+v=$("$SRC/selftests/validate-json" "$SRC/schema/hive-messages.schema.json" frames.json 2>&1)
+rc=$?
+case $v in
+SKIPPED*) echo "$v" ;;
+*) [ $rc -eq 0 ] && ok "the Hive's frames are valid against schema/hive-messages.schema.json ($(echo "$v" | tail -1))" ||
+	notok "the Hive's frames against schema/hive-messages.schema.json: $v" ;;
+esac
+got=$(echo "$out" | grep '"type":"verdicts"' | python3 -c 'import sys, json; print(sum(len(json.loads(l)["verdicts"]) for l in sys.stdin))')
+check "the whole set ($total verdicts, $(q "SELECT sum(length(target)) / 1024 FROM fleet_verdicts") KiB) arrives" "$total" "$got"
+check "... in parts of 128" "$(((total + 127) / 128))" "$parts"
+agent a2 ev5.json 20 && ok "an agent's hello still succeeds" || notok "an agent's hello still succeeds: $(tail -2 a2.err)"
+sqlite3 hive.db "DELETE FROM fleet_verdicts WHERE target LIKE '/opt/immune-test/%'"
+"$IMMUNECTL" --socket hive.sock unblock exec /tmp/evil-1 --fleet >/dev/null
+"$IMMUNECTL" --socket hive.sock unblock exec /tmp/evil-4 --fleet >/dev/null
+
+# ---- a CRL (--crl): a revoked certificate is refused in the handshake, the others are served
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout gone.key -out gone.csr -subj "/CN=gone" 2>/dev/null
+openssl ca -batch -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -in gone.csr -out gone.pem >/dev/null 2>&1
+openssl ca -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -revoke gone.pem >/dev/null 2>&1
+openssl ca -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -gencrl -out fleet.crl >/dev/null 2>&1
+kill "$HPID" && wait "$HPID" 2>/dev/null
+start_hive --crl fleet.crl && ok "the Hive starts with --crl" || notok "the Hive starts with --crl: $(tail -2 hive.log)"
+agent gone ev5.json 3 && notok "a certificate in the CRL is refused" || ok "a certificate in the CRL is refused"
+grep -q "certificate revoked" hive.log && ok "... and the Hive says why" || notok "... and the Hive says why: $(tail -3 hive.log)"
+agent a3 ev5.json 20 && ok "the others are served with --crl" || notok "the others are served with --crl: $(tail -2 a3.err)"
+
+# ---- the Hive's control socket replies against schema/socket.schema.json; immunectl prints them
+(hello p1; prop block exec /tmp/evil-9 $sha; echo '{"type":"heartbeat"}') |
+	$PEER $PORT fleet-ca.pem p1.pem p1.key --until heartbeat >/dev/null 2>&1
+PY=
+for p in python3 /usr/bin/python3; do
+	command -v "$p" >/dev/null 2>&1 && "$p" -c 'import jsonschema' 2>/dev/null && PY=$p && break
+done
+if [ -n "$PY" ]; then
+	"$PY" - "$SRC/schema/socket.schema.json" hive.sock "$(q "SELECT id FROM fleet_proposals WHERE target = '/tmp/evil-9'")" <<'EOF2' >schema.out
+import json, socket, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+def rpc(req):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sys.argv[2])
+    s.sendall(json.dumps(req).encode() + b"\n")
+    buf = b""
+    while b"\n" not in buf:
+        c = s.recv(65536)
+        if not c:
+            break
+        buf += c
+    return json.loads(buf.split(b"\n")[0])
+cases = [({"cmd": "status"}, "hive_status"),
+         ({"cmd": "block", "kind": "net", "target": "10.9.8.30", "fleet": True}, "hive_put"),
+         ({"cmd": "verdicts"}, "hive_verdicts"),
+         ({"cmd": "unblock", "kind": "net", "target": "10.9.8.30"}, "hive_put"),
+         ({"cmd": "proposals", "state": "all"}, "proposals"),
+         ({"cmd": "reject", "proposal": int(sys.argv[3]), "reason": "schema test"}, "decide"),
+         ({"cmd": "agent_revoke", "agent_id": "nobody"}, "agent_revoke"),
+         ({"cmd": "ioc_push", "name": "schema-test", "text": "ip:10.9.8.31\n"}, "ioc_push"),
+         ({"cmd": "incidents", "limit": 3}, "incidents")]
+for req, rdef in cases:
+    s = dict(schema)
+    s.pop("oneOf", None)
+    errs = [e.message for e in Draft202012Validator(dict(s, **{"$ref": "#/$defs/request"})).iter_errors(req)]
+    rep = rpc(req)
+    if rep.get("ok") is not True:
+        errs.append("refused: %s" % rep.get("error"))
+    errs += [e.message for e in Draft202012Validator(dict(s, **{"$ref": "#/$defs/replies/" + rdef})).iter_errors(rep)]
+    print(("ok" if not errs else "not ok") + " - the Hive's %s reply matches replies/%s %s" % (req["cmd"], rdef, errs[:2] if errs else ""))
+EOF2
+	while read -r line; do
+		case $line in ok*) ok "${line#ok - }" ;; *) notok "${line#not ok - }" ;; esac
+	done <schema.out
+	[ -s schema.out ] || notok "the Hive's replies against the schema: no output"
+else
+	echo "SKIPPED: the Hive's replies against the schema need python3-jsonschema"
+fi
+out=$("$IMMUNECTL" --socket hive.sock block net 10.9.8.32 --fleet)
+echo "$out" | grep -q "^blocked net 10.9.8.32 (fleet verdicts version [0-9]*)" && ok "immunectl prints the Hive's block reply ($out)" ||
+	notok "immunectl prints the Hive's block reply: $out"
+out=$("$IMMUNECTL" --socket hive.sock verdicts)
+echo "$out" | grep "10.9.8.32" | grep -q "deny.*net.*operator:" && ! echo "$out" | grep -q "not in the map" &&
+	ok "immunectl prints the Hive's verdicts" || notok "immunectl prints the Hive's verdicts: $out"
+"$IMMUNECTL" --socket hive.sock unblock net 10.9.8.32 --fleet >/dev/null
 
 # ---- fleet verdicts: to agents that connect later, and to a live agent now
 "$IMMUNECTL" --socket hive.sock block net 10.9.8.7 --fleet >/dev/null && ok "immunectl block --fleet on the Hive" ||
@@ -251,11 +515,31 @@ if [ "$(id -u)" = 0 ]; then
 		notok "a connect to the pushed indicator is an incident: $(tail -2 live.out)"
 	"$IMMUNECTL" --socket live.sock block net 10.9.8.9 --fleet >/dev/null
 	for _ in $(seq 100); do
-		q "SELECT target FROM fleet_verdicts" | grep -q 10.9.8.9 && break
+		q "SELECT target FROM fleet_proposals" | grep -q 10.9.8.9 && break
 		sleep 0.1
 	done
-	q "SELECT target FROM fleet_verdicts" | grep -q 10.9.8.9 && ok "immunectl block --fleet on an agent reaches the Hive" ||
-		notok "immunectl block --fleet on an agent reaches the Hive"
+	check "immunectl block --fleet on an agent is a proposal at the Hive" "pending" \
+		"$(q "SELECT state FROM fleet_proposals WHERE agent_id = 'live' AND target = '10.9.8.9'")"
+	check "... not a fleet verdict" "0" "$(q "SELECT count(*) FROM fleet_verdicts WHERE target = '10.9.8.9'")"
+	out=$("$IMMUNECTL" --socket live.sock unblock net 10.9.8.9 --fleet 2>&1) &&
+		notok "unblock --fleet on an agent says the Hive will not take it" ||
+		{ echo "$out" | grep -q "may only propose blocks" && ok "unblock --fleet on an agent says the Hive will not take it" ||
+			notok "unblock --fleet on an agent: $out"; }
+	# the fleet cannot cut an agent from its Hive: a block covering the Hive's address is not applied there
+	sqlite3 hive.db "INSERT INTO fleet_verdicts VALUES ('net', '127.0.0.0/24', 'deny', 'operator:0', 1)"
+	"$IMMUNECTL" --socket hive.sock block net 10.9.8.11 --fleet >/dev/null
+	for _ in $(seq 100); do
+		grep -q "127.0.0.0/24 not applied here" live.err && break
+		sleep 0.1
+	done
+	grep -q "127.0.0.0/24 not applied here: it covers this agent's link to the Hive" live.err &&
+		ok "an agent does not apply a fleet block on its own link to the Hive" ||
+		notok "an agent does not apply a fleet block on its own link: $(tail -3 live.err)"
+	sqlite3 hive.db "DELETE FROM fleet_verdicts WHERE target = '127.0.0.0/24'"
+	st=$("$IMMUNECTL" --socket live.sock --json status)
+	echo "$st" | grep -q '"fleet_verdicts_exempted":[[:space:]]*[1-9]' && echo "$st" | grep -q '"dead_letters":[[:space:]]*0' &&
+		ok "the agent's status counts exempted fleet verdicts and its dead letters" ||
+		notok "the agent's status counts exempted fleet verdicts and dead letters: $st"
 	kill "$LPID" && wait "$LPID" 2>/dev/null
 	LPID=
 else

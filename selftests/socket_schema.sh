@@ -110,6 +110,7 @@ cases = [
     ({"cmd": "verdicts"}, "verdicts", True),
     ({"cmd": "verdicts", "kind": "net"}, "verdicts", True),
     ({"cmd": "reapply"}, "reapply", True),
+    ({"cmd": "reload", "id": 7}, "reload", True),
     ({"cmd": "unblock", "kind": "net", "target": "192.0.2.0/24:443"}, "unblock", True),
     ({"cmd": "unblock", "kind": "file", "target": tool}, "unblock", True),
     ({"cmd": "incidents", "limit": 5, "since_ns": 1700000000000000000}, "incidents", True),

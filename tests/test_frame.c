@@ -114,6 +114,77 @@ static void test_split_addr(void **state)
 	assert_int_equal(hive_split_addr("[::1]443", h, sizeof(h), p, sizeof(p)), -1);
 }
 
+static cJSON *parse_one(const char *json)
+{
+	size_t n, used;
+	unsigned char *f = raw(json, &n);
+	cJSON *m = NULL;
+	char err[128];
+	assert_int_equal(frame_parse(f, n, &used, &m, err, sizeof(err)), FRAME_OK);
+	free(f);
+	return m;
+}
+
+/* seqs and times are exact 64-bit integers: doubles would merge 2^53 and 2^53+1 */
+static void test_exact_integers(void **state)
+{
+	(void)state;
+	cJSON *m = parse_one("{\"type\":\"t\",\"s\":\"9\",\"a\":[9007199254740992,9007199254740993,"
+			     "9223372036854775807,9223372036854775808,18446744073709551615,18446744073709551616,"
+			     "1.5,1e3,-9223372036854775808,-0,007,-1]}");
+	const cJSON *a = cJSON_GetObjectItem(m, "a");
+	int64_t i;
+	uint64_t u;
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 0), 0, INT64_MAX, &i), 0);
+	assert_true(i == 9007199254740992LL);
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 1), 0, INT64_MAX, &i), 0);
+	assert_true(i == 9007199254740993LL);
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 2), 0, INT64_MAX, &i), 0);
+	assert_true(i == INT64_MAX);
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 3), INT64_MIN, INT64_MAX, &i), -1); /* 2^63 */
+	assert_int_equal(frame_u64(cJSON_GetArrayItem(a, 3), &u), 0);
+	assert_true(u == 9223372036854775808ULL);
+	assert_int_equal(frame_u64(cJSON_GetArrayItem(a, 4), &u), 0);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(frame_u64(cJSON_GetArrayItem(a, 5), &u), -1); /* 2^64 */
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 6), INT64_MIN, INT64_MAX, &i), -1); /* 1.5 */
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 7), INT64_MIN, INT64_MAX, &i), -1); /* 1e3 */
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 8), INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == INT64_MIN);
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 9), INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == 0);
+	/* cJSON refuses leading zeros itself only sometimes: we always do */
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 10), INT64_MIN, INT64_MAX, &i), -1);
+	assert_int_equal(frame_i64(cJSON_GetArrayItem(a, 11), 1, INT64_MAX, &i), -1); /* range */
+	assert_int_equal(frame_i64(cJSON_GetObjectItem(m, "s"), INT64_MIN, INT64_MAX, &i), -1); /* a string */
+	cJSON_Delete(m);
+
+	/* printed exactly, and read back exactly */
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "t");
+	frame_add_i64(o, "x", INT64_MAX);
+	frame_add_u64(o, "y", UINT64_MAX);
+	frame_add_i64(o, "z", -9007199254740993LL);
+	char *s = cJSON_PrintUnformatted(o);
+	assert_string_equal(s, "{\"type\":\"t\",\"x\":9223372036854775807,\"y\":18446744073709551615,"
+			       "\"z\":-9007199254740993}");
+	m = parse_one(s);
+	assert_int_equal(frame_i64(cJSON_GetObjectItem(m, "z"), INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == -9007199254740993LL);
+	free(s);
+	cJSON_Delete(o);
+	cJSON_Delete(m);
+
+	/* numbers inside strings are not numbers: the texts stay in step with the tree */
+	m = parse_one("{\"type\":\"1 2 \\\" 3\",\"k-4\":[true,null,{\"5\":6}],\"v\":7}");
+	const cJSON *six = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "k-4"), 2), "5");
+	assert_int_equal(frame_i64(six, 0, 100, &i), 0);
+	assert_int_equal(i, 6);
+	assert_int_equal(frame_i64(cJSON_GetObjectItem(m, "v"), 0, 100, &i), 0);
+	assert_int_equal(i, 7);
+	cJSON_Delete(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +193,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_and_truncated),
 		cmocka_unit_test(test_encode_refuses_huge),
 		cmocka_unit_test(test_split_addr),
+		cmocka_unit_test(test_exact_integers),
 	};
 	return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
 }

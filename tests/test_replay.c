@@ -78,6 +78,8 @@ static void test_builtin_incidents(void **s)
 		{ 4005, "6f1e0a01-3c2d-4b8e-9a01-000000000011" }, /* authorized_keys */
 		{ 4006, "6f1e0a01-3c2d-4b8e-9a01-000000000018" }, /* port 4444 */
 		{ 4006, "6f1e0a01-3c2d-4b8e-9a01-000000000004" }, /* bash connect */
+		/* the correlation: cat /etc/shadow, then a connect out, both under bash 4000 */
+		{ 4006, "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a020" },
 		{ 4007, "6f1e0a01-3c2d-4b8e-9a01-000000000006" }, /* /dev/tcp */
 		{ 4007, "6f1e0a01-3c2d-4b8e-9a01-000000000003" }, /* nginx → bash */
 		{ 4010, "6f1e0a01-3c2d-4b8e-9a01-000000000012" }, /* ld.so.preload */
@@ -90,6 +92,20 @@ static void test_builtin_incidents(void **s)
 		assert_string_equal(str(j, "rule", "id"), want[i].rule);
 		assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "pid")->valueint, want[i].pid);
 		assert_string_equal(str(j, "rule", "author"), "IMMUNE");
+		if (strcmp(want[i].rule, "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a020") == 0) {
+			const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "immune"), "correlation");
+			assert_string_equal(str(j, "rule", "category"), "correlation");
+			assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "temporal_ordered");
+			assert_string_equal(cJSON_GetObjectItem(c, "group")->valuestring, "ProcessTree=4000 /usr/bin/bash");
+			const cJSON *evs = cJSON_GetObjectItem(c, "events");
+			assert_int_equal(cJSON_GetArraySize(evs), 2);
+			assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "pid")->valueint, 4003);
+			assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "target")->valuestring,
+					    "/etc/shadow");
+			assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "pid")->valueint, 4006);
+			assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "target")->valuestring,
+					    "203.0.113.7:4444");
+		}
 		assert_string_equal(str(j, "immune", "verdict"), "alerted");
 		assert_string_equal(str(j, "host", "name"), "replay-host");
 		assert_string_equal(str(j, "event", "kind"), "alert");
@@ -218,16 +234,21 @@ static void test_iocs(void **s)
 	fprintf(f, "# test set\nsha256:%s\npath:/etc/ld.so.preload\naction: block\n198.51.100.0/24\nbad line here\n", hex);
 	fclose(f);
 	f = fopen(evf, "w");
+	/* evil-bin's parent exits before the hash is done: the incident still names it (the chain is copied) */
 	fprintf(f,
+		"{\"@timestamp\":\"2026-11-24T04:59:59Z\",\"event\":{\"action\":\"exec\",\"outcome\":\"success\"},"
+		"\"process\":{\"pid\":9,\"executable\":\"/usr/bin/launcher-%s\",\"command_line\":\"launcher\"}}\n"
 		"{\"@timestamp\":\"2026-11-24T05:00:00Z\",\"event\":{\"action\":\"exec\",\"outcome\":\"success\"},"
-		"\"process\":{\"pid\":10,\"executable\":\"%s\",\"command_line\":\"evil-bin\"},\"file\":{\"path\":\"%s\"}}\n"
+		"\"process\":{\"pid\":10,\"executable\":\"%s\",\"command_line\":\"evil-bin\",\"parent\":{\"pid\":9}},"
+		"\"file\":{\"path\":\"%s\"}}\n"
+		"{\"@timestamp\":\"2026-11-24T05:00:00Z\",\"event\":{\"action\":\"exit\"},\"process\":{\"pid\":9}}\n"
 		"{\"@timestamp\":\"2026-11-24T05:00:01Z\",\"event\":{\"action\":\"connect\",\"outcome\":\"success\"},"
 		"\"process\":{\"pid\":11,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":\"198.51.100.9\",\"port\":443},"
 		"\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n"
 		"{\"@timestamp\":\"2026-11-24T05:00:02Z\",\"event\":{\"action\":\"connect\",\"outcome\":\"success\"},"
 		"\"process\":{\"pid\":12,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":\"198.51.101.9\",\"port\":443},"
 		"\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n",
-		exe, exe);
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", exe, exe);
 	fclose(f);
 	const char *iocs[] = { iocf };
 	struct detect_opts o = { .no_builtin = true, .ioc_paths = iocs, .nioc_paths = 1 };
@@ -238,7 +259,7 @@ static void test_iocs(void **s)
 	snprintf(want, sizeof(want), "%s:6: cannot tell the kind", iocf);
 	assert_non_null(strstr(log, want));
 	free(log);
-	assert_int_equal(st.events, 3);
+	assert_int_equal(st.events, 5);
 	assert_int_equal(cJSON_GetArraySize(arr), 2);
 	/* the IP match is immediate, the hash arrives from the worker after it */
 	cJSON *j = cJSON_GetArrayItem(arr, 0);
@@ -253,6 +274,10 @@ static void test_iocs(void **s)
 	assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "hash"), "sha256")
 				    ->valuestring,
 			    hex);
+	const cJSON *anc = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "process"), "ancestors"), 0);
+	assert_non_null(anc);
+	assert_int_equal(cJSON_GetObjectItem(anc, "pid")->valueint, 9);
+	assert_non_null(strstr(cJSON_GetObjectItem(anc, "executable")->valuestring, "/usr/bin/launcher-xxxx"));
 	cJSON_Delete(arr);
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -266,6 +291,98 @@ static void test_missing_file(void **s)
 	assert_int_equal(replay_run("/nonexistent/events.jsonl", &o, devnull, NULL), -1);
 }
 
+static const cJSON *at(const cJSON *j, const char *a, const char *b)
+{
+	return cJSON_GetObjectItem(cJSON_GetObjectItem(j, a), b);
+}
+
+/* The built-in correlations on a recording: a reverse shell's discovery burst and its dropper are one
+ * incident each; the same commands scattered over cron jobs, a lone uname, and the dropper's steps in
+ * the wrong order are none. Stored like any incident. */
+static void test_correlations(void **s)
+{
+	(void)s;
+	char db[] = "/tmp/immune-test-corr-XXXXXX";
+	int fd = mkstemp(db);
+	assert_true(fd >= 0);
+	close(fd);
+	struct detect_opts o = { .db_path = db };
+	struct replay_stats st;
+	cJSON *arr = replay_json(&o, "tests/data/correlate_events.jsonl", &st, NULL);
+	assert_int_equal(st.malformed, 0);
+	assert_int_equal(cJSON_GetArraySize(arr), 2);
+
+	const cJSON *burst = cJSON_GetArrayItem(arr, 0);
+	assert_string_equal(str(burst, "rule", "id"), "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a001");
+	assert_string_equal(str(burst, "rule", "category"), "correlation");
+	assert_string_equal(str(burst, "rule", "ruleset"), "builtin");
+	assert_string_equal(str(burst, "rule", "level"), "high");
+	const cJSON *c = at(burst, "immune", "correlation");
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "value_count");
+	assert_string_equal(cJSON_GetObjectItem(c, "group")->valuestring, "ProcessTree=7000 /usr/bin/python3");
+	assert_int_equal(cJSON_GetObjectItem(c, "count")->valueint, 5);
+	assert_int_equal(cJSON_GetObjectItem(c, "timespan_s")->valueint, 300);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "rules"), 0)->valuestring,
+			    "immune_discovery_command");
+	/* id twice is one tool: whoami, uname, id, hostname, cat */
+	const cJSON *evs = cJSON_GetObjectItem(c, "events");
+	assert_int_equal(cJSON_GetArraySize(evs), 5);
+	for (int i = 0; i < 5; i++) {
+		const cJSON *e = cJSON_GetArrayItem(evs, i);
+		assert_string_equal(cJSON_GetObjectItem(e, "rule_id")->valuestring, "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a002");
+		assert_string_equal(cJSON_GetObjectItem(e, "action")->valuestring, "exec");
+		assert_int_equal(cJSON_GetObjectItem(e, "ppid")->valueint, 7001);
+	}
+	/* the first id's event is kept for the value; the later id -u only refreshed its time */
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "command_line")->valuestring, "whoami");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 2), "command_line")->valuestring, "id");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 4), "command_line")->valuestring,
+			    "cat /etc/os-release");
+	/* the incident is the event that completed the burst, with its ancestors from the recording */
+	assert_int_equal(at(burst, "process", "pid")->valueint, 7007);
+	assert_int_equal(cJSON_GetArraySize(at(burst, "process", "ancestors")), 4);
+
+	const cJSON *drop = cJSON_GetArrayItem(arr, 1);
+	assert_string_equal(str(drop, "rule", "id"), "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a010");
+	c = at(drop, "immune", "correlation");
+	assert_string_equal(cJSON_GetObjectItem(c, "type")->valuestring, "temporal_ordered");
+	evs = cJSON_GetObjectItem(c, "events");
+	assert_int_equal(cJSON_GetArraySize(evs), 3);
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "action")->valuestring, "open");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "target")->valuestring,
+			    "/home/alice/.cache/upd");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 1), "command_line")->valuestring,
+			    "chmod +x /home/alice/.cache/upd");
+	assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 2), "executable")->valuestring,
+			    "/home/alice/.cache/upd");
+	cJSON_Delete(arr);
+
+	/* stored: the correlation's row, its document holding the events */
+	sqlite3 *h;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+					    "SELECT rule_id, pid, json_array_length(doc, '$.immune.correlation.events') "
+					    "FROM incidents ORDER BY id",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(q, 0), "5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a001");
+	assert_int_equal(sqlite3_column_int(q, 1), 7007);
+	assert_int_equal(sqlite3_column_int(q, 2), 5);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 2), 3);
+	assert_int_equal(sqlite3_step(q), SQLITE_DONE);
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+	unlink(db);
+	char side[64];
+	snprintf(side, sizeof(side), "%s-wal", db);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", db);
+	unlink(side);
+}
+
 int main(void)
 {
 	devnull = fopen("/dev/null", "w");
@@ -274,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_actions_and_store),
 		cmocka_unit_test(test_iocs),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_correlations),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fclose(devnull);

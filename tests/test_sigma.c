@@ -200,7 +200,8 @@ static void test_builtin_rules(void **s)
 	fclose(log);
 	if (rs.skipped)
 		fail_msg("built-in rules skipped: %s", buf);
-	assert_int_equal(rs.loaded, files);
+	/* one rule per file, and the base rules of the correlations (rules/correlations/mr_*) */
+	assert_true(rs.loaded >= (unsigned)files);
 	assert_true(files >= 15);
 	bool cat[SIG_LS_MAX] = { 0 };
 	for (int i = 0; i < rs.n; i++) {

@@ -1,0 +1,134 @@
+/*
+ * Inside `immuned --role hive`: the state shared by the event loop
+ * (hive_server.c), incident storage (hive_store.c), the fleet verdicts,
+ * proposals and guard rails (hive_fleet.c) and the sets sent in chunks
+ * (hive_sync.c). One thread: no locks.
+ */
+#ifndef IMMUNE_HIVE_INT_H
+#define IMMUNE_HIVE_INT_H
+
+#include "ctlsock.h"
+#include "frame.h"
+#include "protected.h"
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Bounds a hostile peer meets; see docs/hive-protocol.md "Limits". */
+#define HIVE_IDLE_TIMEOUT_S 90       /* agents send a heartbeat every 10 s */
+#define HIVE_HANDSHAKE_TIMEOUT_S 10
+#define HIVE_OUT_MAX (4u << 20)      /* queued output of one connection: over it the peer is dropped */
+#define HIVE_OUT_LOW (256u << 10)    /* sets are sent in chunks while the queue is under this */
+#define HIVE_READ_TURN (256u << 10)  /* bytes read from one connection per loop turn */
+#define HIVE_WRITE_TURN (1u << 20)   /* bytes written to one connection per loop turn */
+#define HIVE_VERDICTS_PART 128       /* fleet verdicts per `verdicts` frame */
+#define HIVE_VERDICTS_MAX 16384      /* the fleet set's size */
+#define HIVE_IOC_PART (256u << 10)   /* IOC text per `ioc` frame */
+#define HIVE_IOC_SET_MAX (1u << 20)  /* one IOC set (the control socket takes requests up to 1 MiB) */
+#define HIVE_IOC_TOTAL_MAX (32u << 20) /* every IOC set together */
+#define HIVE_PROPOSALS_PER_AGENT 1024 /* pending proposals one agent may have */
+#define HIVE_TARGET_MAX 4096
+
+enum conn_state { CS_HANDSHAKE, CS_OPEN };
+
+struct conn {
+	int fd;
+	SSL *ssl;
+	enum conn_state state;
+	const char *dead;  /* set: closed at the end of this loop turn, with this reason */
+	bool more;         /* input left unread this turn */
+	bool reading;      /* EPOLLIN armed (off while the peer does not read its output) */
+	bool quiet;        /* closed without a log line (flood control) */
+	struct frame_buf in;
+	unsigned char *out;
+	size_t out_len, out_off;
+	struct sockaddr_storage addr;
+	char peer[80];
+	char cn[128];
+	char uris[512];    /* the certificate's SAN URIs, NUL-separated, "" ending */
+	char agent_id[128];
+	char host[256];
+	char version[64];
+	time_t since, last_seen;
+	uint64_t incidents, batches, nacked;
+	/* the sets being sent, a chunk at a time (hive_sync.c) */
+	uint64_t vhave;           /* the verdict set version the agent has (UINT64_MAX: unknown) */
+	uint64_t vsend_version;   /* the version whose parts are going out */
+	unsigned vsend_part;      /* the next part, 0 when none is going out */
+	int64_t ioc_sent_ns;      /* IOC sets created up to this are sent */
+	char ioc_name[64];        /* the set whose parts are going out, "" when none */
+	unsigned ioc_part;
+	int64_t ioc_version;
+	struct conn *next;
+};
+
+struct hive_opts {
+	unsigned max_conns, max_conns_per_addr, max_handshakes;
+	unsigned min_prefix4, min_prefix6;   /* fleet net verdicts no wider than these */
+	unsigned accept_k;                   /* 0: off; else auto-accept the same SHA-256 from k agents */
+	const char *crl, *ca;
+};
+
+struct hive {
+	SSL_CTX *ctx;
+	int ep, lfd;
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+	struct conn *conns;
+	unsigned nconns, nhandshakes;
+	struct ctlsock *cs;
+	struct protected_set *protect;
+	struct hive_opts o;
+	struct sockaddr_storage listen_addr;
+	uint64_t verdict_version;
+	int64_t ioc_last_ns;
+	time_t accept_paused_until;
+	time_t crl_mtime;
+	/* counters for status */
+	uint64_t stored, duplicates, refused, malformed, nacked, conns_refused, accept_paused;
+	uint64_t proposals, proposals_refused, verdicts_refused, revoked_refused;
+};
+
+extern struct hive H;
+extern const char hive_schema_sql[];
+
+void hive_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t hive_now_ns(void);
+const char *hive_jstr(const cJSON *o, const char *k);
+/* The first column of the first row of a query (a count); 0 when none. */
+int64_t hive_count(const char *sql);
+
+/* hive_server.c: queue a frame (obj is consumed). -1 marks the connection
+ * dead when its output is over HIVE_OUT_MAX or the object cannot be framed. */
+int hive_send(struct conn *c, cJSON *obj);
+/* Mark c to be closed after this loop turn (never freed inside a handler). */
+void hive_conn_kill(struct conn *c, const char *why);
+
+/* hive_store.c */
+int hive_store_open(const char *path, char *err, size_t n);
+void hive_store_close(void);
+int hive_handle_incidents(struct conn *c, const cJSON *m);
+void hive_store_status(cJSON *agents);
+
+/* hive_fleet.c */
+int hive_fleet_init(char *err, size_t n);
+/* Set or remove an operator's fleet verdict, guard rails first. 0 or -1 with err. */
+int hive_fleet_set(const char *verb, const char *kind, const char *target, const char *source, char *err,
+		   size_t n);
+/* An agent's `verdict` message: a proposal, or refused. */
+void hive_fleet_proposal(struct conn *c, const cJSON *m);
+bool hive_revoked(const char *agent_id);
+void hive_fleet_register(struct ctlsock *cs);
+void hive_fleet_status(cJSON *r);
+
+/* hive_sync.c: send what the connection lacks of the fleet sets, while its
+ * output queue is short; called after hello, after a change and as it drains. */
+void hive_sync_pump(struct conn *c);
+void hive_sync_all(void);
+void hive_sync_register(struct ctlsock *cs);
+
+#endif
