@@ -9,6 +9,7 @@
 #include "ebpf.h"
 #include "enforce.h"
 #include "event_json.h"
+#include "frame.h"
 #include "hive.h"
 #include "hive_tls.h"
 #include "immune.h"
@@ -425,11 +426,12 @@ static void hive_link(struct metrics *m, struct jw *w)
 		{ "verdict_version", "immune_hive_verdict_version", "gauge", "Version of the fleet verdict set applied." },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, nums[i][0]);
-		if (!cJSON_IsNumber(x) || x->valuedouble < 0)
+		/* the status writes its counters as exact integers (frame_add_u64) */
+		uint64_t v;
+		if (frame_u64(cJSON_GetObjectItemCaseSensitive(o, nums[i][0]), &v))
 			continue;
 		family(w, nums[i][1], nums[i][2], nums[i][3]);
-		sample(w, nums[i][1], x->valuedouble);
+		sample(w, nums[i][1], (double)v);
 	}
 	cJSON_Delete(r);
 }
