@@ -160,3 +160,4 @@ asan:
 
 clean:
 	rm -rf build
+include packaging/packaging.mk

@@ -4,6 +4,7 @@
  */
 #include "ebpf.h"
 #include "immune.h"
+#include "pinned_links.h"
 #include "sensor.skel.h"
 #include "sysfs.h"
 
@@ -364,6 +365,37 @@ static int open_buffer(void)
 	return 0;
 }
 
+/*
+ * In fallback mode the sensor's own programs kill denied execs and opens, so
+ * their links are pinned (under <pin-dir>/sensor) as the enforcement links
+ * are: they go on enforcing while no daemon runs, and the next daemon's
+ * sensor replaces them once it is attached. Their records meanwhile fill a
+ * ring buffer nobody reads, counted as drops in a stats map nobody reports.
+ * In any other mode no earlier run's sensor may go on killing.
+ */
+static void pin_sensor_links(void)
+{
+	const char *pin = g.opt.pin_dir ? g.opt.pin_dir : "/sys/fs/bpf/immune";
+	struct bpf_link *links[64];
+	const char *names[64];
+	char dir[300];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/sensor", pin);
+	if (!g.opt.enforce_fallback) {
+		pinned_links_remove(dir);
+		return;
+	}
+	for (int i = 0; i < g.skel->skeleton->prog_cnt && n < 64; i++) {
+		struct bpf_link *l = *g.skel->skeleton->progs[i].link;
+		if (l) {
+			links[n] = l;
+			names[n++] = g.skel->skeleton->progs[i].name;
+		}
+	}
+	pinned_links_replace(dir, links, names, n, "sensor");
+}
+
 int ebpf_attach(void)
 {
 	struct bpf_program *p;
@@ -393,6 +425,7 @@ int ebpf_attach(void)
 		g.nattached++;
 	}
 	g.attached = true;
+	pin_sensor_links();
 	return open_buffer();
 }
 

@@ -32,7 +32,8 @@ struct ebpf_options {
 	unsigned wakeup_bytes;   /* wake the reader when this much is queued; 0: default */
 	bool want[EBPF_EVENT_TYPES]; /* which event kinds to attach; all false means all */
 	const char *pin_dir;     /* verdict maps pinned here; NULL: /sys/fs/bpf/immune */
-	bool enforce_fallback;   /* the sensor SIGKILLs denied execs and opens */
+	bool enforce_fallback;   /* the sensor SIGKILLs denied execs and opens, and
+	                            its links are pinned under pin_dir/sensor */
 	uint32_t self_pid;       /* tgid excluded in the kernel; 0: getpid() */
 	bool open_args_at_enter; /* keep open's sys_enter programs even where the
 	                            kernel lets sys_exit read the saved registers */

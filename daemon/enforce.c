@@ -6,12 +6,11 @@
  */
 #include "enforce.h"
 #include "enforce.skel.h"
+#include "pinned_links.h"
 #include "sysfs.h"
-#include "mkdir_p.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -96,24 +95,6 @@ static bool bpf_lsm_active(char *why, size_t n)
 	return false;
 }
 
-static void unpin_dir(const char *dir, const char *keep_prefix)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (keep_prefix && strncmp(de->d_name, keep_prefix, strlen(keep_prefix)) == 0)
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-}
-
 static int open_skel(bool lsm, char *why, size_t n)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = g.pin_dir);
@@ -188,18 +169,9 @@ static void release(void)
 /* Pin this run's links, then drop the previous run's pins. */
 static void pin_links(void)
 {
-	char dir[300], p[600];
-	static unsigned gen;
+	char dir[300];
 	snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
-	mkdir_p(dir, 0700);
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%d-%u-", getpid(), ++gen);
-	for (int i = 0; i < g.nlinks; i++) {
-		snprintf(p, sizeof(p), "%s/%s%s", dir, prefix, g.link_names[i]);
-		if (bpf_link__pin(g.links[i], p))
-			fprintf(stderr, "immuned: cannot pin enforcement link %s: %s\n", p, strerror(errno));
-	}
-	unpin_dir(dir, prefix);
+	pinned_links_replace(dir, g.links, g.link_names, g.nlinks, "enforcement");
 }
 
 int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t n)
@@ -213,7 +185,7 @@ int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t
 	if (want == ENFORCE_OFF) {
 		char dir[300];
 		snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
-		unpin_dir(dir, NULL);
+		pinned_links_remove(dir);
 		g.mode = ENFORCE_OFF;
 		snprintf(g.reason, sizeof(g.reason), "--enforce off: verdicts are kept but not enforced");
 		return 0;

@@ -18,6 +18,7 @@
 #include "tuning_ctl.h"
 #include "incident_ctl.h"
 #include "replay.h"
+#include "sd_notify.h"
 #include "hive.h"
 #include "gate.h"
 #include "gate_fleet.h"
@@ -1218,6 +1219,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "immuned: %d programs attached, %s buffer, open arguments read at %s, "
 		"%d processes seeded from /proc\n", ebpf_programs_attached(), ebpf_buffer_name(),
 		ebpf_open_args_from_regs() ? "sys_exit" : "sys_enter", seeded);
+	if (sd_notify_state("READY=1", e2, sizeof(e2)))
+		fprintf(stderr, "immuned: %s\n", e2);
 	fflush(stderr);
 
 	double start = now_s(), last_stats = start, last_interest = start;
@@ -1264,6 +1267,7 @@ int main(int argc, char **argv)
 			last_stats = t;
 		}
 	}
+	sd_notify_state("STOPPING=1", e2, sizeof(e2));
 	/* drain what the kernel queued before we stop */
 	ebpf_poll_events(on_event, 0);
 	detect_finish(detector);

@@ -6,6 +6,7 @@
  * descriptors run out, and a connection is never freed inside its own
  * handler: it is marked, and reaped when the turn is over.
  */
+#include "sd_notify.h"
 #include "hive.h"
 #include "hive_int.h"
 #include "hive_tls.h"
@@ -681,9 +682,13 @@ int hive_main(int argc, char **argv)
 	epoll_ctl(H.ep, EPOLL_CTL_ADD, ctlsock_fd(H.cs), &cev);
 	hive_log("listening on %s, database %s, control socket %s, fleet verdicts version %llu", listen_at, db, sock,
 		 (unsigned long long)H.verdict_version);
+	char why[256];
+	if (sd_notify_state("READY=1", why, sizeof(why)))
+		hive_log("%s", why);
 
 	loop();
 
+	sd_notify_state("STOPPING=1", why, sizeof(why));
 	hive_log("stopping: %llu incidents stored, %llu duplicates ignored", (unsigned long long)H.stored,
 		 (unsigned long long)H.duplicates);
 	for (struct conn *c = H.conns; c; c = c->next)

@@ -11,8 +11,9 @@ MODE=${2:-fallback}
 EVENTS=$W/events.json
 
 start_daemon() {
+	# shellcheck disable=SC2086 # $EXTRA: more options, words without blanks
 	"$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" \
-		--events exec,open,connect --format json --output "$EVENTS.$1" --stats-interval 0 \
+		--events exec,open,connect --format json --output "$EVENTS.$1" --stats-interval 0 ${EXTRA:-} \
 		2>"$W/immuned.$1.log" &
 	DPID=$!
 	i=0
@@ -102,6 +103,43 @@ stop_daemon
 start_daemon 2 || notok "daemon restarts"
 check "exec verdict survives a restart" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
 check "net verdict survives a restart" "errno EPERM" "$("$PROBE" connect 127.0.0.1 47002)"
+
+# --- no gap: the pinned links go on denying while no daemon runs
+ctl block file "$W/secret" >/dev/null
+echo "ip:192.0.2.77" >"$W/blocked.ioc"
+ctl block file "$W/blocked.ioc" >/dev/null
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+check "exec is denied while the daemon is down (SIGKILLed)" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
+r=$("$PROBE" open "$W/secret" 2>/dev/null)
+[ -z "$r" ] && r="signal 9"
+check "open is denied while the daemon is down (SIGKILLed)" "$DENIED_OPEN" "$r"
+check "connect is denied while the daemon is down (SIGKILLed)" "errno EPERM" "$("$PROBE" connect 127.0.0.1 47002)"
+# the new daemon reads an IOC file a verdict blocks: neither its own sensor
+# nor the one the killed daemon left pinned may kill it for that
+[ "$MODE" = fallback ] && EXTRA="--ioc $W/blocked.ioc"
+start_daemon 2b || notok "daemon starts after a SIGKILL"
+EXTRA=
+check "a new daemon adopts the enforcement: exec still denied" "$DENIED_EXEC" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
+old_links=$(ls "$PIN/links" | grep -cv "^$DPID-")
+check "the new daemon's links replaced the old pins" "0" "$old_links"
+if [ "$MODE" = fallback ]; then
+	old_links=$(ls "$PIN/sensor" | grep -cv "^$DPID-")
+	check "the new daemon's sensor replaced the old one's pins" "0" "$old_links"
+fi
+if [ "$MODE" = fallback ]; then
+	r=$("$PROBE" open "$W/blocked.ioc" 2>/dev/null)
+	[ -z "$r" ] && r="signal 9"
+	check "another process opening the blocked IOC file is denied" "$DENIED_OPEN" "$r"
+	if kill -0 "$DPID" 2>/dev/null && grep -q ", 1 indicators" "$W/immuned.2b.log"; then
+		ok "the daemon read the blocked IOC file and lives"
+	else
+		notok "the daemon read the blocked IOC file and lives: $(cat "$W/immuned.2b.log")"
+	fi
+	ctl unblock file "$W/blocked.ioc" >/dev/null
+fi
+ctl unblock file "$W/secret" >/dev/null
 stop_daemon
 rm -rf "$PIN" # what a reboot does to bpffs
 start_daemon 3 || notok "daemon starts after the pins are gone"

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,29 @@ static int st_collect_cb(ebpf_event_type_t type, const void *data, size_t size, 
 	r->data = malloc(size);
 	memcpy(r->data, data, size);
 	return 0;
+}
+
+/* Remove a test's pin dir and everything pinned in it (maps, and links in
+ * links/): a pinned link left behind would keep its program attached. */
+static inline void st_rm_pins(const char *dir)
+{
+	char p[4096];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (snprintf(p, sizeof(p), "%s/%s", dir, e->d_name) >= (int)sizeof(p))
+			continue;
+		if (unlink(p) != 0 && errno == EISDIR)
+			st_rm_pins(p);
+	}
+	closedir(d);
+	if (rmdir(dir) != 0)
+		fprintf(stderr, "cannot remove the pin dir %s: %s\n", dir, strerror(errno));
 }
 
 static void st_clear(void)

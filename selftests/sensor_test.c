@@ -117,13 +117,7 @@ static int teardown(void **state)
 	if (geteuid() != 0)
 		return 0;
 	ebpf_detach();
-	const char *maps[] = { "verdict_exec", "verdict_file", "verdict_net", "verdict_cidr" };
-	char p[256];
-	for (unsigned i = 0; i < 4; i++) {
-		snprintf(p, sizeof(p), "%s/%s", pin_dir, maps[i]);
-		unlink(p);
-	}
-	rmdir(pin_dir);
+	st_rm_pins(pin_dir);
 	char cmd[PATH_MAX + 16];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -19,25 +19,6 @@
 
 static char pin_dir[128], tmp[PATH_MAX], db_path[PATH_MAX + 16];
 
-/* Remove a pin directory and whatever was pinned in it (the sensor pins more than ours). */
-static void rm_pins(const char *dir)
-{
-	char p[512];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int setup(void **state)
 {
 	char err[256], why[256];
@@ -71,11 +52,11 @@ static int teardown(void **state)
 		return 0;
 	/* also what a failed test left */
 	ebpf_detach();
-	rm_pins(pin_dir);
+	st_rm_pins(pin_dir);
 	snprintf(cmd, sizeof(cmd), "%s-sensor", pin_dir);
-	rm_pins(cmd);
+	st_rm_pins(cmd);
 	snprintf(cmd, sizeof(cmd), "%s-bad", pin_dir);
-	rm_pins(cmd);
+	st_rm_pins(cmd);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	return system(cmd) == 0 ? 0 : -1;
 }
@@ -212,7 +193,7 @@ static void test_maps_shape(void **state)
 	assert_non_null(strstr(err, p));
 	assert_null(verdicts_open(other, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "verdict_exec"));
-	rm_pins(other);
+	st_rm_pins(other);
 	/* a directory that is not on bpffs */
 	assert_int_not_equal(verdict_maps_create(tmp, err, sizeof(err)), 0);
 	assert_non_null(strstr(err, tmp));
@@ -525,7 +506,7 @@ static void test_reapply(void **state)
 	sqlite3_close(db);
 
 	/* a reboot: new maps, then the table is put back */
-	rm_pins(pin_dir);
+	st_rm_pins(pin_dir);
 	assert_int_equal(verdict_maps_create(pin_dir, err, sizeof(err)), 0);
 	/* meanwhile: one file replaced by a new inode (a package update), one renamed away */
 	char tmpnew[PATH_MAX + 40];
@@ -678,7 +659,7 @@ static void test_sensor_agrees(void **state)
 		char why[512];
 		snprintf(why, sizeof(why), "%s", ebpf_last_error());
 		ebpf_detach();
-		rm_pins(dir2);
+		st_rm_pins(dir2);
 		fail_msg("loading the sensor on our maps: %s", why);
 	}
 	/* libbpf reused every map we pinned (same id), none was replaced */
@@ -730,7 +711,7 @@ static void test_sensor_agrees(void **state)
 	ebpf_detach();
 	arena_free(&a);
 	st_clear();
-	rm_pins(dir2);
+	st_rm_pins(dir2);
 }
 
 int main(void)
