@@ -132,7 +132,7 @@ if [ "$MODE" = fallback ]; then
 	r=$("$PROBE" open "$W/blocked.ioc" 2>/dev/null)
 	[ -z "$r" ] && r="signal 9"
 	check "another process opening the blocked IOC file is denied" "$DENIED_OPEN" "$r"
-	if kill -0 "$DPID" 2>/dev/null && grep -q ", 1 indicators" "$W/immuned.2b.log"; then
+	if kill -0 "$DPID" 2>/dev/null && grep -Eq "[,;] 1 indicators" "$W/immuned.2b.log"; then
 		ok "the daemon read the blocked IOC file and lives"
 	else
 		notok "the daemon read the blocked IOC file and lives: $(cat "$W/immuned.2b.log")"

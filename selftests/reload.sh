@@ -26,7 +26,7 @@ detection:
     selection:
         Image|endswith: '/immune-flood-exec'
     condition: selection
-level: low
+level: high
 EOF
 extra_rule() { # N: a rule that differs at each reload
 	cat >"$W/extra/extra.yml" <<EOF
