@@ -19,7 +19,7 @@ endif
 OPT      ?= -O2 -g
 # CFLAGS from the command line is added to, not replaced: the defines are needed
 override CFLAGS += $(OPT) $(WARN) -std=gnu11 -D_GNU_SOURCE -I$(BUILD) -Ibpf -Idaemon -DIMMUNE_VERSION='"$(VERSION)"'
-LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lcjson -lpcre2-8 -lyaml -lssl -lcrypto -lpthread
+LDLIBS   := -lbpf -lelf -lz -lsqlite3 -lcjson -lpcre2-8 -lyaml -lssl -lcrypto -lpthread -lpq
 BPFCFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-function -Wno-unused-parameter -I$(BUILD) -Ibpf
 
 ifeq ($(SAN),1)
@@ -70,11 +70,12 @@ $(BUILD)/daemon/%.o: daemon/%.c $(wildcard daemon/*.h) bpf/immune.h $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# The fleet's Hive server: `immuned --role hive`, linked into the same binary.
+# The fleet's Hive server: `immuned --role hive`, linked into the same binary (libpq for --store).
+PQ_CFLAGS   := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 $(BUILD)/hive/%.o: hive/%.c $(wildcard daemon/*.h) $(wildcard hive/*.h)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Ihive -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Ihive $(PQ_CFLAGS) -c $< -o $@
 
 $(BUILD)/daemon/rules_builtin.c: rules/embed.sh $(wildcard rules/builtin/*.yml rules/correlations/*.yml)
 	@mkdir -p $(@D)

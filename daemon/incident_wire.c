@@ -140,7 +140,24 @@ cJSON *incident_wire_item(sqlite3_stmt *st)
 	return it;
 }
 
-int incident_wire_bind(sqlite3_stmt *st, int first, const cJSON *item, char *why, size_t n)
+static void lite_null(void *st, int p)
+{
+	sqlite3_bind_null(st, p);
+}
+
+static void lite_i64(void *st, int p, int64_t v)
+{
+	sqlite3_bind_int64(st, p, v);
+}
+
+static void lite_text(void *st, int p, const char *v)
+{
+	sqlite3_bind_text(st, p, v, -1, SQLITE_TRANSIENT);
+}
+
+const struct wire_binder wire_bind_sqlite = { lite_null, lite_i64, lite_text };
+
+int incident_wire_bind(const struct wire_binder *b, void *st, int first, const cJSON *item, char *why, size_t n)
 {
 	if (!cJSON_IsObject(item)) {
 		snprintf(why, n, "an incident must be a JSON object");
@@ -154,7 +171,7 @@ int incident_wire_bind(sqlite3_stmt *st, int first, const cJSON *item, char *why
 				snprintf(why, n, "\"%s\" is missing", cols[i].name);
 				return -1;
 			}
-			sqlite3_bind_null(st, p);
+			b->null(st, p);
 			continue;
 		}
 		if (cols[i].type == W_INT) {
@@ -164,7 +181,7 @@ int incident_wire_bind(sqlite3_stmt *st, int first, const cJSON *item, char *why
 					 (long long)cols[i].min, (long long)cols[i].max);
 				return -1;
 			}
-			sqlite3_bind_int64(st, p, x);
+			b->i64(st, p, x);
 			continue;
 		}
 		if (!cJSON_IsString(v)) {
@@ -181,7 +198,7 @@ int incident_wire_bind(sqlite3_stmt *st, int first, const cJSON *item, char *why
 				return -1;
 			}
 		}
-		sqlite3_bind_text(st, p, v->valuestring, -1, SQLITE_TRANSIENT);
+		b->text(st, p, v->valuestring);
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* An item of an `incidents` batch larger than this is shortened before it is sent. */
 #define INCIDENT_WIRE_ITEM_MAX (256u << 10)
@@ -25,8 +26,16 @@ extern const char *incident_wire_names(void);
  * shortened (long strings cut, "shortened": true, immune.shortened in doc). */
 cJSON *incident_wire_item(sqlite3_stmt *st);
 
+/* Where incident_wire_bind puts the values: a statement of either of the Hive's stores. */
+struct wire_binder {
+	void (*null)(void *st, int p);
+	void (*i64)(void *st, int p, int64_t v);
+	void (*text)(void *st, int p, const char *v);
+};
+extern const struct wire_binder wire_bind_sqlite; /* st is a sqlite3_stmt */
+
 /* Hive: check one batch item and bind its columns to st from parameter
  * `first` on. 0, or -1 with the reason the item is refused (the nack's). */
-int incident_wire_bind(sqlite3_stmt *st, int first, const cJSON *item, char *why, size_t n);
+int incident_wire_bind(const struct wire_binder *b, void *st, int first, const cJSON *item, char *why, size_t n);
 
 #endif

@@ -18,26 +18,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void save_version(void)
+/* The fleet's state other instances may have changed: the verdict set's version and size, the
+ * newest IOC set. Read at start, on their notifications and after the store reconnected. */
+void hive_fleet_reload(void)
 {
-	sqlite3_stmt *m;
-	if (sqlite3_prepare_v2(H.db, "INSERT OR REPLACE INTO fleet_meta VALUES ('verdict_version', ?)", -1, &m,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(m, 1, (sqlite3_int64)H.verdict_version);
-		sqlite3_step(m);
-		sqlite3_finalize(m);
+	int64_t v = store_i64(H.st, "SELECT value FROM fleet_meta WHERE key = 'verdict_version'", -1);
+	if (v >= 0) {
+		H.verdict_version = (uint64_t)v;
+		H.verdict_count = store_i64(H.st, "SELECT count(*) FROM fleet_verdicts", H.verdict_count);
 	}
+	H.ioc_last_ns = store_i64(H.st, "SELECT coalesce(max(created_ns), 0) FROM fleet_iocs", H.ioc_last_ns);
 }
 
 int hive_fleet_init(char *err, size_t n)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT value FROM fleet_meta WHERE key='verdict_version'", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			H.verdict_version = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
+	hive_fleet_reload();
 	H.protect = protected_new();
 	if (!H.protect) {
 		snprintf(err, n, "out of memory");
@@ -146,67 +141,66 @@ static int guard(const char *kind, const char *target, bool deny, char *canon, s
 /* The fleet verdict on (kind, target) and its source, if any; source gets "" when none. */
 static bool current(const char *kind, const char *target, char *source, size_t n)
 {
-	sqlite3_stmt *st;
+	struct sq *q = hive_q("SELECT source FROM fleet_verdicts WHERE kind = $1 AND target = $2");
 	bool found = false;
 	source[0] = 0;
-	if (sqlite3_prepare_v2(H.db, "SELECT source FROM fleet_verdicts WHERE kind = ? AND target = ?", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW) {
+	if (q) {
+		sq_text(q, 1, kind);
+		sq_text(q, 2, target);
+		if (sq_step(q) == ST_ROW) {
 			found = true;
-			snprintf(source, n, "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(source, n, "%s", sq_col_text(q, 0));
 		}
-		sqlite3_finalize(st);
 	}
 	return found;
 }
 
 int64_t hive_count(const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t v = 0;
-	if (sqlite3_prepare_v2(H.db, sql, -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return v;
+	return store_i64(H.st, sql, 0);
 }
 
-/* Write (or with action NULL remove) one fleet verdict, bump the version, send it out. */
+/* Write (or with action NULL remove) one fleet verdict and bump the version, in one
+ * transaction; every instance then sends it out (the others on the notification). */
 static int write_verdict(const char *kind, const char *target, const char *action, const char *source, char *err,
 			 size_t n)
 {
 	char had[160];
+	hive_store_commit();
+	if (store_exec(H.st, "BEGIN")) {
+		snprintf(err, n, "the store: %s", store_err(H.st));
+		return -1;
+	}
 	if (action && !current(kind, target, had, sizeof(had)) &&
 	    hive_count("SELECT count(*) FROM fleet_verdicts") >= HIVE_VERDICTS_MAX) {
+		store_exec(H.st, "ROLLBACK");
 		snprintf(err, n, "the fleet set holds %d verdicts, its most: remove some first", HIVE_VERDICTS_MAX);
 		return -1;
 	}
-	sqlite3_stmt *st;
-	const char *sql = !action ? "DELETE FROM fleet_verdicts WHERE kind=?1 AND target=?2" :
-				    "INSERT OR REPLACE INTO fleet_verdicts (kind, target, action, source, created_ns)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5)";
-	if (sqlite3_prepare_v2(H.db, sql, -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, n, "%s", sqlite3_errmsg(H.db));
+	struct sq *q = hive_q(!action ? "DELETE FROM fleet_verdicts WHERE kind = $1 AND target = $2" :
+					"INSERT INTO fleet_verdicts (kind, target, action, source, created_ns)"
+					" VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, target) DO UPDATE SET"
+					" action = excluded.action, source = excluded.source, created_ns = excluded.created_ns");
+	int rc = ST_ERR;
+	if (q) {
+		sq_text(q, 1, kind);
+		sq_text(q, 2, target);
+		if (action) {
+			sq_text(q, 3, action);
+			sq_text(q, 4, source);
+			sq_i64(q, 5, hive_now_ns());
+		}
+		rc = sq_step(q);
+	}
+	struct sq *v = rc == ST_DONE ? hive_q("UPDATE fleet_meta SET value = value + 1 WHERE key = 'verdict_version'"
+					       " RETURNING value") : NULL;
+	if (!v || sq_step(v) != ST_ROW || store_notify(H.st, HIVE_CHANNEL, "verdicts") ||
+	    store_exec(H.st, "COMMIT")) {
+		snprintf(err, n, "the store: %s", store_err(H.st));
+		store_exec(H.st, "ROLLBACK");
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-	if (action) {
-		sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, source, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 5, hive_now_ns());
-	}
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		snprintf(err, n, "%s", sqlite3_errmsg(H.db));
-		return -1;
-	}
-	H.verdict_version++;
-	save_version();
+	hive_fleet_reload();
 	hive_log("fleet verdict %s %s %s (%s), version %llu", action ? action : "removed", kind, target, source,
 		 (unsigned long long)H.verdict_version);
 	hive_sync_all();
@@ -235,31 +229,25 @@ int hive_fleet_set(const char *verb, const char *kind, const char *target, const
 
 bool hive_revoked(const char *agent_id)
 {
-	sqlite3_stmt *st;
-	bool r = false;
-	if (sqlite3_prepare_v2(H.db, "SELECT 1 FROM fleet_revoked WHERE agent_id = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_TRANSIENT);
-		r = sqlite3_step(st) == SQLITE_ROW;
-		sqlite3_finalize(st);
-	}
-	return r;
+	struct sq *q = hive_q("SELECT 1 FROM fleet_revoked WHERE agent_id = $1");
+	if (!q)
+		return false;
+	sq_text(q, 1, agent_id);
+	return sq_step(q) == ST_ROW;
 }
 
 static int set_state(int64_t id, const char *state, const char *by, const char *reason)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "UPDATE fleet_proposals SET state = ?2, decided_by = ?3, decided_ns = ?4,"
-				     " reason = ?5 WHERE id = ?1 AND state = 'pending'", -1, &st, NULL) != SQLITE_OK)
+	struct sq *q = hive_q("UPDATE fleet_proposals SET state = $2, decided_by = $3, decided_ns = $4,"
+			      " reason = $5 WHERE id = $1 AND state = 'pending'");
+	if (!q)
 		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, by, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, hive_now_ns());
-	if (reason)
-		sqlite3_bind_text(st, 5, reason, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE && sqlite3_changes(H.db) ? 0 : -1;
+	sq_i64(q, 1, id);
+	sq_text(q, 2, state);
+	sq_text(q, 3, by);
+	sq_i64(q, 4, hive_now_ns());
+	sq_text(q, 5, reason);
+	return sq_step(q) == ST_DONE && sq_changes(q) ? 0 : -1;
 }
 
 /* --accept-agents K: the same content reported by K distinct agents becomes a fleet block. */
@@ -267,17 +255,16 @@ static void policy(const char *kind, const char *target, const char *sha)
 {
 	if (!H.o.accept_k || !sha)
 		return;
-	sqlite3_stmt *st;
 	int64_t agents = 0;
-	if (sqlite3_prepare_v2(H.db, "SELECT count(DISTINCT agent_id) FROM fleet_proposals WHERE kind = ? AND target = ?"
-				     " AND sha256 = ? AND state = 'pending'", -1, &st, NULL) != SQLITE_OK)
+	struct sq *q = hive_q("SELECT count(DISTINCT agent_id) FROM fleet_proposals WHERE kind = $1 AND target = $2"
+			      " AND sha256 = $3 AND state = 'pending'");
+	if (!q)
 		return;
-	sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, sha, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		agents = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sq_text(q, 1, kind);
+	sq_text(q, 2, target);
+	sq_text(q, 3, sha);
+	if (sq_step(q) == ST_ROW)
+		agents = sq_col_i64(q, 0);
 	if (agents < (int64_t)H.o.accept_k)
 		return;
 	char had[160], by[48], err[256];
@@ -292,16 +279,15 @@ static void policy(const char *kind, const char *target, const char *sha)
 		hive_log("policy: %s %s: %s", kind, target, err);
 		return;
 	}
-	if (sqlite3_prepare_v2(H.db, "UPDATE fleet_proposals SET state = 'approved', decided_by = ?4, decided_ns = ?5"
-				     " WHERE kind = ?1 AND target = ?2 AND sha256 = ?3 AND state = 'pending'", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, target, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 3, sha, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 4, by, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 5, hive_now_ns());
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+	if ((q = hive_q("UPDATE fleet_proposals SET state = 'approved', decided_by = $4, decided_ns = $5"
+			" WHERE kind = $1 AND target = $2 AND sha256 = $3 AND state = 'pending'"))) {
+		sq_text(q, 1, kind);
+		sq_text(q, 2, target);
+		sq_text(q, 3, sha);
+		sq_text(q, 4, by);
+		sq_i64(q, 5, hive_now_ns());
+		if (sq_step(q) != ST_DONE)
+			hive_log("policy: marking the proposals approved: %s", store_err(H.st));
 	}
 }
 
@@ -319,15 +305,15 @@ void hive_fleet_proposal(struct conn *c, const cJSON *m)
 		why = "\"sha256\" must be 64 lowercase hex digits";
 	else if (guard(kind, target, true, canon, sizeof(canon), err, sizeof(err)))
 		why = err;
+	/* written at once, not with the turn's incidents: the policy may act on it */
+	hive_store_commit();
 	if (!why) {
-		sqlite3_stmt *st;
+		struct sq *q = hive_q("SELECT count(*) FROM fleet_proposals WHERE state = 'pending' AND agent_id = $1");
 		int64_t pending = 0;
-		if (sqlite3_prepare_v2(H.db, "SELECT count(*) FROM fleet_proposals WHERE state = 'pending' AND agent_id = ?",
-				       -1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, c->agent_id, -1, SQLITE_TRANSIENT);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				pending = sqlite3_column_int64(st, 0);
-			sqlite3_finalize(st);
+		if (q) {
+			sq_text(q, 1, c->agent_id);
+			if (sq_step(q) == ST_ROW)
+				pending = sq_col_i64(q, 0);
 		}
 		if (pending >= HIVE_PROPOSALS_PER_AGENT)
 			why = "this agent has too many proposals waiting";
@@ -338,22 +324,22 @@ void hive_fleet_proposal(struct conn *c, const cJSON *m)
 			 kind ? kind : "?", target ? target : "?", why);
 		return;
 	}
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "INSERT OR IGNORE INTO fleet_proposals (agent_id, kind, target, sha256, source,"
-				     " created_ns) VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+	struct sq *q = hive_q("INSERT INTO fleet_proposals (agent_id, kind, target, sha256, source, created_ns)"
+			      " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING");
+	if (!q)
 		return;
-	sqlite3_bind_text(st, 1, c->agent_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 3, canon, -1, SQLITE_TRANSIENT);
-	if (sha)
-		sqlite3_bind_text(st, 4, sha, -1, SQLITE_TRANSIENT);
 	char source[160];
 	snprintf(source, sizeof(source), "%.150s", src ? src : "?");
-	sqlite3_bind_text(st, 5, source, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 6, hive_now_ns());
-	int rc = sqlite3_step(st);
-	bool added = rc == SQLITE_DONE && sqlite3_changes(H.db);
-	sqlite3_finalize(st);
+	sq_text(q, 1, c->agent_id);
+	sq_text(q, 2, kind);
+	sq_text(q, 3, canon);
+	sq_text(q, 4, sha);
+	sq_text(q, 5, source);
+	sq_i64(q, 6, hive_now_ns());
+	int rc = sq_step(q);
+	bool added = rc == ST_DONE && sq_changes(q);
+	if (rc != ST_DONE)
+		hive_log("%s agent %s: storing a proposal: %s", c->peer, c->agent_id, store_err(H.st));
 	if (added) {
 		H.proposals++;
 		hive_log("%s agent %s: proposes block %s %s (%s)%s", c->peer, c->agent_id, kind, canon, source,
@@ -394,21 +380,22 @@ static int cmd_verdicts(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 	(void)ctx;
 	const char *kind = ctl_str(req, "kind");
 	cJSON *arr = cJSON_AddArrayToObject(reply, "verdicts");
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT kind, target, action, source, created_ns FROM fleet_verdicts"
-				     " WHERE ?1 IS NULL OR kind = ?1 ORDER BY kind, target", -1, &st, NULL) != SQLITE_OK)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	if (kind)
-		sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	struct sq *q = hive_q("SELECT kind, target, action, source, created_ns FROM fleet_verdicts"
+			      " WHERE CAST($1 AS TEXT) IS NULL OR kind = $1 ORDER BY kind, target");
+	if (!q)
+		return ctl_error(reply, "%s", store_err(H.st));
+	sq_text(q, 1, kind);
+	int rc;
+	while ((rc = sq_step(q)) == ST_ROW) {
 		cJSON *v = cJSON_CreateObject();
 		static const char *const k[] = { "kind", "target", "action", "source" };
 		for (int i = 0; i < 4; i++)
-			cJSON_AddStringToObject(v, k[i], (const char *)sqlite3_column_text(st, i));
-		frame_add_i64(v, "set_ns", sqlite3_column_int64(st, 4));
+			cJSON_AddStringToObject(v, k[i], sq_col_text(q, i));
+		frame_add_i64(v, "set_ns", sq_col_i64(q, 4));
 		cJSON_AddItemToArray(arr, v);
 	}
-	sqlite3_finalize(st);
+	if (rc != ST_DONE)
+		return ctl_error(reply, "%s", store_err(H.st));
 	frame_add_u64(reply, "verdict_version", H.verdict_version);
 	return 0;
 }
@@ -424,28 +411,29 @@ static int cmd_proposals(const cJSON *req, cJSON *reply, const struct ctl_peer *
 	if (!state)
 		state = "pending";
 	cJSON *arr = cJSON_AddArrayToObject(reply, "proposals");
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT id, agent_id, kind, target, sha256, source, created_ns, state, decided_by,"
-				     " reason FROM fleet_proposals WHERE ?1 = 'all' OR state = ?1 ORDER BY id LIMIT 10000",
-			       -1, &st, NULL) != SQLITE_OK)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	sqlite3_bind_text(st, 1, state, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	struct sq *q = hive_q("SELECT id, agent_id, kind, target, sha256, source, created_ns, state, decided_by,"
+			      " reason FROM fleet_proposals WHERE $1 = 'all' OR state = $1 ORDER BY id LIMIT 10000");
+	if (!q)
+		return ctl_error(reply, "%s", store_err(H.st));
+	sq_text(q, 1, state);
+	int rc;
+	while ((rc = sq_step(q)) == ST_ROW) {
 		cJSON *p = cJSON_CreateObject();
-		frame_add_i64(p, "id", sqlite3_column_int64(st, 0));
+		frame_add_i64(p, "id", sq_col_i64(q, 0));
 		static const char *const k[] = { NULL, "agent_id", "kind", "target", "sha256", "source" };
 		for (int i = 1; i < 6; i++)
-			if (sqlite3_column_type(st, i) != SQLITE_NULL)
-				cJSON_AddStringToObject(p, k[i], (const char *)sqlite3_column_text(st, i));
-		frame_add_i64(p, "created_ns", sqlite3_column_int64(st, 6));
-		cJSON_AddStringToObject(p, "state", (const char *)sqlite3_column_text(st, 7));
-		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
-			cJSON_AddStringToObject(p, "decided_by", (const char *)sqlite3_column_text(st, 8));
-		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
-			cJSON_AddStringToObject(p, "reason", (const char *)sqlite3_column_text(st, 9));
+			if (!sq_col_null(q, i))
+				cJSON_AddStringToObject(p, k[i], sq_col_text(q, i));
+		frame_add_i64(p, "created_ns", sq_col_i64(q, 6));
+		cJSON_AddStringToObject(p, "state", sq_col_text(q, 7));
+		if (!sq_col_null(q, 8))
+			cJSON_AddStringToObject(p, "decided_by", sq_col_text(q, 8));
+		if (!sq_col_null(q, 9))
+			cJSON_AddStringToObject(p, "reason", sq_col_text(q, 9));
 		cJSON_AddItemToArray(arr, p);
 	}
-	sqlite3_finalize(st);
+	if (rc != ST_DONE)
+		return ctl_error(reply, "%s", store_err(H.st));
 	return 0;
 }
 
@@ -458,20 +446,18 @@ static int cmd_decide(const cJSON *req, cJSON *reply, const struct ctl_peer *pee
 	if (id < 0)
 		return ctl_error(reply, "\"proposal\": the number `immunectl proposals` shows is needed");
 	snprintf(by, sizeof(by), "operator:%u", (unsigned)peer->uid);
-	sqlite3_stmt *st;
 	bool pending = false;
-	if (sqlite3_prepare_v2(H.db, "SELECT kind, target, agent_id, state FROM fleet_proposals WHERE id = ?", -1, &st,
-			       NULL) != SQLITE_OK)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	sqlite3_bind_int64(st, 1, id);
-	bool found = sqlite3_step(st) == SQLITE_ROW;
+	struct sq *q = hive_q("SELECT kind, target, agent_id, state FROM fleet_proposals WHERE id = $1");
+	if (!q)
+		return ctl_error(reply, "%s", store_err(H.st));
+	sq_i64(q, 1, id);
+	bool found = sq_step(q) == ST_ROW;
 	if (found) {
-		snprintf(kind, sizeof(kind), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(target, sizeof(target), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(agent, sizeof(agent), "%s", (const char *)sqlite3_column_text(st, 2));
-		pending = strcmp((const char *)sqlite3_column_text(st, 3), "pending") == 0;
+		snprintf(kind, sizeof(kind), "%s", sq_col_text(q, 0));
+		snprintf(target, sizeof(target), "%s", sq_col_text(q, 1));
+		snprintf(agent, sizeof(agent), "%s", sq_col_text(q, 2));
+		pending = strcmp(sq_col_text(q, 3), "pending") == 0;
 	}
-	sqlite3_finalize(st);
 	if (!found)
 		return ctl_error(reply, "no proposal %lld", id);
 	if (!pending)
@@ -508,37 +494,51 @@ static int cmd_revoke(const cJSON *req, cJSON *reply, const struct ctl_peer *pee
 	if (!id || !*id || strlen(id) >= 128)
 		return ctl_error(reply, "\"agent_id\" is needed");
 	snprintf(by, sizeof(by), "operator:%u", (unsigned)peer->uid);
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "INSERT OR IGNORE INTO fleet_revoked VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, hive_now_ns());
-	sqlite3_bind_text(st, 3, by, -1, SQLITE_TRANSIENT);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	/* what it proposed is not trusted any more either */
-	if (sqlite3_prepare_v2(H.db, "UPDATE fleet_proposals SET state = 'rejected', decided_by = ?2, decided_ns = ?3,"
-				     " reason = 'agent revoked' WHERE agent_id = ?1 AND state = 'pending'", -1, &st,
-			       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, by, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 3, hive_now_ns());
-		sqlite3_step(st);
-		sqlite3_finalize(st);
+	hive_store_commit();
+	struct sq *q = store_exec(H.st, "BEGIN") ? NULL :
+		       hive_q("INSERT INTO fleet_revoked (agent_id, revoked_ns, revoked_by) VALUES ($1, $2, $3)"
+			      " ON CONFLICT DO NOTHING");
+	int rc = ST_ERR;
+	if (q) {
+		sq_text(q, 1, id);
+		sq_i64(q, 2, hive_now_ns());
+		sq_text(q, 3, by);
+		rc = sq_step(q);
 	}
-	int closed = 0;
-	for (struct conn *c = H.conns; c; c = c->next)
-		if (!c->dead && strcmp(c->agent_id, id) == 0) {
-			hive_conn_kill(c, "agent revoked");
-			closed++;
-		}
+	/* what it proposed is not trusted any more either */
+	if (rc == ST_DONE &&
+	    (q = hive_q("UPDATE fleet_proposals SET state = 'rejected', decided_by = $2, decided_ns = $3,"
+			" reason = 'agent revoked' WHERE agent_id = $1 AND state = 'pending'"))) {
+		sq_text(q, 1, id);
+		sq_text(q, 2, by);
+		sq_i64(q, 3, hive_now_ns());
+		rc = sq_step(q);
+	}
+	/* the other instances drop it too, when this commits */
+	char note[160];
+	snprintf(note, sizeof(note), "revoked %s", id);
+	if (rc != ST_DONE || store_notify(H.st, HIVE_CHANNEL, note) || store_exec(H.st, "COMMIT")) {
+		const char *e = store_err(H.st);
+		store_exec(H.st, "ROLLBACK");
+		return ctl_error(reply, "the store: %s", e);
+	}
+	int closed = hive_fleet_drop_revoked(id);
 	hive_log("agent %s revoked by %s (%d connection%s closed)", id, by, closed, closed == 1 ? "" : "s");
 	cJSON_AddStringToObject(reply, "agent_id", id);
 	cJSON_AddTrueToObject(reply, "revoked");
 	cJSON_AddNumberToObject(reply, "closed", closed);
 	return 0;
+}
+
+int hive_fleet_drop_revoked(const char *id)
+{
+	int closed = 0;
+	for (struct conn *c = H.conns; c; c = c->next)
+		if (!c->dead && c->agent_id[0] && strcmp(c->agent_id, id) == 0) {
+			hive_conn_kill(c, "agent revoked");
+			closed++;
+		}
+	return closed;
 }
 
 void hive_fleet_register(struct ctlsock *cs)

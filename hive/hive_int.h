@@ -10,10 +10,10 @@
 #include "ctlsock.h"
 #include "frame.h"
 #include "protected.h"
+#include "store.h"
 
 #include <netinet/in.h>
 #include <openssl/ssl.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -76,8 +76,12 @@ struct hive_opts {
 struct hive {
 	SSL_CTX *ctx;
 	int ep, lfd;
-	sqlite3 *db;
-	sqlite3_stmt *ins;
+	struct store *st;       /* SQLite (--db) or PostgreSQL (--store), hive/store.h */
+	const char *instance;   /* this instance's name in the shared store (--instance) */
+	bool txn;               /* a transaction of this loop turn's incidents is open */
+	struct pending_ack *acks; /* sent once that transaction commits */
+	unsigned store_gen;     /* the store connection whose notifications are polled */
+	int store_fd;
 	struct conn *conns;
 	unsigned nconns, nhandshakes;
 	struct ctlsock *cs;
@@ -85,22 +89,27 @@ struct hive {
 	struct hive_opts o;
 	struct sockaddr_storage listen_addr;
 	uint64_t verdict_version;
+	int64_t verdict_count;  /* rows of that version of fleet_verdicts */
 	int64_t ioc_last_ns;
 	time_t accept_paused_until;
 	time_t crl_mtime;
 	/* counters for status */
 	uint64_t stored, duplicates, refused, malformed, nacked, conns_refused, accept_paused;
 	uint64_t proposals, proposals_refused, verdicts_refused, revoked_refused;
+	uint64_t store_failures, notifications;
 };
 
 extern struct hive H;
-extern const char hive_schema_sql[];
+/* schema/hive.sql's migrations, NULL-ended (store.c applies them) */
+extern const char *const hive_migrations[];
 
 void hive_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int64_t hive_now_ns(void);
 const char *hive_jstr(const cJSON *o, const char *k);
 /* The first column of the first row of a query (a count); 0 when none. */
 int64_t hive_count(const char *sql);
+/* A statement of H.st, reset; NULL (logged) when it cannot be prepared. */
+struct sq *hive_q(const char *sql);
 
 /* hive_server.c: queue a frame (obj is consumed). -1 marks the connection
  * dead when its output is over HIVE_OUT_MAX or the object cannot be framed. */
@@ -109,10 +118,35 @@ int hive_send(struct conn *c, cJSON *obj);
 void hive_conn_kill(struct conn *c, const char *why);
 
 /* hive_store.c */
-int hive_store_open(const char *path, char *err, size_t n);
+int hive_store_open(const char *where, char *err, size_t n);
 void hive_store_close(void);
+/* Stores a batch in this turn's transaction; its ack waits for hive_store_commit. */
 int hive_handle_incidents(struct conn *c, const cJSON *m);
-void hive_store_status(cJSON *agents);
+/* Commit this turn's incidents and send their acks (nothing is acked when the commit fails).
+ * Called at the end of every loop turn and before anything else writes. */
+void hive_store_commit(void);
+/* The connection c goes away: its pending acks are dropped. */
+void hive_store_forget(struct conn *c);
+/* Open this turn's transaction if it is not (small writes ride in it). false: the store failed. */
+bool hive_store_begin(void);
+
+/* hive_agents.c: the fleet's agents in the store, with their instance and link */
+void hive_agents_start(void);
+void hive_agent_link(struct conn *c, bool up);
+void hive_agents_refresh(void);
+void hive_agents_status(cJSON *agents);
+/* --instance, or HOSTNAME:PORT of --listen; -1 when the given name is unusable. */
+int hive_instance_name(const char *given, const char *listen_at, char *out, size_t n);
+
+/* hive_incidents.c: `immunectl incidents` from the store */
+void hive_incidents_register(struct ctlsock *cs);
+
+/* hive_notify.c: what other instances changed (LISTEN/NOTIFY), and this one's changes announced */
+#define HIVE_CHANNEL "immune_fleet"
+void hive_notify_start(void);
+void hive_notify_poll(void);
+void hive_notify_send(const char *what);
+void hive_fleet_reload(void);
 
 /* hive_fleet.c */
 int hive_fleet_init(char *err, size_t n);
@@ -122,6 +156,8 @@ int hive_fleet_set(const char *verb, const char *kind, const char *target, const
 /* An agent's `verdict` message: a proposal, or refused. */
 void hive_fleet_proposal(struct conn *c, const cJSON *m);
 bool hive_revoked(const char *agent_id);
+/* Close the connections of a revoked agent; how many. */
+int hive_fleet_drop_revoked(const char *agent_id);
 void hive_fleet_register(struct ctlsock *cs);
 void hive_fleet_status(cJSON *r);
 

@@ -1,7 +1,7 @@
-/* schema/hive.sql, applied at every start (tests/test_hive.c compares the two). */
+/* schema/hive.sql's migrations without comments (tests/test_hive.c compares the two). */
 #include "hive_int.h"
 
-const char hive_schema_sql[] =
+const char *const hive_migrations[] = {
 	"CREATE TABLE IF NOT EXISTS fleet_verdicts (\n"
 	"    kind        TEXT    NOT NULL CHECK (kind IN ('exec', 'file', 'net')),\n"
 	"    target      TEXT    NOT NULL,\n"
@@ -38,4 +38,20 @@ const char hive_schema_sql[] =
 	"    agent_id    TEXT    PRIMARY KEY,\n"
 	"    revoked_ns  INTEGER NOT NULL,\n"
 	"    revoked_by  TEXT    NOT NULL\n"
-	");\n";
+	");\n",
+	"ALTER TABLE incidents ADD COLUMN stored_by TEXT;\n"
+	"CREATE TABLE fleet_agents (\n"
+	"    agent_id     TEXT    PRIMARY KEY,\n"
+	"    host         TEXT    NOT NULL,\n"
+	"    instance     TEXT    NOT NULL,      -- '' for agents known only from incidents stored before\n"
+	"    link         TEXT    NOT NULL CHECK (link IN ('connected', 'disconnected')),\n"
+	"    since_ns     INTEGER NOT NULL,      -- when the link began, or ended\n"
+	"    last_seen_ns INTEGER NOT NULL\n"
+	");\n"
+	"INSERT INTO fleet_agents (agent_id, host, instance, link, since_ns, last_seen_ns)\n"
+	"    SELECT agent_id, max(host), '', 'disconnected', max(time_ns), max(time_ns) FROM incidents\n"
+	"    WHERE agent_id IS NOT NULL GROUP BY agent_id;\n"
+	"CREATE UNIQUE INDEX fleet_iocs_created ON fleet_iocs (created_ns);\n"
+	"INSERT INTO fleet_meta (key, value) VALUES ('verdict_version', 0) ON CONFLICT (key) DO NOTHING;\n",
+	NULL,
+};

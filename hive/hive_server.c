@@ -78,6 +78,8 @@ static void conn_free(struct conn *c, bool say)
 {
 	if (say && !c->quiet)
 		hive_log("%s%s%s: closed: %s", c->peer, c->agent_id[0] ? " agent " : "", c->agent_id, c->dead);
+	hive_store_forget(c);
+	hive_agent_link(c, false);
 	SSL_free(c->ssl);
 	close(c->fd);
 	frame_buf_free(&c->in);
@@ -208,6 +210,7 @@ static int handle_hello(struct conn *c, const cJSON *m)
 	snprintf(c->host, sizeof(c->host), "%s", host ? host : id);
 	snprintf(c->version, sizeof(c->version), "%s", hive_jstr(m, "version") ? hive_jstr(m, "version") : "");
 	hive_log("%s: agent %s (%s, version %s) connected", c->peer, c->agent_id, c->host, c->version);
+	hive_agent_link(c, true);
 	/* the agent gets what it lacks of the fleet's verdicts and every IOC set, in chunks */
 	if (frame_u64(cJSON_GetObjectItemCaseSensitive(m, "verdict_version"), &c->vhave))
 		c->vhave = UINT64_MAX;
@@ -451,6 +454,10 @@ static void status_fields(cJSON *r, void *ctx)
 {
 	(void)ctx;
 	cJSON_AddStringToObject(r, "role", "hive");
+	cJSON_AddStringToObject(r, "instance", H.instance);
+	cJSON_AddStringToObject(r, "store", store_is_pg(H.st) ? "postgresql" : "sqlite");
+	frame_add_u64(r, "store_failures", H.store_failures);
+	frame_add_u64(r, "notifications", H.notifications);
 	frame_add_u64(r, "verdict_version", H.verdict_version);
 	frame_add_u64(r, "incidents_stored", H.stored);
 	frame_add_u64(r, "duplicates_ignored", H.duplicates);
@@ -471,6 +478,7 @@ static void status_fields(cJSON *r, void *ctx)
 		cJSON_AddStringToObject(a, "host", c->host);
 		cJSON_AddStringToObject(a, "peer", c->peer);
 		cJSON_AddStringToObject(a, "certificate", c->cn);
+		cJSON_AddStringToObject(a, "instance", H.instance);
 		cJSON_AddStringToObject(a, "link", "connected");
 		frame_add_i64(a, "connected_s", time(NULL) - c->since);
 		frame_add_i64(a, "last_seen_s", time(NULL) - c->last_seen);
@@ -478,7 +486,9 @@ static void status_fields(cJSON *r, void *ctx)
 		frame_add_u64(a, "refused", c->nacked);
 		cJSON_AddItemToArray(arr, a);
 	}
-	hive_store_status(arr);
+	/* and the rest of the fleet, from the store: on other instances, gone, revoked */
+	hive_store_commit();
+	hive_agents_status(arr);
 }
 
 /* ------------------------------------------------------------------ main */
@@ -492,6 +502,9 @@ static void usage(FILE *f)
 		   "  --cert FILE --key FILE  the Hive's certificate (its SAN is what agents verify)\n"
 		   "  --crl FILE          revoked agent certificates (PEM CRL of the fleet CA), re-read when it changes\n"
 		   "  --db PATH           SQLite database (default /var/lib/immune/hive.db)\n"
+		   "  --store URI         PostgreSQL instead (postgresql://...; libpq's URI): several Hive\n"
+		   "                      instances share its incidents, fleet verdicts, IOC sets and trust\n"
+		   "  --instance NAME     this instance's name in the store (default HOSTNAME:PORT of --listen)\n"
 		   "  --socket PATH       control socket for immunectl (default /run/immune/hive.sock)\n"
 		   "  --accept-agents K   accept an exec/file block proposed with the same SHA-256 by K >= 2\n"
 		   "                      distinct agents (default: off, every proposal waits for an operator)\n"
@@ -554,7 +567,11 @@ static void loop(void)
 			if (p == NULL) {
 				accept_all();
 			} else if (p == &H.cs) {
+				/* commands see, and write after, what this turn stored */
+				hive_store_commit();
 				ctlsock_dispatch(H.cs);
+			} else if (p == &H.st) {
+				hive_notify_poll();
 			} else {
 				struct conn *c = p;
 				if (c->dead)
@@ -584,7 +601,11 @@ static void loop(void)
 		if (now != last_sweep) {
 			last_sweep = now;
 			sweep(now);
+			hive_agents_refresh();
 		}
+		/* one durable commit for the turn's batches, then their acks */
+		hive_store_commit();
+		hive_notify_poll();
 		reap();
 	}
 }
@@ -593,7 +614,8 @@ int hive_main(int argc, char **argv)
 {
 	const char *listen_at = NULL, *ca = NULL, *cert = NULL, *key = NULL;
 	const char *db = "/var/lib/immune/hive.db", *sock = "/run/immune/hive.sock";
-	enum { O_K = 256, O_P4, O_P6, O_MC, O_MA, O_MH, O_CRL };
+	const char *store = NULL, *instance = NULL;
+	enum { O_K = 256, O_P4, O_P6, O_MC, O_MA, O_MH, O_CRL, O_STORE, O_INST };
 	static const struct option lo[] = {
 		{ "role", required_argument, 0, 'r' },	    { "listen", required_argument, 0, 'l' },
 		{ "ca", required_argument, 0, 'a' },	    { "cert", required_argument, 0, 'c' },
@@ -602,7 +624,8 @@ int hive_main(int argc, char **argv)
 		{ "accept-agents", required_argument, 0, O_K }, { "min-prefix4", required_argument, 0, O_P4 },
 		{ "min-prefix6", required_argument, 0, O_P6 }, { "max-connections", required_argument, 0, O_MC },
 		{ "max-per-address", required_argument, 0, O_MA }, { "max-handshakes", required_argument, 0, O_MH },
-		{ "crl", required_argument, 0, O_CRL },	    { 0, 0, 0, 0 },
+		{ "crl", required_argument, 0, O_CRL },	    { "store", required_argument, 0, O_STORE },
+		{ "instance", required_argument, 0, O_INST }, { 0, 0, 0, 0 },
 	};
 	int o;
 	char err[512];
@@ -623,6 +646,8 @@ int hive_main(int argc, char **argv)
 		case 'd': db = optarg; break;
 		case 's': sock = optarg; break;
 		case O_CRL: H.o.crl = optarg; break;
+		case O_STORE: store = optarg; break;
+		case O_INST: instance = optarg; break;
 		case O_K: bad = num_opt("accept-agents", optarg, 2, 1000, &H.o.accept_k); break;
 		case O_P4: bad = num_opt("min-prefix4", optarg, 0, 32, &H.o.min_prefix4); break;
 		case O_P6: bad = num_opt("min-prefix6", optarg, 0, 128, &H.o.min_prefix6); break;
@@ -659,10 +684,22 @@ int hive_main(int argc, char **argv)
 		}
 		H.crl_mtime = st.st_mtime;
 	}
-	if (hive_store_open(db, err, sizeof(err)) || hive_fleet_init(err, sizeof(err))) {
-		fprintf(stderr, "immuned --role hive: --db %s\n", err);
+	if (store && strncmp(store, "postgresql://", 13) && strncmp(store, "postgres://", 11)) {
+		fprintf(stderr, "immuned --role hive: --store takes a postgresql:// URI (a SQLite file is --db)\n");
+		return 2;
+	}
+	char name[300];
+	if (hive_instance_name(instance, listen_at, name, sizeof(name))) {
+		fprintf(stderr, "immuned --role hive: --instance '%.100s': 1 to 128 printable characters\n", instance);
+		return 2;
+	}
+	H.instance = name;
+	if (hive_store_open(store ? store : db, err, sizeof(err)) || hive_fleet_init(err, sizeof(err))) {
+		fprintf(stderr, "immuned --role hive: %s %s\n", store ? "--store" : "--db", err);
 		return 1;
 	}
+	hive_agents_start();
+	hive_notify_start();
 	if (listen_on(listen_at))
 		return 1;
 	H.cs = ctlsock_open(sock, CTLSOCK_NO_GROUP, err, sizeof(err));
@@ -671,7 +708,7 @@ int hive_main(int argc, char **argv)
 		return 1;
 	}
 	ctlsock_add_status(H.cs, status_fields, NULL);
-	struct incident_ctl *ic = incident_ctl_register(H.cs, db);
+	hive_incidents_register(H.cs);
 	hive_fleet_register(H.cs);
 	hive_sync_register(H.cs);
 
@@ -680,8 +717,10 @@ int hive_main(int argc, char **argv)
 	epoll_ctl(H.ep, EPOLL_CTL_ADD, H.lfd, &lev);
 	struct epoll_event cev = { .events = EPOLLIN, .data.ptr = &H.cs };
 	epoll_ctl(H.ep, EPOLL_CTL_ADD, ctlsock_fd(H.cs), &cev);
-	hive_log("listening on %s, database %s, control socket %s, fleet verdicts version %llu", listen_at, db, sock,
+	hive_log("instance %s listening on %s, %s %s, control socket %s, fleet verdicts version %llu", H.instance,
+		 listen_at, store ? "PostgreSQL" : "database", store ? "store" : db, sock,
 		 (unsigned long long)H.verdict_version);
+	hive_notify_poll();
 	char why[256];
 	if (sd_notify_state("READY=1", why, sizeof(why)))
 		hive_log("%s", why);
@@ -698,7 +737,6 @@ int hive_main(int argc, char **argv)
 		H.conns = c->next;
 		conn_free(c, false);
 	}
-	incident_ctl_free(ic);
 	ctlsock_close(H.cs);
 	hive_store_close();
 	protected_free(H.protect);

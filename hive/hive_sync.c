@@ -22,19 +22,18 @@ static cJSON *verdicts_part(unsigned part, unsigned parts)
 	cJSON_AddNumberToObject(m, "part", part);
 	cJSON_AddNumberToObject(m, "parts", parts);
 	cJSON *arr = cJSON_AddArrayToObject(m, "verdicts");
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT kind, target, action, source FROM fleet_verdicts ORDER BY kind, target"
-				     " LIMIT ? OFFSET ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int(st, 1, HIVE_VERDICTS_PART);
-		sqlite3_bind_int64(st, 2, (int64_t)(part - 1) * HIVE_VERDICTS_PART);
-		while (sqlite3_step(st) == SQLITE_ROW) {
+	struct sq *q = hive_q("SELECT kind, target, action, source FROM fleet_verdicts ORDER BY kind, target"
+			      " LIMIT $1 OFFSET $2");
+	if (q) {
+		sq_i64(q, 1, HIVE_VERDICTS_PART);
+		sq_i64(q, 2, (int64_t)(part - 1) * HIVE_VERDICTS_PART);
+		while (sq_step(q) == ST_ROW) {
 			cJSON *v = cJSON_CreateObject();
 			static const char *const k[] = { "kind", "target", "action", "source" };
 			for (int i = 0; i < 4; i++)
-				cJSON_AddStringToObject(v, k[i], (const char *)sqlite3_column_text(st, i));
+				cJSON_AddStringToObject(v, k[i], sq_col_text(q, i));
 			cJSON_AddItemToArray(arr, v);
 		}
-		sqlite3_finalize(st);
 	}
 	return m;
 }
@@ -67,27 +66,28 @@ static unsigned ioc_cut(const char *text, size_t len, unsigned part, size_t *off
 /* The next chunk of the IOC set after c->ioc_sent_ns (or the one going out). */
 static cJSON *next_ioc_part(struct conn *c)
 {
-	sqlite3_stmt *st;
 	cJSON *m = NULL;
-	const char *sql = c->ioc_name[0] ? "SELECT name, version, text, created_ns FROM fleet_iocs WHERE name = ?1" :
-					   "SELECT name, version, text, created_ns FROM fleet_iocs WHERE created_ns > ?2"
-					   " ORDER BY created_ns LIMIT 1";
-	if (sqlite3_prepare_v2(H.db, sql, -1, &st, NULL) != SQLITE_OK)
+	struct sq *q;
+	if (c->ioc_name[0]) {
+		if ((q = hive_q("SELECT name, version, text, created_ns FROM fleet_iocs WHERE name = $1")))
+			sq_text(q, 1, c->ioc_name);
+	} else if ((q = hive_q("SELECT name, version, text, created_ns FROM fleet_iocs WHERE created_ns > $1"
+			       " ORDER BY created_ns LIMIT 1"))) {
+		sq_i64(q, 1, c->ioc_sent_ns);
+	}
+	if (!q)
 		return NULL;
-	sqlite3_bind_text(st, 1, c->ioc_name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, c->ioc_sent_ns);
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (sq_step(q) != ST_ROW) {
 		c->ioc_name[0] = 0; /* replaced or gone meanwhile: start from what is newer */
-		sqlite3_finalize(st);
 		return NULL;
 	}
-	const char *text = (const char *)sqlite3_column_text(st, 2);
-	size_t len = (size_t)sqlite3_column_bytes(st, 2), off = 0, n = 0;
-	int64_t created = sqlite3_column_int64(st, 3);
-	int64_t version = sqlite3_column_int64(st, 1);
+	const char *text = sq_col_text(q, 2);
+	size_t len = strlen(text), off = 0, n = 0;
+	int64_t created = sq_col_i64(q, 3);
+	int64_t version = sq_col_i64(q, 1);
 	if (!c->ioc_name[0] || version != c->ioc_version) {
 		/* a set replaced while its parts went out starts over */
-		snprintf(c->ioc_name, sizeof(c->ioc_name), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(c->ioc_name, sizeof(c->ioc_name), "%s", sq_col_text(q, 0));
 		c->ioc_part = 1;
 		c->ioc_version = version;
 	}
@@ -107,7 +107,6 @@ static cJSON *next_ioc_part(struct conn *c)
 	} else {
 		c->ioc_part++;
 	}
-	sqlite3_finalize(st);
 	return m;
 }
 
@@ -120,7 +119,7 @@ void hive_sync_pump(struct conn *c)
 				c->vsend_version = H.verdict_version;
 				c->vsend_part = 1;
 			}
-			int64_t count = hive_count("SELECT count(*) FROM fleet_verdicts");
+			int64_t count = H.verdict_count;
 			unsigned parts = count ? (unsigned)((count + HIVE_VERDICTS_PART - 1) / HIVE_VERDICTS_PART) : 1;
 			cJSON *m = verdicts_part(c->vsend_part, parts);
 			if (c->vsend_part >= parts) {
@@ -153,16 +152,14 @@ void hive_sync_all(void)
 
 static int64_t ioc_total(const char *except)
 {
-	sqlite3_stmt *st;
-	int64_t n = 0;
-	if (sqlite3_prepare_v2(H.db, "SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM fleet_iocs WHERE name != ?",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, except, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return n;
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SELECT coalesce(sum(%s), 0) FROM fleet_iocs WHERE name != $1",
+		 store_dialect(H.st, SW_OCTETS));
+	struct sq *q = hive_q(sql);
+	if (!q)
+		return 0;
+	sq_text(q, 1, except);
+	return sq_step(q) == ST_ROW ? sq_col_i64(q, 0) : 0;
 }
 
 /* `immunectl ioc-push NAME FILE` on the Hive: checked whole, stored, sent to every agent. */
@@ -180,6 +177,7 @@ static int cmd_ioc_push(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 	if (len > HIVE_IOC_SET_MAX)
 		return ctl_error(reply, "an IOC set pushed through the Hive must stay under %u MiB: split it",
 				 HIVE_IOC_SET_MAX >> 20);
+	hive_store_commit();
 	if (ioc_total(name) + (int64_t)len > HIVE_IOC_TOTAL_MAX)
 		return ctl_error(reply, "the fleet's IOC sets would exceed %u MiB together: remove or shorten one",
 				 HIVE_IOC_TOTAL_MAX >> 20);
@@ -190,28 +188,37 @@ static int cmd_ioc_push(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 	ioc_free(set);
 	if (count < 0)
 		return ctl_error(reply, "%s", set ? why : "out of memory");
-	sqlite3_stmt *st;
-	int64_t version = 1;
-	if (sqlite3_prepare_v2(H.db, "SELECT version FROM fleet_iocs WHERE name = ?", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			version = sqlite3_column_int64(st, 0) + 1;
-		sqlite3_finalize(st);
+	/* version and place in the order come from the database: another instance may have pushed */
+	if (store_exec(H.st, "BEGIN"))
+		return ctl_error(reply, "the store: %s", store_err(H.st));
+	int64_t version = 1, created = hive_now_ns();
+	struct sq *q = hive_q("SELECT version FROM fleet_iocs WHERE name = $1");
+	if (q) {
+		sq_text(q, 1, name);
+		if (sq_step(q) == ST_ROW)
+			version = sq_col_i64(q, 0) + 1;
 	}
 	/* strictly increasing: what an agent has is "every set created up to t" */
-	int64_t created = hive_now_ns();
-	if (created <= H.ioc_last_ns)
-		created = H.ioc_last_ns + 1;
-	if (sqlite3_prepare_v2(H.db, "INSERT OR REPLACE INTO fleet_iocs VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, version);
-	sqlite3_bind_text(st, 3, text, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, created);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
+	int64_t last = store_i64(H.st, "SELECT coalesce(max(created_ns), 0) FROM fleet_iocs", 0);
+	if (created <= last)
+		created = last + 1;
+	int rc = ST_ERR;
+	if ((q = hive_q("INSERT INTO fleet_iocs (name, version, text, created_ns) VALUES ($1, $2, $3, $4)"
+			" ON CONFLICT (name) DO UPDATE SET version = excluded.version, text = excluded.text,"
+			" created_ns = excluded.created_ns"))) {
+		sq_text(q, 1, name);
+		sq_i64(q, 2, version);
+		sq_text(q, 3, text);
+		sq_i64(q, 4, created);
+		rc = sq_step(q);
+	}
+	if (rc != ST_DONE || store_notify(H.st, HIVE_CHANNEL, "iocs") || store_exec(H.st, "COMMIT")) {
+		char e[512];
+		snprintf(e, sizeof(e), "%s", store_err(H.st));
+		store_exec(H.st, "ROLLBACK");
+		return ctl_error(reply, "the store: %s%s", e,
+				 rc == ST_REFUSED ? " (another instance pushed at the same time: push again)" : "");
+	}
 	H.ioc_last_ns = created;
 	hive_log("fleet IOC set %s version %lld: %ld indicators", name, (long long)version, count);
 	hive_sync_all();
@@ -223,11 +230,5 @@ static int cmd_ioc_push(const cJSON *req, cJSON *reply, const struct ctl_peer *p
 
 void hive_sync_register(struct ctlsock *cs)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(H.db, "SELECT coalesce(max(created_ns), 0) FROM fleet_iocs", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			H.ioc_last_ns = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
 	ctlsock_register(cs, "ioc_push", cmd_ioc_push, NULL, CTL_ADMIN);
 }

@@ -1,5 +1,13 @@
--- The Hive's own tables, in its database beside the incidents table of schema/immune.sql
--- (there host, agent_id and agent_seq are filled). Applied with CREATE ... IF NOT EXISTS at every start.
+-- The Hive's own tables, in its store beside the incidents table of schema/immune.sql
+-- (there host, agent_id and agent_seq are filled), as numbered migrations. A store records
+-- what it has in hive_migrations (version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL);
+-- at start the Hive applies, in one transaction, each migration above that, and refuses a
+-- store newer than it knows. Migration 1 is schema/immune.sql and the tables as they were
+-- before migrations were numbered (all IF NOT EXISTS, so a store of that time upgrades).
+-- The same text runs on SQLite (--db) and PostgreSQL (--store); hive/store_pg.c translates
+-- it: INTEGER is BIGINT, INTEGER PRIMARY KEY an identity column, PRAGMAs are dropped.
+
+-- migration 1
 
 -- The fleet verdict set pushed to every agent. source: 'operator:<uid>', 'proposal:<id>:<agent>'
 -- (approved by an operator) or 'policy:<k>-agents' (the same SHA-256 from k distinct agents).
@@ -49,3 +57,27 @@ CREATE TABLE IF NOT EXISTS fleet_revoked (
     revoked_ns  INTEGER NOT NULL,
     revoked_by  TEXT    NOT NULL
 );
+
+-- migration 2: several Hive instances on one database.
+-- Which Hive instance (--instance) stored the incident; NULL before this migration.
+ALTER TABLE incidents ADD COLUMN stored_by TEXT;
+
+-- Every agent the fleet has seen: the instance it is (or was last) connected to and its link.
+-- An instance refreshes last_seen_ns of its connected agents every 10 s and marks them
+-- disconnected when the link ends or when it starts again (after a crash).
+CREATE TABLE fleet_agents (
+    agent_id     TEXT    PRIMARY KEY,
+    host         TEXT    NOT NULL,
+    instance     TEXT    NOT NULL,      -- '' for agents known only from incidents stored before
+    link         TEXT    NOT NULL CHECK (link IN ('connected', 'disconnected')),
+    since_ns     INTEGER NOT NULL,      -- when the link began, or ended
+    last_seen_ns INTEGER NOT NULL
+);
+INSERT INTO fleet_agents (agent_id, host, instance, link, since_ns, last_seen_ns)
+    SELECT agent_id, max(host), '', 'disconnected', max(time_ns), max(time_ns) FROM incidents
+    WHERE agent_id IS NOT NULL GROUP BY agent_id;
+
+-- Instances pushing IOC sets at once cannot give two sets the same place in the order.
+CREATE UNIQUE INDEX fleet_iocs_created ON fleet_iocs (created_ns);
+-- verdict_version is bumped in the database, by whichever instance changes the set.
+INSERT INTO fleet_meta (key, value) VALUES ('verdict_version', 0) ON CONFLICT (key) DO NOTHING;

@@ -29,7 +29,7 @@ static char *read_file(const char *path)
 	return text;
 }
 
-/* schema/hive.sql without its comment lines is hive_schema_sql */
+/* schema/hive.sql without its comment lines is hive_migrations, one after the other */
 static void test_schema_matches(void **s)
 {
 	(void)s;
@@ -43,7 +43,11 @@ static void test_schema_matches(void **s)
 		}
 	}
 	*o = 0;
-	char *file = squash(text, strlen(text)), *mine = squash(hive_schema_sql, strlen(hive_schema_sql));
+	static char all[1 << 16];
+	all[0] = 0;
+	for (int i = 0; hive_migrations[i]; i++)
+		strcat(all, hive_migrations[i]);
+	char *file = squash(text, strlen(text)), *mine = squash(all, strlen(all));
 	if (strcmp(file, mine))
 		fail_msg("hive/hive_schema.c differs from schema/hive.sql:\n%s\n%s", mine, file);
 	free(file);
@@ -103,7 +107,7 @@ static void test_wire_round_trip(void **s)
 	snprintf(sql, sizeof(sql), "INSERT INTO incidents (host, %s) VALUES ('h', %s)", INCIDENT_COLUMNS,
 		 INCIDENT_PLACEHOLDERS);
 	assert_int_equal(sqlite3_prepare_v2(hive, sql, -1, &ins, NULL), SQLITE_OK);
-	assert_int_equal(incident_wire_bind(ins, 1, it, why, sizeof(why)), 0);
+	assert_int_equal(incident_wire_bind(&wire_bind_sqlite, ins, 1, it, why, sizeof(why)), 0);
 	assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(hive, "SELECT time_ns, pid FROM incidents", -1, &q, NULL), SQLITE_OK);
@@ -140,7 +144,7 @@ static void test_wire_round_trip(void **s)
 		assert_int_equal(frame_parse((unsigned char *)frame, l + 4, &used, &m, why, sizeof(why)), FRAME_OK);
 		sqlite3_reset(ins);
 		sqlite3_clear_bindings(ins);
-		assert_int_equal(incident_wire_bind(ins, 1, cJSON_GetObjectItem(m, "i"), why, sizeof(why)), -1);
+		assert_int_equal(incident_wire_bind(&wire_bind_sqlite, ins, 1, cJSON_GetObjectItem(m, "i"), why, sizeof(why)), -1);
 		if (!strstr(why, bad[i].why))
 			fail_msg("item %zu: '%s', expected '%s'", i, why, bad[i].why);
 		cJSON_Delete(m);
@@ -239,13 +243,7 @@ static void test_guard_rails(void **s)
 
 static int64_t count(const char *sql)
 {
-	sqlite3_stmt *st;
-	int64_t n = -1;
-	assert_int_equal(sqlite3_prepare_v2(H.db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
+	return store_i64(H.st, sql, -1);
 }
 
 static cJSON *msg(const char *json)
@@ -306,8 +304,7 @@ static void test_proposals(void **s)
 			 1);
 	/* a revoked agent is known as such */
 	assert_false(hive_revoked("a"));
-	assert_int_equal(sqlite3_exec(H.db, "INSERT INTO fleet_revoked VALUES ('a', 1, 'operator:0')", NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(store_exec(H.st, "INSERT INTO fleet_revoked VALUES ('a', 1, 'operator:0')"), 0);
 	assert_true(hive_revoked("a"));
 	assert_false(hive_revoked("a-web"));
 	H.o.accept_k = 0;

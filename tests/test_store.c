@@ -1,0 +1,363 @@
+/* The Hive's store on both backends: SQLite always, PostgreSQL from a
+ * throwaway cluster (selftests/tools/pg-temp, as root) or IMMUNE_TEST_PG;
+ * parameters, upserts, refusals, the migrations (a store made by the
+ * schema before them upgrades), and incidents stored exactly once with
+ * their acks sent only after the commit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../hive/hive_int.h"
+#include "db.h"
+#include "incident.h"
+
+#include <sqlite3.h>
+
+static char pg_uri[512], pg_dir[64];
+static const char *pg_skip;
+
+static int pg_up(void **s)
+{
+	(void)s;
+	const char *env = getenv("IMMUNE_TEST_PG");
+	if (env) {
+		snprintf(pg_uri, sizeof(pg_uri), "%s", env);
+		return 0;
+	}
+	if (getuid() != 0) {
+		pg_skip = "the PostgreSQL half needs root (initdb runs as nobody) or IMMUNE_TEST_PG=URI";
+		return 0;
+	}
+	snprintf(pg_dir, sizeof(pg_dir), "/tmp/immune-test-pg.XXXXXX");
+	if (!mkdtemp(pg_dir)) {
+		pg_skip = "no temporary directory";
+		return 0;
+	}
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "selftests/tools/pg-temp start %s 2>&1", pg_dir);
+	FILE *p = popen(cmd, "r");
+	if (!p || !fgets(pg_uri, sizeof(pg_uri), p) || pclose(p) != 0 || strncmp(pg_uri, "postgresql://", 13)) {
+		static char why[600];
+		snprintf(why, sizeof(why), "no PostgreSQL: %s", pg_uri[0] ? pg_uri : "pg-temp failed");
+		why[strcspn(why, "\n")] = 0;
+		pg_skip = why;
+		pg_uri[0] = 0;
+		return 0;
+	}
+	pg_uri[strcspn(pg_uri, "\n")] = 0;
+	return 0;
+}
+
+static int pg_down(void **s)
+{
+	(void)s;
+	if (pg_dir[0] && pg_uri[0]) {
+		char cmd[256];
+		snprintf(cmd, sizeof(cmd), "selftests/tools/pg-temp stop %s; rm -rf %s", pg_dir, pg_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "stopping the test PostgreSQL failed\n");
+	}
+	return 0;
+}
+
+/* The backend of a test: ":memory:" or the PostgreSQL URI; NULL (skipped) without one. */
+static const char *where(void **s)
+{
+	const char *w = *s;
+	if (strcmp(w, "pg"))
+		return w;
+	if (!pg_uri[0]) {
+		printf("SKIPPED: %s\n", pg_skip ? pg_skip : "no PostgreSQL");
+		return NULL;
+	}
+	return pg_uri;
+}
+
+/* A clean database each test: PostgreSQL's public schema dropped and made again. */
+static struct store *fresh(const char *w)
+{
+	char err[512];
+	struct store *s = store_open(w, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	if (store_is_pg(s))
+		assert_int_equal(store_exec(s, "DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+	return s;
+}
+
+static void test_statements(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	struct store *s = fresh(w);
+	char err[512];
+	assert_int_equal(store_migrate(s, err, sizeof(err)), 0);
+	assert_int_equal(store_i64(s, "SELECT max(version) FROM hive_migrations", -1), 2);
+	/* parameters by number, in any order; NULL binds NULL */
+	struct sq *q = store_q(s, "INSERT INTO fleet_verdicts (kind, target, action, source, created_ns)"
+				  " VALUES ($2, $1, 'deny', $3, $4) ON CONFLICT DO NOTHING");
+	assert_non_null(q);
+	sq_text(q, 1, "/tmp/a");
+	sq_text(q, 2, "exec");
+	sq_text(q, 3, "operator:0");
+	sq_i64(q, 4, 9007199254740993LL);
+	assert_int_equal(sq_step(q), ST_DONE);
+	assert_int_equal(sq_changes(q), 1);
+	/* the same key again: nothing changed, no error */
+	q = store_q(s, "INSERT INTO fleet_verdicts (kind, target, action, source, created_ns)"
+		       " VALUES ($2, $1, 'deny', $3, $4) ON CONFLICT DO NOTHING");
+	sq_text(q, 1, "/tmp/a");
+	sq_text(q, 2, "exec");
+	sq_text(q, 3, "operator:0");
+	sq_i64(q, 4, 1);
+	assert_int_equal(sq_step(q), ST_DONE);
+	assert_int_equal(sq_changes(q), 0);
+	assert_true(store_i64(s, "SELECT created_ns FROM fleet_verdicts", -1) == 9007199254740993LL);
+	/* a constraint: the row is refused, not the database */
+	q = store_q(s, "INSERT INTO fleet_verdicts (kind, target, action, source, created_ns) VALUES ($1, 'x', 'deny', 's', 1)");
+	sq_text(q, 1, "bogus");
+	assert_int_equal(sq_step(q), ST_REFUSED);
+	/* NULL and rows, with RETURNING */
+	q = store_q(s, "UPDATE fleet_meta SET value = value + 1 WHERE key = 'verdict_version' RETURNING value");
+	assert_int_equal(sq_step(q), ST_ROW);
+	assert_int_equal(sq_col_i64(q, 0), 1);
+	assert_int_equal(sq_step(q), ST_DONE);
+	q = store_q(s, "SELECT CAST($1 AS TEXT) IS NULL, sha256 FROM fleet_proposals RIGHT JOIN fleet_meta ON 1 = 1");
+	if (!q) /* SQLite before 3.39 has no RIGHT JOIN */
+		q = store_q(s, "SELECT CAST($1 AS TEXT) IS NULL, NULL FROM fleet_meta");
+	sq_text(q, 1, NULL);
+	assert_int_equal(sq_step(q), ST_ROW);
+	assert_int_equal(sq_col_i64(q, 0), 1);
+	assert_true(sq_col_null(q, 1));
+	assert_null(sq_col_text(q, 1));
+	/* a store newer than this code is refused */
+	assert_int_equal(store_exec(s, "INSERT INTO hive_migrations VALUES (99, 1)"), 0);
+	assert_int_equal(store_migrate(s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "newer than this immuned knows"));
+	store_close(s);
+}
+
+static struct conn *agent(const char *id)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	c->fd = -1;
+	snprintf(c->agent_id, sizeof(c->agent_id), "%s", id);
+	snprintf(c->host, sizeof(c->host), "%s.example", id);
+	snprintf(c->peer, sizeof(c->peer), "test");
+	c->state = CS_OPEN;
+	return c;
+}
+
+static void hive_up(const char *w)
+{
+	char err[512];
+	memset(&H, 0, sizeof(H));
+	H.ep = -1;
+	H.instance = "test-1";
+	H.o.min_prefix4 = 16;
+	H.o.min_prefix6 = 48;
+	if (store_is_pg(H.st = fresh(w)))
+		store_close(H.st);
+	else
+		store_close(H.st);
+	if (hive_store_open(w, err, sizeof(err)) || hive_fleet_init(err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void hive_down(void)
+{
+	hive_store_close();
+	protected_free(H.protect);
+	H.protect = NULL;
+}
+
+/* The ack queued on c: its "seqs" and "nacks" counts; -1 when none was sent. */
+static int acked(struct conn *c, int *nacks)
+{
+	if (c->out_len - c->out_off < 4)
+		return -1;
+	unsigned char *f = c->out + c->out_off;
+	size_t n = (size_t)f[0] << 24 | (size_t)f[1] << 16 | (size_t)f[2] << 8 | f[3];
+	cJSON *m = cJSON_ParseWithLength((const char *)f + 4, n);
+	c->out_off += 4 + n;
+	int seqs = cJSON_GetArraySize(cJSON_GetObjectItem(m, "seqs"));
+	*nacks = cJSON_GetArraySize(cJSON_GetObjectItem(m, "nacks"));
+	cJSON_Delete(m);
+	return seqs;
+}
+
+static cJSON *batch(int first, int count, const char *odd)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	fprintf(f, "{\"type\":\"incidents\",\"batch\":[");
+	for (int i = 0; i < count; i++)
+		fprintf(f, "%s{\"seq\":%d,\"time_ns\":%d,\"rule_id\":\"r\",\"rule_title\":\"t\",\"event_kind\":\"exec\","
+			   "\"action\":\"alert\",\"executable\":\"/tmp/x\",\"doc\":\"{}\"}",
+			i ? "," : "", first + i, 1000 + i);
+	if (odd)
+		fprintf(f, ",%s", odd);
+	fprintf(f, "]}");
+	fclose(f);
+	cJSON *m = cJSON_Parse(text);
+	free(text);
+	assert_non_null(m);
+	return m;
+}
+
+static void test_incidents_once(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	hive_up(w);
+	struct conn *a = agent("a"), *b = agent("b");
+	int nacks;
+	/* 150 items: more than one INSERT's rows; acked only after the commit */
+	cJSON *m = batch(1, 150, NULL);
+	assert_int_equal(hive_handle_incidents(a, m), 0);
+	assert_int_equal(acked(a, &nacks), -1);
+	hive_store_commit();
+	assert_int_equal(acked(a, &nacks), 150);
+	assert_int_equal(nacks, 0);
+	/* sent again (the ack was lost): acked, stored once */
+	assert_int_equal(hive_handle_incidents(a, m), 0);
+	/* another agent, the same seqs: its own */
+	assert_int_equal(hive_handle_incidents(b, m), 0);
+	hive_store_commit();
+	cJSON_Delete(m);
+	assert_int_equal(acked(a, &nacks), 150);
+	assert_int_equal(acked(b, &nacks), 150);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents", -1), 300);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE stored_by = 'test-1'", -1), 300);
+	assert_int_equal(H.stored, 300);
+	assert_int_equal(H.duplicates, 150);
+	/* an item the wire refuses, and one only PostgreSQL refuses (not UTF-8): nacked alone */
+	m = batch(151, 3, "{\"seq\":160,\"rule_id\":\"r\"},{\"seq\":161,\"time_ns\":1,\"rule_id\":\"r\xff\","
+			  "\"rule_title\":\"t\",\"event_kind\":\"exec\",\"action\":\"alert\",\"doc\":\"{}\"}");
+	assert_int_equal(hive_handle_incidents(a, m), 0);
+	hive_store_commit();
+	cJSON_Delete(m);
+	int seqs = acked(a, &nacks);
+	if (store_is_pg(H.st)) {
+		assert_int_equal(seqs, 3);
+		assert_int_equal(nacks, 2);
+	} else {
+		assert_int_equal(seqs, 4);
+		assert_int_equal(nacks, 1);
+	}
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1),
+			 store_is_pg(H.st) ? 153 : 154);
+	/* a connection gone before the commit gets no ack, and breaks nothing */
+	m = batch(200, 2, NULL);
+	assert_int_equal(hive_handle_incidents(b, m), 0);
+	cJSON_Delete(m);
+	hive_store_forget(b);
+	hive_store_commit();
+	assert_int_equal(acked(b, &nacks), -1);
+	/* links: the instance and the agent's state, for every instance to show */
+	hive_agent_link(a, true);
+	hive_store_commit();
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM fleet_agents WHERE agent_id = 'a' AND instance = 'test-1'"
+					 " AND link = 'connected'", -1), 1);
+	hive_agent_link(a, false);
+	hive_store_commit();
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM fleet_agents WHERE link = 'connected'", -1), 0);
+	free(a->out);
+	free(b->out);
+	free(a);
+	free(b);
+	hive_down();
+}
+
+/* A SQLite store made by the schema before migrations (immune.sql and the first fleet tables). */
+static void test_upgrade(void **st)
+{
+	(void)st;
+	char path[] = "/tmp/immune-test-store.XXXXXX", file[64], err[512];
+	assert_non_null(mkdtemp(path));
+	snprintf(file, sizeof(file), "%s/hive.db", path);
+	sqlite3 *db = db_open(file, incident_schema_sql, err, sizeof(err));
+	assert_non_null(db);
+	assert_int_equal(sqlite3_exec(db, hive_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO incidents (host, agent_id, agent_seq, time_ns, rule_id, rule_title,"
+				      " event_kind, action, doc) VALUES ('h1', 'old-agent', 7, 5, 'r', 't', 'exec', 'alert', '{}');"
+				      "INSERT INTO fleet_verdicts VALUES ('exec', '/tmp/bad', 'deny', 'operator:0', 1);"
+				      "INSERT INTO fleet_meta VALUES ('verdict_version', 4);",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	memset(&H, 0, sizeof(H));
+	H.ep = -1;
+	H.instance = "test-1";
+	if (hive_store_open(file, err, sizeof(err)) || hive_fleet_init(err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(H.verdict_version, 4);
+	assert_int_equal(H.verdict_count, 1);
+	assert_int_equal(store_i64(H.st, "SELECT max(version) FROM hive_migrations", -1), 2);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM fleet_agents WHERE agent_id = 'old-agent'"
+					 " AND link = 'disconnected'", -1), 1);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE stored_by IS NULL", -1), 1);
+	hive_down();
+	/* and opened again: nothing to do */
+	memset(&H, 0, sizeof(H));
+	H.instance = "test-1";
+	if (hive_store_open(file, err, sizeof(err)) || hive_fleet_init(err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM hive_migrations", -1), 2);
+	hive_down();
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void on_note(const char *ch, const char *payload, void *ctx)
+{
+	if (strcmp(ch, HIVE_CHANNEL) == 0 && strcmp(payload, "verdicts") == 0)
+		(*(int *)ctx)++;
+}
+
+/* Two instances on one PostgreSQL: a change on one is announced to the other. */
+static void test_notify(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	char err[512];
+	struct store *other = store_open(w, err, sizeof(err));
+	assert_non_null(other);
+	hive_up(w);
+	assert_int_equal(store_listen(other, HIVE_CHANNEL), 0);
+	assert_int_equal(hive_fleet_set("block", "net", "10.9.0.0/16", "operator:0", err, sizeof(err)), 0);
+	int got = 0;
+	for (int i = 0; i < 50 && !got; i++) {
+		store_notifications(other, on_note, &got);
+		usleep(20000);
+	}
+	assert_int_equal(got, 1);
+	assert_int_equal(store_i64(other, "SELECT value FROM fleet_meta WHERE key = 'verdict_version'", -1), 1);
+	store_close(other);
+	hive_down();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_prestate(test_statements, ":memory:"),
+		cmocka_unit_test_prestate(test_statements, "pg"),
+		cmocka_unit_test_prestate(test_incidents_once, ":memory:"),
+		cmocka_unit_test_prestate(test_incidents_once, "pg"),
+		cmocka_unit_test(test_upgrade),
+		cmocka_unit_test_prestate(test_notify, "pg"),
+	};
+	return cmocka_run_group_tests(tests, pg_up, pg_down);
+}
