@@ -128,14 +128,20 @@ struct sq *hive_q(const char *sql)
 	return q;
 }
 
-/* The database failed under this turn's transaction: nothing of it is acked. */
-static void abort_turn(const char *what)
+/* The database failed under this turn's transaction: nothing of it is acked, and the
+ * agents whose batches were in it are closed so they send them again now (after their
+ * backoff), not after waiting out the ack. */
+static void abort_turn(const char *what, struct conn *also)
 {
 	hive_log("store: %s: %s; %s", what, store_err(H.st),
-		 H.acks ? "the turn's batches are not acked, agents send them again" : "rolled back");
+		 H.acks || also ? "the turn's batches are not acked, their agents send them again" : "rolled back");
 	store_exec(H.st, "ROLLBACK");
 	H.txn = false;
 	H.store_failures++;
+	for (struct pending_ack *a = H.acks; a; a = a->next)
+		hive_conn_kill(a->c, "the store failed under its batch");
+	if (also)
+		hive_conn_kill(also, "the store failed under its batch");
 	drop_acks();
 }
 
@@ -156,7 +162,7 @@ bool hive_store_begin(void)
 void hive_store_commit(void)
 {
 	if (H.txn && store_exec(H.st, "COMMIT")) {
-		abort_turn("COMMIT");
+		abort_turn("COMMIT", NULL);
 		return;
 	}
 	H.txn = false;
@@ -344,7 +350,7 @@ int hive_handle_incidents(struct conn *c, const cJSON *m)
 	free(items);
 	if (rc != ST_DONE) {
 		/* the database, not the incidents: no ack, the agent sends the batch again */
-		abort_turn("storing a batch");
+		abort_turn("storing a batch", c);
 		cJSON_Delete(ack);
 		free(a);
 		return 0;

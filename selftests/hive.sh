@@ -38,15 +38,8 @@ cleanup() {
 trap cleanup EXIT
 cd "$W" || exit 1
 
-# ---- certificates, made here with the openssl CLI
-mkca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.pem" \
-	-days 30 -subj "/CN=$1" 2>/dev/null; }
-mkcert() { # NAME SAN CA
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'subjectAltName=%s\n' "$2" >"$1.ext"
-	openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -out "$1.pem" -days 30 \
-		-extfile "$1.ext" 2>/dev/null
-}
+# ---- certificates, made here with the openssl CLI (mkca, mkcert, gen_events: selftests/lib/hive.sh)
+. "$SRC/selftests/lib/hive.sh"
 mkca fleet-ca
 mkca other-ca
 mkcert hive "DNS:localhost,IP:127.0.0.1" fleet-ca
@@ -78,13 +71,6 @@ openssl ca -batch -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -in ex
 [ -s expired.pem ] && ok "test certificates made (fleet CA, other CA, expired)" || notok "test certificates made"
 
 # ---- recorded events that raise incidents: exec from /tmp (a built-in rule)
-gen_events() { # FILE N FIRST_PID
-	local i
-	for ((i = 0; i < $2; i++)); do
-		printf '{"@timestamp":"2026-11-24T06:00:00.%09dZ","event":{"kind":"event","category":["process"],"type":["start"],"action":"exec","outcome":"success"},"process":{"pid":%d,"thread":{"id":%d},"executable":"/tmp/x-%d","name":"x-%d","args":["/tmp/x-%d"],"args_count":1,"command_line":"/tmp/x-%d","working_directory":"/tmp","parent":{"pid":1,"executable":"/bin/sh","command_line":"sh"}},"user":{"id":"0"},"group":{"id":"0"},"file":{"path":"/tmp/x-%d"},"immune":{"truncated":[],"exec":{"filename":"/tmp/x-%d","syscall":"execve","ret":0}}}\n' \
-			"$i" $(($3 + i)) $(($3 + i)) "$i" "$i" "$i" "$i" "$i" "$i"
-	done >"$1"
-}
 gen_events ev300.json 300 10000
 gen_events ev3000.json 3000 20000
 gen_events ev5.json 5 90000
