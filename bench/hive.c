@@ -144,7 +144,7 @@ static int run(const char *build, const char *dir, const char *store, int instan
 			usleep(300000); /* the first made the schema */
 		if ((hives[k] = fork()))
 			continue;
-		char listen_at[64], sock[600], ca[600], cert[600], key[600], bin[600], name[16];
+		char listen_at[64], sock[600], ca[600], cert[600], key[600], bin[600], name[32];
 		snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port + k);
 		snprintf(sock, sizeof(sock), "%s/hive%d.sock", dir, k);
 		snprintf(name, sizeof(name), "bench-%d", k);

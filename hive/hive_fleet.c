@@ -230,10 +230,18 @@ int hive_fleet_set(const char *verb, const char *kind, const char *target, const
 bool hive_revoked(const char *agent_id)
 {
 	struct sq *q = hive_q("SELECT 1 FROM fleet_revoked WHERE agent_id = $1");
-	if (!q)
+	int rc = ST_ERR;
+	if (q) {
+		sq_text(q, 1, agent_id);
+		rc = sq_step(q);
+	}
+	if (rc == ST_DONE)
 		return false;
-	sq_text(q, 1, agent_id);
-	return sq_step(q) == ST_ROW;
+	/* unknown counts as revoked: a database outage must not let a revoked agent back in */
+	if (rc != ST_ROW)
+		hive_log("agent %s: its revocation cannot be checked (store: %s): refused for now", agent_id,
+			 store_err(H.st));
+	return true;
 }
 
 static int set_state(int64_t id, const char *state, const char *by, const char *reason)

@@ -257,9 +257,11 @@ static void pg_notifications(struct store *s, void (*cb)(const char *, const cha
 static bool word_at(const char *p, const char *start, const char *w)
 {
 	size_t l = strlen(w);
+	if (strncmp(p, w, l))
+		return false;
 	bool before = p == start || !(p[-1] == '_' || (p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= 'a' && p[-1] <= 'z'));
 	char a = p[l];
-	return before && strncmp(p, w, l) == 0 && !(a == '_' || (a >= 'A' && a <= 'Z') || (a >= 'a' && a <= 'z'));
+	return before && !(a == '_' || (a >= 'A' && a <= 'Z') || (a >= 'a' && a <= 'z'));
 }
 
 /* The SQLite schema text in PostgreSQL's words (the differences, stated once). */
