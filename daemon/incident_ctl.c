@@ -36,62 +36,70 @@ static void add_text(cJSON *o, const char *key, sqlite3_stmt *st, int col)
 		cJSON_AddStringToObject(o, key, (const char *)t);
 }
 
+const char *const incident_ctl_fields[15] = { "id",	   "time_ns",	   "host",	 "rule_id",    "rule_title",
+					       "rule_level", "rule_author", "event_kind", "pid",	       "executable",
+					       "command_line", "target",    "action",	 "verdict",    "agent_id" };
+
+int incident_ctl_filter(const cJSON *req, cJSON *reply, struct incident_filter *f)
+{
+	f->since = ctl_int(req, "since_ns");
+	f->limit = ctl_int(req, "limit");
+	f->rule = ctl_str(req, "rule");
+	f->host = ctl_str(req, "host");
+	if (f->since == -2 || f->limit == -2)
+		return ctl_error(reply, "\"since_ns\" and \"limit\" must be non-negative integers");
+	if (f->limit < 0)
+		f->limit = INCIDENTS_DEFAULT_LIMIT;
+	if (f->limit == 0 || f->limit > INCIDENTS_MAX_LIMIT)
+		return ctl_error(reply, "\"limit\" must be from 1 to %d", INCIDENTS_MAX_LIMIT);
+	if (f->since < 0)
+		f->since = 0;
+	/* "signals": true reads the signals table (matches below --min-level), which has no agent_id */
+	f->signals = ctl_bool(req, "signals", false);
+	return 0;
+}
+
+/* newest first, then shown oldest first: the last N that match. $N: SQLite numbers them in order of appearance */
+const char *incident_ctl_sql(bool signals)
+{
+	return signals ? "SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, "
+			 "pid, executable, command_line, target, action, verdict, NULL FROM signals "
+			 "WHERE time_ns >= $1 AND (CAST($2 AS TEXT) IS NULL OR rule_id = $2) "
+			 "AND (CAST($3 AS TEXT) IS NULL OR host = $3) ORDER BY time_ns DESC, id DESC LIMIT $4" :
+			 "SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, pid, "
+			 "executable, command_line, target, action, verdict, agent_id FROM incidents "
+			 "WHERE time_ns >= $1 AND (CAST($2 AS TEXT) IS NULL OR rule_id = $2) "
+			 "AND (CAST($3 AS TEXT) IS NULL OR host = $3) ORDER BY time_ns DESC, id DESC LIMIT $4";
+}
+
 static int cmd_incidents(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
 {
 	struct incident_ctl *ic = ctx;
 	sqlite3_stmt *st = NULL;
+	struct incident_filter f;
 	(void)peer;
 
-	if (open_db(ic, reply))
+	if (open_db(ic, reply) || incident_ctl_filter(req, reply, &f))
 		return -1;
-	long long since = ctl_int(req, "since_ns"), limit = ctl_int(req, "limit");
-	const char *rule = ctl_str(req, "rule"), *host = ctl_str(req, "host");
-	if (since == -2 || limit == -2)
-		return ctl_error(reply, "\"since_ns\" and \"limit\" must be non-negative integers");
-	if (limit < 0)
-		limit = INCIDENTS_DEFAULT_LIMIT;
-	if (limit == 0 || limit > INCIDENTS_MAX_LIMIT)
-		return ctl_error(reply, "\"limit\" must be from 1 to %d", INCIDENTS_MAX_LIMIT);
-
-	/* newest first, then shown oldest first: the last N that match */
-	/* "signals": true reads the signals table (matches below --min-level), which has no agent_id */
-	bool signals = ctl_bool(req, "signals", false);
-	const char *sql = signals ? "SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, "
-				    "pid, executable, command_line, target, action, verdict, NULL FROM signals "
-				    "WHERE time_ns >= ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR host = ?3) "
-				    "ORDER BY time_ns DESC, id DESC LIMIT ?4"
-				  : "SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, pid, "
-				    "executable, command_line, target, action, verdict, agent_id FROM incidents "
-				    "WHERE time_ns >= ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR host = ?3) "
-				    "ORDER BY time_ns DESC, id DESC LIMIT ?4";
-	if (sqlite3_prepare_v2(ic->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(ic->db, incident_ctl_sql(f.signals), -1, &st, NULL) != SQLITE_OK)
 		return ctl_error(reply, "incidents query: %s", sqlite3_errmsg(ic->db));
-	sqlite3_bind_int64(st, 1, since > 0 ? since : 0);
-	if (rule)
-		sqlite3_bind_text(st, 2, rule, -1, SQLITE_TRANSIENT);
-	if (host)
-		sqlite3_bind_text(st, 3, host, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, limit);
+	sqlite3_bind_int64(st, 1, f.since);
+	if (f.rule)
+		sqlite3_bind_text(st, 2, f.rule, -1, SQLITE_TRANSIENT);
+	if (f.host)
+		sqlite3_bind_text(st, 3, f.host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, f.limit);
 
 	cJSON *arr = cJSON_CreateArray();
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		cJSON *o = cJSON_CreateObject();
-		cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-		cJSON_AddNumberToObject(o, "time_ns", (double)sqlite3_column_int64(st, 1));
-		add_text(o, "host", st, 2);
-		add_text(o, "rule_id", st, 3);
-		add_text(o, "rule_title", st, 4);
-		add_text(o, "rule_level", st, 5);
-		add_text(o, "rule_author", st, 6);
-		add_text(o, "event_kind", st, 7);
-		cJSON_AddNumberToObject(o, "pid", (double)sqlite3_column_int64(st, 8));
-		add_text(o, "executable", st, 9);
-		add_text(o, "command_line", st, 10);
-		add_text(o, "target", st, 11);
-		add_text(o, "action", st, 12);
-		add_text(o, "verdict", st, 13);
-		add_text(o, "agent_id", st, 14);
+		for (int i = 0; i < 15; i++) {
+			if (i < 2 || i == 8)
+				cJSON_AddNumberToObject(o, incident_ctl_fields[i], (double)sqlite3_column_int64(st, i));
+			else
+				add_text(o, incident_ctl_fields[i], st, i);
+		}
 		cJSON_InsertItemInArray(arr, 0, o);
 	}
 	if (rc != SQLITE_DONE) {
