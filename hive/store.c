@@ -178,11 +178,9 @@ static int run_translated(struct store *s, const char *sql)
 	return rc;
 }
 
-/* Migration `version`: version 1 is the agent's schema (the incidents table) and the Hive's first tables. */
 static int migrate_one(struct store *s, int version, char *err, size_t n)
 {
-	if ((version == 1 && run_translated(s, incident_schema_sql)) ||
-	    run_translated(s, hive_migrations[version - 1])) {
+	if (run_translated(s, hive_migrations[version - 1])) {
 		snprintf(err, n, "schema migration %d: %s", version, s->err);
 		return -1;
 	}
@@ -207,6 +205,13 @@ int store_migrate(struct store *s, char *err, size_t n)
 	}
 	if (store_exec(s, "BEGIN") || store_exec(s, store_dialect(s, SW_LOCK_SCHEMA))) {
 		snprintf(err, n, "%s", s->err);
+		store_exec(s, "ROLLBACK");
+		return -1;
+	}
+	/* the agent's schema (the incidents table), all IF NOT EXISTS, applied at every start as
+	 * the agent does, so what it gains the Hive's store gains too */
+	if (run_translated(s, incident_schema_sql)) {
+		snprintf(err, n, "schema/immune.sql: %s", s->err);
 		store_exec(s, "ROLLBACK");
 		return -1;
 	}

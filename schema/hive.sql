@@ -1,9 +1,10 @@
 -- The Hive's own tables, in its store beside the incidents table of schema/immune.sql
 -- (there host, agent_id and agent_seq are filled), as numbered migrations. A store records
 -- what it has in hive_migrations (version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL);
--- at start the Hive applies, in one transaction, each migration above that, and refuses a
--- store newer than it knows. Migration 1 is schema/immune.sql and the tables as they were
--- before migrations were numbered (all IF NOT EXISTS, so a store of that time upgrades).
+-- at start the Hive applies, in one transaction, schema/immune.sql (all IF NOT EXISTS, as
+-- the agent does) and each migration above that, and refuses a store newer than it knows.
+-- Migration 1 is the tables as they were before migrations were numbered (all IF NOT EXISTS,
+-- so a store of that time upgrades).
 -- The same text runs on SQLite (--db) and PostgreSQL (--store); hive/store_pg.c translates
 -- it: INTEGER is BIGINT, INTEGER PRIMARY KEY an identity column, PRAGMAs are dropped.
 
