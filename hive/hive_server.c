@@ -607,6 +607,8 @@ static void loop(void)
 		hive_store_commit();
 		hive_notify_poll();
 		reap();
+		/* the links that ended, now: another instance's status must not see them connected */
+		hive_store_commit();
 	}
 }
 
