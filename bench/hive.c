@@ -342,8 +342,10 @@ int main(int argc, char **argv)
 	       "commit), on this machine; each agent sends a batch and waits for its ack\n");
 	int n = quick ? 1000 : agents, rounds = quick ? 2 : 3, batch = quick ? 25 : 20;
 	int lite = run(build, dir, NULL, 1, port, n, rounds, batch, doc);
-	char pgdir[600], uri[700] = "";
-	snprintf(pgdir, sizeof(pgdir), "%s/pg", dir);
+	/* its own directory: the cluster's owner (nobody) cannot enter ours (0700) */
+	char pgdir[] = "/tmp/immune-bench-pg.XXXXXX", uri[700] = "";
+	if (!mkdtemp(pgdir))
+		return 1;
 	/* tuned for the load, durability kept: big WAL buffers, rare checkpoints, group commit */
 	snprintf(cmd, sizeof(cmd),
 		 "%s/selftests/tools/pg-temp start %s shared_buffers=512MB wal_buffers=64MB max_wal_size=8GB "
@@ -365,6 +367,8 @@ int main(int argc, char **argv)
 		snprintf(cmd, sizeof(cmd), "%s/selftests/tools/pg-temp stop %s", src, pgdir);
 		sh(cmd);
 	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", pgdir);
+	sh(cmd);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	sh(cmd);
 	return 0;
