@@ -163,10 +163,7 @@ static void hive_up(const char *w)
 	H.instance = "test-1";
 	H.o.min_prefix4 = 16;
 	H.o.min_prefix6 = 48;
-	if (store_is_pg(H.st = fresh(w)))
-		store_close(H.st);
-	else
-		store_close(H.st);
+	store_close(fresh(w)); /* PostgreSQL: an empty database; ":memory:" is new each time */
 	if (hive_store_open(w, err, sizeof(err)) || hive_fleet_init(err, sizeof(err)))
 		fail_msg("%s", err);
 }
@@ -349,6 +346,34 @@ static void test_notify(void **st)
 	hive_down();
 }
 
+/* Proposals and the K-agent policy through either store. */
+static void test_trust(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	hive_up(w);
+	H.o.accept_k = 2;
+	struct conn *a = agent("a"), *b = agent("b");
+	cJSON *m = cJSON_Parse("{\"type\":\"verdict\",\"kind\":\"exec\",\"target\":\"/tmp/evil\",\"source\":\"rule:x\","
+			       "\"sha256\":\"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"}");
+	hive_fleet_proposal(a, m);
+	hive_fleet_proposal(a, m);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM fleet_proposals WHERE state = 'pending'", -1), 1);
+	hive_fleet_proposal(b, m);
+	cJSON_Delete(m);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM fleet_verdicts WHERE source = 'policy:2-agents'", -1), 1);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM fleet_proposals WHERE state = 'approved'", -1), 2);
+	assert_int_equal(H.verdict_version, 1);
+	assert_int_equal(H.verdict_count, 1);
+	assert_false(hive_revoked("a"));
+	assert_int_equal(store_exec(H.st, "INSERT INTO fleet_revoked VALUES ('a', 1, 'operator:0')"), 0);
+	assert_true(hive_revoked("a"));
+	free(a);
+	free(b);
+	hive_down();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +383,8 @@ int main(void)
 		cmocka_unit_test_prestate(test_incidents_once, "pg"),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test_prestate(test_notify, "pg"),
+		cmocka_unit_test_prestate(test_trust, ":memory:"),
+		cmocka_unit_test_prestate(test_trust, "pg"),
 	};
 	return cmocka_run_group_tests(tests, pg_up, pg_down);
 }
