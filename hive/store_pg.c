@@ -23,6 +23,7 @@ struct pg {
 	PGconn *c;
 	unsigned next_name;
 	time_t last_try;
+	bool txn; /* a BEGIN not yet ended by COMMIT or ROLLBACK */
 };
 
 struct pq {
@@ -71,6 +72,12 @@ static bool alive(struct store *s)
 	struct pg *g = pg_of(s);
 	if (PQstatus(g->c) == CONNECTION_OK)
 		return true;
+	if (g->txn) {
+		/* the transaction died with the connection: nothing more of it may run, least of all a
+		 * COMMIT on a new connection (which would answer OK for nothing); the ROLLBACK ends it */
+		snprintf(s->err, sizeof(s->err), "PostgreSQL connection lost inside a transaction");
+		return false;
+	}
 	time_t now = time(NULL);
 	if (now == g->last_try) {
 		snprintf(s->err, sizeof(s->err), "PostgreSQL connection lost, retrying");
@@ -226,11 +233,26 @@ static int64_t pg_changes(struct sq *q)
 
 static int pg_exec(struct store *s, const char *sql)
 {
-	if (!alive(s))
+	struct pg *g = pg_of(s);
+	if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0) {
+		bool had = g->txn;
+		g->txn = false;
+		if (!had || PQstatus(g->c) != CONNECTION_OK) {
+			if (sql[0] == 'C') {
+				snprintf(s->err, sizeof(s->err), "%s", had ? "PostgreSQL connection lost before COMMIT" :
+									  "COMMIT outside a transaction");
+				return ST_ERR;
+			}
+			return 0; /* nothing left to roll back */
+		}
+	} else if (!alive(s)) {
 		return ST_ERR;
+	}
 	PGresult *r = PQexec(pg_of(s)->c, sql);
 	ExecStatusType st = PQresultStatus(r);
 	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : classify(s, r);
+	if (rc == 0 && strcmp(sql, "BEGIN") == 0)
+		g->txn = true;
 	if (rc && PQstatus(pg_of(s)->c) != CONNECTION_OK)
 		set_err(s, "PostgreSQL");
 	PQclear(r);

@@ -346,6 +346,34 @@ static void test_notify(void **st)
 	hive_down();
 }
 
+/* The connection lost inside a transaction: its COMMIT fails (never answered by a new
+ * connection), nothing of it is there, and the store connects again after the ROLLBACK. */
+static void test_lost_in_transaction(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	char err[512], sql[128];
+	struct store *s = fresh(w), *other = store_open(w, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(store_migrate(s, err, sizeof(err)), 0);
+	unsigned gen = store_generation(s);
+	snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%lld)",
+		 (long long)store_i64(s, "SELECT pg_backend_pid()", -1));
+	assert_int_equal(store_exec(s, "BEGIN"), 0);
+	assert_int_equal(store_exec(s, "INSERT INTO fleet_revoked VALUES ('x', 1, 'operator:0')"), 0);
+	assert_int_equal(store_i64(other, sql, -1), 1);
+	usleep(200000);
+	assert_int_equal(store_exec(s, "INSERT INTO fleet_revoked VALUES ('y', 1, 'operator:0')"), ST_ERR);
+	assert_int_equal(store_exec(s, "COMMIT"), ST_ERR);
+	assert_int_equal(store_exec(s, "ROLLBACK"), 0);
+	usleep(1100000); /* reconnects at most once a second */
+	assert_int_equal(store_i64(s, "SELECT count(*) FROM fleet_revoked", -1), 0);
+	assert_int_not_equal(store_generation(s), gen);
+	store_close(other);
+	store_close(s);
+}
+
 /* Proposals and the K-agent policy through either store. */
 static void test_trust(void **st)
 {
@@ -383,6 +411,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_incidents_once, "pg"),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test_prestate(test_notify, "pg"),
+		cmocka_unit_test_prestate(test_lost_in_transaction, "pg"),
 		cmocka_unit_test_prestate(test_trust, ":memory:"),
 		cmocka_unit_test_prestate(test_trust, "pg"),
 	};
