@@ -175,28 +175,34 @@ static int run(const char *build, const char *dir, const char *store, int instan
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	double t_conn = now_s();
-	for (int i = 0; i < n; i++) {
+	int made = 0;
+	bool failed = false;
+	for (int i = 0; i < n && !failed; i++, made++) {
 		sa.sin_port = htons(port + i % instances); /* spread over the instances */
 		ag[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		int one = 1;
 		setsockopt(ag[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		int tries = 0;
 		while (connect(ag[i].fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-			if (++tries > 50) {
-				fprintf(stderr, "bench/hive: connect: %s\n", strerror(errno));
-				return -1;
+			if (++tries > 50 || ag[i].fd < 0) {
+				fprintf(stderr, "bench/hive: agent %d: connect: %s\n", i, strerror(errno));
+				failed = true;
+				break;
 			}
 			close(ag[i].fd);
 			usleep(100000);
 			ag[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		}
+		if (failed)
+			break;
 		ag[i].ssl = SSL_new(ctx);
 		SSL_set_fd(ag[i].ssl, ag[i].fd);
 		SSL_set1_host(ag[i].ssl, "localhost");
 		if (SSL_connect(ag[i].ssl) != 1) {
 			hive_tls_error(ag[i].ssl, err, sizeof(err));
-			fprintf(stderr, "bench/hive: TLS: %s\n", err);
-			return -1;
+			fprintf(stderr, "bench/hive: agent %d: TLS: %s\n", i, err);
+			failed = true;
+			break;
 		}
 		cJSON *hello = cJSON_CreateObject();
 		char host[32];
@@ -217,14 +223,16 @@ static int run(const char *build, const char *dir, const char *store, int instan
 		ag[i].rounds_left = rounds;
 	}
 	double connected = now_s() - t_conn;
+	if (failed)
+		n = made; /* what was connected is cleaned up below, the Hives stopped */
 
 	/* prebuilt frames: the bench measures the Hive, not our JSON printing */
 	size_t total_batches = (size_t)n * rounds, nlat = 0;
 	double *lat = calloc(total_batches, sizeof(double));
 	struct pollfd *pf = calloc(n, sizeof(*pf));
 	double t0 = now_s();
-	int active = n;
-	for (int i = 0; i < n; i++)
+	int active = failed ? 0 : n;
+	for (int i = 0; i < active; i++)
 		send_batch(&ag[i], batch, doc);
 	while (active > 0) {
 		for (int i = 0; i < n; i++)
@@ -259,7 +267,8 @@ static int run(const char *build, const char *dir, const char *store, int instan
 	double elapsed = now_s() - t0;
 	for (int i = 0; i < n; i++) {
 		SSL_free(ag[i].ssl);
-		close(ag[i].fd);
+		if (ag[i].fd >= 0)
+			close(ag[i].fd);
 		frame_buf_free(&ag[i].in);
 	}
 	for (int k = 0; k < instances; k++) {
@@ -283,7 +292,7 @@ static int run(const char *build, const char *dir, const char *store, int instan
 	free(lat);
 	free(pf);
 	free(ag);
-	return stored == (long)n * rounds * batch ? (int)rate : -1;
+	return !failed && stored == (long)n * rounds * batch ? (int)rate : -1;
 }
 
 int main(int argc, char **argv)
@@ -306,11 +315,15 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/immune-bench-hive.XXXXXX", cmd[4096];
 	if (!mkdtemp(dir))
 		return 1;
-	/* every agent is a socket here and at a Hive (which inherits this) */
-	struct rlimit rl = { 65536, 65536 };
-	if (setrlimit(RLIMIT_NOFILE, &rl)) {
-		rl.rlim_cur = rl.rlim_max = 8192;
-		setrlimit(RLIMIT_NOFILE, &rl);
+	/* every agent is a socket here and at a Hive (which inherits this): as many as allowed */
+	struct rlimit rl;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < (rlim_t)agents + 256) {
+		fprintf(stderr, "bench/hive: %d agents need %d descriptors, RLIMIT_NOFILE allows %llu: fewer agents, "
+				"or raise the hard limit\n", agents, agents + 256, (unsigned long long)rl.rlim_cur);
+		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(cmd, sizeof(cmd),
