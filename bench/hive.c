@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,8 +141,7 @@ static int run(const char *build, const char *dir, const char *store, int instan
 	}
 	pid_t hives[MAX_INSTANCES];
 	for (int k = 0; k < instances; k++) {
-		if (k)
-			usleep(300000); /* the first made the schema */
+		/* started together: the store's migration lock sorts them out */
 		if ((hives[k] = fork()))
 			continue;
 		char listen_at[64], sock[600], ca[600], cert[600], key[600], bin[600], name[32];
@@ -152,15 +152,33 @@ static int run(const char *build, const char *dir, const char *store, int instan
 		snprintf(cert, sizeof(cert), "%s/hive.pem", dir);
 		snprintf(key, sizeof(key), "%s/hive.key", dir);
 		snprintf(bin, sizeof(bin), "%s/immuned", build);
-		int devnull = open("/dev/null", O_WRONLY);
-		dup2(devnull, 2);
+		char logp[600];
+		snprintf(logp, sizeof(logp), "%s/hive%d.log", dir, k);
+		int log = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(log, 2);
 		/* every simulated agent comes from 127.0.0.1 */
 		execl(bin, bin, "--role", "hive", "--listen", listen_at, "--ca", ca, "--cert", cert, "--key", key,
 		      store ? "--store" : "--db", store ? store : db, "--instance", name, "--socket", sock,
 		      "--max-connections", maxc, "--max-per-address", maxc, (char *)NULL);
 		_exit(127);
 	}
-	usleep(300000);
+	/* each instance is up when its control socket answers connect */
+	for (int k = 0; k < instances; k++) {
+		struct sockaddr_un su = { .sun_family = AF_UNIX };
+		snprintf(su.sun_path, sizeof(su.sun_path), "%s/hive%d.sock", dir, k);
+		int up = 0;
+		for (int t = 0; t < 300 && !up; t++) {
+			int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			up = connect(fd, (struct sockaddr *)&su, sizeof(su)) == 0;
+			close(fd);
+			if (!up)
+				usleep(50000);
+		}
+		if (!up) {
+			snprintf(cmd, sizeof(cmd), "tail -3 %s/hive%d.log >&2", dir, k);
+			sh(cmd);
+		}
+	}
 
 	snprintf(cmd, sizeof(cmd), "%s/ca.pem", dir);
 	char certp[600], keyp[600];

@@ -44,7 +44,8 @@ const char *store_dialect(const struct store *s, enum store_words w)
 		return s->pg ? "octet_length(text)" : "length(CAST(text AS BLOB))";
 	case SW_LOCK_SCHEMA:
 		/* SQLite: one Hive per file, and BEGIN already locks the file against writers */
-		return s->pg ? "LOCK TABLE hive_migrations IN EXCLUSIVE MODE" : "SELECT 1";
+		/* before anything, hive_migrations included: instances creating it at once would collide */
+		return s->pg ? "SELECT pg_advisory_xact_lock(7215001)" : "SELECT 1";
 	}
 	return "";
 }
@@ -198,12 +199,9 @@ static int migrate_one(struct store *s, int version, char *err, size_t n)
 
 int store_migrate(struct store *s, char *err, size_t n)
 {
-	if (run_translated(s, "CREATE TABLE IF NOT EXISTS hive_migrations (version INTEGER PRIMARY KEY,"
+	if (store_exec(s, "BEGIN") || store_exec(s, store_dialect(s, SW_LOCK_SCHEMA)) ||
+	    run_translated(s, "CREATE TABLE IF NOT EXISTS hive_migrations (version INTEGER PRIMARY KEY,"
 			      " applied_ns INTEGER NOT NULL)")) {
-		snprintf(err, n, "%s", s->err);
-		return -1;
-	}
-	if (store_exec(s, "BEGIN") || store_exec(s, store_dialect(s, SW_LOCK_SCHEMA))) {
 		snprintf(err, n, "%s", s->err);
 		store_exec(s, "ROLLBACK");
 		return -1;
