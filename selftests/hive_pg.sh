@@ -60,7 +60,7 @@ start_hive() { # N PORT
 	done
 	return 1
 }
-agent() { # NAME PORT EVENTS DRAIN
+agent() { # NAME PORT[,HOST:PORT...] EVENTS DRAIN
 	"$IMMUNED" --replay "$3" --db "$1.db" --agent-id "$1" --hive "localhost:$2" --hive-ca fleet-ca.pem \
 		--hive-cert "$1.pem" --hive-key "$1.key" --hive-drain-seconds "$4" --format json >"$1.out" 2>>"$1.err"
 }
@@ -71,8 +71,19 @@ start_hive 2 $P2 && ok "instance h2 starts on the same database" || notok "insta
 check "the store is at schema version 2" "2" "$(q 'SELECT max(version) FROM hive_migrations')"
 
 # ---- agents on both instances; h1 killed with SIGKILL mid-stream and restarted
-for a in a1 a2; do agent $a $P1 ev3000.json 90 & eval "p_$a=\$!"; done
-for a in a3 a4; do agent $a $P2 ev3000.json 90 & eval "p_$a=\$!"; done
+# a1 and a3 are pinned to one instance each; a2 and a4 are given both when agents fail over
+# (--hive A:P,B:P) and then go wherever their hash and h1's death send them
+if "$IMMUNED" --help 2>&1 | grep -q 'HOST:PORT\[,HOST:PORT'; then
+	BOTH="$P1,localhost:$P2"
+	ok "agents a2 and a4 take both instances and fail over"
+else
+	BOTH=
+	echo "# this immuned takes one --hive address: a2 is pinned to h1, a4 to h2"
+fi
+agent a1 $P1 ev3000.json 90 & p_a1=$!
+agent a2 "${BOTH:-$P1}" ev3000.json 90 & p_a2=$!
+agent a3 $P2 ev3000.json 90 & p_a3=$!
+agent a4 "${BOTH:-$P2}" ev3000.json 90 & p_a4=$!
 for _ in $(seq 200); do
 	[ "$(stored a1)" -gt 200 ] 2>/dev/null && break
 	sleep 0.05
