@@ -142,7 +142,21 @@ static void send_batch(struct agent *a, int batch, const char *doc)
 
 /* One run: n agents spread over `instances` Hives on store (NULL: SQLite), rounds batches of `batch` incidents
  * each. */
-static int run(const char *build, const char *dir, const char *store, int instances, int port, int n, int rounds,
+/* A loopback port nothing listens on now (the machine is shared: fixed ports collide). */
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t l = sizeof(sa);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &l) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int run(const char *build, const char *dir, const char *store, int instances, int n, int rounds,
 	       int batch, const char *doc)
 {
 	char cmd[2048], err[512], db[600], maxc[16];
@@ -160,12 +174,15 @@ static int run(const char *build, const char *dir, const char *store, int instan
 		}
 	}
 	pid_t hives[MAX_INSTANCES];
+	int ports[MAX_INSTANCES];
+	for (int k = 0; k < instances; k++)
+		ports[k] = free_port();
 	for (int k = 0; k < instances; k++) {
 		/* started together: the store's migration lock sorts them out */
 		if ((hives[k] = fork()))
 			continue;
 		char listen_at[64], sock[600], ca[600], cert[600], key[600], bin[600], name[32];
-		snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", port + k);
+		snprintf(listen_at, sizeof(listen_at), "127.0.0.1:%d", ports[k]);
 		snprintf(sock, sizeof(sock), "%s/hive%d.sock", dir, k);
 		snprintf(name, sizeof(name), "bench-%d", k);
 		snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
@@ -216,7 +233,7 @@ static int run(const char *build, const char *dir, const char *store, int instan
 	int made = 0;
 	bool failed = false;
 	for (int i = 0; i < n && !failed; i++, made++) {
-		sa.sin_port = htons(port + i % instances); /* spread over the instances */
+		sa.sin_port = htons(ports[i % instances]); /* spread over the instances */
 		ag[i].fd = socket(AF_INET, SOCK_STREAM, 0);
 		int one = 1;
 		setsockopt(ag[i].fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -387,13 +404,13 @@ int main(int argc, char **argv)
 			  "\"tags\":[\"attack.execution\",\"attack.t1059\"]},\"threat\":{\"framework\":\"MITRE ATT&CK\","
 			  "\"technique\":{\"id\":[\"T1059\"]}},\"immune\":{\"truncated\":[],\"action\":\"alert\","
 			  "\"verdict\":\"alerted\"}}";
-	int port = 30000 + getpid() % 20000;
 	make_item_tail(doc);
+	setvbuf(stdout, NULL, _IOLBF, 0); /* each line as it is measured */
 	printf("bench/hive: simulated agents over loopback mutual TLS 1.3 against immuned --role hive: one instance on "
 	       "SQLite (WAL) beside two instances on one PostgreSQL(synchronous_commit on: acks after a durable "
 	       "commit), on this machine; each agent sends a batch and waits for its ack\n");
 	int n = quick ? 1000 : agents, rounds = quick ? 2 : 3, batch = quick ? 25 : 20;
-	int lite = run(build, dir, NULL, 1, port, n, rounds, batch, doc);
+	int lite = run(build, dir, NULL, 1, n, rounds, batch, doc);
 	/* its own directory: the cluster's owner (nobody) cannot enter ours (0700) */
 	char pgdir[] = "/tmp/immune-bench-pg.XXXXXX", uri[700] = "";
 	if (!mkdtemp(pgdir))
@@ -408,8 +425,8 @@ int main(int argc, char **argv)
 		printf("PostgreSQL: SKIPPED (%s)\n", geteuid() ? "needs root: initdb runs as nobody" : "pg-temp failed");
 	} else {
 		uri[strcspn(uri, "\n")] = 0;
-		int two = run(build, dir, uri, 2, port + 10, n, rounds, batch, doc);
-		int one = quick ? -1 : run(build, dir, uri, 1, port + 20, n, rounds, batch, doc);
+		int two = run(build, dir, uri, 2, n, rounds, batch, doc);
+		int one = quick ? -1 : run(build, dir, uri, 1, n, rounds, batch, doc);
 		if (lite > 0 && two > 0)
 			printf("two instances on PostgreSQL / one on SQLite: %.2fx incidents/s\n", (double)two / lite);
 		if (one > 0 && two > 0)
