@@ -70,12 +70,15 @@ start_hive 1 $P1 && ok "instance h1 starts on PostgreSQL (the schema made by its
 start_hive 2 $P2 && ok "instance h2 starts on the same database" || notok "instance h2 starts: $(tail -3 h2.log)"
 check "the store is at schema version 2" "2" "$(q 'SELECT max(version) FROM hive_migrations')"
 
-# ---- agents on both instances; h1 killed with SIGKILL mid-stream and restarted
-# a1 and a3 are pinned to one instance each; a2 and a4 are given both when agents fail over
-# (--hive A:P,B:P) and then go wherever their hash and h1's death send them
+# ---- agents on both instances; one instance killed with SIGKILL mid-stream and restarted
+# a1 and a3 are pinned to h1 and h2; a2 and a4 are given both when agents fail over
+# (--hive A:P,B:P), and the instance killed is the one a2 prefers, so a2 fails over mid-stream
+K=1
 if "$IMMUNED" --help 2>&1 | grep -q 'HOST:PORT\[,HOST:PORT'; then
 	BOTH="$P1,localhost:$P2"
-	ok "agents a2 and a4 take both instances and fail over"
+	agent a2 "$BOTH" empty.json 5
+	grep -q "agent a2 (" h2.log && K=2
+	ok "agents a2 and a4 take both instances and fail over (a2 prefers h$K)"
 else
 	BOTH=
 	echo "# this immuned takes one --hive address: a2 is pinned to h1, a4 to h2"
@@ -85,16 +88,16 @@ agent a2 "${BOTH:-$P1}" ev3000.json 90 & p_a2=$!
 agent a3 $P2 ev3000.json 90 & p_a3=$!
 agent a4 "${BOTH:-$P2}" ev3000.json 90 & p_a4=$!
 for _ in $(seq 200); do
-	[ "$(stored a1)" -gt 200 ] 2>/dev/null && break
+	[ "$(stored a2)" -gt 200 ] 2>/dev/null && break
 	sleep 0.05
 done
-kill -9 "${HP[1]}"
-wait "${HP[1]}" 2>/dev/null
-before=$(stored a1)
-[ "$before" -lt 3000 ] && ok "h1 killed with SIGKILL mid-stream ($before of a1's 3000 stored)" ||
-	notok "h1 killed mid-stream (a1 had all $before already: too fast to test)"
+kill -9 "${HP[$K]}"
+wait "${HP[$K]}" 2>/dev/null
+before=$(stored a2)
+[ "$before" -lt 3000 ] && ok "h$K killed with SIGKILL mid-stream ($before of a2's 3000 stored)" ||
+	notok "h$K killed mid-stream (a2 had all $before already: too fast to test)"
 sleep 1
-start_hive 1 $P1 && ok "h1 restarts" || notok "h1 restarts: $(tail -3 h1.log)"
+start_hive $K $([ $K = 1 ] && echo $P1 || echo $P2) && ok "h$K restarts" || notok "h$K restarts: $(tail -3 h$K.log)"
 # ---- PostgreSQL restarted under both instances, mid-stream
 for _ in $(seq 200); do
 	[ "$(stored a3)" -gt 1000 ] 2>/dev/null && break
@@ -110,6 +113,10 @@ check "... exactly once by (agent, seq)" "12000" "$(q 'SELECT count(*) FROM (SEL
 check "... 3000 from each agent" "3000 3000 3000 3000" \
 	"$(q "SELECT count(*) FROM incidents GROUP BY agent_id ORDER BY agent_id" | tr '\n' ' ' | sed 's/ $//')"
 check "... stored by both instances" "h1 h2" "$(q "SELECT DISTINCT stored_by FROM incidents ORDER BY 1" | tr '\n' ' ' | sed 's/ $//')"
+if [ -n "$BOTH" ]; then
+	check "a2 failed over mid-stream: stored by both instances, each incident once" "2 3000" \
+		"$(q "SELECT count(DISTINCT stored_by), count(DISTINCT agent_seq) FROM incidents WHERE agent_id = 'a2'")"
+fi
 grep -q "connected again; re-reading the fleet state" h1.log h2.log && ok "the instances reconnected to PostgreSQL and re-read the fleet" ||
 	notok "the instances reconnected to PostgreSQL: $(tail -3 h1.log h2.log)"
 
