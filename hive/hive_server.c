@@ -10,7 +10,6 @@
 #include "hive.h"
 #include "hive_int.h"
 #include "hive_tls.h"
-#include "incident_ctl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -692,7 +691,7 @@ int hive_main(int argc, char **argv)
 	}
 	char name[300];
 	if (hive_instance_name(instance, listen_at, name, sizeof(name))) {
-		fprintf(stderr, "immuned --role hive: --instance '%.100s': 1 to 128 printable characters\n", instance);
+		fprintf(stderr, "immuned --role hive: --instance needs 1 to 128 printable ASCII characters, no spaces\n");
 		return 2;
 	}
 	H.instance = name;
