@@ -789,7 +789,7 @@ int detect_check_rules(int npaths, char **paths, const struct protected_set *pro
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
 	corr_resolve(&rs, out, true);
-	/* the holds' report is about the rules given, not the quiet built-ins */
+	/* every report below (protection, holds, interest) is about the rules given, not the quiet built-ins */
 	struct sigma_ruleset given = rs;
 	given.rules += first;
 	given.n -= first;

@@ -320,7 +320,7 @@ void interest_add_rules(struct interest *in, const struct sigma_ruleset *rs, FIL
 		const char *why = "no condition";
 		if (!cls)
 			continue;
-		FILE *rep = r->builtin ? NULL : report; /* --check-rules reports the rules it was given */
+		FILE *rep = report; /* which rules are reported is the caller's view (detect_check_rules: those given) */
 		keys_clear(&k);
 		if (r->root && guard(r->root, &k, &why)) {
 			if (rep) {
