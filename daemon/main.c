@@ -1019,64 +1019,12 @@ int main(int argc, char **argv)
 	if (opt.check_rules)
 		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) ? 1 : 0;
 	if (opt.replay) {
-		struct detect_opts d;
-		struct replay_stats rs = { 0 };
-		FILE *ro = stdout;
-		if (opt.output && !(ro = fopen(opt.output, "we"))) {
-			fprintf(stderr, "immuned: cannot open --output %s: %s\n", opt.output, strerror(errno));
-			return 1;
-		}
-		detect_opts_fill(&d, ro);
-		d.db_path = opt.db_given ? opt.db : NULL; /* replay stores only when asked */
-		int r = replay_run(opt.replay, &d, ro, &rs);
-		if (r == 0 && opt.hive) {
-			/* an agent without BPF: its incidents go to the Hive, and with --pin-dir
-			 * (root) the fleet's verdicts land in maps pinned there */
-			char e3[512];
-			sqlite3 *vdb = NULL;
-			if (opt.pin_given) {
-				if (verdict_maps_create(opt.pin_dir, e3, sizeof(e3)) || !(vdb = verdict_db_open(opt.db, e3, sizeof(e3))) ||
-				    !(verdicts = verdicts_open(opt.pin_dir, vdb, e3, sizeof(e3)))) {
-					fprintf(stderr, "immuned: --pin-dir %s: %s\n", opt.pin_dir, e3);
-					return 1;
-				}
-			}
-			if (start_hive(e3, sizeof(e3))) {
-				fprintf(stderr, "immuned: --hive: %s\n", e3);
-				return 1;
-			}
-			double t0 = now_s();
-			long left = -1;
-			bool got_set = !opt.pin_given;
-			while (now_s() - t0 < opt.hive_drain) {
-				struct pollfd p = { .fd = hive_agent_fd(hive), .events = POLLIN };
-				if (poll(&p, 1, 200) > 0) {
-					cJSON *m;
-					while ((m = hive_agent_take(hive))) {
-						apply_hive_push(m);
-						got_set = true;
-						cJSON_Delete(m);
-					}
-				}
-				left = hive_agent_unacked(hive);
-				if (left == 0 && got_set)
-					break;
-			}
-			fprintf(stderr, "immuned: hive: %ld incidents not acknowledged after the drain\n", left);
-			hive_agent_stop(hive);
-			hive = NULL;
-			verdicts_close(verdicts);
-			sqlite3_close(vdb);
-			if (left != 0)
-				r = 1;
-		}
-		if (r == 0)
-			fprintf(stderr, "immuned: replay: %lu lines, %lu events, %lu malformed, %lu incidents\n",
-			(unsigned long)rs.lines, (unsigned long)rs.events, (unsigned long)rs.malformed,
-			(unsigned long)rs.incidents);
-		if (ro != stdout)
-			fclose(ro);
-		return r ? 1 : 0;
+		struct replay_cmd rc = { .file = opt.replay, .output = opt.output, .db = opt.db_given ? opt.db : NULL,
+					 .hive = opt.hive != NULL, .drain_s = opt.hive_drain,
+					 .pin_dir = opt.pin_given ? opt.pin_dir : NULL, .agent = &hive,
+					 .verdicts = &verdicts, .start_hive = start_hive, .apply_push = apply_hive_push };
+		detect_opts_fill(&rc.detect, NULL);
+		return replay_cmd_run(&rc);
 	}
 
 	out = stdout;
