@@ -26,6 +26,7 @@
 #include "config.h"
 #include "reload.h"
 #include "metrics.h"
+#include "counters.h"
 
 #include <grp.h>
 #include <poll.h>
@@ -522,51 +523,22 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 /* "status" of the control socket: what runs, what it saw, what it lost. */
 static void status_fields(cJSON *r, void *ctx)
 {
-	struct ebpf_stats st;
+	struct counter_snap cs;
 	(void)ctx;
+	counter_snap_take(&cs, detector, procs, decode_errors);
 	cJSON_AddStringToObject(r, "mode", enforce_mode_name(enforce_mode()));
 	cJSON_AddStringToObject(r, "mode_reason", enforce_reason());
 	cJSON_AddStringToObject(r, "buffer", ebpf_buffer_name());
-	cJSON_AddNumberToObject(r, "programs_attached", ebpf_programs_attached());
-	if (ebpf_get_stats(&st) == 0) {
-		cJSON *ev = cJSON_AddObjectToObject(r, "events");
-		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
-			cJSON *k = cJSON_AddObjectToObject(ev, event_kind_name(i));
-			cJSON_AddNumberToObject(k, "emitted", st.events[i]);
-			cJSON_AddNumberToObject(k, "received", st.received[i]);
-			cJSON_AddNumberToObject(k, "lost", st.drops[i]);
-			cJSON_AddNumberToObject(k, "filtered", st.filtered[i]);
-		}
-		if (open_filter)
-			interest_status(&interest, st.filtered, r);
-		cJSON_AddNumberToObject(r, "perf_lost", st.perf_lost);
-		cJSON_AddNumberToObject(r, "malformed", st.malformed);
-	}
-	cJSON_AddNumberToObject(r, "processes", proc_count(procs));
+	counters_status(r, &cs, CP_TOP);
+	counters_status(r, &cs, CP_KIND);
+	if (cs.have_sensor && open_filter)
+		interest_status(&interest, cs.sensor.filtered, r);
+	counters_status(r, &cs, CP_SENSOR);
 	if (detector) {
-		struct detect_stats ds;
-		detect_get_stats(detector, &ds);
 		cJSON *d = cJSON_AddObjectToObject(r, "detection");
-		cJSON_AddNumberToObject(d, "rules", ds.rules_loaded);
-		cJSON_AddNumberToObject(d, "rules_skipped", ds.rules_skipped);
-		cJSON_AddNumberToObject(d, "indicators", (double)ds.iocs);
-		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
-		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
-		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
-		cJSON_AddNumberToObject(d, "first_attempt", (double)ds.first_attempt);
-		cJSON_AddNumberToObject(d, "after_match", (double)ds.after_match);
-		cJSON_AddNumberToObject(d, "rules_first_attempt", ds.rules_first_attempt);
-		cJSON_AddNumberToObject(d, "rules_after_match", ds.rules_after_match);
-		cJSON_AddNumberToObject(d, "rules_refused", ds.rules_refused);
-		cJSON_AddNumberToObject(d, "protected_refusals", (double)ds.protected_refusals);
-		cJSON_AddNumberToObject(d, "regex_errors", (double)ds.regex_errors);
+		counters_status(d, &cs, CP_DETECT);
 		tuning_status_json(detect_tuning(detector), cJSON_AddObjectToObject(d, "policy"));
-		cJSON_AddNumberToObject(d, "correlations", ds.correlations);
-		cJSON_AddNumberToObject(d, "correlations_fired", (double)ds.correlations_fired);
-		cJSON_AddNumberToObject(d, "correlation_groups", (double)ds.correlation_groups);
-		cJSON_AddNumberToObject(d, "correlation_groups_expired", (double)ds.correlation_groups_expired);
-		cJSON_AddNumberToObject(d, "correlation_groups_evicted", (double)ds.correlation_groups_evicted);
-		cJSON_AddNumberToObject(d, "correlation_silent_matches", (double)ds.correlation_silent_matches);
+		counters_status(d, &cs, CP_CORR);
 	}
 	gate_status(gate, r);
 }
@@ -915,11 +887,12 @@ static int start_hive(char *err, size_t n)
 
 static void write_stats(bool final)
 {
-	struct ebpf_stats st;
+	struct counter_snap cs;
 	char ts[64];
 	struct timespec rt;
 
-	if (ebpf_get_stats(&st))
+	counter_snap_take(&cs, detector, procs, decode_errors);
+	if (!cs.have_sensor)
 		return;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	event_timestamp(rt.tv_sec * 1000000000LL + rt.tv_nsec, ts, sizeof(ts));
@@ -933,40 +906,8 @@ static void write_stats(bool final)
 	jw_obj(&line, "immune");
 	jw_obj(&line, "stats");
 	jw_str(&line, "buffer", ebpf_buffer_name());
-	uint64_t lost = st.perf_lost + st.malformed;
-	const char *names[] = { "events", "drops", "received", "enter_miss", "filtered" };
-	uint64_t *vals[] = { st.events, st.drops, st.received, st.enter_miss, st.filtered };
-	for (int k = 0; k < 5; k++) {
-		jw_obj(&line, names[k]);
-		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
-			jw_uint(&line, event_kind_name(i), vals[k][i]);
-			if (k == 1)
-				lost += vals[k][i];
-		}
-		jw_end_obj(&line);
-	}
-	jw_uint(&line, "perf_lost", st.perf_lost);
-	jw_uint(&line, "malformed", st.malformed);
-	jw_uint(&line, "lost_total", lost);
-	jw_uint(&line, "scratch_miss", st.scratch_miss);
-	jw_uint(&line, "decode_errors", decode_errors);
-	jw_uint(&line, "processes", proc_count(procs));
-	jw_uint(&line, "processes_evicted", proc_evicted(procs));
-	if (detector) {
-		struct detect_stats ds;
-		detect_get_stats(detector, &ds);
-		jw_uint(&line, "rules", ds.rules_loaded);
-		jw_uint(&line, "incidents", ds.incidents);
-		jw_uint(&line, "signals", ds.signals);
-		jw_uint(&line, "suppressed", ds.suppressed);
-		jw_uint(&line, "blocks", ds.blocks);
-		jw_uint(&line, "kills", ds.kills);
-		jw_uint(&line, "action_errors", ds.action_errors);
-		jw_uint(&line, "db_errors", ds.db_errors);
-		jw_uint(&line, "hash_dropped", ds.hash_dropped);
-		jw_uint(&line, "regex_errors", ds.regex_errors);
-		jw_uint(&line, "correlation_groups_evicted", ds.correlation_groups_evicted);
-	}
+	for (enum counter_part p = CP_KIND; p <= CP_CORR; p++)
+		counters_stats(&line, &cs, p);
 	jw_end_obj(&line);
 	jw_end_obj(&line);
 	jw_end_obj(&line);
