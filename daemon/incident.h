@@ -54,21 +54,21 @@ void incident_write_text(FILE *out, const struct incident *in);
  * with SEP between; the schemas, the column names, the placeholders and the
  * wire's checks are all made from it.
  */
-#define INCIDENT_COLUMN_LIST(X, SEP)                                                                        \
-	X(time_ns, INTEGER, NOT_NULL, INT, INT64_MIN, INT64_MAX, "-- UNIX epoch ns of the event\n") SEP    \
-	X(rule_id, TEXT, NOT_NULL, TEXT, 0, 0, "") SEP                                                      \
-	X(rule_title, TEXT, NOT_NULL, TEXT, 0, 0, "") SEP                                                   \
-	X(rule_level, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                       \
-	X(rule_tags, TEXT, NULLABLE, TEXT, 0, 0, "-- JSON array\n") SEP                                         \
-	X(rule_author, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                      \
-	X(event_kind, TEXT, NOT_NULL, TEXT, 0, 0, "-- exec, open, connect\n") SEP                          \
-	X(pid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                   \
-	X(ppid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                  \
-	X(uid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                   \
-	X(executable, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                       \
-	X(command_line, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                     \
-	X(parent_executable, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                \
-	X(target, TEXT, NULLABLE, TEXT, 0, 0, "-- file path or destination\n") SEP                             \
+#define INCIDENT_COLUMN_LIST(X, SEP)                                                                                \
+	X(time_ns, INTEGER, NOT_NULL, INT, INT64_MIN, INT64_MAX, "-- UNIX epoch ns of the event\n") SEP             \
+	X(rule_id, TEXT, NOT_NULL, TEXT, 0, 0, "") SEP                                                              \
+	X(rule_title, TEXT, NOT_NULL, TEXT, 0, 0, "") SEP                                                           \
+	X(rule_level, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                           \
+	X(rule_tags, TEXT, NULLABLE, TEXT, 0, 0, "-- JSON array\n") SEP                                             \
+	X(rule_author, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                          \
+	X(event_kind, TEXT, NOT_NULL, TEXT, 0, 0, "-- exec, open, connect\n") SEP                                   \
+	X(pid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                       \
+	X(ppid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                      \
+	X(uid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                       \
+	X(executable, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                           \
+	X(command_line, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                         \
+	X(parent_executable, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                    \
+	X(target, TEXT, NULLABLE, TEXT, 0, 0, "-- file path or destination\n") SEP                                  \
 	X(action, TEXT, NOT_NULL, TEXT, 0, 0, "-- alert, block, kill (a signal: always alert, never enforced)\n") SEP \
 	X(verdict, TEXT, NULLABLE, TEXT, 0, 0, "-- what was done: 'alerted', 'denied', 'killed' (a signal: 'signal')\n") SEP \
 	X(doc, TEXT, NOT_NULL, DOC, 0, 0, "-- the incident (or signal) as one ECS JSON object\n")
