@@ -2,7 +2,7 @@
  * The counters' three renderings from one snapshot whose every value is
  * distinct: the status members, the --stats record and the /metrics families
  * are exactly the golden files (tests/data/counters.*), which were checked
- * against the renderings before the table (selftests/counters_shape.sh gives
+ * against the renderings before the table (selftests/tools/counters_shape.sh gives
  * the live shapes to compare); and every row of the table is in at least one.
  */
 #include <setjmp.h>

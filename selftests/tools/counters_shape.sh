@@ -4,7 +4,7 @@
 # status and of the stats record in order, every HELP/TYPE line and every
 # sample's name and labels of the exposition (the values change from run to
 # run; tests/test_counters.c checks the values). Writes BUILD's shape to OUT.
-#   selftests/counters_shape.sh BUILD_DIR OUT   (root: loads the sensor; hold /tmp/immune-kernel.lock)
+#   selftests/tools/counters_shape.sh BUILD_DIR OUT   (root: loads the sensor; hold /tmp/immune-kernel.lock)
 set -u
 BUILD=$(cd "${1:?BUILD_DIR}" && pwd)
 OUT=${2:?OUT}
@@ -24,7 +24,7 @@ sleep 2
 curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$W/metrics.txt"
 wait "$PID"
 PID=
-python3 - "$W" >"$OUT" <<'PY'
+python3 - "$W" <<'PY' | uniq >"$OUT"
 import json, re, sys
 w = sys.argv[1]
 def paths(o, p=""):
