@@ -37,11 +37,24 @@ def paths(o, p=""):
         yield p + " " + type(o).__name__
 st = json.load(open(w + "/status.json"))
 for x in paths(st):
-    if not x.startswith((".hive", ".config")) and ".by_rule." not in x:
+    if not x.startswith((".hive", ".config", ".version")) and ".by_rule." not in x:
         print("status" + x)
+by_rule = None
 for line in open(w + "/status.txt"):
-    print("status-text " + re.sub(r"\d+(\.\d+)?", "N", line.rstrip("\n")))
-stats = [json.loads(l) for l in open(w + "/out.json") if '"metric"' in l]
+    line = line.rstrip("\n")
+    ind = len(line) - len(line.lstrip())
+    # per-rule lines and the version change from run to run: their shape is in the paths above
+    if line.strip() == "by_rule:":
+        by_rule = ind
+    elif by_rule is not None and ind > by_rule:
+        continue
+    else:
+        by_rule = None
+    if not line.lstrip().startswith("version:"):
+        print("status-text " + re.sub(r"\d+(\.\d+)?", "N", line))
+# the record goes to the output with --events, else to stderr after "immuned: "
+lines = list(open(w + "/out.json")) + [l[len("immuned: "):] for l in open(w + "/err") if l.startswith("immuned: {")]
+stats = [json.loads(l) for l in lines if '"metric"' in l]
 for x in paths(stats[-1]["immune"]["stats"]):
     print("stats" + x)
 for line in open(w + "/metrics.txt"):
