@@ -17,6 +17,7 @@
 
 #include "counters.h"
 #include "metrics.h"
+#include "testutil.h"
 
 static struct counter_snap snap(void)
 {
@@ -70,21 +71,9 @@ static struct counter_snap snap(void)
 	return s;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("%s: %s (run from the source tree)", path, strerror(errno));
-	static char buf[1 << 16];
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return buf;
-}
-
 static void same(const char *golden, const char *got)
 {
-	const char *want = slurp(golden);
+	const char *want = read_file(golden);
 	if (strcmp(want, got)) {
 		/* the output as it is, to compare or to adopt after checking it by hand */
 		fprintf(stderr, "%s differs; got:\n%s", golden, got);

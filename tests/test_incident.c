@@ -31,23 +31,11 @@ static char *table_text(const char *text, const char *table)
 	return squash(start, (size_t)(end + 1 - start));
 }
 
-static char *read_text(const char *path)
-{
-	static char text[1 << 16];
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("%s: %s (run from the source tree)", path, strerror(errno));
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = 0;
-	return text;
-}
-
 /* Both tables made from INCIDENT_COLUMN_LIST are exactly what schema/immune.sql says. */
 static void test_schema_matches(void **s)
 {
 	(void)s;
-	const char *text = read_text("schema/immune.sql");
+	const char *text = read_file("schema/immune.sql");
 	const struct {
 		const char *table, *sql;
 	} t[] = { { "incidents", incident_schema_sql }, { "signals", signal_schema_sql } };
@@ -109,7 +97,7 @@ static void test_previous_schema_upgrades(void **s)
 	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
 	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
 	char *msg = NULL;
-	if (sqlite3_exec(db, read_text("tests/data/immune-schema-v1.sql"), NULL, NULL, &msg) != SQLITE_OK)
+	if (sqlite3_exec(db, read_file("tests/data/immune-schema-v1.sql"), NULL, NULL, &msg) != SQLITE_OK)
 		fail_msg("the previous schema: %s", msg);
 	/* rows as the previous immuned wrote them */
 	assert_int_equal(sqlite3_exec(db,
