@@ -56,12 +56,14 @@ static int cmd_incidents(const cJSON *req, cJSON *reply, const struct ctl_peer *
 	/* newest first, then shown oldest first: the last N that match */
 	/* "signals": true reads the signals table (matches below --min-level), which has no agent_id */
 	bool signals = ctl_bool(req, "signals", false);
-#define INCIDENTS_QUERY(table, agent_id)                                                                       \
-	"SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, pid, executable, "       \
-	"command_line, target, action, verdict, " agent_id " FROM " table " "                                        \
-	"WHERE time_ns >= ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR host = ?3) "                         \
-	"ORDER BY time_ns DESC, id DESC LIMIT ?4"
-	const char *sql = signals ? INCIDENTS_QUERY("signals", "NULL") : INCIDENTS_QUERY("incidents", "agent_id");
+	const char *sql = signals ? "SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, "
+				    "pid, executable, command_line, target, action, verdict, NULL FROM signals "
+				    "WHERE time_ns >= ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR host = ?3) "
+				    "ORDER BY time_ns DESC, id DESC LIMIT ?4"
+				  : "SELECT id, time_ns, host, rule_id, rule_title, rule_level, rule_author, event_kind, pid, "
+				    "executable, command_line, target, action, verdict, agent_id FROM incidents "
+				    "WHERE time_ns >= ?1 AND (?2 IS NULL OR rule_id = ?2) AND (?3 IS NULL OR host = ?3) "
+				    "ORDER BY time_ns DESC, id DESC LIMIT ?4";
 	if (sqlite3_prepare_v2(ic->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return ctl_error(reply, "incidents query: %s", sqlite3_errmsg(ic->db));
 	sqlite3_bind_int64(st, 1, since > 0 ? since : 0);

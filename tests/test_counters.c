@@ -73,7 +73,7 @@ static struct counter_snap snap(void)
 
 static void same(const char *golden, const char *got)
 {
-	const char *want = read_file(golden);
+	const char *want = read_source(golden);
 	if (strcmp(want, got)) {
 		/* the output as it is, to compare or to adopt after checking it by hand */
 		fprintf(stderr, "%s differs; got:\n%s", golden, got);

@@ -17,6 +17,18 @@
 #include "incident_wire.h"
 #include "testutil.h"
 
+static char *read_file(const char *path)
+{
+	static char text[1 << 16];
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: %s (run from the source tree)", path, strerror(errno));
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	return text;
+}
+
 /* schema/hive.sql without its comment lines is hive_schema_sql */
 static void test_schema_matches(void **s)
 {

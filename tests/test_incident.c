@@ -35,7 +35,7 @@ static char *table_text(const char *text, const char *table)
 static void test_schema_matches(void **s)
 {
 	(void)s;
-	const char *text = read_file("schema/immune.sql");
+	const char *text = read_source("schema/immune.sql");
 	const struct {
 		const char *table, *sql;
 	} t[] = { { "incidents", incident_schema_sql }, { "signals", signal_schema_sql } };
@@ -97,7 +97,7 @@ static void test_previous_schema_upgrades(void **s)
 	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
 	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
 	char *msg = NULL;
-	if (sqlite3_exec(db, read_file("tests/data/immune-schema-v1.sql"), NULL, NULL, &msg) != SQLITE_OK)
+	if (sqlite3_exec(db, read_source("tests/data/immune-schema-v1.sql"), NULL, NULL, &msg) != SQLITE_OK)
 		fail_msg("the previous schema: %s", msg);
 	/* rows as the previous immuned wrote them */
 	assert_int_equal(sqlite3_exec(db,

@@ -33,7 +33,7 @@ static inline char *squash(const char *s, size_t n)
 
 /* A source-tree file's text (at most 64 KiB, in a static buffer); fails the test when it cannot be read.
  * (cmocka.h comes first, as in every test.) */
-static inline char *read_file(const char *path)
+static inline char *read_source(const char *path)
 {
 	static char text[1 << 16];
 	FILE *f = fopen(path, "r");
