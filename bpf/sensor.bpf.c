@@ -109,6 +109,13 @@ struct {
 	__type(value, __u32);
 } interest_name SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IMM_SEEN_MAX);
+	__type(key, struct imm_seen_key);
+	__type(value, struct imm_seen_val);
+} interest_seen SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -639,54 +646,34 @@ static __always_inline bool name_key(const unsigned char *p, __u32 len, __u32 le
 }
 
 /* Is the directory d (on device dev) a key, by its inode or by its name? */
-static __always_inline bool dir_key(const struct imm_interest_cfg *c, struct dentry *d, __u64 dev, __u32 bit)
+static __always_inline bool dir_key(const struct imm_interest_cfg *c, struct dentry *d, __u64 dev, __u32 cls,
+				    __u32 bit)
 {
-	if (c->dirs) {
+	if (c->dirs[cls & 1]) {
 		struct imm_inode_key k = { .dev = dev, .ino = BPF_CORE_READ(d, d_inode, i_ino) };
 		__u32 *v = bpf_map_lookup_elem(&interest_dir, &k);
 		if (v && (*v & bit))
 			return true;
 	}
-	if (c->dir_name_lens) {
+	if (c->dir_name_lens[cls & 1]) {
 		struct qstr q = BPF_CORE_READ(d, d_name);
-		return name_key(q.name, q.len, c->dir_name_lens, IMM_NAME_DIR, bit);
+		return name_key(q.name, q.len, c->dir_name_lens[cls & 1], IMM_NAME_DIR, bit);
 	}
 	return false;
 }
 
 /*
- * Can a loaded rule or indicator use this open? Decided by map lookups only:
- * the class's mode, then the file's own name, then each directory above it
- * (by inode and by name), crossing mounts, up to IMM_INTEREST_DEPTH of them.
- * Whatever cannot be decided (no file, too deep, unreadable) is sent.
+ * The file's part of the decision: its own name, then each directory above
+ * it (by inode and by name), crossing mounts, up to IMM_INTEREST_DEPTH of
+ * them. Too deep or unreadable: sent.
  */
-static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
+static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct dentry *d, struct vfsmount *vfsmnt,
+					const struct qstr *q, __u32 cls, __u32 bit)
 {
-	__u32 zero = 0;
-	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
-	if (!c)
+	if (name_key(q->name, q->len, c->name_lens[cls & 1], IMM_NAME_FILE, bit))
 		return true;
-	__u32 cls = ret >= 0 && ((flags & 3) != 0 || (flags & 0x240 /* O_CREAT|O_TRUNC */)) ? IMM_OC_WRITE : IMM_OC_READ;
-	__u32 mode = c->mode[cls & 1], bit = 1u << cls;
-	if (mode != IMM_INT_KEYS)
-		return mode == IMM_INT_ALL;
-	if (ret < 0)
-		return true; /* a failed open has no file to look at: file_access sees it */
-	struct file *f = fd_file(task, ret);
-	if (!f)
-		return true;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	struct qstr q = BPF_CORE_READ(d, d_name);
-	if (name_key(q.name, q.len, c->name_lens, IMM_NAME_FILE, bit))
-		return true;
-	if (c->exe_name_lens) {
-		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
-		if (name_key(e.name, e.len, c->exe_name_lens, IMM_NAME_EXE, bit))
-			return true;
-	}
-	if (!c->dirs && !c->dir_name_lens)
+	if (!c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
 		return false;
-	struct vfsmount *vfsmnt = BPF_CORE_READ(f, f_path.mnt);
 	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
 	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
 	__u64 dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
@@ -705,10 +692,57 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 		} else {
 			d = parent;
 		}
-		if (dir_key(c, d, dev, bit))
+		if (dir_key(c, d, dev, cls, bit))
 			return true;
 	}
 	return true;
+}
+
+/*
+ * Can a loaded rule or indicator use this open? Decided by map lookups only,
+ * the cheapest first: the class's mode (from the flags, no memory read), the
+ * executable's name only when the class has such keys, then the file: a
+ * decision taken before for the same dentry, name, parent and mount in this
+ * gen of the keys, or else the walk of file_wanted, remembered. Whatever
+ * cannot be decided (no file, too deep, unreadable) is sent.
+ */
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
+{
+	__u32 zero = 0;
+	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
+	if (!c)
+		return true;
+	__u32 cls = ret >= 0 && ((flags & 3) != 0 || (flags & 0x240 /* O_CREAT|O_TRUNC */)) ? IMM_OC_WRITE : IMM_OC_READ;
+	__u32 mode = c->mode[cls & 1], bit = 1u << cls, gen = c->gen;
+	if (mode != IMM_INT_KEYS)
+		return mode == IMM_INT_ALL;
+	if (ret < 0)
+		return true; /* a failed open has no file to look at: file_access sees it */
+	if (c->exe_name_lens[cls & 1]) {
+		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
+		if (name_key(e.name, e.len, c->exe_name_lens[cls & 1], IMM_NAME_EXE, bit))
+			return true;
+	}
+	if (!c->name_lens[cls & 1] && !c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
+		return false;
+	struct file *f = fd_file(task, ret);
+	if (!f)
+		return true;
+	struct path fp;
+	if (BPF_CORE_READ_INTO(&fp, f, f_path))
+		return true;
+	struct dentry *d = fp.dentry;
+	struct qstr q;
+	struct imm_seen_key k = { .dentry = (__u64)d, .mnt = (__u64)fp.mnt, .cls = cls };
+	if (BPF_CORE_READ_INTO(&k.parent, d, d_parent) || BPF_CORE_READ_INTO(&q, d, d_name))
+		return true;
+	k.hash_len = q.hash_len;
+	struct imm_seen_val *seen = bpf_map_lookup_elem(&interest_seen, &k);
+	if (seen && seen->gen == gen && gen)
+		return seen->wanted;
+	struct imm_seen_val v = { .gen = gen, .wanted = file_wanted(c, d, fp.mnt, &q, cls, bit) };
+	bpf_map_update_elem(&interest_seen, &k, &v, BPF_ANY);
+	return v.wanted;
 }
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
