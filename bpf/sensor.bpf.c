@@ -662,38 +662,112 @@ static __always_inline bool dir_key(const struct imm_interest_cfg *c, struct den
 	return false;
 }
 
+/* The key naming dentry d where it was reached (mount vfsmnt), and its name
+ * in q; false when d cannot be read. */
+static __always_inline bool seen_key(struct dentry *d, struct vfsmount *vfsmnt, __u32 cls, struct imm_seen_key *k,
+				     struct qstr *q)
+{
+	struct {
+		struct dentry *parent;
+		struct qstr name;
+	} dn;
+	/* d_name follows d_parent in every struct dentry so far: one read, else two */
+	if (bpf_core_field_offset(struct dentry, d_name) == bpf_core_field_offset(struct dentry, d_parent) + 8) {
+		if (bpf_probe_read_kernel(&dn, sizeof(dn), (void *)d + bpf_core_field_offset(struct dentry, d_parent)))
+			return false;
+	} else if (BPF_CORE_READ_INTO(&dn.parent, d, d_parent) || BPF_CORE_READ_INTO(&dn.name, d, d_name)) {
+		return false;
+	}
+	*q = dn.name;
+	k->dentry = (__u64)d;
+	k->parent = (__u64)dn.parent;
+	k->hash_len = dn.name.hash_len;
+	k->mnt = (__u64)vfsmnt;
+	k->cls = cls;
+	k->_pad = 0;
+	return true;
+}
+
+/* A decision remembered for k in this gen of the keys: 1 wanted, 0 not, -1 none. */
+static __always_inline int seen_get(const struct imm_seen_key *k, __u32 gen)
+{
+	struct imm_seen_val *v = bpf_map_lookup_elem(&interest_seen, k);
+	return v && gen && v->gen == gen ? (int)v->wanted : -1;
+}
+
+static __always_inline bool seen_put(const struct imm_seen_key *k, __u32 gen, bool wanted)
+{
+	struct imm_seen_val v = { .gen = gen, .wanted = wanted };
+	bpf_map_update_elem(&interest_seen, k, &v, BPF_ANY);
+	return wanted;
+}
+
+/* Where the walk up from a file stands: a dentry, reached through a mount. */
+struct walk_at {
+	struct dentry *d, *root;
+	struct mount *mnt;
+	struct vfsmount *vfsmnt;
+	__u64 dev;
+};
+
+/* One directory up, across a mount to the directory mounted on; false at the root. */
+static __always_inline bool walk_up(struct walk_at *w)
+{
+	/* plain locals: CO-RE relocates the kernel's types, not struct walk_at */
+	struct dentry *d = w->d;
+	struct mount *mnt = w->mnt;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == w->root || d == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (d != w->root || mnt == up)
+			return false;
+		/* the directory mounted on: same path, the parent mount's inode and name */
+		struct vfsmount *vfsmnt = &up->mnt;
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = vfsmnt;
+		w->root = BPF_CORE_READ(vfsmnt, mnt_root);
+		w->dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+	} else {
+		w->d = parent;
+	}
+	return true;
+}
+
 /*
  * The file's part of the decision: its own name, then each directory above
  * it (by inode and by name), crossing mounts, up to IMM_INTEREST_DEPTH of
- * them. Too deep or unreadable: sent.
+ * them. Too deep or unreadable: sent. The walk's answer is its folder's
+ * (the file's own name aside), so it is remembered for the folder too: a
+ * new file in a folder seen before costs its name and one lookup.
  */
 static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct dentry *d, struct vfsmount *vfsmnt,
-					const struct qstr *q, __u32 cls, __u32 bit)
+					const struct qstr *q, __u32 cls, __u32 bit, __u32 gen)
 {
 	if (name_key(q->name, q->len, c->name_lens[cls & 1], IMM_NAME_FILE, bit))
 		return true;
 	if (!c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
 		return false;
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
-	__u64 dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
-	for (int i = 0; i < IMM_INTEREST_DEPTH; i++) {
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		if (d == root || d == parent) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (d != root || mnt == up)
-				return false; /* the root, already looked up: no directory on the way was a key */
-			/* the directory mounted on: same path, the parent mount's inode and name */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = &up->mnt;
-			root = BPF_CORE_READ(vfsmnt, mnt_root);
-			dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
-		} else {
-			d = parent;
-		}
-		if (dir_key(c, d, dev, cls, bit))
-			return true;
+	struct walk_at w = { .d = d, .vfsmnt = vfsmnt, .mnt = container_of(vfsmnt, struct mount, mnt) };
+	w.root = BPF_CORE_READ(vfsmnt, mnt_root);
+	w.dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+	if (!walk_up(&w))
+		return false; /* the file is the root: a directory, with no key above it */
+	/* the folder: decided before? */
+	struct imm_seen_key dk;
+	struct qstr dq;
+	if (!seen_key(w.d, w.vfsmnt, cls, &dk, &dq))
+		return true;
+	int was = seen_get(&dk, gen);
+	if (was >= 0)
+		return was;
+	if (dir_key(c, w.d, w.dev, cls, bit))
+		return seen_put(&dk, gen, true);
+	for (int i = 1; i < IMM_INTEREST_DEPTH; i++) {
+		if (!walk_up(&w))
+			return seen_put(&dk, gen, false); /* the root, already looked up: no directory on the way was a key */
+		if (dir_key(c, w.d, w.dev, cls, bit))
+			return seen_put(&dk, gen, true);
 	}
 	return true;
 }
@@ -703,10 +777,10 @@ static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct
  * the cheapest first: the class's mode (from the flags, no memory read), the
  * executable's name only when the class has such keys, then the file: a
  * decision taken before for the same dentry, name, parent and mount in this
- * gen of the keys, or else the walk of file_wanted, remembered. Whatever
- * cannot be decided (no file, too deep, unreadable) is sent.
+ * gen of the keys, or else file_wanted's, remembered. Whatever cannot be
+ * decided (no file, too deep, unreadable) is sent.
  */
-static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags, struct file **fo)
 {
 	__u32 zero = 0;
 	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
@@ -726,42 +800,38 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 	if (!c->name_lens[cls & 1] && !c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
 		return false;
 	struct file *f = fd_file(task, ret);
+	*fo = f; /* fallback enforcement looks at it too */
 	if (!f)
 		return true;
 	struct path fp;
-	if (BPF_CORE_READ_INTO(&fp, f, f_path))
-		return true;
-	struct dentry *d = fp.dentry;
+	struct imm_seen_key k;
 	struct qstr q;
-	struct imm_seen_key k = { .dentry = (__u64)d, .mnt = (__u64)fp.mnt, .cls = cls };
-	if (BPF_CORE_READ_INTO(&k.parent, d, d_parent) || BPF_CORE_READ_INTO(&q, d, d_name))
+	if (BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
 		return true;
-	k.hash_len = q.hash_len;
-	struct imm_seen_val *seen = bpf_map_lookup_elem(&interest_seen, &k);
-	if (seen && seen->gen == gen && gen)
-		return seen->wanted;
-	struct imm_seen_val v = { .gen = gen, .wanted = file_wanted(c, d, fp.mnt, &q, cls, bit) };
-	bpf_map_update_elem(&interest_seen, &k, &v, BPF_ANY);
-	return v.wanted;
+	int was = seen_get(&k, gen);
+	if (was >= 0)
+		return was;
+	return seen_put(&k, gen, file_wanted(c, fp.dentry, fp.mnt, &q, cls, bit, gen));
 }
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct open_args args, *a = &args;
+	struct file *wf = NULL;
 	void *b;
 	__u32 off = 0, n;
 
 	if (!open_args(task, sc, a))
 		return 0;
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
-	    !open_wanted(task, ctx->ret, a->flags)) {
+	    !open_wanted(task, ctx->ret, a->flags, &wf)) {
 		/* fallback enforcement still kills an open of a denied inode */
 		if (!enforce_fallback || ctx->ret < 0) {
 			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 			return 0;
 		}
-		struct file *f = fd_file(task, ctx->ret);
+		struct file *f = wf ? wf : fd_file(task, ctx->ret);
 		__u64 dev = 0, ino = 0;
 		if (f)
 			file_id(f, &dev, &ino);
