@@ -145,7 +145,7 @@ static bool exact_keys(const char *p, unsigned mask, struct rule_paths *k, const
 		*why = "an exact TargetFilename that is not an absolute path";
 		return false;
 	}
-	if (want(mask, RP_FILE) && !strstr(p, "/../") && !strstr(p, "/./")) {
+	if (want(mask, RP_FILE) && !strstr(p, "/../")) { /* ".." after a symlink is not the folder it names */
 		rule_paths_add(k, RP_FILE, p, strlen(p));
 		return true;
 	}
@@ -157,7 +157,7 @@ static bool exact_keys(const char *p, unsigned mask, struct rule_paths *k, const
 		rule_paths_add(k, RP_DIR, p, (size_t)(slash - p));
 		return true;
 	}
-	*why = want(mask, RP_FILE) ? "an exact TargetFilename with /./ or /../ in it" :
+	*why = want(mask, RP_FILE) ? "an exact TargetFilename with /../ in it" :
 				     "an exact TargetFilename in / whose name cannot be keyed";
 	return false;
 }
