@@ -79,10 +79,13 @@ static int push(struct protected_set *p, const char *path, bool must_exist, char
 
 int protected_add_own(struct protected_set *p, const char *path, const char *what)
 {
-	char err[256];
-	if (!path || path[0] != '/')
-		return 0; /* a relative path names nothing a verdict can (verdict targets are absolute) */
-	return push_as(p, path, what, false, err, sizeof(err));
+	char err[256], abs[PATH_MAX];
+	if (!path || !*path)
+		return 0;
+	/* verdict targets are absolute: a relative option is named as the daemon resolves it now */
+	if (path[0] != '/' && !realpath(path, abs))
+		return 0;
+	return push_as(p, path[0] == '/' ? path : abs, what, false, err, sizeof(err));
 }
 
 struct protected_set *protected_new(void)

@@ -532,7 +532,7 @@ if [ "$(id -u)" = 0 ]; then
 		grep -q "127.0.0.0/24 not applied here" live.err && break
 		sleep 0.1
 	done
-	grep -q "127.0.0.0/24 not applied here: it covers this agent's link to the Hive" live.err &&
+	grep -q "127.0.0.0/24 not applied here: net 127.0.0.0/24 covers this agent's link to the Hive" live.err &&
 		ok "an agent does not apply a fleet block on its own link to the Hive" ||
 		notok "an agent does not apply a fleet block on its own link: $(tail -3 live.err)"
 	sqlite3 hive.db "DELETE FROM fleet_verdicts WHERE target = '127.0.0.0/24'"
