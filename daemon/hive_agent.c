@@ -86,6 +86,7 @@ struct hive_agent {
 	struct protected_set *protect;
 	uint8_t hive_addr[16]; /* the Hive's address on the link now: no fleet verdict may cut it */
 	bool hive_addr_known;
+	char refusal[512];     /* this session's `refused` frame, "" when none */
 };
 
 static int64_t now_ms(void)
@@ -401,6 +402,11 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 			return k;
 		}
 		handle_push(h, r);
+		if (h->refusal[0]) {
+			snprintf(err, n, "%s", h->refusal);
+			free(sent);
+			return -1;
+		}
 	}
 }
 
@@ -480,6 +486,15 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 	const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
 	int64_t version;
 	if (strcmp(t, "heartbeat") == 0 || strcmp(t, "ack") == 0) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (strcmp(t, "refused") == 0) {
+		/* the Hive will not serve this agent: the session ends here */
+		const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "code"));
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "reason"));
+		snprintf(h->refusal, sizeof(h->refusal), "refused by the Hive: %.40s: %.400s", code ? code : "?",
+			 why ? why : "no reason given");
 		cJSON_Delete(r);
 		return 0;
 	}
@@ -612,6 +627,7 @@ static void *agent_thread(void *arg)
 			continue;
 		}
 		int64_t session_start = now_ms();
+		h->refusal[0] = 0;
 		assembly_reset(&h->vset);
 		assembly_reset(&h->iset);
 		bool heard = false; /* the Hive answered at least once */
@@ -667,14 +683,21 @@ static void *agent_thread(void *arg)
 			} else if (got > 0) {
 				heard = true;
 				handle_push(h, r);
+				if (h->refusal[0]) {
+					snprintf(err, sizeof(err), "%s", h->refusal);
+					ok = false;
+				}
 			}
 		}
 		if (!ok)
 			set_state(h, "down", err);
 		link_close(&l);
+		/* refused: the same hello would be refused again at once; the longest wait */
+		if (h->refusal[0])
+			backoff = BACKOFF_MAX_MS;
 		/* a link that fails right after the handshake (a refused certificate
 		 * shows only then under TLS 1.3) backs off like one that never opened */
-		if (heard && now_ms() - session_start > 2000) {
+		if (heard && !h->refusal[0] && now_ms() - session_start > 2000) {
 			backoff = BACKOFF_MIN_MS;
 		} else {
 			back_off(h, &backoff, &seed);
