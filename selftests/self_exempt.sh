@@ -7,7 +7,8 @@
 #    does not stop the daemon: it reconnects to its Hive through a
 #    verdict on the Hive's address and port and delivers incidents, and opens
 #    its database under a file verdict on it, while any other process is
-#    denied both; the exemption follows the daemon across a restart.
+#    denied both; the exemption follows the daemon across a restart;
+#  - a live agent refused at hello shows the Hive's reason in `status`.
 #   selftests/self_exempt.sh BUILD_DIR        (root; fallback enforcement)
 set -u
 BUILD=${1:-build}
@@ -156,6 +157,19 @@ before=$(stored)
 incident 3
 delivered "$before" && ok "... and delivers" || notok "the restarted agent delivers: $(tail -3 agent.2.log)"
 check "another process is still denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 $PORT)"
+
+# ---- a live agent the Hive refuses: told why, shown in status, no tight reconnect loop
+"$IMMUNECTL" --socket hive.sock agent revoke live >/dev/null
+for _ in $(seq 100); do
+	ctl --json status | grep -q '"last_error":.*refused by the Hive' && break
+	sleep 0.1
+done
+want="refused by the Hive: revoked: agent live is revoked at this Hive (immunectl agent revoke)"
+check "status shows the Hive's refusal as last_error" "$want" \
+	"$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["hive"].get("last_error"))')"
+sleep 3
+check "the agent logged it once, naming the Hive" "1" "$(grep -c "immuned: hive 127.0.0.1:$PORT: down: $want" agent.2.log)"
+check "... and did not try again within 3 s" "1" "$(grep -c "agent live is revoked: refused" hive.log)"
 stop_daemon
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
