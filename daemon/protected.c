@@ -177,6 +177,8 @@ bool protected_path(const struct protected_set *p, const char *path, const char 
 
 void protected_each(const struct protected_set *p, void (*fn)(const char *path, void *ctx), void *ctx)
 {
+	/* the binaries only: a rule on Image naming the config's folder blocks no file of ours */
 	for (size_t i = 0; p && i < p->n; i++)
-		fn(p->e[i].path, ctx);
+		if (p->e[i].label == p->e[i].path)
+			fn(p->e[i].path, ctx);
 }

@@ -31,7 +31,7 @@ int protected_add_own(struct protected_set *p, const char *path, const char *wha
 bool protected_path(const struct protected_set *p, const char *path, const char **why);
 /* Whether (st_dev as stat(2) gives it, inode) is protected. */
 bool protected_inode(const struct protected_set *p, dev_t dev, uint64_t ino, const char **why);
-/* The entries, for status and --check-rules: calls fn(path) for each. */
+/* The binaries, for --check-rules: calls fn(path) for each (not the daemon's own files). */
 void protected_each(const struct protected_set *p, void (*fn)(const char *path, void *ctx), void *ctx);
 
 #endif

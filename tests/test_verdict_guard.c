@@ -49,6 +49,12 @@ static void test_hive_link(void **s)
 	assert_int_equal(verdict_guard_deny(NULL, VK_NET, "10.1.2.3", err, sizeof(err)), 0);
 }
 
+static void count_path(const char *path, void *ctx)
+{
+	struct seen { const char *dbp; int hits; } *s = ctx;
+	s->hits += strncmp(path, s->dbp, strlen(s->dbp)) == 0;
+}
+
 static void test_own_files(void **s)
 {
 	(void)s;
@@ -97,6 +103,10 @@ static void test_own_files(void **s)
 	/* anything else may be blocked */
 	assert_int_equal(verdict_guard_deny(&g, VK_EXEC, "/usr/bin/true", err, sizeof(err)), 0);
 	assert_int_equal(verdict_guard_deny(&g, VK_FILE, "/nonexistent/evil", err, sizeof(err)), 0);
+	/* the own files are not binaries: rules on Image are not checked against them */
+	struct seen { const char *dbp; int hits; } seen = { dbp, 0 };
+	protected_each(p, count_path, &seen);
+	assert_int_equal(seen.hits, 0);
 	unlink(dbp);
 	protected_free(p);
 }
