@@ -495,6 +495,10 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "reason"));
 		snprintf(h->refusal, sizeof(h->refusal), "refused by the Hive: %.40s: %.400s", code ? code : "?",
 			 why ? why : "no reason given");
+		/* one log line, whatever the Hive sent */
+		for (char *p = h->refusal; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		cJSON_Delete(r);
 		return 0;
 	}
