@@ -880,7 +880,8 @@ static void hive_status(cJSON *r, void *ctx)
 static int start_hive(char *err, size_t n)
 {
 	struct hive_agent_opts ho = { .addr = opt.hive, .ca = opt.hive_ca, .cert = opt.hive_cert,
-				      .key = opt.hive_key, .db_path = opt.db, .agent_id = opt.agent_id };
+				      .key = opt.hive_key, .db_path = opt.db, .agent_id = opt.agent_id,
+				      .protect = protect };
 	hive = hive_agent_start(&ho, err, n);
 	return hive ? 0 : -1;
 }
@@ -932,7 +933,27 @@ static struct protected_set *protect_new_or_exit(void)
 			fprintf(stderr, "immuned: --protect: %s\n", err);
 			exit(2);
 		}
+	/* the daemon's own files: no block may cut it off from them */
+	char db[4224];
+	int bad = protected_add_own(p, opt.config, "immuned's config") |
+		  protected_add_own(p, opt.hive_ca, "the Hive CA") | protected_add_own(p, opt.hive_cert, "the agent's certificate") |
+		  protected_add_own(p, opt.hive_key, "the agent's key");
+	for (const char *const *sfx = (const char *const[]){ "", "-wal", "-shm", "-journal", NULL }; *sfx; sfx++) {
+		snprintf(db, sizeof(db), "%s%s", opt.db, *sfx);
+		bad |= protected_add_own(p, db, "immuned's database");
+	}
+	if (bad) {
+		fprintf(stderr, "immuned: out of memory\n");
+		exit(1);
+	}
 	return p;
+}
+
+/* Whether a net target covers the agent's link to its Hive (verdict_guard). */
+static bool hive_link_in(void *ctx, const struct verdict_net *t)
+{
+	(void)ctx;
+	return hive && hive_agent_link_in(hive, t);
 }
 
 int main(int argc, char **argv)
@@ -1042,6 +1063,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vctl = verdict_ctl_register(cs, verdicts);
+	static struct verdict_guard guard = { .hive_link_in = hive_link_in };
+	guard.protect = protect;
+	if (vctl)
+		verdict_ctl_set_guard(vctl, &guard);
 	struct incident_ctl *ictl = incident_ctl_register(cs, opt.db);
 
 	if (opt.metrics) {
