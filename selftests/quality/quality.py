@@ -31,10 +31,23 @@ def header(path):
     return None, None
 
 
-def run_tree(argv, cwd, env, timeout):
-    """Start argv as the root of a new session; wait, killing the group on timeout."""
-    p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+def login_session():
+    """What pam_loginuid does for sshd and login: the process starts an audit login session."""
+    with open("/proc/self/loginuid", "w") as f:
+        f.write(str(os.getuid()))
+
+
+def run_tree(argv, cwd, env, timeout, login=False):
+    """Start argv as the root of a new session; wait, killing the group on timeout.
+
+    timeout(1) is the root, not bash: the daemon's ProcessTree is the first
+    process above the shells, so each tree gets its own (otherwise every
+    scenario and the benign workload would share the harness's python as one
+    tree, and a correlation could join two of them or stay quiet in one
+    because it fired in another)."""
+    p = subprocess.Popen(["timeout", "-s", "KILL", str(timeout + 5)] + argv, cwd=cwd, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True, preexec_fn=login_session if login else None)
     try:
         out, _ = p.communicate(timeout=timeout)
         rc = p.returncode
@@ -73,7 +86,9 @@ def drive(workdir, scenarios, benign):
         os.makedirs(bw)
         env = dict(os.environ, BW=bw)
         t0 = time.time()
-        pid, rc, out = run_tree(["bash", os.path.abspath(benign), bw], bw, env, BENIGN_TIMEOUT_S)
+        # an administrator's session is a login session (loginuid set); the attack
+        # scenarios are a foothold's commands, from a service or a dropper (none)
+        pid, rc, out = run_tree(["bash", os.path.abspath(benign), bw], bw, env, BENIGN_TIMEOUT_S, login=True)
         log.write(f"== benign pid {pid} rc {rc} {time.time() - t0:.0f} s\n{out}\n")
         roots.append({"name": "benign", "kind": "benign", "pid": pid, "rc": rc, "seconds": round(time.time() - t0),
                       "parent": os.getpid()})
