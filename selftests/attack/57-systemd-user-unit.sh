@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1543.002 Persist as a user's systemd unit (~/.config/systemd/user), enabled by a wants link
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 mkhome
 d=$HOME/.config/systemd/user

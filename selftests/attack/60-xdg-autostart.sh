@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1547.013 An XDG autostart entry that runs a payload at each desktop login
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 mkhome
 mkdir -p "$HOME/.config/autostart"

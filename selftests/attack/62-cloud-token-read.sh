@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1552.001 Read cloud and developer tokens from a home (aws, gh, docker, npm) with cat and python
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 mkhome
 mkdir -p "$HOME/.aws" "$HOME/.config/gh" "$HOME/.docker"

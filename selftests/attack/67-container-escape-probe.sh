@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1611 Probe for a container escape: the host's root through /proc/1/root, the docker socket, nsenter into pid 1
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 ls /proc/1/root/ >/dev/null
 cat /proc/1/root/etc/hostname >/dev/null

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1105 Download a tool with python's urllib into a home cache, chmod +x, run it
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 mkhome
 mkdir -p "$HOME/.cache"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1573.002 Encrypted reverse shell: sh -i over a fifo through openssl s_client
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 p=$(listen)
 mkfifo "$SW/.s"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1059.004 OpenBSD netcat (no -e) piped into a shell and back through a fifo
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 p=$(listen)
 mkfifo "$SW/f"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1059.004 Run a fetched script through process substitution: bash <(curl ...)
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 echo 'true' >"$SW/i.sh"
 p=$(serve "$SW")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1552.005 Ask the cloud metadata service for instance credentials (curl --connect-to sends it to loopback)
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 mkdir -p "$SW/latest/meta-data/iam/security-credentials"
 echo '{"AccessKeyId":"ASIAEXAMPLE"}' >"$SW/latest/meta-data/iam/security-credentials/role"

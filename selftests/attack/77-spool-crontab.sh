@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1053.003 Write a crontab straight into /var/spool/cron/crontabs (for an account that does not exist: inert)
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 d=/var/spool/cron/crontabs
 [ -d "$d" ] || { mkdir -p "$d" && undo "rmdir '$d'"; }

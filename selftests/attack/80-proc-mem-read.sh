@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1003.007 Read another process's memory through /proc/PID/maps and /proc/PID/mem, as credential dumpers do
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 sleep 10 &
 cat >"$SW/dump.py" <<'PY'

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1059.006 A python reverse shell from a script file (no one-liner): socket, dup2, /bin/sh -i
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 p=$(listen)
 cat >"$SW/.svc.py" <<'PY'

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # attack: T1082 A foothold's first survey: a service's script starts a shell that runs a dozen discovery commands
+# set: unseen
 . "$(dirname "$0")/lib/common.sh"
 cat >"$SW/svc.py" <<'PY'
 import subprocess

@@ -31,6 +31,17 @@ def header(path):
     return None, None
 
 
+def scenario_set(path):
+    """'# set: unseen' marks a scenario written after the rules it is scored against, to measure how
+    they generalise; the others are 'tuned' (the rules were written or tuned with them in view)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"#\s*set:\s*(\S+)", line)
+            if m:
+                return m.group(1)
+    return "tuned"
+
+
 def login_session():
     """What pam_loginuid does for sshd and login: the process starts an audit login session."""
     with open("/proc/self/loginuid", "w") as f:
@@ -78,7 +89,8 @@ def drive(workdir, scenarios, benign):
         pid, rc, out = run_tree(["bash", os.path.abspath(path), sw], sw, env, SCENARIO_TIMEOUT_S)
         shutil.rmtree(sw, ignore_errors=True)
         log.write(f"== {name} pid {pid} rc {rc}\n{out}\n")
-        roots.append({"name": name, "kind": "attack", "technique": tech, "title": title, "pid": pid, "rc": rc,
+        roots.append({"name": name, "kind": "attack", "set": scenario_set(path), "technique": tech, "title": title,
+                      "pid": pid, "rc": rc,
                       "parent": os.getpid()})
         time.sleep(0.05)
     if benign:
@@ -164,6 +176,14 @@ def score(events_path, roots_path, min_recall, max_noise):
         for i in benign:
             for h in hits[i]:
                 print(f"  noise: {h[1]} ({h[0]}, {h[2]})")
+    sets = {}
+    for i in attacks:
+        n = sets.setdefault(roots[i].get("set", "tuned"), [0, 0])
+        n[0] += bool(hits[i])
+        n[1] += 1
+    for name, (d, n) in sorted(sets.items(), key=lambda kv: kv[0] != "tuned"):
+        print(f"recall, {name} scenarios: {d}/{n} = {100.0 * d / n:.1f}%"
+              + (" (written after the rules they are scored against)" if name == "unseen" else ""))
     print(f"recall: {len(detected)}/{len(attacks)} scenarios = {recall:.1f}%; noise: {noise}; "
           f"incidents outside both trees: {unattributed}")
     passed = failed = 0
