@@ -271,6 +271,14 @@ static void test_unseen_behaviour_rules(void **s)
 	assert_true(hits(m, RID3("103")));
 	ev_read("/usr/local/bin/aws", "/home/bob/.aws/credentials");
 	assert_false(hits(m, RID3("103")));
+	ev_read("/usr/bin/python3.11", "/home/bob/.aws/credentials");
+	ev.command_line = "python3 - /home/bob";
+	assert_true(hits(m, RID3("103")));
+	ev_read("/usr/bin/python3.11", "/home/bob/.aws/credentials");
+	ev.command_line = "python3 /srv/app/report.py --bucket logs"; /* boto3 in an application */
+	assert_false(hits(m, RID3("103")));
+	ev_write("/usr/bin/bash", "/home/ci/.npmrc"); /* a CI job writing its token */
+	assert_false(hits(m, RID3("103")));
 	ev_read("/usr/bin/python3.11", "/home/bob/.config/gcloud/credentials.db");
 	ev.command_line = "/usr/bin/python3 /usr/lib/google-cloud-sdk/lib/gcloud.py auth list";
 	assert_false(hits(m, RID3("103")));
@@ -296,6 +304,8 @@ static void test_unseen_behaviour_rules(void **s)
 	assert_true(hits(m, RID3("107")));
 	ev_exec("/tmp/x", "cron -f");
 	assert_true(hits(m, RID3("107")));
+	ev_exec("/home/dev/pg/bin/postgres", "postgres -D /home/dev/pg/data");
+	assert_false(hits(m, RID3("107")));
 	ev_exec("/usr/sbin/sshd", "/usr/sbin/sshd -D");
 	assert_false(hits(m, RID3("107")));
 	ev_exec("/home/bob/bin/tool", "/home/bob/bin/tool --help");
@@ -355,6 +365,10 @@ static void test_unseen_behaviour_rules(void **s)
 	ev_exec("/usr/bin/dash", "sh");
 	ev.parent_executable = "/usr/bin/socat";
 	assert_true(hits(m, RID3("116")));
+	ev_exec("/usr/bin/bash", "/bin/bash");
+	ev.parent_executable = "/home/dev/.vscode-server/bin/abc/node";
+	ev.parent_command_line = "/home/dev/.vscode-server/bin/abc/node --type=ptyHost";
+	assert_false(hits(m, RID3("116")));
 	ev_exec("/usr/bin/dash", "/bin/sh -c ls -l");
 	ev.parent_executable = "/usr/bin/python3.11";
 	assert_false(hits(m, RID3("116")));
