@@ -431,6 +431,38 @@ static void test_unseen_behaviour_rules(void **s)
 	ev_write("/usr/bin/bash", "/home/bob/.ssh/rc");
 	assert_true(hits(m, RID3("101")));
 
+	/* a backup of a whole tree reads shadow and keys among everything else; naming them is collection */
+	ev_read("/usr/bin/tar", "/etc/shadow");
+	ev.command_line = "tar -czf /srv/backup/etc.tgz /etc";
+	assert_false(hits(m, RID("07")));
+	ev_read("/usr/bin/tar", "/etc/shadow");
+	ev.command_line = "tar -czf /tmp/x.tgz /etc/passwd /etc/shadow";
+	assert_true(hits(m, RID("07")));
+	ev_read("/usr/bin/rsync", "/home/bob/.ssh/id_ed25519");
+	ev.command_line = "rsync -a /home/ /srv/backup/home/";
+	assert_false(hits(m, RID("08")));
+	/* logs: housekeeping in a login session, evidence otherwise */
+	ev_exec("/usr/bin/truncate", "truncate -s 0 /var/log/app/app.log");
+	ev.loginuid = 1000;
+	assert_false(hits(m, RID("17")));
+	ev_exec("/usr/bin/truncate", "truncate -s 0 /var/log/auth.log");
+	ev.loginuid = 1000;
+	assert_true(hits(m, RID("17")));
+	ev_exec("/usr/bin/truncate", "truncate -s 0 /var/log/app/app.log");
+	ev.loginuid = (uint32_t)-1;
+	assert_true(hits(m, RID("17")));
+	ev_exec("/usr/bin/journalctl", "journalctl --vacuum-time=2d");
+	assert_false(hits(m, RID("17")));
+	ev_exec("/usr/bin/journalctl", "journalctl --vacuum-time=1s");
+	assert_true(hits(m, RID("17")));
+	/* certificate housekeeping in a login session */
+	ev_exec("/usr/bin/find", "find /etc -name *.pem -mtime -30");
+	ev.loginuid = 1000;
+	assert_false(hits(m, RID("32")));
+	ev_exec("/usr/bin/find", "find / -name id_rsa");
+	ev.loginuid = 1000;
+	assert_true(hits(m, RID("32")));
+
 	/* accounts: an administrator's login session may create ordinary accounts; backdoor shapes and
 	 * anything outside a login session alert */
 	ev_exec("/usr/sbin/useradd", "useradd -m -s /bin/bash carol");

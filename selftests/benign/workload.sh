@@ -271,6 +271,17 @@ for i in $(seq 200); do echo "$(date +%FT%T) worker[$$]: request $i ok"; done > 
 for n in 3 2 1; do [ -e "$BW/app/log/app.log.$n.gz" ] && mv "$BW/app/log/app.log.$n.gz" "$BW/app/log/app.log.$((n + 1)).gz"; done
 cp "$BW/app/log/app.log" "$BW/app/log/app.log.1" && truncate -s 0 "$BW/app/log/app.log" && gzip -9 "$BW/app/log/app.log.1"
 find "$BW/app/log" -name 'app.log.*.gz' -mtime +7 -delete; q ls -la "$BW/app/log"; q zcat "$BW/app/log/app.log.1.gz"
+# the same for a service that logs under /var/log: copy, truncate in place (copytruncate), drop the old ones
+VL=/var/log/immune-benign-$$
+mkdir -p "$VL" && cp "$BW/app/log/app.log.1.gz" "$VL/app.log.2.gz" && seq 100 > "$VL/app.log"
+cp "$VL/app.log" "$VL/app.log.1" && truncate -s 0 "$VL/app.log" && gzip -f "$VL/app.log.1" && rm -f "$VL/app.log.2.gz"
+q du -sh /var/log; q ls -la "$VL"; rm -rf "$VL"
+
+step "backups of configuration and homes, certificates that expire"
+tar -czf "$BW/etc-full.tgz" /etc 2>/dev/null; q tar -tzf "$BW/etc-full.tgz"
+[ -e "$HOME/.ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C dev -f "$HOME/.ssh/id_ed25519"
+mkdir -p "$BW/mirror" && cp -a "$HOME/." "$BW/mirror/home/" && tar -czf "$BW/mirror/home.tgz" -C "$BW" home
+q find /etc /usr/share/ca-certificates -name '*.pem' -o -name '*.crt'; q openssl x509 -in "$BW/dev.crt" -noout -checkend 86400
 
 step "ssh: a test key, its fingerprint, known_hosts housekeeping, the client's effective configuration"
 ssh-keygen -q -t rsa -b 2048 -N '' -C ci-test -f "$BW/ci_rsa" && q ssh-keygen -y -f "$BW/ci_rsa" && q ssh-keygen -lf "$BW/ci_rsa.pub"
