@@ -3,7 +3,7 @@
 # discovery burst from one shell is one incident (the built-in "Discovery
 # Burst From One Process Tree"), naming the shell's launcher as its process
 # tree and carrying the commands that made it; the same commands scattered
-# over separate process trees raise none. Download → chmod +x → run is one
+# over separate process trees raise none. Download → chmod +x → run of that file is one
 # incident, the same steps in the wrong order none; a credential read then a
 # connection out is one. POSIX sh.
 #   selftests/correlate.sh BUILD_DIR
