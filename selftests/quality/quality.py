@@ -189,7 +189,7 @@ def score(events_path, roots_path, min_recall, max_noise):
         n[1] += 1
     for name, (d, n) in sorted(sets.items(), key=lambda kv: kv[0] != "tuned"):
         print(f"recall, {name} scenarios: {d}/{n} = {100.0 * d / n:.1f}%"
-              + (" (written after the rules they are scored against)" if name == "unseen" else ""))
+              + (" (written after the rules they are scored against)" if name.startswith("unseen") else ""))
     print(f"recall: {len(detected)}/{len(attacks)} scenarios = {recall:.1f}%; noise: {noise}; "
           f"incidents outside both trees: {unattributed}")
     passed = failed = 0
