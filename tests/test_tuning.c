@@ -463,6 +463,34 @@ static void test_unseen_behaviour_rules(void **s)
 	ev.loginuid = 1000;
 	assert_true(hits(m, RID("32")));
 
+	/* sshd, logging and loader configuration: outside a login session */
+	ev_write("/usr/bin/bash", "/etc/ssh/sshd_config.d/00-keys.conf");
+	ev.loginuid = (uint32_t)-1;
+	assert_true(hits(m, RID3("120")));
+	ev_write("/usr/bin/vim.basic", "/etc/ssh/sshd_config");
+	ev.loginuid = 1000;
+	assert_false(hits(m, RID3("120")));
+	ev_write("/usr/bin/bash", "/etc/ld.so.conf.d/00-local.conf");
+	ev.loginuid = (uint32_t)-1;
+	assert_true(hits(m, RID3("120")));
+	/* a system tool's name earlier in PATH */
+	ev_write("/usr/bin/cp", "/usr/local/bin/ps");
+	assert_true(hits(m, RID3("121")));
+	ev_write("/usr/bin/cp", "/usr/local/bin/mytool");
+	assert_false(hits(m, RID3("121")));
+	ev_write("/usr/bin/cp", "/usr/bin/ps");
+	assert_false(hits(m, RID3("121")));
+	/* decoded payloads evaluated */
+	ev_exec("/usr/bin/bash", "bash -c eval \"$(echo Y2F0 | base64 -d)\"");
+	assert_true(hits(m, RID3("122")));
+	ev_exec("/usr/bin/bash", "bash -c echo c2VjcmV0 | base64 -d > /tmp/token");
+	assert_false(hits(m, RID3("122")));
+	/* relays */
+	ev_exec("/usr/bin/socat", "socat TCP-LISTEN:8443,fork TCP:10.0.0.5:22");
+	assert_true(hits(m, RID3("118")));
+	ev_exec("/usr/bin/socat", "socat - UNIX-CONNECT:/run/app.sock");
+	assert_false(hits(m, RID3("118")));
+
 	/* accounts: an administrator's login session may create ordinary accounts; backdoor shapes and
 	 * anything outside a login session alert */
 	ev_exec("/usr/sbin/useradd", "useradd -m -s /bin/bash carol");
