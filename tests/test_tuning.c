@@ -485,6 +485,11 @@ static void test_unseen_behaviour_rules(void **s)
 	assert_true(hits(m, RID3("122")));
 	ev_exec("/usr/bin/bash", "bash -c echo c2VjcmV0 | base64 -d > /tmp/token");
 	assert_false(hits(m, RID3("122")));
+	/* histories searched for passwords */
+	ev_exec("/usr/bin/grep", "grep -iE pass|-p[^ ] /home/alice/.bash_history /home/bob/.bash_history");
+	assert_true(hits(m, RID3("123")));
+	ev_exec("/usr/bin/grep", "grep ssh /home/alice/.bash_history");
+	assert_false(hits(m, RID3("123")));
 	/* relays */
 	ev_exec("/usr/bin/socat", "socat TCP-LISTEN:8443,fork TCP:10.0.0.5:22");
 	assert_true(hits(m, RID3("118")));
