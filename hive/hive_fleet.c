@@ -549,6 +549,36 @@ int hive_fleet_drop_revoked(const char *id)
 	return closed;
 }
 
+/* Revocation undone: the agent id may say hello again, at every instance (each reads
+ * fleet_revoked at hello). Its proposals rejected at the revocation stay rejected. */
+static int cmd_unrevoke(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	(void)ctx;
+	const char *id = ctl_str(req, "agent_id");
+	char by[48], was[48] = "";
+	if (!id || !*id || strlen(id) >= 128)
+		return ctl_error(reply, "\"agent_id\" is needed");
+	snprintf(by, sizeof(by), "operator:%u", (unsigned)peer->uid);
+	hive_store_commit();
+	struct sq *q = hive_q("DELETE FROM fleet_revoked WHERE agent_id = $1 RETURNING revoked_by");
+	if (!q)
+		return ctl_error(reply, "%s", store_err(H.st));
+	sq_text(q, 1, id);
+	int rc = sq_step(q);
+	if (rc == ST_ROW)
+		snprintf(was, sizeof(was), "%s", sq_col_text(q, 0));
+	while (rc == ST_ROW)
+		rc = sq_step(q);
+	if (rc != ST_DONE)
+		return ctl_error(reply, "%s", store_err(H.st));
+	if (!was[0])
+		return ctl_error(reply, "agent %.127s is not revoked", id);
+	hive_log("agent %s unrevoked by %s (revoked by %s)", id, by, was);
+	cJSON_AddStringToObject(reply, "agent_id", id);
+	cJSON_AddFalseToObject(reply, "revoked");
+	return 0;
+}
+
 void hive_fleet_register(struct ctlsock *cs)
 {
 	ctlsock_register(cs, "block", cmd_fleet, "block", CTL_ADMIN);
@@ -559,6 +589,7 @@ void hive_fleet_register(struct ctlsock *cs)
 	ctlsock_register(cs, "approve", cmd_decide, "approve", CTL_ADMIN);
 	ctlsock_register(cs, "reject", cmd_decide, "reject", CTL_ADMIN);
 	ctlsock_register(cs, "agent_revoke", cmd_revoke, NULL, CTL_ADMIN);
+	ctlsock_register(cs, "agent_unrevoke", cmd_unrevoke, NULL, CTL_ADMIN);
 }
 
 void hive_fleet_status(cJSON *r)
