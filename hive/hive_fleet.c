@@ -227,7 +227,7 @@ int hive_fleet_set(const char *verb, const char *kind, const char *target, const
 	return write_verdict(kind, canon, un ? NULL : strcmp(verb, "allow") == 0 ? "allow" : "deny", source, err, n);
 }
 
-bool hive_revoked(const char *agent_id)
+int hive_revocation(const char *agent_id)
 {
 	struct sq *q = hive_q("SELECT 1 FROM fleet_revoked WHERE agent_id = $1");
 	int rc = ST_ERR;
@@ -235,13 +235,16 @@ bool hive_revoked(const char *agent_id)
 		sq_text(q, 1, agent_id);
 		rc = sq_step(q);
 	}
-	if (rc == ST_DONE)
-		return false;
+	if (rc == ST_ROW || rc == ST_DONE)
+		return rc == ST_ROW;
+	hive_log("agent %s: its revocation cannot be checked (store: %s)", agent_id, store_err(H.st));
+	return -1;
+}
+
+bool hive_revoked(const char *agent_id)
+{
 	/* unknown counts as revoked: a database outage must not let a revoked agent back in */
-	if (rc != ST_ROW)
-		hive_log("agent %s: its revocation cannot be checked (store: %s): refused for now", agent_id,
-			 store_err(H.st));
-	return true;
+	return hive_revocation(agent_id) != 0;
 }
 
 static int set_state(int64_t id, const char *state, const char *by, const char *reason)

@@ -157,6 +157,8 @@ int hive_fleet_set(const char *verb, const char *kind, const char *target, const
 		   size_t n);
 /* An agent's `verdict` message: a proposal, or refused. */
 void hive_fleet_proposal(struct conn *c, const cJSON *m);
+/* 1 revoked, 0 not, -1 the store cannot say; hive_revoked counts -1 as revoked. */
+int hive_revocation(const char *agent_id);
 bool hive_revoked(const char *agent_id);
 /* Close the connections of a revoked agent; how many. */
 int hive_fleet_drop_revoked(const char *agent_id);

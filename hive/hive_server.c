@@ -232,7 +232,13 @@ static int handle_hello(struct conn *c, const cJSON *m)
 		       c->uris[0] ? " or a SAN URI" : "");
 		return 0;
 	}
-	if (hive_revoked(id)) {
+	int revoked = hive_revocation(id);
+	if (revoked < 0) {
+		H.refused++;
+		refuse(c, "unavailable", "this Hive cannot check revocations now (its store is unreachable): try again");
+		return 0;
+	}
+	if (revoked) {
 		hive_log("%s: agent %s is revoked: refused", c->peer, id);
 		H.revoked_refused++;
 		refuse(c, "revoked", "agent %.100s is revoked at this Hive (immunectl agent revoke)", id);
