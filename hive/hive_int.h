@@ -127,6 +127,8 @@ int hive_handle_incidents(struct conn *c, const cJSON *m);
 /* Commit this turn's incidents and send their acks (nothing is acked when the commit fails).
  * Called at the end of every loop turn and before anything else writes. */
 void hive_store_commit(void);
+/* Acks of c wait for this turn's commit. */
+bool hive_store_pending(const struct conn *c);
 /* The connection c goes away: its pending acks are dropped. */
 void hive_store_forget(struct conn *c);
 /* Open this turn's transaction if it is not (small writes ride in it). false: the store failed. */

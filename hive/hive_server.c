@@ -269,6 +269,9 @@ static int handle(struct conn *c, cJSON *m)
 	}
 	if (strcmp(type, "incidents") == 0)
 		return hive_handle_incidents(c, m);
+	/* replies in the order of the frames: this agent's acks waiting for the turn's commit go first */
+	if (hive_store_pending(c))
+		hive_store_commit();
 	if (strcmp(type, "heartbeat") == 0) {
 		cJSON *r = cJSON_CreateObject();
 		cJSON_AddStringToObject(r, "type", "heartbeat");

@@ -198,6 +198,14 @@ void hive_store_commit(void)
 	}
 }
 
+bool hive_store_pending(const struct conn *c)
+{
+	for (const struct pending_ack *a = H.acks; a; a = a->next)
+		if (a->c == c)
+			return true;
+	return false;
+}
+
 void hive_store_forget(struct conn *c)
 {
 	for (struct pending_ack **pp = &H.acks, *a; (a = *pp);) {
