@@ -234,8 +234,8 @@ static int handle_hello(struct conn *c, const cJSON *m)
 	}
 	int revoked = hive_revocation(id);
 	if (revoked < 0) {
-		H.refused++;
-		refuse(c, "unavailable", "this Hive cannot check revocations now (its store is unreachable): try again");
+		/* not a refusal: the link fails and the agent comes back after its usual backoff */
+		hive_conn_kill(c, "its revocation cannot be checked now (the store is unreachable)");
 		return 0;
 	}
 	if (revoked) {
