@@ -67,7 +67,7 @@ struct gate {
 	} cont[64];
 	/* the event loop's alone */
 	struct ioc_hasher *hasher;
-	bool exec_hold, open_hold, content_only, want_sha;
+	bool exec_hold, open_hold, identity_only, want_sha;
 	dev_t fs[FS_MAX];
 	int nfs;
 	struct judged j[JUDGED_MAX];
@@ -324,7 +324,7 @@ void gate_refresh(struct gate *g)
 	detect_open_marks(g->o.detect, mark_one, g);
 	g->open_hold = g->st.marked_files + g->st.marked_dirs > 0;
 	g->want_sha = detect_wants_sha256(g->o.detect);
-	g->content_only = detect_exec_content_only(g->o.detect);
+	g->identity_only = detect_exec_identity_only(g->o.detect);
 	bool want_exec = detect_wants_exec_hold(g->o.detect);
 	if (want_exec && !g->nfs && mark_filesystems(g, err, sizeof(err)))
 		fprintf(stderr, "immuned: gate: %s: execs are judged after they run\n", err);
@@ -402,7 +402,10 @@ static void finish(struct gate *g, int slot, bool allow, bool judged)
 	if (late && judged && !allow)
 		detect_gate_incident(g->o.detect, &g->ev, "late",
 				     "Held syscall judged deny after its deadline: it was already answered", false);
-	if (!late && allow && h->exec && judged && g->content_only && g->want_sha &&
+	/* only the file's identity was judged: the same inode gets the same answer until it is written
+	 * (a second hard link is another name the rules must see) */
+	struct stat st;
+	if (!late && allow && h->exec && judged && g->identity_only && fstat(h->fd, &st) == 0 && st.st_nlink <= 1 &&
 	    fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, h->fd, NULL) == 0)
 		bump(g, &g->st.ignore_marks); /* the kernel drops it when the file is written */
 	close(h->fd);
@@ -416,7 +419,8 @@ static void judge(struct gate *g, int slot, const uint8_t *sha)
 	struct held *h = &g->h[slot];
 	uint64_t t0 = now_ns();
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena)) {
+	struct gate_call call = { .ok = false };
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, &call)) {
 		bump(g, &g->st.errors);
 		finish(g, slot, !g->o.fail_closed, false);
 		return;
@@ -426,13 +430,13 @@ static void judge(struct gate *g, int slot, const uint8_t *sha)
 	uint64_t t1 = now_ns();
 	bool deny = detect_judge(g->o.detect, &g->ev, sha);
 	uint64_t t2 = now_ns();
-	if (h->exec && !deny) {
-		struct cont c = { .tid = h->tid, .t = now_ns() };
-		if (gate_proc_syscall(h->tid, &c.nr, c.args) == 0) {
-			pthread_mutex_lock(&g->mu);
-			g->cont[(unsigned)h->tid % 64] = c;
-			pthread_mutex_unlock(&g->mu);
-		}
+	if (h->exec && !deny && call.ok) {
+		/* the thread still waits in the syscall read above: no second read */
+		struct cont c = { .tid = h->tid, .t = now_ns(), .nr = call.nr };
+		memcpy(c.args, call.args, sizeof(c.args));
+		pthread_mutex_lock(&g->mu);
+		g->cont[(unsigned)h->tid % 64] = c;
+		pthread_mutex_unlock(&g->mu);
 	}
 	pthread_mutex_lock(&g->mu);
 	g->st.read_ns_total += t1 - t0;
@@ -449,7 +453,7 @@ static void report_timeout(struct gate *g, int slot)
 {
 	struct held *h = &g->h[slot];
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena) == 0)
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, NULL) == 0)
 		detect_gate_incident(g->o.detect, &g->ev, "timeout",
 				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
 							"Held syscall not judged in time: allowed (fail-open)",

@@ -193,7 +193,7 @@ static void status_ids(struct imm_event *ev, pid_t tid)
 }
 
 int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
-		    struct users *users, struct arena *a)
+		    struct users *users, struct arena *a, struct gate_call *call)
 {
 	char p[64];
 	struct stat st;
@@ -218,6 +218,11 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	const char *path = readlink_a(p, a);
 	bool have_args = gate_proc_syscall(tid, &nr, args) == 0;
+	if (call) {
+		call->ok = have_args;
+		call->nr = nr;
+		memcpy(call->args, args, sizeof(args));
+	}
 	const struct proc_entry *self = proc_get(procs, ev->pid), *parent = proc_get(procs, ev->ppid);
 	if (exec) {
 		ev->executable = path;

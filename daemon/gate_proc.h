@@ -10,9 +10,17 @@
 struct proc_table;
 struct users;
 
-/* fd is fanotify's for the file; tid the waiting thread. 0 or -errno (strings in a). */
+/* The syscall a held thread waits in. */
+struct gate_call {
+	bool ok; /* read: nr and args are valid */
+	long nr;
+	unsigned long args[6];
+};
+
+/* fd is fanotify's for the file; tid the waiting thread. 0 or -errno (strings
+ * in a). call (may be NULL) gets the syscall read on the way. */
 int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
-		    struct users *users, struct arena *a);
+		    struct users *users, struct arena *a, struct gate_call *call);
 
 /* The syscall tid waits in: number and arguments, from /proc/<tid>/syscall. 0 or -1. */
 int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6]);

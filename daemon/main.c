@@ -21,6 +21,7 @@
 #include "sd_notify.h"
 #include "hive.h"
 #include "gate.h"
+#include "gate_net.h"
 #include "gate_fleet.h"
 #include "protected.h"
 #include "config.h"
@@ -608,6 +609,20 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 	return r;
 }
 
+/* The Hive's address as configured (literal) or on the link now: no rule or indicator cuts it. */
+static bool hive_link_in(void *ctx, const struct verdict_net *t)
+{
+	(void)ctx;
+	return opt.hive && (gate_net_covers_hosts(opt.hive, t) || (hive && hive_agent_link_in(hive, t)));
+}
+
+/* Destinations named by the rules and indicators in force are refused before the first connect. */
+static void net_verdicts_refresh(void)
+{
+	if (verdicts && detector)
+		gate_net_apply(detector, verdicts, hive_link_in, NULL, stderr);
+}
+
 static int act_kill(void *ctx, uint32_t pid)
 {
 	(void)ctx;
@@ -730,6 +745,8 @@ static int reload(char *err, size_t n, char *restart, size_t rn)
 			take_reloadable(&opt, &old);
 		else if (gate)
 			gate_set_detect(gate, detector); /* the holds follow the new rules */
+		if (rc == 0)
+			net_verdicts_refresh();
 	} else {
 		snprintf(err, n, "%s", opt_err);
 	}
@@ -815,6 +832,7 @@ static void apply_hive_push(cJSON *m)
 				name->valuestring, ver->valuedouble, err);
 		} else {
 			fprintf(stderr, "immuned: hive: IOC set %s version %.0f applied\n", name->valuestring, ver->valuedouble);
+			net_verdicts_refresh();
 			if (gate)
 				gate_refresh(gate);
 		}
@@ -1017,7 +1035,10 @@ int main(int argc, char **argv)
 	}
 	protect = protect_new_or_exit();
 	if (opt.check_rules)
-		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) ? 1 : 0;
+		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) |
+				       gate_iocs_check(opt.niocs, (char **)opt.iocs, protect, stdout) ?
+			       1 :
+			       0;
 	if (opt.replay) {
 		struct detect_opts d;
 		struct replay_stats rs = { 0 };
@@ -1196,6 +1217,7 @@ int main(int argc, char **argv)
 		ctlsock_add_status(cs, hive_status, NULL);
 	}
 
+	net_verdicts_refresh();
 	procs = proc_new(0);
 	users = users_new();
 	if (!procs || !users) {

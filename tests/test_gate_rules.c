@@ -114,7 +114,9 @@ static void test_marks(void **s)
 	assert_false(gate_rule_first_attempt(rule("by-cmdline"), false, true, &why));
 	assert_true(gate_rule_first_attempt(rule("by-file"), true, true, &why));
 	assert_false(gate_rule_first_attempt(rule("by-suffix"), true, true, &why));
-	assert_false(gate_rule_first_attempt(rule("by-dest"), true, true, &why));
+	/* a destination alone is a connect verdict from load; with the program it is that process's */
+	assert_true(gate_rule_first_attempt(rule("by-dest"), true, true, &why));
+	assert_false(gate_rule_first_attempt(rule("prog-dest"), true, true, &why));
 }
 
 static void test_protected(void **s)
