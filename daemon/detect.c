@@ -895,6 +895,22 @@ bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *s
 	return d->deny;
 }
 
+bool detect_would_act(struct detect *d, const struct imm_event *ev, const uint8_t *sha)
+{
+	const struct sigma_rule *hits[MAX_HITS];
+	static struct ioc_hit h;
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	int nsets = ioc_sets(d, sets);
+	for (int si = 0; si < nsets; si++) {
+		const char *p = ev->type == EBPF_EVENT_EXEC ? ev->executable : ev->abs_path;
+		if (ioc_match_path(sets[si], p ? p : "", &h) && h.action != IMM_ACTION_ALERT)
+			return true;
+		if (sha && ioc_match_sha256(sets[si], sha, &h) && h.action != IMM_ACTION_ALERT)
+			return true;
+	}
+	return matcher_match(d->hold_m, ev, hits, MAX_HITS) > 0;
+}
+
 struct blocking {
 	bool any;
 };

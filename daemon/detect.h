@@ -109,6 +109,9 @@ int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
  * and then only the alert rules run on it.
  */
 bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *sha);
+/* Whether detect_judge would find anything to act on, without acting: no
+ * incident, no verdict, no output (the gate's reader answers the rest). */
+bool detect_would_act(struct detect *d, const struct imm_event *ev, const uint8_t *sha);
 /* What the holds need: any blocking rule or indicator on execs; a sha256 block. */
 bool detect_wants_exec_hold(struct detect *d);
 bool detect_wants_sha256(struct detect *d);

@@ -55,6 +55,8 @@ struct gate {
 	pthread_t th;
 	bool running;
 	pthread_mutex_t mu;
+	/* held by the event loop except while it sleeps; see gate_loop_leave */
+	pthread_mutex_t loop_mu;
 	struct held h[HELD_MAX];
 	struct gate_stats st;
 	/* execs the loop allowed, by thread: the same execve's next hold (its
@@ -65,7 +67,7 @@ struct gate {
 		long nr;
 		unsigned long args[6];
 	} cont[64];
-	/* the event loop's alone */
+	/* under loop_mu: the event loop's, or the reader's while the loop sleeps */
 	struct ioc_hasher *hasher;
 	bool exec_hold, open_hold, identity_only, want_sha;
 	dev_t fs[FS_MAX];
@@ -143,6 +145,8 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 	return gate_proc_syscall(m->pid, &nr, args) == 0 && nr == c.nr && memcmp(args, c.args, sizeof(args)) == 0;
 }
 
+static bool judge_fast(struct gate *g, int slot);
+
 static void take(struct gate *g, const struct fanotify_event_metadata *m)
 {
 	bool exec = m->mask & FAN_OPEN_EXEC_PERM;
@@ -181,6 +185,13 @@ static void take(struct gate *g, const struct fanotify_event_metadata *m)
 	else
 		g->st.open_held++;
 	pthread_mutex_unlock(&g->mu);
+	/* the loop sleeps: judge here, no hop (the loop cannot take the slot meanwhile) */
+	if (pthread_mutex_trylock(&g->loop_mu) == 0) {
+		bool done = judge_fast(g, slot);
+		pthread_mutex_unlock(&g->loop_mu);
+		if (done)
+			return;
+	}
 	wake(g->efd);
 }
 
@@ -414,22 +425,36 @@ static void finish(struct gate *g, int slot, bool allow, bool judged)
 	pthread_mutex_unlock(&g->mu);
 }
 
-static void judge(struct gate *g, int slot, const uint8_t *sha)
+/*
+ * Judge the held syscall in slot and answer it. fast (the reader, while the
+ * loop sleeps): only an allow with nothing to report is answered here; false,
+ * with nothing changed, leaves it to the loop.
+ */
+static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 {
 	struct held *h = &g->h[slot];
 	uint64_t t0 = now_ns();
 	arena_reset(&g->arena);
 	struct gate_call call = { .ok = false };
 	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, &call)) {
+		if (fast)
+			return false;
 		bump(g, &g->st.errors);
 		finish(g, slot, !g->o.fail_closed, false);
-		return;
+		return true;
 	}
+	struct last_exec *last = &g->last[(unsigned)h->tid % 64], was = *last;
 	if (h->exec && interpreter_of_last(g, h->tid, g->ev.filename))
 		g->ev.filename = g->ev.executable; /* judged as itself: the script was judged already */
 	uint64_t t1 = now_ns();
-	bool deny = detect_judge(g->o.detect, &g->ev, sha);
+	if (fast && detect_would_act(g->o.detect, &g->ev, sha)) {
+		*last = was; /* the loop judges it again, as the first hold */
+		return false;
+	}
+	bool deny = !fast && detect_judge(g->o.detect, &g->ev, sha);
 	uint64_t t2 = now_ns();
+	if (fast)
+		bump(g, &g->st.reader_judged);
 	if (h->exec && !deny && call.ok) {
 		/* the thread still waits in the syscall read above: no second read */
 		struct cont c = { .tid = h->tid, .t = now_ns(), .nr = call.nr };
@@ -447,6 +472,24 @@ static void judge(struct gate *g, int slot, const uint8_t *sha)
 	else if (!h->exec)
 		remember(g, g->ev.tid, false, 0);
 	finish(g, slot, !deny, true);
+	return true;
+}
+
+static bool judge_fast(struct gate *g, int slot)
+{
+	struct held *h = &g->h[slot];
+	uint8_t sha[32];
+	bool have = false;
+	if (h->exec && g->want_sha) {
+		if (!g->hasher || !ioc_hasher_cached(g->hasher, h->fd, sha))
+			return false; /* to be hashed: the loop's */
+		have = true;
+	}
+	if (!judge(g, slot, have ? sha : NULL, true))
+		return false;
+	if (have)
+		bump(g, &g->st.hash_cached);
+	return true;
 }
 
 static void report_timeout(struct gate *g, int slot)
@@ -484,7 +527,7 @@ void gate_dispatch(struct gate *g)
 				if (h->answered)
 					h->state = H_QUEUED; /* timed out: reported below */
 				else
-					judge(g, slot, res[i].err ? NULL : res[i].sha256);
+					judge(g, slot, res[i].err ? NULL : res[i].sha256, false);
 			}
 		}
 	}
@@ -503,10 +546,10 @@ void gate_dispatch(struct gate *g)
 		struct held *h = &g->h[todo[k]];
 		uint8_t sha[32];
 		if (!h->exec || !g->want_sha || !g->hasher) {
-			judge(g, todo[k], NULL);
+			judge(g, todo[k], NULL, false);
 		} else if (ioc_hasher_cached(g->hasher, h->fd, sha)) {
 			bump(g, &g->st.hash_cached);
-			judge(g, todo[k], sha);
+			judge(g, todo[k], sha, false);
 		} else {
 			int dupfd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 			h->state = H_HASHING;
@@ -515,7 +558,7 @@ void gate_dispatch(struct gate *g)
 											  ((uintptr_t)h->gen << 16)))) {
 				bump(g, &g->st.errors);
 				h->state = H_QUEUED;
-				judge(g, todo[k], NULL); /* rules and paths still judge it; the hash cannot */
+				judge(g, todo[k], NULL, false); /* rules and paths still judge it; the hash cannot */
 			}
 		}
 	}
@@ -553,6 +596,8 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		return NULL;
 	}
 	pthread_mutex_init(&g->mu, NULL);
+	pthread_mutex_init(&g->loop_mu, NULL);
+	pthread_mutex_lock(&g->loop_mu); /* the caller's, until it sleeps */
 	gate_refresh(g);
 	if (pthread_create(&g->th, NULL, reader, g)) {
 		snprintf(err, n, "cannot start the gate's reader thread");
@@ -592,10 +637,25 @@ void gate_stop(struct gate *g)
 		close(g->efd);
 	if (g->stopfd >= 0)
 		close(g->stopfd);
-	if (g->running)
+	if (g->running) {
 		pthread_mutex_destroy(&g->mu);
+		pthread_mutex_unlock(&g->loop_mu);
+		pthread_mutex_destroy(&g->loop_mu);
+	}
 	arena_free(&g->arena);
 	free(g);
+}
+
+void gate_loop_leave(struct gate *g)
+{
+	if (g)
+		pthread_mutex_unlock(&g->loop_mu);
+}
+
+void gate_loop_enter(struct gate *g)
+{
+	if (g)
+		pthread_mutex_lock(&g->loop_mu);
 }
 
 void gate_set_detect(struct gate *g, struct detect *d)
@@ -656,6 +716,7 @@ void gate_status(struct gate *g, cJSON *r)
 	cJSON_AddNumberToObject(o, "hashed", (double)st.hashed);
 	cJSON_AddNumberToObject(o, "hash_cached", (double)st.hash_cached);
 	cJSON_AddNumberToObject(o, "ignore_marks", (double)st.ignore_marks);
+	cJSON_AddNumberToObject(o, "judged_by_reader", (double)st.reader_judged);
 	uint64_t judged = st.allowed + st.denied;
 	cJSON_AddNumberToObject(o, "wait_us_mean", judged ? (double)(st.wait_ns_total / judged / 1000) : 0);
 	cJSON_AddNumberToObject(o, "wait_us_max", (double)(st.wait_ns_max / 1000));

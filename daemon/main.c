@@ -1251,8 +1251,11 @@ int main(int argc, char **argv)
 				 { .fd = metrics ? metrics_fd(metrics) : -1, .events = POLLIN },
 				 { .fd = gate_fd(gate), .events = POLLIN } };
 	while (!stop) {
-		/* the kernel wakes us past a batch; the timeout takes what is below it */
+		/* the kernel wakes us past a batch; the timeout takes what is below it.
+		 * Asleep, the loop lets the gate's reader judge held syscalls itself. */
+		gate_loop_leave(gate);
 		poll(pfd, 5, 100);
+		gate_loop_enter(gate);
 		if (pfd[4].revents)
 			gate_dispatch(gate);
 		if (reload_asked) {
