@@ -11,6 +11,7 @@
 #include "gate_proc.h"
 #include "ioc.h"
 #include "protected.h"
+#include "users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -436,13 +437,16 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 	uint64_t t0 = now_ns();
 	arena_reset(&g->arena);
 	struct gate_call call = { .ok = false };
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, &call)) {
+	/* the reader opens no file (NSS would): an open the gate holds would wait on the reader itself */
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, fast ? NULL : g->o.users, &g->arena, &call)) {
 		if (fast)
 			return false;
 		bump(g, &g->st.errors);
 		finish(g, slot, !g->o.fail_closed, false);
 		return true;
 	}
+	if (fast && g->o.users && !(g->ev.user_name = users_cached(g->o.users, g->ev.uid)))
+		return false; /* an unknown user: the loop looks the name up */
 	struct last_exec *last = &g->last[(unsigned)h->tid % 64], was = *last;
 	if (h->exec && interpreter_of_last(g, h->tid, g->ev.filename))
 		g->ev.filename = g->ev.executable; /* judged as itself: the script was judged already */
