@@ -123,15 +123,15 @@ static double execs(const char *path, int n)
 
 /* The running daemon's gate counters: proof that a configuration holds what it says, and where a hold's time goes. */
 struct gstat {
-	double held, continued, ignore_marks, wait_us, read_us, match_us;
+	double held, continued, reader, ignore_marks, wait_us, read_us, match_us;
 };
 
 static struct gstat gate_counts(const char *build)
 {
-	static const char *const keys[] = { "exec_held", "continued", "ignore_marks", "wait_us_mean", "read_us_mean",
-					    "match_us_mean" };
+	static const char *const keys[] = { "exec_held",    "continued",    "judged_by_reader", "ignore_marks",
+					    "wait_us_mean", "read_us_mean", "match_us_mean" };
 	char cmd[600], line[256], fmt[64];
-	struct gstat g = { -1, -1, -1, -1, -1, -1 };
+	struct gstat g = { -1, -1, -1, -1, -1, -1, -1 };
 	double *v = &g.held;
 	snprintf(cmd, sizeof(cmd), "%s/immunectl --socket " DIR "/sock --json status", build);
 	FILE *p = popen(cmd, "r");
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 	int rounds = quick ? 3 : ROUNDS_MAX, nexec = quick ? 100 : 300, nopen = quick ? 20000 : 100000;
 	char immuned[512], cmd[1024];
 	struct gstat gs[C_N];
-	double held[C_N] = { 0 }, cont[C_N] = { 0 }, ex[C_N][ROUNDS_MAX], op_marked[ROUNDS_MAX], op_unmarked[ROUNDS_MAX], op_none[ROUNDS_MAX];
+	double held[C_N] = { 0 }, cont[C_N] = { 0 }, rdr[C_N] = { 0 }, ex[C_N][ROUNDS_MAX], op_marked[ROUNDS_MAX], op_unmarked[ROUNDS_MAX], op_none[ROUNDS_MAX];
 
 	if (geteuid() != 0) {
 		printf("SKIPPED: bench/gate needs root (BPF, fanotify)\n");
@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 				struct gstat g1 = gate_counts(build);
 				held[c] = (g1.held - g0.held) / nexec;
 				cont[c] = (g1.continued - g0.continued) / nexec;
+				rdr[c] = (g1.reader - g0.reader) / nexec;
 				gs[c] = g1;
 			}
 			if (c == C_OFF)
@@ -222,8 +223,8 @@ int main(int argc, char **argv)
 	double m[C_N];
 	for (int c = 0; c < C_N; c++) {
 		m[c] = median(ex[c], rounds);
-		printf("  %-48s %9.1f   (held per exec: %.2f, answered by the reader: %.2f)\n", cfg_name[c], m[c], held[c],
-		       cont[c]);
+		printf("  %-48s %9.1f   (per exec: %.2f held and judged, %.2f of them by the reader; %.2f continued)\n",
+		       cfg_name[c], m[c], held[c], rdr[c], cont[c]);
 	}
 	/* where a judged hold's time goes, from the daemon's own counters (first round) */
 	for (int c = C_IDENTITY; c < C_N; c++)

@@ -143,7 +143,8 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 	pthread_mutex_unlock(&g->mu);
 	if (c.tid != m->pid || now_ns() - c.t > 100000000ull)
 		return false;
-	return gate_proc_syscall(m->pid, &nr, args) == 0 && nr == c.nr && memcmp(args, c.args, sizeof(args)) == 0;
+	return gate_proc_exec_call(g->o.exec_args_map, m->pid, &nr, args) == 0 && nr == c.nr &&
+	       memcmp(args, c.args, sizeof(args)) == 0;
 }
 
 static bool judge_fast(struct gate *g, int slot);
@@ -438,7 +439,8 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 	arena_reset(&g->arena);
 	struct gate_call call = { .ok = false };
 	/* the reader opens no file (NSS would): an open the gate holds would wait on the reader itself */
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, fast ? NULL : g->o.users, &g->arena, &call)) {
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, fast ? NULL : g->o.users, &g->arena,
+			    g->o.exec_args_map, &call)) {
 		if (fast)
 			return false;
 		bump(g, &g->st.errors);
@@ -500,7 +502,8 @@ static void report_timeout(struct gate *g, int slot)
 {
 	struct held *h = &g->h[slot];
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, NULL) == 0)
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, g->o.exec_args_map,
+			    NULL) == 0)
 		detect_gate_incident(g->o.detect, &g->ev, "timeout",
 				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
 							"Held syscall not judged in time: allowed (fail-open)",

@@ -31,6 +31,7 @@ struct gate_opts {
 	bool fail_closed; /* deny what is not judged in time (default: allow, with an incident) */
 	unsigned hash_workers; /* 0 → 2 */
 	const struct protected_set *protect;
+	int exec_args_map; /* the sensor's pending_exec (gate_proc_exec_map), or -1: /proc/<tid>/syscall */
 };
 
 struct gate_stats {

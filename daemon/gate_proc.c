@@ -13,6 +13,8 @@
 #include "proc.h"
 #include "users.h"
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -71,6 +73,47 @@ int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6])
 	if (sscanf(buf, "%ld %lx %lx %lx %lx %lx %lx", nr, &args[0], &args[1], &args[2], &args[3], &args[4],
 		   &args[5]) != 7)
 		return -1;
+	return 0;
+}
+
+/* bpf/sensor.bpf.h's struct exec_args as userspace lays it out (pointers are 8 bytes on both sides). */
+struct sensor_exec_args {
+	uint32_t valid;
+	uint64_t filename;
+	uint64_t argv;
+	int32_t dfd;
+	uint32_t syscall;
+};
+
+int gate_proc_exec_map(struct bpf_object *sensor)
+{
+	struct bpf_map *m = sensor ? bpf_object__find_map_by_name(sensor, "pending_exec") : NULL;
+	if (!m || bpf_map__value_size(m) != sizeof(struct sensor_exec_args))
+		return -1;
+	return bpf_map__fd(m);
+}
+
+int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6])
+{
+	struct sensor_exec_args e;
+	/* a thread other than the leader has no pidfd before 6.9 (PIDFD_THREAD): /proc then */
+	int pfd = map_fd < 0 ? -1 : (int)syscall(SYS_pidfd_open, tid, 0);
+	bool ok = pfd >= 0 && bpf_map_lookup_elem(map_fd, &pfd, &e) == 0 && e.valid;
+	if (pfd >= 0)
+		close(pfd);
+	if (!ok)
+		return gate_proc_syscall(tid, nr, args);
+	memset(args, 0, 6 * sizeof(*args));
+	if (e.syscall == IMM_SYS_EXECVEAT) {
+		*nr = SYS_execveat;
+		args[0] = (unsigned long)(long)e.dfd;
+		args[1] = e.filename;
+		args[2] = e.argv;
+	} else {
+		*nr = SYS_execve;
+		args[0] = e.filename;
+		args[1] = e.argv;
+	}
 	return 0;
 }
 
@@ -193,7 +236,7 @@ static void status_ids(struct imm_event *ev, pid_t tid)
 }
 
 int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
-		    struct users *users, struct arena *a, struct gate_call *call)
+		    struct users *users, struct arena *a, int exec_map, struct gate_call *call)
 {
 	char p[64];
 	struct stat st;
@@ -217,7 +260,7 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	status_ids(ev, tid);
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	const char *path = readlink_a(p, a);
-	bool have_args = gate_proc_syscall(tid, &nr, args) == 0;
+	bool have_args = (exec ? gate_proc_exec_call(exec_map, tid, &nr, args) : gate_proc_syscall(tid, &nr, args)) == 0;
 	if (call) {
 		call->ok = have_args;
 		call->nr = nr;

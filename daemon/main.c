@@ -22,6 +22,7 @@
 #include "hive.h"
 #include "gate.h"
 #include "gate_net.h"
+#include "gate_proc.h"
 #include "gate_fleet.h"
 #include "protected.h"
 #include "config.h"
@@ -1228,7 +1229,7 @@ int main(int argc, char **argv)
 	if (!opt.no_gate) {
 		struct gate_opts go = { .detect = detector, .procs = procs, .users = users,
 					.timeout_ms = opt.gate_timeout_ms, .fail_closed = opt.gate_fail_closed,
-					.protect = protect };
+					.protect = protect, .exec_args_map = gate_proc_exec_map(ebpf_object()) };
 		gate = gate_start(&go, e2, sizeof(e2));
 		if (!gate)
 			fprintf(stderr, "immuned: gate: %s: blocks act after the match\n", e2);

@@ -114,7 +114,7 @@ echo "$cr" | grep -q '^after-match .* gate-dest-prog: block stops the process' &
 cr=$("$IMMUNED" --check-rules --ioc "$W/iocs" "$W/rules.yml")
 echo "$cr" | grep -q "^refused $W/iocs:3 path:/bin/sh: block would block " && ok "--check-rules refuses a path: indicator of /bin/sh, naming file and line" || notok "--check-rules path indicator ($cr)"
 echo "$cr" | grep -q "^first-attempt $W/iocs:4: block stops the destination 127.0.0.5; a connect verdict from load" && ok "--check-rules: an ip: indicator is first-attempt" || notok "--check-rules ip indicator"
-echo "$cr" | grep -q "^after-match $W/iocs:5: block stops the destination 10.0.0.0/8; wider than /16" && ok "--check-rules: a cidr wider than /16 is after-match" || notok "--check-rules wide cidr"
+echo "$cr" | grep -q "^after-match  *$W/iocs:5: block stops the destination 10.0.0.0/8; wider than /16" && ok "--check-rules: a cidr wider than /16 is after-match" || notok "--check-rules wide cidr"
 
 # listeners that say whether a connection ever reached them
 for port in 3:47013 3:47014 5:47015; do
