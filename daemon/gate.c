@@ -1,9 +1,12 @@
 /*
- * The gate's fanotify machinery. The reader thread never judges: it answers
- * the daemon's own events at once, queues the others for the event loop and
- * keeps every held syscall's deadline, so a busy or stuck loop costs the
- * caller at most timeout_ms. The loop judges (detect is single-threaded) and
- * answers; whoever answers first wins, under the lock.
+ * The gate's fanotify machinery. The reader thread answers the daemon's own
+ * events at once, keeps every held syscall's deadline, so a busy or stuck
+ * loop costs the caller at most timeout_ms, and queues the rest for the event
+ * loop. While the loop sleeps (it then lets go of loop_mu: detect is
+ * single-threaded, and that lock makes the reader its only user meanwhile)
+ * the reader judges a held syscall itself when nothing would act on it, and
+ * answers without the hop; what would act goes to the loop, which judges it
+ * in full. Whoever answers first wins, under g->mu.
  */
 #include "gate.h"
 #include "arena.h"
