@@ -146,7 +146,7 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 	pthread_mutex_unlock(&g->mu);
 	if (c.tid != m->pid || now_ns() - c.t > 100000000ull)
 		return false;
-	return gate_proc_exec_call(g->o.exec_args_map, m->pid, &nr, args) == 0 && nr == c.nr &&
+	return gate_proc_exec_call(g->o.exec_args_map, m->pid, &nr, args, NULL) == 0 && nr == c.nr &&
 	       memcmp(args, c.args, sizeof(args)) == 0;
 }
 

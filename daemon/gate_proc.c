@@ -83,6 +83,7 @@ struct sensor_exec_args {
 	uint64_t argv;
 	int32_t dfd;
 	uint32_t syscall;
+	struct imm_hdr caller;
 };
 
 int gate_proc_exec_map(struct bpf_object *sensor)
@@ -93,9 +94,11 @@ int gate_proc_exec_map(struct bpf_object *sensor)
 	return bpf_map__fd(m);
 }
 
-int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6])
+int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6], struct imm_hdr *caller)
 {
 	struct sensor_exec_args e;
+	if (caller)
+		caller->kind = (uint32_t)-1; /* not from the sensor */
 	/* a thread other than the leader has no pidfd before 6.9 (PIDFD_THREAD): /proc then */
 	int pfd = map_fd < 0 ? -1 : (int)syscall(SYS_pidfd_open, tid, 0);
 	bool ok = pfd >= 0 && bpf_map_lookup_elem(map_fd, &pfd, &e) == 0 && e.valid;
@@ -114,6 +117,8 @@ int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6])
 		args[0] = e.filename;
 		args[1] = e.argv;
 	}
+	if (caller)
+		*caller = e.caller;
 	return 0;
 }
 
@@ -257,10 +262,22 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	ev->ts_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (fstat(fd, &st))
 		return -errno;
-	status_ids(ev, tid);
+	struct imm_hdr caller;
+	bool have_args = (exec ? gate_proc_exec_call(exec_map, tid, &nr, args, &caller) : gate_proc_syscall(tid, &nr, args)) == 0;
+	if (exec && have_args && caller.kind == IMM_K_EXEC && caller.tid == (uint32_t)tid) {
+		/* the sensor saw the caller at sys_enter_execve: no /proc/<tid>/status */
+		ev->pid = caller.pid;
+		ev->ppid = caller.ppid;
+		ev->uid = caller.uid;
+		ev->gid = caller.gid;
+		ev->loginuid = caller.loginuid;
+		memcpy(ev->comm, caller.comm, sizeof(ev->comm) < sizeof(caller.comm) ? sizeof(ev->comm) : sizeof(caller.comm));
+		ev->comm[sizeof(ev->comm) - 1] = 0;
+	} else {
+		status_ids(ev, tid);
+	}
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	const char *path = readlink_a(p, a);
-	bool have_args = (exec ? gate_proc_exec_call(exec_map, tid, &nr, args) : gate_proc_syscall(tid, &nr, args)) == 0;
 	if (call) {
 		call->ok = have_args;
 		call->nr = nr;

@@ -33,7 +33,9 @@ int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6]);
  * -1. Falls back to gate_proc_syscall. For an exec: execve's or execveat's
  * number and its first three arguments (the rest 0); 0 or -1.
  */
-int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6]);
+struct imm_hdr;
+/* caller (may be NULL) gets the sensor's header of the caller at entry, or kind (u32)-1 from /proc. */
+int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6], struct imm_hdr *caller);
 /* The pending_exec map of the sensor's object, checked to have the value the
  * gate reads; -1 when there is none (the /proc fallback then). */
 struct bpf_object;
