@@ -123,15 +123,16 @@ static double execs(const char *path, int n)
 
 /* The running daemon's gate counters: proof that a configuration holds what it says, and where a hold's time goes. */
 struct gstat {
-	double held, continued, reader, ignore_marks, wait_us, read_us, match_us;
+	double held, continued, reader, ignore_marks, wait_us, read_us, match_us, allowed, denied;
 };
 
 static struct gstat gate_counts(const char *build)
 {
-	static const char *const keys[] = { "exec_held",    "continued",    "judged_by_reader", "ignore_marks",
-					    "wait_us_mean", "read_us_mean", "match_us_mean" };
+	static const char *const keys[] = { "exec_held",    "continued",	 "judged_by_reader", "ignore_marks",
+					    "wait_us_mean", "read_us_mean", "match_us_mean", "allowed",
+					    "denied" };
 	char cmd[600], line[256], fmt[64];
-	struct gstat g = { -1, -1, -1, -1, -1, -1, -1 };
+	struct gstat g = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	double *v = &g.held;
 	snprintf(cmd, sizeof(cmd), "%s/immunectl --socket " DIR "/sock --json status", build);
 	FILE *p = popen(cmd, "r");
@@ -209,7 +210,12 @@ int main(int argc, char **argv)
 				held[c] = (g1.held - g0.held) / nexec;
 				cont[c] = (g1.continued - g0.continued) / nexec;
 				rdr[c] = (g1.reader - g0.reader) / nexec;
+				/* the means over this run alone: the daemon's cover its start too (the first hashes) */
+				double n0 = g0.allowed + g0.denied, n1 = g1.allowed + g1.denied, n = n1 - n0;
 				gs[c] = g1;
+				gs[c].wait_us = n > 0 ? (g1.wait_us * n1 - g0.wait_us * n0) / n : 0;
+				gs[c].read_us = n > 0 ? (g1.read_us * n1 - g0.read_us * n0) / n : 0;
+				gs[c].match_us = n > 0 ? (g1.match_us * n1 - g0.match_us * n0) / n : 0;
 			}
 			if (c == C_OFF)
 				op_none[r] = opens(DIR "/guarded/marked.txt", nopen);
