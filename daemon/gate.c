@@ -152,12 +152,28 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 
 static bool judge_fast(struct gate *g, int slot);
 
+/* The file at fd is not held again until it is written (the kernel drops the
+ * mark then); a second hard link is another name the rules must see. */
+static bool ignore_mark(struct gate *g, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_nlink <= 1 &&
+	       fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) == 0;
+}
+
 static void take(struct gate *g, const struct fanotify_event_metadata *m)
 {
 	bool exec = m->mask & FAN_OPEN_EXEC_PERM;
 	bool self = is_self(m->pid), cont = !self && exec && continues_allowed(g, m);
 	if (self || cont) {
 		respond(g, m->fd, true);
+		/* a protected interpreter, while only identity is judged, gets the same answer
+		 * every time: no more holds (gate_refresh, under loop_mu, flushes the marks) */
+		if (cont && pthread_mutex_trylock(&g->loop_mu) == 0) {
+			if (g->identity_only && ignore_mark(g, m->fd))
+				bump(g, &g->st.ignore_marks);
+			pthread_mutex_unlock(&g->loop_mu);
+		}
 		close(m->fd);
 		pthread_mutex_lock(&g->mu);
 		if (self)
@@ -420,10 +436,8 @@ static void finish(struct gate *g, int slot, bool allow, bool judged)
 				     "Held syscall judged deny after its deadline: it was already answered", false);
 	/* only the file's identity was judged: the same inode gets the same answer until it is written
 	 * (a second hard link is another name the rules must see) */
-	struct stat st;
-	if (!late && allow && h->exec && judged && g->identity_only && fstat(h->fd, &st) == 0 && st.st_nlink <= 1 &&
-	    fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, h->fd, NULL) == 0)
-		bump(g, &g->st.ignore_marks); /* the kernel drops it when the file is written */
+	if (!late && allow && h->exec && judged && g->identity_only && ignore_mark(g, h->fd))
+		bump(g, &g->st.ignore_marks);
 	close(h->fd);
 	pthread_mutex_lock(&g->mu);
 	h->state = H_FREE;
