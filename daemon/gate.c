@@ -153,11 +153,14 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 static bool judge_fast(struct gate *g, int slot);
 
 /* The file at fd is not held again until it is written (the kernel drops the
- * mark then); a second hard link is another name the rules must see. */
+ * mark then); a second hard link is another name the rules must see, unless
+ * the file is protected (no rule or indicator may block it under any name:
+ * Debian's ld.so has two links). */
 static bool ignore_mark(struct gate *g, int fd)
 {
 	struct stat st;
-	return fstat(fd, &st) == 0 && st.st_nlink <= 1 &&
+	return fstat(fd, &st) == 0 &&
+	       (st.st_nlink <= 1 || (g->o.protect && protected_inode(g->o.protect, st.st_dev, st.st_ino, NULL))) &&
 	       fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) == 0;
 }
 

@@ -88,7 +88,7 @@ YML
 
 start_daemon() {
 	"$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --no-builtin-rules \
-		--rules "$W/rules.yml" --ioc "$W/iocs" --format json --output "$W/out.$1" --stats-interval 0 \
+		--rules "${RULES:-$W/rules.yml}" --ioc "$W/iocs" --format json --output "$W/out.$1" --stats-interval 0 \
 		2>"$W/immuned.$1.log" &
 	DPID=$!
 	i=0
@@ -213,6 +213,37 @@ printf 'action: block\nsha256:%s\n' "$HASH" >"$W/iocs"
 ctl reload >/dev/null 2>&1
 check "after a reload without the ip: indicator its destination connects" "ok" "$("$PROBE" connect 127.0.0.5 47015)"
 check "the rule's destination stays refused" "errno EPERM" "$("$PROBE" connect 127.0.0.3 47013)"
+stop_daemon
+
+# only the file's identity judged (an Image rule, a sha256 block): a judged
+# inode and its ELF interpreter are not held again until the file is written
+cat >"$W/identity.yml" <<YML
+title: Gate test, identity only
+id: gate-identity
+logsource: {category: process_creation, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        Image|endswith: '/first-evil'
+    condition: sel
+YML
+gate_count() { ctl --json status | tr -d ' \t\n' | sed -n "s/.*\"gate\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"; }
+RULES=$W/identity.yml start_daemon 3 || notok "daemon starts with identity rules"
+# a dynamic binary where there is one (its ELF interpreter is held in the same execve)
+cp "$(command -v true)" "$G/marked-bin" 2>/dev/null || cp "$PROBE" "$G/marked-bin"
+check "a new binary runs (judged)" "exit 0" "$("$PROBE" exec "$G/marked-bin" true)"
+h0=$(gate_count exec_held) c0=$(gate_count continued)
+check "it runs again" "exit 0" "$("$PROBE" exec "$G/marked-bin" true)"
+check "its second exec is not held (nor its interpreter)" "$h0 $c0" "$(gate_count exec_held) $(gate_count continued)"
+m=$(gate_count ignore_marks)
+[ "${m:-0}" -ge 1 ] && ok "judged inodes carry ignore marks ($m)" || notok "ignore marks ($m)"
+printf 'x' >>"$G/marked-bin"
+check "written, it runs" "exit 0" "$("$PROBE" exec "$G/marked-bin" true)"
+h1=$(gate_count exec_held)
+[ "$h1" -gt "$h0" ] && ok "written, it is held and judged again" || notok "held after a write ($h0 -> $h1)"
+check "the blocked script is still denied at its first exec" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
+cp "$G/hashbad" "$G/third-copy"
+check "a new copy of the blocked hash is denied" "errno EPERM" "$("$PROBE" exec "$G/third-copy" true)"
 stop_daemon
 
 # --gate off: the same rules act after the match, and say so
