@@ -33,9 +33,14 @@ static bool ip_atom(const struct sig_atom *a, struct verdict_net *out)
 	if (a->field != SIG_F_DESTINATIONIP)
 		return false;
 	if (a->op == SIG_OP_CIDR) {
+		if (a->prefix < 0 || a->prefix > 128)
+			return false;
 		memcpy(out->addr, a->addr, 16);
 		out->prefixlen = (unsigned)a->prefix;
-		return a->prefix >= 0 && a->prefix <= 128;
+		/* the network the rule matches: host bits under the prefix do not count (the trie refuses them) */
+		for (unsigned b = out->prefixlen; b < 128; b++)
+			out->addr[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
+		return true;
 	}
 	if (a->op != SIG_OP_EQ || net_parse_addr(a->pat, out->addr) < 0)
 		return false;

@@ -51,7 +51,7 @@ static const char NET_RULES[] =
 	NET("ip-port", "  sel:\n    DestinationIp: 203.0.113.9\n    DestinationPort: 4444\n    Initiated: 'true'\n", "sel")
 	NET("ips-ports", "  sel:\n    DestinationIp:\n      - 198.51.100.1\n      - '2001:db8::7'\n"
 			 "    DestinationPort:\n      - 80\n      - 443\n", "sel")
-	NET("cidr", "  sel:\n    DestinationIp|cidr: 198.51.100.0/24\n", "sel")
+	NET("cidr", "  sel:\n    DestinationIp|cidr: 198.51.100.77/24\n", "sel")
 	NET("wide", "  sel:\n    DestinationIp|cidr: 10.0.0.0/8\n", "sel")
 	NET("alternatives", "  a:\n    DestinationIp: 192.0.2.1\n  b:\n    DestinationIp: 192.0.2.2\n"
 			    "    DestinationPort: 22\n", "a or b")
