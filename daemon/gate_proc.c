@@ -127,8 +127,11 @@ static ssize_t mem_str(int mem, unsigned long addr, char *out, size_t max)
 {
 	size_t got = 0;
 	while (got < max - 1) {
-		/* stay within a page: the next one may be unmapped */
+		/* stay within a page: the next one may be unmapped; and start small,
+		 * most arguments are short (each byte read is copied from the caller) */
 		size_t chunk = 4096 - ((addr + got) & 4095);
+		if (!got && chunk > 256)
+			chunk = 256;
 		if (chunk > max - 1 - got)
 			chunk = max - 1 - got;
 		ssize_t r = pread(mem, out + got, chunk, (off_t)(addr + got));
@@ -166,9 +169,21 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 	if (n > 0)
 		ev->filename = arena_strndup(a, buf, (size_t)n);
 	uint32_t used = 0;
+	unsigned long ptrs[64];
+	int nptr = 0, at = 0;
 	for (int i = 0; argv && i < IMM_EVENT_MAX_ARGS; i++) {
-		unsigned long ptr = 0;
-		if (pread(mem, &ptr, sizeof(ptr), (off_t)(argv + i * sizeof(ptr))) != sizeof(ptr) || !ptr)
+		if (at == nptr) {
+			/* the pointers a page holds at a time, not one read each */
+			unsigned long from = argv + i * sizeof(ptrs[0]);
+			size_t want = sizeof(ptrs), page = 4096 - (from & 4095);
+			ssize_t r = pread(mem, ptrs, want < page ? want : page, (off_t)from);
+			if (r < (ssize_t)sizeof(ptrs[0]))
+				break;
+			nptr = (int)(r / (ssize_t)sizeof(ptrs[0]));
+			at = 0;
+		}
+		unsigned long ptr = ptrs[at++];
+		if (!ptr)
 			break;
 		if (used >= IMM_ARGS_MAX - 1) {
 			ev->truncated |= IMM_TRUNC_ARGS;
