@@ -13,12 +13,16 @@
 /* `immuned --role hive ...`: parses its own options; returns the exit status. */
 int hive_main(int argc, char **argv);
 
+struct protected_set;
 struct hive_agent_opts {
 	const char *addr;       /* HOST:PORT; HOST is the name the Hive's certificate must carry */
 	const char *ca, *cert, *key;
 	const char *db_path;    /* the agent's database: incidents wait there until acknowledged */
 	const char *agent_id;   /* NULL: the hostname */
 	unsigned batch;         /* incidents per frame; 0: 500 */
+	/* what no fleet verdict may block here (the daemon's set, with --protect
+	 * and its own files); NULL: the built-in set */
+	const struct protected_set *protect;
 };
 
 struct hive_agent;

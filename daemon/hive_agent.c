@@ -86,6 +86,7 @@ struct hive_agent {
 	struct protected_set *protect;
 	uint8_t hive_addr[16]; /* the Hive's address on the link now: no fleet verdict may cut it */
 	bool hive_addr_known;
+	char refusal[512];     /* this session's `refused` frame, "" when none */
 };
 
 static int64_t now_ms(void)
@@ -401,6 +402,11 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 			return k;
 		}
 		handle_push(h, r);
+		if (h->refusal[0]) {
+			snprintf(err, n, "%s", h->refusal);
+			free(sent);
+			return -1;
+		}
 	}
 }
 
@@ -426,32 +432,25 @@ static void assembly_reset(struct assembly *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/*
- * This agent's own link and binary are never the fleet's to block, whatever
- * the Hive sends: a net verdict covering the Hive's address and an exec or
- * file verdict on a protected binary are left out here and said.
- */
+static bool link_in(void *h, const struct verdict_net *t)
+{
+	return hive_agent_link_in(h, t);
+}
+
+/* This agent's own link and files are never the fleet's to block, whatever
+ * the Hive sends: the guard every local block passes (verdict_guard_deny). */
 static bool exempt(struct hive_agent *h, const cJSON *v)
 {
 	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "kind"));
 	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "target"));
 	const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "action"));
-	const char *why = NULL;
-	if (!kind || !target || !action || strcmp(action, "deny"))
+	struct verdict_guard g = { .protect = h->o.protect ? h->o.protect : h->protect, .hive_link_in = link_in, .ctx = h };
+	enum verdict_kind k;
+	char err[512];
+	if (!kind || !target || !action || strcmp(action, "deny") || verdict_parse_kind(kind, &k) ||
+	    verdict_guard_deny(&g, k, target, err, sizeof(err)) != -EPERM)
 		return false;
-	if (strcmp(kind, "net") == 0) {
-		struct verdict_net t;
-		char err[128];
-		if (verdict_parse_net(target, &t, err, sizeof(err)) || !hive_agent_link_in(h, &t))
-			return false;
-		why = "it covers this agent's link to the Hive";
-	} else if (h->protect && protected_path(h->protect, target, &why)) {
-		/* why names the protected entry */
-	} else {
-		return false;
-	}
-	fprintf(stderr, "immuned: hive: fleet verdict deny %s %s not applied here: %s%s\n", kind, target,
-		strcmp(kind, "net") == 0 ? "" : "protected binary ", why ? why : "");
+	fprintf(stderr, "immuned: hive: fleet verdict deny %s %s not applied here: %s\n", kind, target, err);
 	pthread_mutex_lock(&h->mu);
 	h->fleet_skipped++;
 	pthread_mutex_unlock(&h->mu);
@@ -487,6 +486,19 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 	const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
 	int64_t version;
 	if (strcmp(t, "heartbeat") == 0 || strcmp(t, "ack") == 0) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (strcmp(t, "refused") == 0) {
+		/* the Hive will not serve this agent: the session ends here */
+		const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "code"));
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "reason"));
+		snprintf(h->refusal, sizeof(h->refusal), "refused by the Hive: %.40s: %.400s", code ? code : "?",
+			 why ? why : "no reason given");
+		/* one log line, whatever the Hive sent */
+		for (char *p = h->refusal; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		cJSON_Delete(r);
 		return 0;
 	}
@@ -619,6 +631,7 @@ static void *agent_thread(void *arg)
 			continue;
 		}
 		int64_t session_start = now_ms();
+		h->refusal[0] = 0;
 		assembly_reset(&h->vset);
 		assembly_reset(&h->iset);
 		bool heard = false; /* the Hive answered at least once */
@@ -674,14 +687,21 @@ static void *agent_thread(void *arg)
 			} else if (got > 0) {
 				heard = true;
 				handle_push(h, r);
+				if (h->refusal[0]) {
+					snprintf(err, sizeof(err), "%s", h->refusal);
+					ok = false;
+				}
 			}
 		}
 		if (!ok)
 			set_state(h, "down", err);
 		link_close(&l);
+		/* refused: the same hello would be refused again at once; the longest wait */
+		if (h->refusal[0])
+			backoff = BACKOFF_MAX_MS;
 		/* a link that fails right after the handshake (a refused certificate
 		 * shows only then under TLS 1.3) backs off like one that never opened */
-		if (heard && now_ms() - session_start > 2000) {
+		if (heard && !h->refusal[0] && now_ms() - session_start > 2000) {
 			backoff = BACKOFF_MIN_MS;
 		} else {
 			back_off(h, &backoff, &seed);
@@ -706,6 +726,16 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		free(h);
 		return NULL;
 	}
+	/* a Hive given by address is known before the first connect: no block
+	 * may cover it while the link is down either */
+	struct in_addr a4;
+	if (inet_pton(AF_INET, h->host, &a4) == 1) {
+		h->hive_addr[10] = h->hive_addr[11] = 0xff;
+		memcpy(h->hive_addr + 12, &a4, 4);
+		h->hive_addr_known = true;
+	} else if (inet_pton(AF_INET6, h->host, h->hive_addr) == 1) {
+		h->hive_addr_known = true;
+	}
 	h->ctx = hive_tls_ctx(false, o->ca, o->cert, o->key, err, n);
 	if (!h->ctx) {
 		free(h);
@@ -716,7 +746,8 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		free(h);
 		return NULL;
 	}
-	h->protect = protected_new();
+	if (!o->protect)
+		h->protect = protected_new();
 	gethostname(h->hostname, sizeof(h->hostname) - 1);
 	snprintf(h->agent_id, sizeof(h->agent_id), "%s", o->agent_id ? o->agent_id : h->hostname);
 	pthread_mutex_init(&h->mu, NULL);
