@@ -582,7 +582,8 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 	return r;
 }
 
-/* The Hive's address as configured (literal) or on the link now: no rule or indicator cuts it. */
+/* Whether a net target covers the agent's link to its Hive: the address configured (a literal) or on
+ * the link now. No rule, indicator or operator's block cuts it (gate_net, verdict_guard). */
 static bool hive_link_in(void *ctx, const struct verdict_net *t)
 {
 	(void)ctx;
@@ -966,13 +967,6 @@ static struct protected_set *protect_new_or_exit(void)
 		exit(1);
 	}
 	return p;
-}
-
-/* Whether a net target covers the agent's link to its Hive (verdict_guard). */
-static bool hive_link_in(void *ctx, const struct verdict_net *t)
-{
-	(void)ctx;
-	return hive && hive_agent_link_in(hive, t);
 }
 
 int main(int argc, char **argv)
