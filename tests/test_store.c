@@ -40,7 +40,8 @@ static int pg_up(void **s)
 		return 0;
 	}
 	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "selftests/tools/pg-temp start %s 2>&1", pg_dir);
+	/* stopped by pg-temp's watcher if this test dies before pg_down */
+	snprintf(cmd, sizeof(cmd), "IMMUNE_PG_OWNER=%d selftests/tools/pg-temp start %s 2>&1", (int)getpid(), pg_dir);
 	FILE *p = popen(cmd, "r");
 	if (!p || !fgets(pg_uri, sizeof(pg_uri), p) || pclose(p) != 0 || strncmp(pg_uri, "postgresql://", 13)) {
 		static char why[600];
