@@ -424,9 +424,9 @@ int main(int argc, char **argv)
 		return 1;
 	/* tuned for the load, durability kept: big WAL buffers, rare checkpoints, group commit */
 	snprintf(cmd, sizeof(cmd),
-		 "%s/selftests/tools/pg-temp start %s shared_buffers=512MB wal_buffers=64MB max_wal_size=8GB "
+		 "IMMUNE_PG_OWNER=%d %s/selftests/tools/pg-temp start %s shared_buffers=512MB wal_buffers=64MB max_wal_size=8GB "
 		 "checkpoint_timeout=30min commit_delay=200 max_connections=50",
-		 src, pgdir);
+		 (int)getpid(), src, pgdir);
 	FILE *p = geteuid() == 0 ? popen(cmd, "r") : NULL;
 	if (!p || !fgets(uri, sizeof(uri), p) || pclose(p) != 0 || strncmp(uri, "postgresql://", 13)) {
 		printf("PostgreSQL: SKIPPED (%s)\n", geteuid() ? "needs root: initdb runs as nobody" : "pg-temp failed");

@@ -40,7 +40,7 @@ trap cleanup EXIT
 cd "$W" || exit 1
 . "$SRC/selftests/lib/hive.sh"
 
-URI=$("$PGT" start "$PGD") && ok "a PostgreSQL cluster of nobody's, on a Unix socket in $PGD" ||
+URI=$(IMMUNE_PG_OWNER=$$ "$PGT" start "$PGD") && ok "a PostgreSQL cluster of nobody's, on a Unix socket in $PGD" ||
 	{ notok "PostgreSQL starts: $URI"; echo "$PASS passed, $FAIL failed"; exit 1; }
 q() { psql "$URI" -tAX -F' ' -c "$1"; }
 
