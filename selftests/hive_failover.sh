@@ -69,6 +69,27 @@ AGENTS="f1 f2 f3 f4 f5 f6"
 for a in $AGENTS live; do mkcert "$a" "DNS:$a" fleet-ca; done
 [ -s live.pem ] && ok "test certificates made" || notok "test certificates made"
 
+mkca other-ca
+mkcert rogue-hive "DNS:localhost,IP:127.0.0.1" other-ca
+
+# The order docs/hive-protocol.md gives, computed here from its words alone:
+# FNV-1a 64 over AGENT NUL NAME, the splitmix64 finalizer, highest first.
+rendezvous() { # AGENT NAME...
+	python3 - "$@" <<'EOF'
+import sys
+M = (1 << 64) - 1
+def weight(agent, name):
+    h = 0xcbf29ce484222325
+    for b in agent.encode() + b"\0" + name.encode():
+        h = ((h ^ b) * 0x100000001b3) & M
+    h ^= h >> 30; h = (h * 0xbf58476d1ce4e5b9) & M
+    h ^= h >> 27; h = (h * 0x94d049bb133111eb) & M
+    return h ^ (h >> 31)
+agent, names = sys.argv[1], sys.argv[2:]
+print(" ".join(sorted(names, key=lambda n: (-weight(agent, n), names.index(n)))))
+EOF
+}
+
 # ---- recorded events that raise incidents: exec from /tmp (a built-in rule)
 gen_events ev200.json 200 10000
 gen_events ev4000.json 4000 20000
@@ -90,12 +111,14 @@ count_at() { # NAME AGENT
 		sqlite3 "hive-$1.db" "SELECT count(*) FROM incidents WHERE agent_id = '$2'"
 	fi
 }
-start_hive() { # NAME ADDR:PORT
+start_hive() { # NAME ADDR:PORT [OPTION...] (later options win)
+	local name=$1 at=$2
+	shift 2
 	# shellcheck disable=SC2046
-	"$IMMUNED" --role hive --listen "$2" --ca fleet-ca.pem --cert hive.pem --key hive.key \
-		$(hive_store_args "$1") --socket "hive-$1.sock" --max-per-address 1000 2>>"hive-$1.log" &
-	HPID[$1]=$!
-	wait_until 50 "$IMMUNECTL" --socket "hive-$1.sock" status >/dev/null 2>&1
+	"$IMMUNED" --role hive --listen "$at" --ca fleet-ca.pem --cert hive.pem --key hive.key \
+		$(hive_store_args "$name") --socket "hive-$name.sock" --max-per-address 1000 "$@" 2>>"hive-$name.log" &
+	HPID[$name]=$!
+	wait_until 50 "$IMMUNECTL" --socket "hive-$name.sock" status >/dev/null 2>&1
 }
 kill9_hive() { # NAME
 	kill -9 "${HPID[$1]}" && wait "${HPID[$1]}" 2>/dev/null
@@ -126,6 +149,9 @@ for bad in "localhost:$PA,,localhost:$PB|entry 2 is empty" "localhost:$PA,::1:$P
 	[ $rc = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -qF -- "--hive: ${bad#*|}" &&
 		ok "--hive ${bad%%|*} is refused: $out" || notok "--hive ${bad%%|*} is refused (rc $rc): $out"
 done
+out=$("$IMMUNED" --hive-hold-down -1 --print-config 2>&1)
+echo "$out" | grep -q "^immuned: --hive-hold-down needs seconds from 0 to 3600, not '-1'" && ok "a bad hold-down is refused: $out" ||
+	notok "a bad hold-down is refused: $out"
 printf 'hive = localhost:%s, [::1]:%s\nhive-ca = fleet-ca.pem\nhive-cert = f1.pem\nhive-key = f1.key\n' "$PA" "$PB" >good.conf
 "$IMMUNED" --config good.conf --print-config 2>&1 | grep -q "^hive  *= localhost:$PA, \[::1\]:$PB  *# good.conf:1" &&
 	ok "the config file takes a list with an IPv6 entry" || notok "the config file takes a list: $("$IMMUNED" --config good.conf --print-config 2>&1 | grep hive)"
@@ -153,9 +179,35 @@ for a in $AGENTS; do
 done
 [ "$on_a" -gt 0 ] && [ "$on_b" -gt 0 ] && ok "agents' primaries differ ($on_a on a, $on_b on b)" ||
 	notok "agents' primaries differ ($on_a on a, $on_b on b)"
+doc=0
+for a in $AGENTS; do
+	first=$(rendezvous "$a" "localhost:$PA" "localhost:$PB" | cut -d' ' -f1)
+	[ "$first" = "localhost:$([ "${PRIMARY[$a]}" = a ] && echo "$PA" || echo "$PB")" ] && doc=$((doc + 1))
+done
+check "every agent's primary is the one the documented hash gives" "6" "$doc"
 # the same agent picks the same instance whatever the list's order
 LIST="localhost:$PB,localhost:$PA" agent f1 ev200.json 20
 check "the primary is the same with the list reversed" "400" "$(count_at "${PRIMARY[f1]}" f1)"
+
+# ---- an instance that refuses the TLS handshake (a certificate of another CA): failover
+PC=$((PB + 2))
+start_hive c "127.0.0.1:$PC" --cert rogue-hive.pem --key rogue-hive.key && ok "a third instance starts with a foreign certificate" ||
+	notok "a third instance starts with a foreign certificate"
+x=
+for a in $AGENTS; do
+	[ "$(rendezvous "$a" "localhost:$PC" "localhost:$PB" | cut -d' ' -f1)" = "localhost:$PC" ] && x=$a && break
+done
+if [ -n "$x" ]; then
+	LIST="localhost:$PC,localhost:$PB" agent "$x" ev200.json 20 && ok "agent $x, whose primary refuses the handshake, drains to b" ||
+		notok "agent $x drains to b: $(tail -n 3 "$x.err")"
+	grep -q "hive localhost:$PC: backing off: certificate refused: " "$x.err" &&
+		grep -q "failed over from localhost:$PC to localhost:$PB" "$x.err" &&
+		ok "... saying why ($(grep -o "certificate refused: .*" "$x.err" | head -n 1)), and that it failed over" || notok "... saying why: $(grep hive "$x.err")"
+else
+	echo "# no agent of $AGENTS has localhost:$PC first: the refused-handshake failover is not run"
+fi
+kill "${HPID[c]}" && wait "${HPID[c]}" 2>/dev/null
+HPID[c]=
 
 # ---- instance a SIGKILLed mid-stream while agents keep producing, then restarted
 before_a=$(stored a | wc -l)
@@ -245,8 +297,10 @@ if [ "$(id -u)" = 0 ]; then
 		fi
 	}
 	set_is "$vp" "$vo" "the live agent has its primary's fleet set"
+	t0=$(date +%s%N)
 	kill9_hive $P
 	wait_until 100 on "$other"
+	echo "# failover: on the other instance $((($(date +%s%N) - t0) / 1000000)) ms after the kill (polled every 0.1 s)"
 	s=$(st)
 	check "after the primary's kill the live agent is on the other instance" "$other" "$(echo "$s" | field 'h["current"]')"
 	check "... one failover counted" "1" "$(echo "$s" | field 'h["failovers"]')"
@@ -285,7 +339,9 @@ EOF
 		notok "immunectl status shows the instance in use: $("$IMMUNECTL" --socket live.sock status | grep -A5 -i hive)"
 	start_hive $P "$([ $P = a ] && echo "127.0.0.1:$PA" || echo "[::]:$PB")" || notok "the primary restarts"
 	# hold-down 3 s, then the primary's next attempt (its backoff is a few seconds by now)
+	t0=$(date +%s%N)
 	wait_until 300 on "$primary"
+	echo "# return: back on the primary $((($(date +%s%N) - t0) / 1000000)) ms after its restart (hold-down 3 s, polled every 0.1 s)"
 	s=$(st)
 	check "the live agent is back on its primary after the hold-down" "$primary" "$(echo "$s" | field 'h["current"]')"
 	check "... one return counted, no new failover" "1 1" "$(echo "$s" | field 'h["returns"], h["failovers"]' | tr -d '(),')"
