@@ -65,9 +65,6 @@ cd "$W" || exit 1
 . "$SRC/selftests/lib/hive.sh" # mkca, mkcert, gen_events
 mkca fleet-ca
 mkcert hive "DNS:localhost,IP:127.0.0.1,IP:::1" fleet-ca
-AGENTS="f1 f2 f3 f4 f5 f6"
-for a in $AGENTS live; do mkcert "$a" "DNS:$a" fleet-ca; done
-[ -s live.pem ] && ok "test certificates made" || notok "test certificates made"
 
 mkca other-ca
 mkcert rogue-hive "DNS:localhost,IP:127.0.0.1" other-ca
@@ -89,6 +86,20 @@ agent, names = sys.argv[1], sys.argv[2:]
 print(" ".join(sorted(names, key=lambda n: (-weight(agent, n), names.index(n)))))
 EOF
 }
+
+# six agents, three whose primary is a and three b by that hash (the ports,
+# and so the instances' names, change from run to run)
+AGENTS= na=0 nb=0
+for k in $(seq 200); do
+	case $(rendezvous "f$k" "localhost:$PA" "localhost:$PB" | cut -d' ' -f1) in
+	"localhost:$PA") [ $na -lt 3 ] && AGENTS="$AGENTS f$k" && na=$((na + 1)) ;;
+	*) [ $nb -lt 3 ] && AGENTS="$AGENTS f$k" && nb=$((nb + 1)) ;;
+	esac
+	[ $na = 3 ] && [ $nb = 3 ] && break
+done
+AGENTS=${AGENTS# }
+for a in $AGENTS live; do mkcert "$a" "DNS:$a" fleet-ca; done
+[ -s live.pem ] && ok "test certificates made (agents $AGENTS)" || notok "test certificates made"
 
 # ---- recorded events that raise incidents: exec from /tmp (a built-in rule)
 gen_events ev200.json 200 10000
@@ -143,8 +154,8 @@ agent() { # NAME EVENTS DRAIN
 # ---- bad lists are refused with the entry named, before anything starts
 for bad in "localhost:$PA,,localhost:$PB|entry 2 is empty" "localhost:$PA,::1:$PB|entry 2 '::1:$PB' is not HOST:PORT" \
 	"localhost:$PA,localhost:$PA|entry 2 'localhost:$PA' repeats entry 1" "localhost:70000|entry 1 'localhost:70000'"; do
-	out=$("$IMMUNED" --replay ev200.json --db bad.db --hive "${bad%%|*}" --hive-ca fleet-ca.pem --hive-cert f1.pem \
-		--hive-key f1.key 2>&1)
+	out=$("$IMMUNED" --replay ev200.json --db bad.db --hive "${bad%%|*}" --hive-ca fleet-ca.pem --hive-cert live.pem \
+		--hive-key live.key 2>&1)
 	rc=$?
 	[ $rc = 2 ] && [ "$(echo "$out" | wc -l)" = 1 ] && echo "$out" | grep -qF -- "--hive: ${bad#*|}" &&
 		ok "--hive ${bad%%|*} is refused: $out" || notok "--hive ${bad%%|*} is refused (rc $rc): $out"
@@ -152,7 +163,7 @@ done
 out=$("$IMMUNED" --hive-hold-down -1 --print-config 2>&1)
 echo "$out" | grep -q "^immuned: --hive-hold-down needs seconds from 0 to 3600, not '-1'" && ok "a bad hold-down is refused: $out" ||
 	notok "a bad hold-down is refused: $out"
-printf 'hive = localhost:%s, [::1]:%s\nhive-ca = fleet-ca.pem\nhive-cert = f1.pem\nhive-key = f1.key\n' "$PA" "$PB" >good.conf
+printf 'hive = localhost:%s, [::1]:%s\nhive-ca = fleet-ca.pem\nhive-cert = live.pem\nhive-key = live.key\n' "$PA" "$PB" >good.conf
 "$IMMUNED" --config good.conf --print-config 2>&1 | grep -q "^hive  *= localhost:$PA, \[::1\]:$PB  *# good.conf:1" &&
 	ok "the config file takes a list with an IPv6 entry" || notok "the config file takes a list: $("$IMMUNED" --config good.conf --print-config 2>&1 | grep hive)"
 printf 'hive = localhost:%s,[::1]\n' "$PA" >bad.conf
@@ -186,8 +197,9 @@ for a in $AGENTS; do
 done
 check "every agent's primary is the one the documented hash gives" "6" "$doc"
 # the same agent picks the same instance whatever the list's order
-LIST="localhost:$PB,localhost:$PA" agent f1 ev200.json 20
-check "the primary is the same with the list reversed" "400" "$(count_at "${PRIMARY[f1]}" f1)"
+F1=${AGENTS%% *}
+LIST="localhost:$PB,localhost:$PA" agent "$F1" ev200.json 20
+check "the primary is the same with the list reversed" "400" "$(count_at "${PRIMARY[$F1]}" "$F1")"
 
 # ---- an instance that refuses the TLS handshake (a certificate of another CA): failover
 PC=$((PB + 2))
@@ -269,6 +281,9 @@ if [ "$(id -u)" = 0 ]; then
 		--metrics "127.0.0.1:$((PB + 1))" --stats-interval 0 >live.out 2>live.err &
 	LPID=$!
 	st() { "$IMMUNECTL" --socket live.sock --json status 2>/dev/null; }
+	# real incidents on the live agent: an exec from /tmp (a built-in rule), N times
+	cp /bin/true "$W/fo-true"
+	fire() { for _ in $(seq "$1"); do "$W/fo-true" 2>/dev/null; done; }
 	field() { python3 -c "import json,sys; h=json.load(sys.stdin)['hive']; print(eval(sys.argv[1]))" "$1"; }
 	on() { [ "$(st | field 'h["current"]' 2>/dev/null)" = "$1" ]; }
 	has() { "$IMMUNECTL" --socket live.sock verdicts net | grep -q "$1"; }
@@ -297,8 +312,10 @@ if [ "$(id -u)" = 0 ]; then
 		fi
 	}
 	set_is "$vp" "$vo" "the live agent has its primary's fleet set"
+	fire 5
 	t0=$(date +%s%N)
 	kill9_hive $P
+	fire 5
 	wait_until 100 on "$other"
 	echo "# failover: on the other instance $((($(date +%s%N) - t0) / 1000000)) ms after the kill (polled every 0.1 s)"
 	s=$(st)
@@ -337,6 +354,7 @@ EOF
 	set_is "$vo" "$vp" "the agent took the other instance's fleet set whole"
 	"$IMMUNECTL" --socket live.sock status | grep -qF -- "- address: $other, link: connected" && ok "immunectl status shows the instance in use" ||
 		notok "immunectl status shows the instance in use: $("$IMMUNECTL" --socket live.sock status | grep -A5 -i hive)"
+	fire 5
 	start_hive $P "$([ $P = a ] && echo "127.0.0.1:$PA" || echo "[::]:$PB")" || notok "the primary restarts"
 	# hold-down 3 s, then the primary's next attempt (its backoff is a few seconds by now)
 	t0=$(date +%s%N)
@@ -348,9 +366,29 @@ EOF
 	set_is "$vp" "$vo" "... with its primary's fleet set again"
 	grep -qF "back on $primary (preferred to $other)" live.err && ok "the agent says it is back on its primary" ||
 		notok "the agent says it is back: $(grep hive live.err | tail -n 3)"
+	fire 5
+	# what the live agent recorded through the failover and the return (the
+	# execs above, and whatever the host did), all delivered; it goes on
+	# recording, so up to a bound (an ack lost to a cut link is waited out: 30 s)
+	ours() { sqlite3 live.db "SELECT count(*) FROM incidents WHERE executable = '$W/fo-true'"; }
+	# (an exec from /tmp is also a step of a shipped correlation, which may hold
+	# its incident for the correlation's timespan: up to a minute here)
+	t0=$(date +%s%N)
+	wait_until 600 eval '[ "$(ours)" -ge 20 ]'
+	ours=$(ours)
+	echo "# the last 5 execs were in the live agent's database $((($(date +%s%N) - t0) / 1000000)) ms after they ran"
+	upto=$(sqlite3 live.db 'SELECT coalesce(max(id), 0) FROM incidents')
+	[ "$ours" -ge 20 ] && ok "the live agent recorded the 20 execs from /tmp ($ours)" || notok "the live agent recorded the 20 execs ($ours)"
+	unacked() { sqlite3 live.db "SELECT count(*) FROM incidents WHERE id <= $upto AND hive_acked = 0"; }
+	t0=$(date +%s%N)
+	wait_until 400 eval '[ "$(unacked)" = 0 ]'
+	echo "# all acknowledged $((($(date +%s%N) - t0) / 1000000)) ms later"
+	check "every incident the live agent recorded through it is acknowledged ($upto)" "0" "$(unacked)"
+	sqlite3 live.db "SELECT 'live|' || id FROM incidents WHERE id <= $upto" | sort >live.seqs
+	{ stored a; stored b; } | sort -u >union
+	check "... and each is in the union of the instances' stores" "0" "$(comm -23 live.seqs union | wc -l)"
 	kill "$LPID" && wait "$LPID" 2>/dev/null
 	LPID=
-	check "nothing the live agent recorded is left unacknowledged" "0" "$(sqlite3 live.db 'SELECT count(*) FROM incidents WHERE hive_acked = 0')"
 else
 	echo "SKIPPED: the live agent part needs root (pinned maps, BPF)"
 fi
