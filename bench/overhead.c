@@ -104,6 +104,8 @@ static int start_tracer(char *const argv[], const char *ready, int stream, struc
 	}
 	close(p[1]);
 	FILE *f = fdopen(p[0], "r");
+	/* unbuffered: a ready line read ahead into stdio's buffer would leave poll waiting on an empty pipe */
+	setvbuf(f, NULL, _IONBF, 0);
 	char line[4096];
 	bool ok = false;
 	double deadline = now_ns() + 30e9;

@@ -7,6 +7,7 @@
  *    sensor kills denied execs and opens (enforce_fallback in sensor.bpf.c).
  * A denial is noted in the pinned `denials` map by thread, so that the
  * sensor's syscall-exit record says "denied" with all its usual fields.
+ * The daemon itself is never denied (verdict_exempt in verdict.bpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

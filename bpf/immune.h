@@ -143,6 +143,7 @@ enum imm_stat {
  *   interest_name  hash      imm_name_key -> __u32 class bits (the file's own
  *                            name, the name of a directory it lies under, or
  *                            the name of the opening process's executable)
+ *   interest_seen  lru hash  imm_seen_key -> imm_seen_val (decisions taken)
  * An all-zero cfg (before the daemon filled it) sends everything.
  */
 enum imm_open_class {
@@ -156,13 +157,37 @@ enum imm_interest_mode { IMM_INT_ALL = 0, IMM_INT_KEYS = 1, IMM_INT_NONE = 2 };
 #define IMM_INTEREST_NAME  32 /* names keyed: 1..31 bytes */
 #define IMM_INTEREST_DEPTH 24 /* directories walked up from the file; deeper: sent */
 
+/* Masks per class (index enum imm_open_class), so a class skips the reads no
+ * key of its own needs: a read-only open does not look at the executable
+ * because some write rule names one. */
 struct imm_interest_cfg {
-	__u32 mode[IMM_OC_MAX];   /* enum imm_interest_mode */
-	__u32 name_lens;          /* bit n: a file-name key of n bytes exists */
-	__u32 dir_name_lens;      /* bit n: a directory-name key of n bytes exists */
-	__u32 dirs;               /* interest_dir holds keys */
-	__u32 exe_name_lens;      /* bit n: an executable-name key of n bytes exists */
+	__u32 mode[IMM_OC_MAX];          /* enum imm_interest_mode */
+	__u32 name_lens[IMM_OC_MAX];     /* bit n: a file-name key of n bytes exists */
+	__u32 dir_name_lens[IMM_OC_MAX]; /* bit n: a directory-name key of n bytes exists */
+	__u32 dirs[IMM_OC_MAX];          /* interest_dir holds keys */
+	__u32 exe_name_lens[IMM_OC_MAX]; /* bit n: an executable-name key of n bytes exists */
+	__u32 gen;                       /* never 0 once set; bumped on every change */
+	__u32 _pad;
 };
+
+/*
+ * The decision about a file, remembered (LRU hash "interest_seen") so that a
+ * file opened again costs one lookup. Keyed by what names the file where it
+ * was opened: its dentry with that dentry's parent and name (a rename or a
+ * hard link is another key), the mount, and the class. The executable is not
+ * part of it, so exe-name keys are tested on every open. An entry of another
+ * gen than interest_cfg's is not used.
+ */
+struct imm_seen_key {
+	__u64 dentry, parent, hash_len, mnt;
+	__u32 cls, _pad;
+};
+
+struct imm_seen_val {
+	__u32 gen, wanted;
+};
+
+#define IMM_SEEN_MAX 16384
 
 /* FILE: the opened file's name; DIR: a directory above it; EXE: the name of
  * the executable of the process that opens (Image) */

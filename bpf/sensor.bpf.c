@@ -109,6 +109,13 @@ struct {
 	__type(value, __u32);
 } interest_name SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IMM_SEEN_MAX);
+	__type(key, struct imm_seen_key);
+	__type(value, struct imm_seen_val);
+} interest_seen SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -639,95 +646,192 @@ static __always_inline bool name_key(const unsigned char *p, __u32 len, __u32 le
 }
 
 /* Is the directory d (on device dev) a key, by its inode or by its name? */
-static __always_inline bool dir_key(const struct imm_interest_cfg *c, struct dentry *d, __u64 dev, __u32 bit)
+static __always_inline bool dir_key(const struct imm_interest_cfg *c, struct dentry *d, __u64 dev, __u32 cls,
+				    __u32 bit)
 {
-	if (c->dirs) {
+	if (c->dirs[cls & 1]) {
 		struct imm_inode_key k = { .dev = dev, .ino = BPF_CORE_READ(d, d_inode, i_ino) };
 		__u32 *v = bpf_map_lookup_elem(&interest_dir, &k);
 		if (v && (*v & bit))
 			return true;
 	}
-	if (c->dir_name_lens) {
+	if (c->dir_name_lens[cls & 1]) {
 		struct qstr q = BPF_CORE_READ(d, d_name);
-		return name_key(q.name, q.len, c->dir_name_lens, IMM_NAME_DIR, bit);
+		return name_key(q.name, q.len, c->dir_name_lens[cls & 1], IMM_NAME_DIR, bit);
 	}
 	return false;
 }
 
+/* The key naming dentry d where it was reached (mount vfsmnt), and its name
+ * in q; false when d cannot be read. */
+static __always_inline bool seen_key(struct dentry *d, struct vfsmount *vfsmnt, __u32 cls, struct imm_seen_key *k,
+				     struct qstr *q)
+{
+	struct {
+		struct dentry *parent;
+		struct qstr name;
+	} dn;
+	/* d_name follows d_parent in every struct dentry so far: one read, else two */
+	if (bpf_core_field_offset(struct dentry, d_name) == bpf_core_field_offset(struct dentry, d_parent) + 8) {
+		if (bpf_probe_read_kernel(&dn, sizeof(dn), (void *)d + bpf_core_field_offset(struct dentry, d_parent)))
+			return false;
+	} else if (BPF_CORE_READ_INTO(&dn.parent, d, d_parent) || BPF_CORE_READ_INTO(&dn.name, d, d_name)) {
+		return false;
+	}
+	*q = dn.name;
+	k->dentry = (__u64)d;
+	k->parent = (__u64)dn.parent;
+	k->hash_len = dn.name.hash_len;
+	k->mnt = (__u64)vfsmnt;
+	k->cls = cls;
+	k->_pad = 0;
+	return true;
+}
+
+/* A decision remembered for k in this gen of the keys: 1 wanted, 0 not, -1 none. */
+static __always_inline int seen_get(const struct imm_seen_key *k, __u32 gen)
+{
+	struct imm_seen_val *v = bpf_map_lookup_elem(&interest_seen, k);
+	return v && gen && v->gen == gen ? (int)v->wanted : -1;
+}
+
+static __always_inline bool seen_put(const struct imm_seen_key *k, __u32 gen, bool wanted)
+{
+	struct imm_seen_val v = { .gen = gen, .wanted = wanted };
+	bpf_map_update_elem(&interest_seen, k, &v, BPF_ANY);
+	return wanted;
+}
+
+/* Where the walk up from a file stands: a dentry, reached through a mount. */
+struct walk_at {
+	struct dentry *d, *root;
+	struct mount *mnt;
+	struct vfsmount *vfsmnt;
+	__u64 dev;
+};
+
+/* One directory up, across a mount to the directory mounted on; false at the root. */
+static __always_inline bool walk_up(struct walk_at *w)
+{
+	/* plain locals: CO-RE relocates the kernel's types, not struct walk_at */
+	struct dentry *d = w->d;
+	struct mount *mnt = w->mnt;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == w->root || d == parent) {
+		struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+		if (d != w->root || mnt == up)
+			return false;
+		/* the directory mounted on: same path, the parent mount's inode and name */
+		struct vfsmount *vfsmnt = &up->mnt;
+		w->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = up;
+		w->vfsmnt = vfsmnt;
+		w->root = BPF_CORE_READ(vfsmnt, mnt_root);
+		w->dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+	} else {
+		w->d = parent;
+	}
+	return true;
+}
+
 /*
- * Can a loaded rule or indicator use this open? Decided by map lookups only:
- * the class's mode, then the file's own name, then each directory above it
- * (by inode and by name), crossing mounts, up to IMM_INTEREST_DEPTH of them.
- * Whatever cannot be decided (no file, too deep, unreadable) is sent.
+ * The file's part of the decision: its own name, then each directory above
+ * it (by inode and by name), crossing mounts, up to IMM_INTEREST_DEPTH of
+ * them. Too deep or unreadable: sent. The walk's answer is its folder's
+ * (the file's own name aside), so it is remembered for the folder too: a
+ * new file in a folder seen before costs its name and one lookup.
  */
-static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
+static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct dentry *d, struct vfsmount *vfsmnt,
+					const struct qstr *q, __u32 cls, __u32 bit, __u32 gen)
+{
+	if (name_key(q->name, q->len, c->name_lens[cls & 1], IMM_NAME_FILE, bit))
+		return true;
+	if (!c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
+		return false;
+	struct walk_at w = { .d = d, .vfsmnt = vfsmnt, .mnt = container_of(vfsmnt, struct mount, mnt) };
+	w.root = BPF_CORE_READ(vfsmnt, mnt_root);
+	w.dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+	if (!walk_up(&w))
+		return false; /* the file is the root: a directory, with no key above it */
+	/* the folder: decided before? */
+	struct imm_seen_key dk;
+	struct qstr dq;
+	if (!seen_key(w.d, w.vfsmnt, cls, &dk, &dq))
+		return true;
+	int was = seen_get(&dk, gen);
+	if (was >= 0)
+		return was;
+	if (dir_key(c, w.d, w.dev, cls, bit))
+		return seen_put(&dk, gen, true);
+	for (int i = 1; i < IMM_INTEREST_DEPTH; i++) {
+		if (!walk_up(&w))
+			return seen_put(&dk, gen, false); /* the root, already looked up: no directory on the way was a key */
+		if (dir_key(c, w.d, w.dev, cls, bit))
+			return seen_put(&dk, gen, true);
+	}
+	return true;
+}
+
+/*
+ * Can a loaded rule or indicator use this open? Decided by map lookups only,
+ * the cheapest first: the class's mode (from the flags, no memory read), the
+ * executable's name only when the class has such keys, then the file: a
+ * decision taken before for the same dentry, name, parent and mount in this
+ * gen of the keys, or else file_wanted's, remembered. Whatever cannot be
+ * decided (no file, too deep, unreadable) is sent.
+ */
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags, struct file **fo)
 {
 	__u32 zero = 0;
 	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
 	if (!c)
 		return true;
 	__u32 cls = ret >= 0 && ((flags & 3) != 0 || (flags & 0x240 /* O_CREAT|O_TRUNC */)) ? IMM_OC_WRITE : IMM_OC_READ;
-	__u32 mode = c->mode[cls & 1], bit = 1u << cls;
+	__u32 mode = c->mode[cls & 1], bit = 1u << cls, gen = c->gen;
 	if (mode != IMM_INT_KEYS)
 		return mode == IMM_INT_ALL;
 	if (ret < 0)
 		return true; /* a failed open has no file to look at: file_access sees it */
+	if (c->exe_name_lens[cls & 1]) {
+		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
+		if (name_key(e.name, e.len, c->exe_name_lens[cls & 1], IMM_NAME_EXE, bit))
+			return true;
+	}
+	if (!c->name_lens[cls & 1] && !c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
+		return false;
 	struct file *f = fd_file(task, ret);
+	*fo = f; /* fallback enforcement looks at it too */
 	if (!f)
 		return true;
-	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	struct qstr q = BPF_CORE_READ(d, d_name);
-	if (name_key(q.name, q.len, c->name_lens, IMM_NAME_FILE, bit))
+	struct path fp;
+	struct imm_seen_key k;
+	struct qstr q;
+	if (BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
 		return true;
-	if (c->exe_name_lens) {
-		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
-		if (name_key(e.name, e.len, c->exe_name_lens, IMM_NAME_EXE, bit))
-			return true;
-	}
-	if (!c->dirs && !c->dir_name_lens)
-		return false;
-	struct vfsmount *vfsmnt = BPF_CORE_READ(f, f_path.mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
-	__u64 dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
-	for (int i = 0; i < IMM_INTEREST_DEPTH; i++) {
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		if (d == root || d == parent) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (d != root || mnt == up)
-				return false; /* the root, already looked up: no directory on the way was a key */
-			/* the directory mounted on: same path, the parent mount's inode and name */
-			d = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = &up->mnt;
-			root = BPF_CORE_READ(vfsmnt, mnt_root);
-			dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
-		} else {
-			d = parent;
-		}
-		if (dir_key(c, d, dev, bit))
-			return true;
-	}
-	return true;
+	int was = seen_get(&k, gen);
+	if (was >= 0)
+		return was;
+	return seen_put(&k, gen, file_wanted(c, fp.dentry, fp.mnt, &q, cls, bit, gen));
 }
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct open_args args, *a = &args;
+	struct file *wf = NULL;
 	void *b;
 	__u32 off = 0, n;
 
 	if (!open_args(task, sc, a))
 		return 0;
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
-	    !open_wanted(task, ctx->ret, a->flags)) {
+	    !open_wanted(task, ctx->ret, a->flags, &wf)) {
 		/* fallback enforcement still kills an open of a denied inode */
 		if (!enforce_fallback || ctx->ret < 0) {
 			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 			return 0;
 		}
-		struct file *f = fd_file(task, ctx->ret);
+		struct file *f = wf ? wf : fd_file(task, ctx->ret);
 		__u64 dev = 0, ino = 0;
 		if (f)
 			file_id(f, &dev, &ino);

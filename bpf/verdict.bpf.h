@@ -48,9 +48,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } denials SEC(".maps");
 
+/*
+ * The daemon's own process (its tgid; 0: none). The enforcement programs never
+ * deny it, whatever the verdict maps say (an old pinned map, a bpftool edit),
+ * so no verdict cuts immuned off from its Hive, its database or its files.
+ * Pinned: links that outlive a daemon see the next one's, written at its
+ * start; cleared at its stop, so that a reused pid gains nothing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_self SEC(".maps");
+
+static __always_inline bool verdict_exempt(void)
+{
+	__u32 zero = 0, *self = bpf_map_lookup_elem(&verdict_self, &zero);
+	return self && *self && *self == (__u32)(bpf_get_current_pid_tgid() >> 32);
+}
+
 static __always_inline bool verdict_denies(struct imm_verdict *v)
 {
-	if (!v || v->action != IMM_ACT_DENY)
+	/* asked only on a match: no cost on the allowed path */
+	if (!v || v->action != IMM_ACT_DENY || verdict_exempt())
 		return false;
 	__sync_fetch_and_add(&v->hits, 1);
 	return true;

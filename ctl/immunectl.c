@@ -55,6 +55,7 @@ static void usage(FILE *f)
 		"  proposals [pending|approved|rejected|all]  on the Hive: blocks agents proposed for the fleet\n"
 		"  approve ID | reject ID [REASON]      on the Hive: decide a proposal\n"
 		"  agent revoke ID                      on the Hive: refuse agent ID from now on, close its link\n"
+		"  agent unrevoke ID                    on the Hive: serve agent ID again\n"
 		"  reload                               re-read the config file, rules and IOC files (as SIGHUP);\n"
 		"                                       a set that does not load is refused and the old one stays\n"
 		"  help                                 the commands the daemon serves\n\n"
@@ -637,11 +638,11 @@ int main(int argc, char **argv)
 		if (npos == 3)
 			cJSON_AddStringToObject(req, "reason", pos[2]);
 	} else if (!strcmp(cmd, "agent")) {
-		if (npos != 3 || strcmp(pos[1], "revoke")) {
-			ex = die_usage("usage: immunectl agent revoke ID%s", "");
+		if (npos != 3 || (strcmp(pos[1], "revoke") && strcmp(pos[1], "unrevoke"))) {
+			ex = die_usage("usage: immunectl agent revoke|unrevoke ID%s", "");
 			goto done;
 		}
-		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), "agent_revoke");
+		cJSON_SetValuestring(cJSON_GetObjectItem(req, "cmd"), strcmp(pos[1], "revoke") ? "agent_unrevoke" : "agent_revoke");
 		cJSON_AddStringToObject(req, "agent_id", pos[2]);
 	} else if (!strcmp(cmd, "verdicts")) {
 		enum verdict_kind kind;
@@ -720,7 +721,11 @@ int main(int argc, char **argv)
 		printf("proposal %.0f (%s %s from %s) %s\n", jnum(reply, "proposal", 0), jstr(reply, "kind", "?"),
 		       jstr(reply, "target", "?"), jstr(reply, "agent_id", "?"), jstr(reply, "state", "?"));
 	} else if (!strcmp(cmd, "agent")) {
-		printf("agent %s revoked (%.0f connection(s) closed)\n", jstr(reply, "agent_id", "?"), jnum(reply, "closed", 0));
+		if (cJSON_IsFalse(cJSON_GetObjectItem(reply, "revoked")))
+			printf("agent %s unrevoked: its hello is served again\n", jstr(reply, "agent_id", "?"));
+		else
+			printf("agent %s revoked (%.0f connection(s) closed)\n", jstr(reply, "agent_id", "?"),
+			       jnum(reply, "closed", 0));
 	} else if (is_incidents) {
 		print_incidents(reply);
 	} else if (suppress_is_cmd(cmd)) {

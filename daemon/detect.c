@@ -273,6 +273,27 @@ static void emit(struct detect *d, struct incident *in, bool signal)
 		d->o.on_incident(d->o.on_incident_ctx, in->rule_id, in->rule_level);
 }
 
+/*
+ * A Sigma rule's or a correlation's incident: both rule kinds carry the same
+ * header (id, title, level, author, description, tags, file, builtin), so one
+ * filling serves both; the caller says what differs.
+ */
+#define RULE_INCIDENT(d, e, r, cat, act, verd)                                                                     \
+	((struct incident){ .ev = (e),                                                                             \
+			    .host = (d)->host,                                                                     \
+			    .rule_id = (r)->id,                                                                    \
+			    .rule_title = (r)->title,                                                              \
+			    .rule_level = (r)->level,                                                              \
+			    .rule_author = (r)->author,                                                            \
+			    .rule_description = (r)->description,                                                  \
+			    .tags = (const char *const *)(r)->tags,                                                \
+			    .ntags = (r)->ntags,                                                                   \
+			    .ruleset = (r)->builtin ? "builtin" : "sigma",                                         \
+			    .rule_file = (r)->file,                                                                \
+			    .category = (cat),                                                                     \
+			    .action = (act),                                                                       \
+			    .verdict = (verd) })
+
 static void raise_rule(struct detect *d, const struct sigma_rule *r, const struct imm_event *ev)
 {
 	char source[64], why[256];
@@ -286,23 +307,8 @@ static void raise_rule(struct detect *d, const struct sigma_rule *r, const struc
 		enforce(d, ev, r->action, gate_rule_object(r), source, &verdict, why, sizeof(why));
 	if (d->tuning)
 		tuning_count(d->tuning, r, signal);
-	struct incident in = {
-		.ev = ev,
-		.host = d->host,
-		.rule_id = r->id,
-		.rule_title = r->title,
-		.rule_level = r->level,
-		.rule_author = r->author,
-		.rule_description = r->description,
-		.tags = (const char *const *)r->tags,
-		.ntags = r->ntags,
-		.ruleset = r->builtin ? "builtin" : "sigma",
-		.rule_file = r->file,
-		.category = sig_logsource_name(r->ls),
-		.action = r->action,
-		.verdict = verdict,
-		.verdict_error = why[0] ? why : NULL,
-	};
+	struct incident in = RULE_INCIDENT(d, ev, r, sig_logsource_name(r->ls), r->action, verdict);
+	in.verdict_error = why[0] ? why : NULL;
 	emit(d, &in, signal);
 }
 
@@ -339,24 +345,8 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 /* A correlation alerts on the event that completed it; immune.correlation lists the ones that made it. */
 static void raise_corr(struct detect *d, const struct corr_fire *f, const struct imm_event *ev)
 {
-	const struct corr_rule *r = corr_fire_rule(f);
-	struct incident in = {
-		.ev = ev,
-		.host = d->host,
-		.rule_id = r->id,
-		.rule_title = r->title,
-		.rule_level = r->level,
-		.rule_author = r->author,
-		.rule_description = r->description,
-		.tags = (const char *const *)r->tags,
-		.ntags = r->ntags,
-		.ruleset = r->builtin ? "builtin" : "sigma",
-		.rule_file = r->file,
-		.category = "correlation",
-		.action = IMM_ACTION_ALERT,
-		.verdict = "alerted",
-		.correlation = f,
-	};
+	struct incident in = RULE_INCIDENT(d, ev, corr_fire_rule(f), "correlation", IMM_ACTION_ALERT, "alerted");
+	in.correlation = f;
 	emit(d, &in, false);
 	d->st.correlations_fired++;
 }
@@ -799,7 +789,7 @@ int detect_check_rules(int npaths, char **paths, const struct protected_set *pro
 		if (sigma_load_path(&rs, paths[i], out, true))
 			rc = 1;
 	corr_resolve(&rs, out, true);
-	/* the holds' report is about the rules given, not the quiet built-ins */
+	/* every report below (protection, holds, interest) is about the rules given, not the quiet built-ins */
 	struct sigma_ruleset given = rs;
 	given.rules += first;
 	given.n -= first;

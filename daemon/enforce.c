@@ -166,9 +166,21 @@ static void release(void)
 	g.skel = NULL;
 }
 
+/* The process the enforcement never denies (verdict_self): this daemon, or
+ * 0 at its stop. The map is pinned, so the links this run leaves behind see
+ * the next daemon's pid and never a dead one's. */
+static void set_self(uint32_t tgid)
+{
+	uint32_t zero = 0;
+	if (g.skel && bpf_map_update_elem(bpf_map__fd(g.skel->maps.verdict_self), &zero, &tgid, BPF_ANY))
+		fprintf(stderr, "immuned: cannot %s the enforcement's exemption of the daemon: %s\n",
+			tgid ? "set" : "clear", strerror(errno));
+}
+
 /* Pin this run's links, then drop the previous run's pins. */
 static void pin_links(void)
 {
+	set_self((uint32_t)getpid());
 	char dir[300];
 	snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
 	pinned_links_replace(dir, g.links, g.link_names, g.nlinks, "enforcement");
@@ -224,6 +236,7 @@ int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t
 void enforce_stop(void)
 {
 	/* the pinned links keep enforcing; only our references go */
+	set_self(0);
 	release();
 }
 

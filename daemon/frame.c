@@ -210,9 +210,9 @@ cJSON *frame_create_u64(uint64_t v)
 	return cJSON_CreateRaw(b);
 }
 
-cJSON *frame_add_i64(cJSON *obj, const char *key, int64_t v)
+/* n under key in obj; NULL (n freed) when it cannot be added */
+static cJSON *add_item(cJSON *obj, const char *key, cJSON *n)
 {
-	cJSON *n = frame_create_i64(v);
 	if (n && !cJSON_AddItemToObject(obj, key, n)) {
 		cJSON_Delete(n);
 		return NULL;
@@ -220,12 +220,12 @@ cJSON *frame_add_i64(cJSON *obj, const char *key, int64_t v)
 	return n;
 }
 
+cJSON *frame_add_i64(cJSON *obj, const char *key, int64_t v)
+{
+	return add_item(obj, key, frame_create_i64(v));
+}
+
 cJSON *frame_add_u64(cJSON *obj, const char *key, uint64_t v)
 {
-	cJSON *n = frame_create_u64(v);
-	if (n && !cJSON_AddItemToObject(obj, key, n)) {
-		cJSON_Delete(n);
-		return NULL;
-	}
-	return n;
+	return add_item(obj, key, frame_create_u64(v));
 }

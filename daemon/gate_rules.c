@@ -5,6 +5,7 @@
  */
 #include "gate_rules.h"
 #include "protected.h"
+#include "rule_paths.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -40,12 +41,6 @@ const char *gate_object_name(enum gate_object o)
 	return o == GATE_OBJ_FILE ? "file" : o == GATE_OBJ_NET ? "destination" : "process";
 }
 
-/* A path the hold can mark: an exact absolute TargetFilename. */
-static bool markable(const struct sig_atom *a)
-{
-	return a->field == SIG_F_TARGETFILENAME && a->op == SIG_OP_EQ && a->pat[0] == '/' && !strstr(a->pat, "/../");
-}
-
 void gate_mark_file_and_folder(gate_mark_fn fn, void *ctx, const char *path)
 {
 	char dir[4100];
@@ -59,39 +54,19 @@ void gate_mark_file_and_folder(gate_mark_fn fn, void *ctx, const char *path)
 	fn(ctx, dir, true);
 }
 
-/* Can node be true without one of the marked paths? fn NULL: only ask. */
-static bool covers(const struct sig_node *n, gate_mark_fn fn, void *ctx)
-{
-	switch (n->type) {
-	case SIG_N_ATOM:
-		if (!markable(n->atom))
-			return false;
-		if (fn)
-			gate_mark_file_and_folder(fn, ctx, n->atom->pat);
-		return true;
-	case SIG_N_AND:
-		/* one required kid that is covered is enough */
-		for (int i = 0; i < n->n; i++)
-			if (covers(n->kids[i], NULL, NULL))
-				return fn ? covers(n->kids[i], fn, ctx) : true;
-		return false;
-	case SIG_N_OR:
-		for (int i = 0; i < n->n; i++)
-			if (!covers(n->kids[i], NULL, NULL))
-				return false;
-		for (int i = 0; fn && i < n->n; i++)
-			covers(n->kids[i], fn, ctx);
-		return true;
-	default:
-		return false;
-	}
-}
-
+/* The open hold marks exact absolute paths (and their folders): rule_paths
+ * says whether the rule can match without one of them. */
 bool gate_rule_marks(const struct sigma_rule *r, gate_mark_fn fn, void *ctx)
 {
 	if (r->ls != SIG_LS_FILE_EVENT && r->ls != SIG_LS_FILE_ACCESS)
 		return false;
-	return r->root && covers(r->root, fn, ctx);
+	struct rule_paths rp = { 0 };
+	const char *why;
+	bool ok = r->root && rule_paths_of(r->root, 1u << RP_FILE, &rp, &why);
+	for (int i = 0; ok && fn && i < rp.n; i++)
+		gate_mark_file_and_folder(fn, ctx, rp.v[i].text);
+	rule_paths_free(&rp);
+	return ok;
 }
 
 bool gate_rule_first_attempt(const struct sigma_rule *r, bool exec_hold, bool open_hold, const char **why)

@@ -13,6 +13,7 @@
 /* `immuned --role hive ...`: parses its own options; returns the exit status. */
 int hive_main(int argc, char **argv);
 
+struct protected_set;
 struct hive_agent_opts {
 	const char *addr;       /* HOST:PORT[,HOST:PORT...]: the Hive's instances (hive_addrs.h);
 				 * HOST is the name the instance's certificate must carry */
@@ -21,6 +22,9 @@ struct hive_agent_opts {
 	const char *agent_id;   /* NULL: the hostname */
 	unsigned batch;         /* incidents per frame; 0: 500 */
 	unsigned hold_down_s;   /* time on a fallback instance before a preferred one is taken back */
+	/* what no fleet verdict may block here (the daemon's set, with --protect
+	 * and its own files); NULL: the built-in set */
+	const struct protected_set *protect;
 };
 
 struct hive_agent;

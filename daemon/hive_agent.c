@@ -102,6 +102,7 @@ struct hive_agent {
 	/* the link thread's own */
 	struct assembly vset, iset;
 	struct protected_set *protect;
+	char refusal[512];     /* this session's `refused` frame, "" when none */
 };
 
 static int64_t now_ms(void)
@@ -139,8 +140,10 @@ static void set_state(struct hive_agent *h, int i, const char *ist, const char *
 		snprintf(in->last_error, sizeof(in->last_error), "%s", err);
 	}
 	pthread_mutex_unlock(&h->mu);
+	/* a failure reads "down: why" whatever the instance does next */
 	if (say)
-		fprintf(stderr, "immuned: hive %s: %s%s%s\n", in->a.name, ist ? ist : "", err ? ": " : "", err ? err : "");
+		fprintf(stderr, "immuned: hive %s: %s%s%s\n", in->a.name, err ? "down" : ist ? ist : "", err ? ": " : "",
+			err ? err : "");
 }
 
 /* Tell the daemon's loop that a push is queued (an eventfd cannot be full here). */
@@ -438,6 +441,11 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 			return k;
 		}
 		handle_push(h, r, l->inst);
+		if (h->refusal[0]) {
+			snprintf(err, n, "%s", h->refusal);
+			free(sent);
+			return -1;
+		}
 	}
 }
 
@@ -467,32 +475,25 @@ static void assembly_reset(struct assembly *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/*
- * This agent's own link and binary are never the fleet's to block, whatever
- * the Hive sends: a net verdict covering the Hive's address and an exec or
- * file verdict on a protected binary are left out here and said.
- */
+static bool link_in(void *h, const struct verdict_net *t)
+{
+	return hive_agent_link_in(h, t);
+}
+
+/* This agent's own link and files are never the fleet's to block, whatever
+ * the Hive sends: the guard every local block passes (verdict_guard_deny). */
 static bool exempt(struct hive_agent *h, const cJSON *v)
 {
 	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "kind"));
 	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "target"));
 	const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "action"));
-	const char *why = NULL;
-	if (!kind || !target || !action || strcmp(action, "deny"))
+	struct verdict_guard g = { .protect = h->o.protect ? h->o.protect : h->protect, .hive_link_in = link_in, .ctx = h };
+	enum verdict_kind k;
+	char err[512];
+	if (!kind || !target || !action || strcmp(action, "deny") || verdict_parse_kind(kind, &k) ||
+	    verdict_guard_deny(&g, k, target, err, sizeof(err)) != -EPERM)
 		return false;
-	if (strcmp(kind, "net") == 0) {
-		struct verdict_net t;
-		char err[128];
-		if (verdict_parse_net(target, &t, err, sizeof(err)) || !hive_agent_link_in(h, &t))
-			return false;
-		why = "it covers this agent's link to the Hive";
-	} else if (h->protect && protected_path(h->protect, target, &why)) {
-		/* why names the protected entry */
-	} else {
-		return false;
-	}
-	fprintf(stderr, "immuned: hive: fleet verdict deny %s %s not applied here: %s%s\n", kind, target,
-		strcmp(kind, "net") == 0 ? "" : "protected binary ", why ? why : "");
+	fprintf(stderr, "immuned: hive: fleet verdict deny %s %s not applied here: %s\n", kind, target, err);
 	pthread_mutex_lock(&h->mu);
 	h->fleet_skipped++;
 	pthread_mutex_unlock(&h->mu);
@@ -528,6 +529,19 @@ static int handle_push(struct hive_agent *h, cJSON *r, int from)
 	const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
 	int64_t version;
 	if (strcmp(t, "heartbeat") == 0 || strcmp(t, "ack") == 0) {
+		cJSON_Delete(r);
+		return 0;
+	}
+	if (strcmp(t, "refused") == 0) {
+		/* the Hive will not serve this agent: the session ends here */
+		const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "code"));
+		const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "reason"));
+		snprintf(h->refusal, sizeof(h->refusal), "refused by the Hive: %.40s: %.400s", code ? code : "?",
+			 why ? why : "no reason given");
+		/* one log line, whatever the Hive sent */
+		for (char *p = h->refusal; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
 		cJSON_Delete(r);
 		return 0;
 	}
@@ -725,6 +739,14 @@ static void try_return(struct hive_agent *h, struct link *l, int64_t *session_st
 	int got = -1;
 	if (session_open(h, j, &nl, err, sizeof(err)) == 0) {
 		got = link_recv(&nl, &first, 1000, err, sizeof(err));
+		/* the Hive's refusal of this hello: that instance waits the longest */
+		if (got > 0 && strcmp(cJSON_GetObjectItemCaseSensitive(first, "type")->valuestring, "refused") == 0) {
+			handle_push(h, first, j);
+			snprintf(err, sizeof(err), "%s", h->refusal);
+			h->refusal[0] = 0;
+			h->inst[j].backoff = BACKOFF_MAX_MS;
+			got = -1;
+		}
 		if (got < 0)
 			link_close(&nl);
 	}
@@ -795,6 +817,10 @@ static bool session_run(struct hive_agent *h, struct link *l, int64_t *session_s
 		if (got > 0) {
 			*heard = true;
 			handle_push(h, r, l->inst);
+			if (h->refusal[0]) {
+				snprintf(err, n, "%s", h->refusal);
+				return false;
+			}
 		}
 	}
 	return true;
@@ -824,6 +850,7 @@ static void *agent_thread(void *arg)
 			continue;
 		}
 		int64_t session_start = now_ms();
+		h->refusal[0] = 0;
 		assembly_reset(&h->vset);
 		assembly_reset(&h->iset);
 		bool heard = false; /* the Hive answered at least once */
@@ -846,9 +873,12 @@ static void *agent_thread(void *arg)
 		pthread_mutex_unlock(&h->mu);
 		if (ok)
 			break;
+		/* refused: the same hello would be refused again at once; the longest wait */
+		if (h->refusal[0])
+			h->inst[i].backoff = BACKOFF_MAX_MS;
 		/* a link that fails right after the handshake (a refused certificate
 		 * shows only then under TLS 1.3) backs off like one that never opened */
-		inst_failed(h, i, err, heard && now_ms() - session_start > 2000, &seed);
+		inst_failed(h, i, err, heard && !h->refusal[0] && now_ms() - session_start > 2000, &seed);
 	}
 	for (int i = 0; i < h->ninst; i++)
 		set_state(h, i, "stopped", "stopped", NULL);
@@ -882,7 +912,8 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		free(h);
 		return NULL;
 	}
-	h->protect = protected_new();
+	if (!o->protect)
+		h->protect = protected_new();
 	gethostname(h->hostname, sizeof(h->hostname) - 1);
 	snprintf(h->agent_id, sizeof(h->agent_id), "%s", o->agent_id ? o->agent_id : h->hostname);
 	hive_addrs_order(h->agent_id, a, h->ninst, h->order);
@@ -894,7 +925,8 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		h->rank[h->order[i]] = i;
 		snprintf(in->state, sizeof(in->state), "standby");
 		in->since = time(NULL);
-		/* an address written as such is known before any connection */
+		/* an instance given by address is known before the first connect: no
+		 * block may cover it while the link is down either */
 		struct in_addr v4;
 		if (inet_pton(AF_INET6, in->a.host, in->addr) == 1) {
 			in->addr_known = true;

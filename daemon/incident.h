@@ -48,17 +48,49 @@ void incident_write_text(FILE *out, const struct incident *in);
 
 /*
  * An incident's columns, in this order, wherever one is written or read: the
- * agent's store, the Hive link's batches and the Hive's store (which adds
- * host, agent_id and agent_seq in front).
+ * agent's incidents and signals tables, the Hive link's batches and the Hive's
+ * store (which add host, and agent_id, agent_seq, in front). The one list:
+ * X(name, SQL type, NULLABLE or NOT_NULL, wire kind INT/TEXT/DOC, min, max (INT), "-- comment\n" or "")
+ * with SEP between; the schemas, the column names, the placeholders and the
+ * wire's checks are all made from it.
  */
-#define INCIDENT_COLUMNS                                                                                    \
-	"time_ns, rule_id, rule_title, rule_level, rule_tags, rule_author, event_kind, pid, ppid, uid, "     \
-	"executable, command_line, parent_executable, target, action, verdict, doc"
-#define INCIDENT_PLACEHOLDERS "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?"
+#define INCIDENT_COLUMN_LIST(X, SEP)                                                                                \
+	X(time_ns, INTEGER, NOT_NULL, INT, INT64_MIN, INT64_MAX, "-- UNIX epoch ns of the event\n") SEP             \
+	X(rule_id, TEXT, NOT_NULL, TEXT, 0, 0, "") SEP                                                              \
+	X(rule_title, TEXT, NOT_NULL, TEXT, 0, 0, "") SEP                                                           \
+	X(rule_level, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                           \
+	X(rule_tags, TEXT, NULLABLE, TEXT, 0, 0, "-- JSON array\n") SEP                                             \
+	X(rule_author, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                          \
+	X(event_kind, TEXT, NOT_NULL, TEXT, 0, 0, "-- exec, open, connect\n") SEP                                   \
+	X(pid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                       \
+	X(ppid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                      \
+	X(uid, INTEGER, NULLABLE, INT, 0, UINT32_MAX, "") SEP                                                       \
+	X(executable, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                           \
+	X(command_line, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                         \
+	X(parent_executable, TEXT, NULLABLE, TEXT, 0, 0, "") SEP                                                    \
+	X(target, TEXT, NULLABLE, TEXT, 0, 0, "-- file path or destination\n") SEP                                  \
+	X(action, TEXT, NOT_NULL, TEXT, 0, 0, "-- alert, block, kill (a signal: always alert, never enforced)\n") SEP \
+	X(verdict, TEXT, NULLABLE, TEXT, 0, 0, "-- what was done: 'alerted', 'denied', 'killed' (a signal: 'signal')\n") SEP \
+	X(doc, TEXT, NOT_NULL, DOC, 0, 0, "-- the incident (or signal) as one ECS JSON object\n")
+
+#define INCIDENT_SQL_NULLABLE ""
+#define INCIDENT_SQL_NOT_NULL " NOT NULL"
+#define INCIDENT_COL_NAME_(name, type, nul, wire, min, max, comment) #name
+#define INCIDENT_COL_Q_(name, type, nul, wire, min, max, comment) "?"
+#define INCIDENT_COL_DEF_(name, type, nul, wire, min, max, comment)                                         \
+	"    " comment "    " #name " " #type INCIDENT_SQL_##nul
+#define INCIDENT_COMMA_ ", "
+#define INCIDENT_QSEP_ ","
+#define INCIDENT_DEFSEP_ ",\n"
+
+#define INCIDENT_COLUMNS INCIDENT_COLUMN_LIST(INCIDENT_COL_NAME_, INCIDENT_COMMA_)
+#define INCIDENT_PLACEHOLDERS INCIDENT_COLUMN_LIST(INCIDENT_COL_Q_, INCIDENT_QSEP_)
+/* The shared columns as CREATE TABLE lines (no comma after the last). */
+#define INCIDENT_COLUMN_DEFS INCIDENT_COLUMN_LIST(INCIDENT_COL_DEF_, INCIDENT_DEFSEP_)
 
 /* The incidents table and its indexes exactly as in schema/immune.sql (a test compares them). */
 extern const char incident_schema_sql[];
-/* The signals table exactly as in schema/immune.sql. */
+/* The signals table and its indexes exactly as in schema/immune.sql (a test compares them). */
 extern const char signal_schema_sql[];
 
 struct incident_store;

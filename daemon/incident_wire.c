@@ -1,6 +1,7 @@
 /* The incident columns on the Hive link; see incident_wire.h. */
 #include "incident_wire.h"
 #include "frame.h"
+#include "incident.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -12,26 +13,14 @@ enum wire_type { W_INT, W_TEXT, W_DOC };
 static const struct wire_col {
 	const char *name;
 	enum wire_type type;
-	bool required;     /* NOT NULL in schema/immune.sql */
+	bool required;     /* NOT NULL in the schema */
 	int64_t min, max;  /* W_INT */
 } cols[] = {
-	{ "time_ns", W_INT, true, INT64_MIN, INT64_MAX },
-	{ "rule_id", W_TEXT, true, 0, 0 },
-	{ "rule_title", W_TEXT, true, 0, 0 },
-	{ "rule_level", W_TEXT, false, 0, 0 },
-	{ "rule_tags", W_TEXT, false, 0, 0 },
-	{ "rule_author", W_TEXT, false, 0, 0 },
-	{ "event_kind", W_TEXT, true, 0, 0 },
-	{ "pid", W_INT, false, 0, UINT32_MAX },
-	{ "ppid", W_INT, false, 0, UINT32_MAX },
-	{ "uid", W_INT, false, 0, UINT32_MAX },
-	{ "executable", W_TEXT, false, 0, 0 },
-	{ "command_line", W_TEXT, false, 0, 0 },
-	{ "parent_executable", W_TEXT, false, 0, 0 },
-	{ "target", W_TEXT, false, 0, 0 },
-	{ "action", W_TEXT, true, 0, 0 },
-	{ "verdict", W_TEXT, false, 0, 0 },
-	{ "doc", W_DOC, true, 0, 0 },
+#define WIRE_REQ_NULLABLE false
+#define WIRE_REQ_NOT_NULL true
+#define WIRE_COL(name, type, nul, wire, min, max, comment) { #name, W_##wire, WIRE_REQ_##nul, min, max }
+#define WIRE_SEP ,
+	INCIDENT_COLUMN_LIST(WIRE_COL, WIRE_SEP)
 };
 #define NCOLS (sizeof(cols) / sizeof(cols[0]))
 

@@ -1,19 +1,13 @@
 /*
- * The interest set for opens: which keys a rule's TargetFilename conditions
- * guarantee, resolved on this host and put in the sensor's maps.
- *
- * A rule can only match an open whose path satisfies its condition, so for
- * each rule we look for a set of keys one of which every matching open must
- * hit: an atom gives keys when its pattern pins a whole directory or name
- * (startswith "/etc/cron" lies under /etc; endswith "/.bashrc" is named
- * .bashrc; contains "/.ssh/id_" lies under a directory named .ssh), an AND
- * needs only one keyed kid (the one with fewest keys is kept), an OR needs
- * every kid keyed, and a NOT or a condition on another field gives none. A
- * rule left without keys makes every open of its classes be sent.
+ * The interest set for opens: the keys rule_paths reads from each rule's
+ * conditions (one of which every matching open must hit), resolved on this
+ * host and put in the sensor's maps. A rule left without keys makes every
+ * open of its classes be sent.
  */
 #include "interest.h"
 #include "detect.h"
 #include "ioc.h"
+#include "rule_paths.h"
 #include "verdict_target.h"
 
 #include <bpf/bpf.h>
@@ -23,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+_Static_assert(RP_NAME_MAX == IMM_INTEREST_NAME, "rule_paths keys the names the sensor hashes");
 
 #define MAP_KEYS 4096 /* the sensor's interest_dir and interest_name hold this many */
 
@@ -58,200 +54,12 @@ static void keys_clear(struct keys *k)
 	k->n = 0;
 }
 
-static void keys_move(struct keys *to, struct keys *from)
-{
-	for (int i = 0; i < from->n; i++) {
-		keys_add(to, from->v[i].type, from->v[i].text, strlen(from->v[i].text));
-		to->v[to->n - 1].classes = from->v[i].classes;
-	}
-	keys_clear(from);
-}
+/* the interest filter keys what the kernel can look up; an exact path becomes its name or folder */
+#define INTEREST_PATHS ((1u << RP_DIR) | (1u << RP_NAME) | (1u << RP_DIR_NAME) | (1u << RP_EXE_NAME))
 
-/* A name the sensor can key: one whole component it can hash. */
-static bool keyable_name(const char *s, size_t len)
-{
-	if (len == 0 || len >= IMM_INTEREST_NAME || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '/' || s[i] == SIG_GLOB_STAR || s[i] == SIG_GLOB_ONE)
-			return false;
-	return true;
-}
-
-static bool is_wild(char c)
-{
-	return c == SIG_GLOB_STAR || c == SIG_GLOB_ONE;
-}
-
-/* The longest whole /name/ of p[0..n) with literal slashes on both sides, or NULL. */
-static const char *dir_name_in(const char *p, size_t n, size_t *len)
-{
-	const char *best = NULL;
-	*len = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != '/')
-			continue;
-		size_t j = i + 1;
-		while (j < n && p[j] != '/')
-			j++;
-		if (j < n && keyable_name(p + i + 1, j - i - 1) && j - i - 1 >= *len) { /* ties: the deeper */
-			best = p + i + 1;
-			*len = j - i - 1;
-		}
-	}
-	return best;
-}
-
-/*
- * A wildcard pattern matches the whole path; '*' may span slashes. Keys, the
- * tightest first: a literal last name after the last wildcard ('* /.netrc'
- * is named .netrc), the directory of a literal prefix two levels deep or more
- * ('/etc/ssh/ssh_host_*_key' lies under /etc/ssh), a literal /name/ anywhere
- * ('/home/ * /.ssh/id_*' lies under a .ssh), or a one-level prefix directory.
- */
-static bool glob_keys(const char *p, struct keys *k, const char **why)
-{
-	size_t n = strlen(p), first = n, last = 0;
-	for (size_t i = 0; i < n; i++)
-		if (is_wild(p[i])) {
-			if (first == n)
-				first = i;
-			last = i + 1;
-		}
-	const char *slash = strrchr(p, '/');
-	if (slash && (size_t)(slash - p) >= last && keyable_name(slash + 1, strlen(slash + 1))) {
-		keys_add(k, IK_NAME, slash + 1, strlen(slash + 1));
-		return true;
-	}
-	const char *dir_end = NULL;
-	for (size_t i = 1; p[0] == '/' && i < first; i++)
-		if (p[i] == '/')
-			dir_end = p + i;
-	if (dir_end && memchr(p + 1, '/', (size_t)(dir_end - p - 1))) {
-		keys_add(k, IK_DIR, p, (size_t)(dir_end - p));
-		return true;
-	}
-	size_t len;
-	const char *name = dir_name_in(p, n, &len);
-	if (name) {
-		keys_add(k, IK_DIR_NAME, name, len);
-		return true;
-	}
-	if (dir_end) {
-		keys_add(k, IK_DIR, p, (size_t)(dir_end - p));
-		return true;
-	}
-	*why = "a wildcard pattern on TargetFilename with no whole name or directory in it";
-	return false;
-}
-
-/* Keys one of which an open matching atom a must hit; false with why when there are none. */
-static bool atom_keys(const struct sig_atom *a, struct keys *k, const char **why)
-{
-	const char *p = a->pat, *slash;
-	if (a->field == SIG_F_IMAGE && (a->op == SIG_OP_EQ || a->op == SIG_OP_ENDSWITH) &&
-	    (slash = strrchr(p, '/')) && keyable_name(slash + 1, strlen(slash + 1))) {
-		/* the executable's own name: the opening process's mm->exe_file */
-		keys_add(k, IK_EXE_NAME, slash + 1, strlen(slash + 1));
-		return true;
-	}
-	if (a->field != SIG_F_TARGETFILENAME) {
-		*why = "a condition on a field other than TargetFilename or an Image name stands alone";
-		return false;
-	}
-	switch (a->op) {
-	case SIG_OP_EQ:
-		slash = strrchr(p, '/');
-		if (p[0] != '/' || !slash) {
-			*why = "an exact TargetFilename that is not an absolute path";
-			return false;
-		}
-		if (keyable_name(slash + 1, strlen(slash + 1)))
-			keys_add(k, IK_NAME, slash + 1, strlen(slash + 1));
-		else if (slash != p)
-			keys_add(k, IK_DIR, p, (size_t)(slash - p));
-		else {
-			*why = "an exact TargetFilename in / whose name cannot be keyed";
-			return false;
-		}
-		return true;
-	case SIG_OP_ENDSWITH:
-		slash = strrchr(p, '/');
-		if (!slash || !keyable_name(slash + 1, strlen(slash + 1))) {
-			*why = "|endswith of part of a file name (no whole /name at its end)";
-			return false;
-		}
-		keys_add(k, IK_NAME, slash + 1, strlen(slash + 1));
-		return true;
-	case SIG_OP_STARTSWITH:
-		slash = strrchr(p, '/');
-		if (p[0] != '/' || slash == p) {
-			*why = "|startswith that names no directory below /";
-			return false;
-		}
-		keys_add(k, IK_DIR, p, (size_t)(slash - p));
-		return true;
-	case SIG_OP_CONTAINS: {
-		/* the longest whole /name/ inside: a directory of that name is on the way */
-		size_t blen;
-		const char *best = dir_name_in(p, strlen(p), &blen);
-		if (!best) {
-			*why = "|contains without a whole /directory/ in it";
-			return false;
-		}
-		keys_add(k, IK_DIR_NAME, best, blen);
-		return true;
-	}
-	case SIG_OP_RE:
-		*why = "a regular expression on TargetFilename";
-		return false;
-	case SIG_OP_GLOB:
-		return glob_keys(p, k, why);
-	default:
-		*why = "a TargetFilename condition that names no path";
-		return false;
-	}
-}
-
-static bool guard(const struct sig_node *n, struct keys *k, const char **why)
-{
-	switch (n->type) {
-	case SIG_N_ATOM:
-		return atom_keys(n->atom, k, why);
-	case SIG_N_AND: {
-		/* every kid must hold: the one with the fewest keys guards the whole */
-		struct keys best = { 0 }, t = { 0 };
-		bool found = false;
-		const char *first = NULL;
-		for (int i = 0; i < n->n; i++) {
-			const char *w = NULL;
-			if (guard(n->kids[i], &t, &w) && (!found || t.n < best.n)) {
-				keys_clear(&best);
-				keys_move(&best, &t);
-				found = true;
-			} else if (!first) {
-				first = w;
-			}
-			keys_clear(&t);
-		}
-		if (found)
-			keys_move(k, &best);
-		else
-			*why = first ? first : "an empty 'and'";
-		free(best.v);
-		free(t.v);
-		return found;
-	}
-	case SIG_N_OR:
-		for (int i = 0; i < n->n; i++)
-			if (!guard(n->kids[i], k, why))
-				return false;
-		return n->n > 0;
-	default:
-		*why = "a 'not' or a bare negation: what it leaves out is no key";
-		return false;
-	}
-}
+static const enum interest_key_type ik_of[RP_TYPES] = {
+	[RP_DIR] = IK_DIR, [RP_NAME] = IK_NAME, [RP_DIR_NAME] = IK_DIR_NAME, [RP_EXE_NAME] = IK_EXE_NAME,
+};
 
 static unsigned rule_classes(enum sig_logsource ls)
 {
@@ -314,15 +122,19 @@ void interest_free(struct interest *in)
 void interest_add_rules(struct interest *in, const struct sigma_ruleset *rs, FILE *report)
 {
 	struct keys k = { 0 };
+	struct rule_paths rp = { 0 };
 	for (int i = 0; i < rs->n; i++) {
 		const struct sigma_rule *r = rs->rules[i];
 		unsigned cls = rule_classes(r->ls);
 		const char *why = "no condition";
 		if (!cls)
 			continue;
-		FILE *rep = r->builtin ? NULL : report; /* --check-rules reports the rules it was given */
+		FILE *rep = report; /* which rules are reported is the caller's view (detect_check_rules: those given) */
 		keys_clear(&k);
-		if (r->root && guard(r->root, &k, &why)) {
+		rule_paths_clear(&rp);
+		if (r->root && rule_paths_of(r->root, INTEREST_PATHS, &rp, &why)) {
+			for (int j = 0; j < rp.n; j++)
+				keys_add(&k, ik_of[rp.v[j].type], rp.v[j].text, strlen(rp.v[j].text));
 			if (rep) {
 				fprintf(rep, "interest %s %s: %d keys:", r->file, r->id, k.n);
 				for (int j = 0; j < k.n; j++)
@@ -339,6 +151,7 @@ void interest_add_rules(struct interest *in, const struct sigma_ruleset *rs, FIL
 	}
 	keys_clear(&k);
 	free(k.v);
+	rule_paths_free(&rp);
 }
 
 struct ioc_ctx {
@@ -356,7 +169,7 @@ static void ioc_path(void *p, const char *s, enum imm_rule_action action)
 	(void)action; /* an alert indicator needs the event as much as a blocking one */
 	if (c->all)
 		return;
-	if (!slash || !keyable_name(slash + 1, len - (size_t)(slash + 1 - s))) {
+	if (!slash || !rule_path_keyable_name(slash + 1, len - (size_t)(slash + 1 - s))) {
 		c->all = true;
 		return;
 	}
@@ -402,7 +215,7 @@ static void resolve_dir(struct interest_key *k)
 			break;
 		}
 		size_t len = strlen(slash + 1);
-		keyable = keyable_name(slash + 1, len);
+		keyable = rule_path_keyable_name(slash + 1, len);
 		if (keyable)
 			memcpy(missing, slash + 1, len + 1); /* keyable: shorter than IMM_INTEREST_NAME */
 		*slash = 0;
@@ -480,7 +293,9 @@ int interest_apply(const struct interest *in, struct bpf_object *obj, char *err,
 			bpf_map_lookup_elem(fd, &ik, &v);
 			v |= k->classes;
 			r = bpf_map_update_elem(fd, &ik, &v, BPF_ANY);
-			cfg.dirs = 1;
+			for (int cl = 0; cl < IMM_OC_MAX; cl++)
+				if (k->classes & (1u << cl))
+					cfg.dirs[cl] = 1;
 			ndir++;
 		} else {
 			size_t len = strlen(k->text);
@@ -491,12 +306,11 @@ int interest_apply(const struct interest *in, struct bpf_object *obj, char *err,
 			bpf_map_lookup_elem(fn, &nk, &v);
 			v |= k->classes;
 			r = bpf_map_update_elem(fn, &nk, &v, BPF_ANY);
-			if (k->type == IK_NAME)
-				cfg.name_lens |= 1u << len;
-			else if (k->type == IK_DIR_NAME)
-				cfg.dir_name_lens |= 1u << len;
-			else
-				cfg.exe_name_lens |= 1u << len;
+			uint32_t *lens = k->type == IK_NAME ? cfg.name_lens :
+					 k->type == IK_DIR_NAME ? cfg.dir_name_lens : cfg.exe_name_lens;
+			for (int cl = 0; cl < IMM_OC_MAX; cl++)
+				if (k->classes & (1u << cl))
+					lens[cl] |= 1u << len;
 			nname++;
 		}
 		if (r) {
@@ -508,6 +322,11 @@ int interest_apply(const struct interest *in, struct bpf_object *obj, char *err,
 	}
 	(void)ndir;
 	(void)nname;
+	/* the kernel's remembered decisions were taken with the old keys */
+	static uint32_t gen;
+	if (++gen == 0)
+		gen = 1;
+	cfg.gen = gen;
 	if (bpf_map_update_elem(fc, &zero, &cfg, BPF_ANY)) {
 		snprintf(err, errlen, "cannot set the interest: %s", strerror(errno));
 		return -1;

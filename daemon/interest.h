@@ -52,9 +52,8 @@ struct interest {
 
 void interest_init(struct interest *in);
 void interest_free(struct interest *in);
-/* The open rules of rs (file_event, file_access). report: one line per rule, or NULL. */
+/* The open rules of rs (file_event, file_access). report: one line per rule of rs, or NULL. */
 void interest_add_rules(struct interest *in, const struct sigma_ruleset *rs, FILE *report);
-/* (report: one line per rule that is not built in) */
 /* Path indicators: each is matched against every open, so each is a name key. */
 void interest_add_iocs(struct interest *in, const struct ioc_set *set, const char *name);
 /* Resolve the directory keys on this host (again: a directory replaced gets a new inode). */

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "reload.h"
 #include "metrics.h"
+#include "counters.h"
 
 #include <grp.h>
 #include <poll.h>
@@ -542,51 +543,22 @@ static int on_event(ebpf_event_type_t type, const void *data, size_t size, void 
 /* "status" of the control socket: what runs, what it saw, what it lost. */
 static void status_fields(cJSON *r, void *ctx)
 {
-	struct ebpf_stats st;
+	struct counter_snap cs;
 	(void)ctx;
+	counter_snap_take(&cs, detector, procs, decode_errors);
 	cJSON_AddStringToObject(r, "mode", enforce_mode_name(enforce_mode()));
 	cJSON_AddStringToObject(r, "mode_reason", enforce_reason());
 	cJSON_AddStringToObject(r, "buffer", ebpf_buffer_name());
-	cJSON_AddNumberToObject(r, "programs_attached", ebpf_programs_attached());
-	if (ebpf_get_stats(&st) == 0) {
-		cJSON *ev = cJSON_AddObjectToObject(r, "events");
-		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
-			cJSON *k = cJSON_AddObjectToObject(ev, event_kind_name(i));
-			cJSON_AddNumberToObject(k, "emitted", st.events[i]);
-			cJSON_AddNumberToObject(k, "received", st.received[i]);
-			cJSON_AddNumberToObject(k, "lost", st.drops[i]);
-			cJSON_AddNumberToObject(k, "filtered", st.filtered[i]);
-		}
-		if (open_filter)
-			interest_status(&interest, st.filtered, r);
-		cJSON_AddNumberToObject(r, "perf_lost", st.perf_lost);
-		cJSON_AddNumberToObject(r, "malformed", st.malformed);
-	}
-	cJSON_AddNumberToObject(r, "processes", proc_count(procs));
+	counters_status(r, &cs, CP_TOP);
+	counters_status(r, &cs, CP_KIND);
+	if (cs.have_sensor && open_filter)
+		interest_status(&interest, cs.sensor.filtered, r);
+	counters_status(r, &cs, CP_SENSOR);
 	if (detector) {
-		struct detect_stats ds;
-		detect_get_stats(detector, &ds);
 		cJSON *d = cJSON_AddObjectToObject(r, "detection");
-		cJSON_AddNumberToObject(d, "rules", ds.rules_loaded);
-		cJSON_AddNumberToObject(d, "rules_skipped", ds.rules_skipped);
-		cJSON_AddNumberToObject(d, "indicators", (double)ds.iocs);
-		cJSON_AddNumberToObject(d, "incidents", (double)ds.incidents);
-		cJSON_AddNumberToObject(d, "blocks", (double)ds.blocks);
-		cJSON_AddNumberToObject(d, "kills", (double)ds.kills);
-		cJSON_AddNumberToObject(d, "first_attempt", (double)ds.first_attempt);
-		cJSON_AddNumberToObject(d, "after_match", (double)ds.after_match);
-		cJSON_AddNumberToObject(d, "rules_first_attempt", ds.rules_first_attempt);
-		cJSON_AddNumberToObject(d, "rules_after_match", ds.rules_after_match);
-		cJSON_AddNumberToObject(d, "rules_refused", ds.rules_refused);
-		cJSON_AddNumberToObject(d, "protected_refusals", (double)ds.protected_refusals);
-		cJSON_AddNumberToObject(d, "regex_errors", (double)ds.regex_errors);
+		counters_status(d, &cs, CP_DETECT);
 		tuning_status_json(detect_tuning(detector), cJSON_AddObjectToObject(d, "policy"));
-		cJSON_AddNumberToObject(d, "correlations", ds.correlations);
-		cJSON_AddNumberToObject(d, "correlations_fired", (double)ds.correlations_fired);
-		cJSON_AddNumberToObject(d, "correlation_groups", (double)ds.correlation_groups);
-		cJSON_AddNumberToObject(d, "correlation_groups_expired", (double)ds.correlation_groups_expired);
-		cJSON_AddNumberToObject(d, "correlation_groups_evicted", (double)ds.correlation_groups_evicted);
-		cJSON_AddNumberToObject(d, "correlation_silent_matches", (double)ds.correlation_silent_matches);
+		counters_status(d, &cs, CP_CORR);
 	}
 	gate_status(gate, r);
 }
@@ -929,18 +901,19 @@ static int start_hive(char *err, size_t n)
 {
 	struct hive_agent_opts ho = { .addr = opt.hive, .ca = opt.hive_ca, .cert = opt.hive_cert,
 				      .key = opt.hive_key, .db_path = opt.db, .agent_id = opt.agent_id,
-				      .hold_down_s = opt.hive_hold_down };
+				      .hold_down_s = opt.hive_hold_down, .protect = protect };
 	hive = hive_agent_start(&ho, err, n);
 	return hive ? 0 : -1;
 }
 
 static void write_stats(bool final)
 {
-	struct ebpf_stats st;
+	struct counter_snap cs;
 	char ts[64];
 	struct timespec rt;
 
-	if (ebpf_get_stats(&st))
+	counter_snap_take(&cs, detector, procs, decode_errors);
+	if (!cs.have_sensor)
 		return;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	event_timestamp(rt.tv_sec * 1000000000LL + rt.tv_nsec, ts, sizeof(ts));
@@ -954,40 +927,8 @@ static void write_stats(bool final)
 	jw_obj(&line, "immune");
 	jw_obj(&line, "stats");
 	jw_str(&line, "buffer", ebpf_buffer_name());
-	uint64_t lost = st.perf_lost + st.malformed;
-	const char *names[] = { "events", "drops", "received", "enter_miss", "filtered" };
-	uint64_t *vals[] = { st.events, st.drops, st.received, st.enter_miss, st.filtered };
-	for (int k = 0; k < 5; k++) {
-		jw_obj(&line, names[k]);
-		for (int i = 0; i < EBPF_EVENT_TYPES; i++) {
-			jw_uint(&line, event_kind_name(i), vals[k][i]);
-			if (k == 1)
-				lost += vals[k][i];
-		}
-		jw_end_obj(&line);
-	}
-	jw_uint(&line, "perf_lost", st.perf_lost);
-	jw_uint(&line, "malformed", st.malformed);
-	jw_uint(&line, "lost_total", lost);
-	jw_uint(&line, "scratch_miss", st.scratch_miss);
-	jw_uint(&line, "decode_errors", decode_errors);
-	jw_uint(&line, "processes", proc_count(procs));
-	jw_uint(&line, "processes_evicted", proc_evicted(procs));
-	if (detector) {
-		struct detect_stats ds;
-		detect_get_stats(detector, &ds);
-		jw_uint(&line, "rules", ds.rules_loaded);
-		jw_uint(&line, "incidents", ds.incidents);
-		jw_uint(&line, "signals", ds.signals);
-		jw_uint(&line, "suppressed", ds.suppressed);
-		jw_uint(&line, "blocks", ds.blocks);
-		jw_uint(&line, "kills", ds.kills);
-		jw_uint(&line, "action_errors", ds.action_errors);
-		jw_uint(&line, "db_errors", ds.db_errors);
-		jw_uint(&line, "hash_dropped", ds.hash_dropped);
-		jw_uint(&line, "regex_errors", ds.regex_errors);
-		jw_uint(&line, "correlation_groups_evicted", ds.correlation_groups_evicted);
-	}
+	for (enum counter_part p = CP_KIND; p <= CP_CORR; p++)
+		counters_stats(&line, &cs, p);
 	jw_end_obj(&line);
 	jw_end_obj(&line);
 	jw_end_obj(&line);
@@ -1012,7 +953,27 @@ static struct protected_set *protect_new_or_exit(void)
 			fprintf(stderr, "immuned: --protect: %s\n", err);
 			exit(2);
 		}
+	/* the daemon's own files: no block may cut it off from them */
+	char db[4224];
+	int bad = protected_add_own(p, opt.config, "immuned's config") |
+		  protected_add_own(p, opt.hive_ca, "the Hive CA") | protected_add_own(p, opt.hive_cert, "the agent's certificate") |
+		  protected_add_own(p, opt.hive_key, "the agent's key");
+	for (const char *const *sfx = (const char *const[]){ "", "-wal", "-shm", "-journal", NULL }; *sfx; sfx++) {
+		snprintf(db, sizeof(db), "%s%s", opt.db, *sfx);
+		bad |= protected_add_own(p, db, "immuned's database");
+	}
+	if (bad) {
+		fprintf(stderr, "immuned: out of memory\n");
+		exit(1);
+	}
 	return p;
+}
+
+/* Whether a net target covers the agent's link to its Hive (verdict_guard). */
+static bool hive_link_in(void *ctx, const struct verdict_net *t)
+{
+	(void)ctx;
+	return hive && hive_agent_link_in(hive, t);
 }
 
 int main(int argc, char **argv)
@@ -1040,64 +1001,12 @@ int main(int argc, char **argv)
 	if (opt.check_rules)
 		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) ? 1 : 0;
 	if (opt.replay) {
-		struct detect_opts d;
-		struct replay_stats rs = { 0 };
-		FILE *ro = stdout;
-		if (opt.output && !(ro = fopen(opt.output, "we"))) {
-			fprintf(stderr, "immuned: cannot open --output %s: %s\n", opt.output, strerror(errno));
-			return 1;
-		}
-		detect_opts_fill(&d, ro);
-		d.db_path = opt.db_given ? opt.db : NULL; /* replay stores only when asked */
-		int r = replay_run(opt.replay, &d, ro, &rs);
-		if (r == 0 && opt.hive) {
-			/* an agent without BPF: its incidents go to the Hive, and with --pin-dir
-			 * (root) the fleet's verdicts land in maps pinned there */
-			char e3[512];
-			sqlite3 *vdb = NULL;
-			if (opt.pin_given) {
-				if (verdict_maps_create(opt.pin_dir, e3, sizeof(e3)) || !(vdb = verdict_db_open(opt.db, e3, sizeof(e3))) ||
-				    !(verdicts = verdicts_open(opt.pin_dir, vdb, e3, sizeof(e3)))) {
-					fprintf(stderr, "immuned: --pin-dir %s: %s\n", opt.pin_dir, e3);
-					return 1;
-				}
-			}
-			if (start_hive(e3, sizeof(e3))) {
-				fprintf(stderr, "immuned: --hive: %s\n", e3);
-				return 1;
-			}
-			double t0 = now_s();
-			long left = -1;
-			bool got_set = !opt.pin_given;
-			while (now_s() - t0 < opt.hive_drain) {
-				struct pollfd p = { .fd = hive_agent_fd(hive), .events = POLLIN };
-				if (poll(&p, 1, 200) > 0) {
-					cJSON *m;
-					while ((m = hive_agent_take(hive))) {
-						apply_hive_push(m);
-						got_set = true;
-						cJSON_Delete(m);
-					}
-				}
-				left = hive_agent_unacked(hive);
-				if (left == 0 && got_set)
-					break;
-			}
-			fprintf(stderr, "immuned: hive: %ld incidents not acknowledged after the drain\n", left);
-			hive_agent_stop(hive);
-			hive = NULL;
-			verdicts_close(verdicts);
-			sqlite3_close(vdb);
-			if (left != 0)
-				r = 1;
-		}
-		if (r == 0)
-			fprintf(stderr, "immuned: replay: %lu lines, %lu events, %lu malformed, %lu incidents\n",
-			(unsigned long)rs.lines, (unsigned long)rs.events, (unsigned long)rs.malformed,
-			(unsigned long)rs.incidents);
-		if (ro != stdout)
-			fclose(ro);
-		return r ? 1 : 0;
+		struct replay_cmd rc = { .file = opt.replay, .output = opt.output, .db = opt.db_given ? opt.db : NULL,
+					 .hive = opt.hive != NULL, .drain_s = opt.hive_drain,
+					 .pin_dir = opt.pin_given ? opt.pin_dir : NULL, .agent = &hive,
+					 .verdicts = &verdicts, .start_hive = start_hive, .apply_push = apply_hive_push };
+		detect_opts_fill(&rc.detect, NULL);
+		return replay_cmd_run(&rc);
 	}
 
 	out = stdout;
@@ -1174,6 +1083,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vctl = verdict_ctl_register(cs, verdicts);
+	static struct verdict_guard guard = { .hive_link_in = hive_link_in };
+	guard.protect = protect;
+	if (vctl)
+		verdict_ctl_set_guard(vctl, &guard);
 	struct incident_ctl *ictl = incident_ctl_register(cs, opt.db);
 
 	if (opt.metrics) {

@@ -5,6 +5,7 @@
  * request.
  */
 #include "metrics.h"
+#include "counters.h"
 #include "detect.h"
 #include "ebpf.h"
 #include "enforce.h"
@@ -265,72 +266,73 @@ static void sample(struct jw *w, const char *name, double v)
 	put(w, "%s %.17g\n", name, v);
 }
 
-static const char *const stat_family[4][3] = {
-	{ "immune_events_total", "counter", "Records the kernel emitted, by kind and CPU." },
-	{ "immune_events_dropped_total", "counter",
-	  "Records lost in the kernel (ring or perf buffer full), by kind and CPU." },
-	{ "immune_events_enter_missed_total", "counter", "Syscall exits seen without their entry, by kind and CPU." },
-	{ "immune_scratch_missed_total", "counter", "Events lost for want of per-CPU scratch space, by CPU." },
-};
-
-static void sensor(struct jw *w)
+/* The sensor's per-CPU slots (ncpu values each, IMM_ST_MAX slots), or NULL when the map cannot be read. */
+static uint64_t *percpu_stats(int *ncpu)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct bpf_object *obj = ebpf_object();
 	int fd = obj ? bpf_object__find_map_fd_by_name(obj, "stats") : -1;
-	if (fd < 0 || ncpu <= 0)
-		return;
-	uint64_t *vals = calloc((size_t)ncpu * IMM_ST_MAX, sizeof(uint64_t));
+	*ncpu = libbpf_num_possible_cpus();
+	if (fd < 0 || *ncpu <= 0)
+		return NULL;
+	uint64_t *vals = calloc((size_t)*ncpu * IMM_ST_MAX, sizeof(uint64_t));
 	if (!vals)
-		return;
+		return NULL;
 	for (uint32_t k = 0; k < IMM_ST_MAX; k++)
-		if (bpf_map_lookup_elem(fd, &k, vals + (size_t)k * ncpu))
-			memset(vals + (size_t)k * ncpu, 0, ncpu * sizeof(uint64_t));
-	for (int f = 0; f < 4; f++) {
-		family(w, stat_family[f][0], stat_family[f][1], stat_family[f][2]);
-		int kinds = f == 3 ? 1 : EBPF_EVENT_TYPES;
-		for (int kind = 0; kind < kinds; kind++) {
-			uint32_t k = f == 3 ? IMM_ST_SCRATCH_MISS : (uint32_t)(f * IMM_K_MAX + kind);
-			for (int c = 0; c < ncpu; c++) {
-				if (f == 3)
-					put(w, "%s{cpu=\"%d\"} %llu\n", stat_family[f][0], c,
-					    (unsigned long long)vals[(size_t)k * ncpu + c]);
-				else
-					put(w, "%s{kind=\"%s\",cpu=\"%d\"} %llu\n", stat_family[f][0], event_kind_name(kind),
-					    c, (unsigned long long)vals[(size_t)k * ncpu + c]);
-			}
-		}
-	}
-	free(vals);
-
-	struct ebpf_stats st;
-	if (ebpf_get_stats(&st))
-		return;
-	family(w, "immune_events_received_total", "counter", "Records the daemon read from the buffer, by kind.");
-	uint64_t lost = st.perf_lost + st.malformed;
-	for (int kind = 0; kind < EBPF_EVENT_TYPES; kind++) {
-		sample1(w, "immune_events_received_total", "kind", event_kind_name(kind), (double)st.received[kind]);
-		lost += st.drops[kind];
-	}
-	family(w, "immune_events_filtered_total", "counter",
-	       "Events no loaded rule or indicator could use, left in the kernel without a record (opens, "
-	       "without --events open), by kind. Not a loss.");
-	for (int kind = 0; kind < EBPF_EVENT_TYPES; kind++)
-		sample1(w, "immune_events_filtered_total", "kind", event_kind_name(kind), (double)st.filtered[kind]);
-	family(w, "immune_perf_lost_total", "counter", "Perf buffer samples lost in transit (all kinds).");
-	sample(w, "immune_perf_lost_total", (double)st.perf_lost);
-	family(w, "immune_records_malformed_total", "counter", "Records the daemon could not read.");
-	sample(w, "immune_records_malformed_total", (double)st.malformed);
-	family(w, "immune_events_lost_total", "counter",
-	       "Everything lost between the kernel and detection: drops, perf losses and malformed records.");
-	sample(w, "immune_events_lost_total", (double)lost);
-	family(w, "immune_bpf_programs_attached", "gauge", "Sensor programs attached.");
-	sample(w, "immune_bpf_programs_attached", ebpf_programs_attached());
+		if (bpf_map_lookup_elem(fd, &k, vals + (size_t)k * *ncpu))
+			memset(vals + (size_t)k * *ncpu, 0, *ncpu * sizeof(uint64_t));
+	return vals;
 }
 
-static void detection(struct metrics *m, struct jw *w)
+/* A by-CPU family: its slot (and the kinds' after it) straight from the map. */
+static void percpu_samples(struct jw *w, const struct counter *c, const uint64_t *vals, int ncpu)
 {
-	struct detect *d = m->src.detector ? *m->src.detector : NULL;
+	int kinds = c->part == CP_KIND ? EBPF_EVENT_TYPES : 1;
+	for (int kind = 0; kind < kinds; kind++) {
+		const uint64_t *v = vals + (size_t)(c->percpu - 1 + kind) * ncpu;
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			if (c->part == CP_KIND)
+				put(w, "%s{kind=\"%s\",cpu=\"%d\"} %llu\n", c->metric, event_kind_name(kind), cpu,
+				    (unsigned long long)v[cpu]);
+			else
+				put(w, "%s{cpu=\"%d\"} %llu\n", c->metric, cpu, (unsigned long long)v[cpu]);
+		}
+	}
+}
+
+void metrics_counters(struct jw *w, const struct counter_snap *s, enum counter_part part, const uint64_t *percpu,
+		      int ncpu)
+{
+	const char *last = NULL;
+	for (size_t i = 0; i < ncounters; i++) {
+		const struct counter *c = &counters[i];
+		if (c->part != part || !c->metric || !counter_present(c, s) || (c->percpu && !percpu))
+			continue;
+		if (!last || strcmp(last, c->metric))
+			family(w, c->metric, c->type, c->help);
+		last = c->metric;
+		if (c->percpu)
+			percpu_samples(w, c, percpu, ncpu);
+		else if (c->part == CP_KIND)
+			for (int kind = 0; kind < EBPF_EVENT_TYPES; kind++)
+				sample1(w, c->metric, "kind", event_kind_name(kind), (double)counter_value(c, s, kind));
+		else if (c->label_key)
+			sample1(w, c->metric, c->label_key, c->label_val, (double)counter_value(c, s, 0));
+		else
+			sample(w, c->metric, (double)counter_value(c, s, 0));
+	}
+}
+
+static void sensor(struct jw *w, const struct counter_snap *s)
+{
+	int ncpu = 0;
+	uint64_t *vals = percpu_stats(&ncpu);
+	for (enum counter_part p = CP_TOP; p <= CP_SENSOR; p++)
+		metrics_counters(w, s, p, vals, ncpu);
+	free(vals);
+}
+
+static void detection(struct metrics *m, struct jw *w, const struct counter_snap *s)
+{
 	family(w, "immune_incidents_total", "counter", "Incidents raised, by rule and level.");
 	for (size_t i = 0; i < m->nrc; i++) {
 		put(w, "immune_incidents_total{rule=");
@@ -339,45 +341,8 @@ static void detection(struct metrics *m, struct jw *w)
 		label(w, m->rc[i].level);
 		put(w, "} %llu\n", (unsigned long long)m->rc[i].n);
 	}
-	if (!d)
-		return;
-	struct detect_stats ds;
-	detect_get_stats(d, &ds);
-	family(w, "immune_rules", "gauge", "Sigma rules in the set in force, loaded or skipped.");
-	sample1(w, "immune_rules", "state", "loaded", ds.rules_loaded);
-	sample1(w, "immune_rules", "state", "skipped", ds.rules_skipped);
-	family(w, "immune_indicators", "gauge", "IOC indicators loaded from --ioc files.");
-	sample(w, "immune_indicators", (double)ds.iocs);
-	family(w, "immune_detection_events_total", "counter", "Events matched against the rules and indicators.");
-	sample(w, "immune_detection_events_total", (double)ds.events);
-	family(w, "immune_actions_total", "counter", "Blocks and kills the rules and indicators carried out.");
-	sample1(w, "immune_actions_total", "action", "block", (double)ds.blocks);
-	sample1(w, "immune_actions_total", "action", "kill", (double)ds.kills);
-	family(w, "immune_action_errors_total", "counter", "Blocks or kills that could not be carried out.");
-	sample(w, "immune_action_errors_total", (double)ds.action_errors);
-	family(w, "immune_incident_store_errors_total", "counter", "Incidents the database could not store.");
-	sample(w, "immune_incident_store_errors_total", (double)ds.db_errors);
-	family(w, "immune_correlation_rules", "gauge", "Correlation rules in the set in force.");
-	sample(w, "immune_correlation_rules", ds.correlations);
-	family(w, "immune_correlations_fired_total", "counter", "Correlation rules that fired (each an incident).");
-	sample(w, "immune_correlations_fired_total", (double)ds.correlations_fired);
-	family(w, "immune_correlation_groups", "gauge", "Correlation groups whose window is open.");
-	sample(w, "immune_correlation_groups", (double)ds.correlation_groups);
-	family(w, "immune_correlation_events_held", "gauge", "Events held by open correlation groups.");
-	sample(w, "immune_correlation_events_held", (double)ds.correlation_events_held);
-	family(w, "immune_correlation_groups_closed_total", "counter",
-	       "Correlation groups closed: expired at the end of their window, or evicted for room before it (their state lost).");
-	sample1(w, "immune_correlation_groups_closed_total", "reason", "expired", (double)ds.correlation_groups_expired);
-	sample1(w, "immune_correlation_groups_closed_total", "reason", "evicted", (double)ds.correlation_groups_evicted);
-	family(w, "immune_correlation_silent_matches_total", "counter",
-	       "Matches of rules that only feed correlations (no incident of their own).");
-	sample(w, "immune_correlation_silent_matches_total", (double)ds.correlation_silent_matches);
-	family(w, "immune_hash_jobs_total", "counter",
-	       "Executables queued for SHA-256 against the indicators, by outcome.");
-	sample1(w, "immune_hash_jobs_total", "outcome", "submitted", (double)ds.hash_submitted);
-	sample1(w, "immune_hash_jobs_total", "outcome", "dropped", (double)ds.hash_dropped);
-	sample1(w, "immune_hash_jobs_total", "outcome", "cached", (double)ds.hash_cache_hits);
-	sample1(w, "immune_hash_jobs_total", "outcome", "error", (double)ds.hash_errors);
+	metrics_counters(w, s, CP_DETECT, NULL, 0);
+	metrics_counters(w, s, CP_CORR, NULL, 0);
 }
 
 struct map_sums {
@@ -532,13 +497,6 @@ static void programs(struct metrics *m, struct jw *w)
 
 static void process(struct metrics *m, struct jw *w)
 {
-	struct proc_table *p = m->src.procs ? *m->src.procs : NULL;
-	if (p) {
-		family(w, "immune_processes", "gauge", "Processes in the daemon's process table.");
-		sample(w, "immune_processes", proc_count(p));
-		family(w, "immune_processes_evicted_total", "counter", "Processes evicted from a full process table.");
-		sample(w, "immune_processes_evicted_total", (double)proc_evicted(p));
-	}
 	long pages = 0, rss = 0;
 	FILE *f = fopen("/proc/self/statm", "re");
 	if (f) {
@@ -550,8 +508,6 @@ static void process(struct metrics *m, struct jw *w)
 		family(w, "process_resident_memory_bytes", "gauge", "Resident memory of immuned.");
 		sample(w, "process_resident_memory_bytes", (double)rss * sysconf(_SC_PAGESIZE));
 	}
-	family(w, "immune_decode_errors_total", "counter", "Records that did not decode.");
-	sample(w, "immune_decode_errors_total", m->src.decode_errors ? (double)*m->src.decode_errors : 0);
 	family(w, "immune_reloads_total", "counter", "Reloads (SIGHUP or immunectl reload), by outcome.");
 	sample1(w, "immune_reloads_total", "outcome", "applied", m->src.reloads ? (double)*m->src.reloads : 0);
 	sample1(w, "immune_reloads_total", "outcome", "refused",
@@ -568,8 +524,11 @@ char *metrics_render(struct metrics *m, size_t *len)
 	put(&w, "immune_build_info{version=");
 	label(&w, IMMUNE_VERSION);
 	put(&w, "} 1\n");
-	sensor(&w);
-	detection(m, &w);
+	struct counter_snap cs;
+	counter_snap_take(&cs, m->src.detector ? *m->src.detector : NULL, m->src.procs ? *m->src.procs : NULL,
+			  m->src.decode_errors ? *m->src.decode_errors : 0);
+	sensor(&w, &cs);
+	detection(m, &w, &cs);
 	enforcement(m, &w);
 	hive_link(m, &w);
 	programs(m, &w);

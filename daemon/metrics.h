@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include "counters.h"
+#include "jsonw.h"
 
 struct detect;
 struct proc_table;
@@ -47,6 +49,13 @@ int metrics_fd(const struct metrics *m);
 void metrics_dispatch(struct metrics *m);
 /* For detect_opts.on_incident: incidents by rule and level. */
 void metrics_count_incident(void *m, const char *rule_id, const char *level);
+/*
+ * The families of one part of the counters' table (counters.h), in its order:
+ * by-CPU rows from percpu (ncpu values a sensor stats slot; NULL: those rows
+ * are left out), the others from s.
+ */
+void metrics_counters(struct jw *w, const struct counter_snap *s, enum counter_part part, const uint64_t *percpu,
+		      int ncpu);
 /* The whole exposition, as a scrape gets it (malloc'd, NUL-terminated; NULL when out of memory). */
 char *metrics_render(struct metrics *m, size_t *len);
 

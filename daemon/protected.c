@@ -20,6 +20,7 @@ static const char *const builtin[] = {
 
 struct entry {
 	char *path;
+	char *label; /* what a refusal names: the path, or "immuned's database PATH" */
 	dev_t dev;
 	uint64_t ino;
 	bool have_inode;
@@ -30,7 +31,8 @@ struct protected_set {
 	size_t n, cap;
 };
 
-static int push(struct protected_set *p, const char *path, bool must_exist, char *err, size_t n)
+static int push_as(struct protected_set *p, const char *path, const char *what, bool must_exist, char *err,
+		   size_t n)
 {
 	struct stat st;
 	bool ok = stat(path, &st) == 0;
@@ -39,10 +41,13 @@ static int push(struct protected_set *p, const char *path, bool must_exist, char
 		snprintf(err, n, "protected path %s: cannot stat it: %m", path);
 		return -1;
 	}
-	if (!ok)
+	/* binaries that are not on this host are skipped; the daemon's own files
+	 * are kept by name (a database not created yet, a WAL file) */
+	if (!ok && !what)
 		return 0;
 	for (size_t i = 0; i < p->n; i++)
-		if (p->e[i].have_inode && p->e[i].dev == st.st_dev && p->e[i].ino == st.st_ino)
+		if (ok ? p->e[i].have_inode && p->e[i].dev == st.st_dev && p->e[i].ino == st.st_ino
+		       : strcmp(p->e[i].path, path) == 0)
 			return 0;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 32;
@@ -54,13 +59,33 @@ static int push(struct protected_set *p, const char *path, bool must_exist, char
 		p->e = ne;
 		p->cap = cap;
 	}
-	char *dup = strdup(path);
-	if (!dup) {
+	char *dup = strdup(path), *label = NULL;
+	if (dup && what && asprintf(&label, "%s %s", what, path) < 0)
+		label = NULL;
+	if (!dup || (what && !label)) {
+		free(dup);
 		snprintf(err, n, "protected path %s: out of memory", path);
 		return -1;
 	}
-	p->e[p->n++] = (struct entry){ .path = dup, .dev = st.st_dev, .ino = st.st_ino, .have_inode = true };
+	p->e[p->n++] = (struct entry){ .path = dup, .label = label ? label : dup, .dev = ok ? st.st_dev : 0,
+				       .ino = ok ? st.st_ino : 0, .have_inode = ok };
 	return 0;
+}
+
+static int push(struct protected_set *p, const char *path, bool must_exist, char *err, size_t n)
+{
+	return push_as(p, path, NULL, must_exist, err, n);
+}
+
+int protected_add_own(struct protected_set *p, const char *path, const char *what)
+{
+	char err[256], abs[PATH_MAX];
+	if (!path || !*path)
+		return 0;
+	/* verdict targets are absolute: a relative option is named as the daemon resolves it now */
+	if (path[0] != '/' && !realpath(path, abs))
+		return 0;
+	return push_as(p, path[0] == '/' ? path : abs, what, false, err, sizeof(err));
 }
 
 struct protected_set *protected_new(void)
@@ -103,8 +128,11 @@ void protected_free(struct protected_set *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n; i++)
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->e[i].label != p->e[i].path)
+			free(p->e[i].label);
 		free(p->e[i].path);
+	}
 	free(p->e);
 	free(p);
 }
@@ -123,7 +151,7 @@ bool protected_inode(const struct protected_set *p, dev_t dev, uint64_t ino, con
 	for (size_t i = 0; p && i < p->n; i++)
 		if (p->e[i].have_inode && p->e[i].dev == dev && p->e[i].ino == ino) {
 			if (why)
-				*why = p->e[i].path;
+				*why = p->e[i].label;
 			return true;
 		}
 	return false;
@@ -135,12 +163,13 @@ bool protected_path(const struct protected_set *p, const char *path, const char 
 
 	if (!p || !path)
 		return false;
-	if (stat(path, &st) == 0)
-		return protected_inode(p, st.st_dev, st.st_ino, why);
+	if (stat(path, &st) == 0 && protected_inode(p, st.st_dev, st.st_ino, why))
+		return true;
+	/* by name too: an entry kept by name, or a file replaced since (an upgrade) */
 	for (size_t i = 0; i < p->n; i++)
 		if (strcmp(p->e[i].path, path) == 0) {
 			if (why)
-				*why = p->e[i].path;
+				*why = p->e[i].label;
 			return true;
 		}
 	return false;
@@ -148,6 +177,8 @@ bool protected_path(const struct protected_set *p, const char *path, const char 
 
 void protected_each(const struct protected_set *p, void (*fn)(const char *path, void *ctx), void *ctx)
 {
+	/* the binaries only: a rule on Image naming the config's folder blocks no file of ours */
 	for (size_t i = 0; p && i < p->n; i++)
-		fn(p->e[i].path, ctx);
+		if (p->e[i].label == p->e[i].path)
+			fn(p->e[i].path, ctx);
 }

@@ -21,12 +21,17 @@ struct protected_set *protected_new(void);
 void protected_free(struct protected_set *p);
 /* Add an operator's path; -1 with a one-line reason if it cannot be stat'ed. */
 int protected_add(struct protected_set *p, const char *path, char *err, size_t n);
+/* Add one of the daemon's own files (its config, database, certificates):
+ * what says which ("immuned's database"). A path that does not exist yet is
+ * kept by name. -1 on out of memory. */
+int protected_add_own(struct protected_set *p, const char *path, const char *what);
 /* Whether PATH names a protected file (by its inode when it exists, else by
- * its literal absolute path). WHY, when not NULL, gets the entry it matched. */
+ * its literal absolute path). WHY, when not NULL, gets the entry it matched:
+ * its path, or for the daemon's own files "what path". */
 bool protected_path(const struct protected_set *p, const char *path, const char **why);
 /* Whether (st_dev as stat(2) gives it, inode) is protected. */
 bool protected_inode(const struct protected_set *p, dev_t dev, uint64_t ino, const char **why);
-/* The entries, for status and --check-rules: calls fn(path) for each. */
+/* The binaries, for --check-rules: calls fn(path) for each (not the daemon's own files). */
 void protected_each(const struct protected_set *p, void (*fn)(const char *path, void *ctx), void *ctx);
 
 #endif

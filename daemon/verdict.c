@@ -235,6 +235,19 @@ static void key_from_net(const struct verdict_net *t, struct map_key *mk)
 	}
 }
 
+/* A net target as given: its map key, and *target pointed at its canonical text in canon. */
+static int net_target_key(const char **target, char *canon, size_t cn, struct map_key *mk, char *err, size_t n)
+{
+	struct verdict_net t;
+	int ret = verdict_parse_net(*target, &t, err, n);
+	if (ret)
+		return ret;
+	verdict_format_net(&t, canon, cn);
+	*target = canon;
+	key_from_net(&t, mk);
+	return 0;
+}
+
 /*
  * An LPM lookup answers the longest prefix that matches, not the exact key:
  * walk the keys to know whether this very prefix is in the trie.
@@ -311,12 +324,8 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 	if (action != IMM_ACT_DENY && action != IMM_ACT_ALLOW)
 		return verdict_fail(err, n, -EINVAL, "action must be deny or allow");
 	if (kind == VK_NET) {
-		struct verdict_net t;
-		if ((ret = verdict_parse_net(target, &t, err, n)))
+		if ((ret = net_target_key(&target, canon, sizeof(canon), &mk, err, n)))
 			return ret;
-		verdict_format_net(&t, canon, sizeof(canon));
-		target = canon;
-		key_from_net(&t, &mk);
 	} else if (kind == VK_EXEC || kind == VK_FILE) {
 		if ((ret = inode_key(kind, target, &mk, err, n)))
 			return ret;
@@ -396,12 +405,8 @@ int verdict_delete(struct verdicts *v, enum verdict_kind kind, const char *targe
 	int ret, rows = 0;
 
 	if (kind == VK_NET) {
-		struct verdict_net t;
-		if ((ret = verdict_parse_net(target, &t, err, n)))
+		if ((ret = net_target_key(&target, canon, sizeof(canon), &mk, err, n)))
 			return ret;
-		verdict_format_net(&t, canon, sizeof(canon));
-		target = canon;
-		key_from_net(&t, &mk);
 		have_key = false;
 	} else if (kind == VK_EXEC || kind == VK_FILE) {
 		memset(&mk, 0, sizeof(mk));

@@ -123,6 +123,25 @@ int verdict_rule_block_inode(struct verdicts *v, enum verdict_kind kind, uint64_
 int verdict_rule_block_net(struct verdicts *v, const char *ip, uint16_t port, const char *source,
 			   char *target, size_t tn, char *err, size_t n);
 
+/*
+ * What no deny on this host may cover, whoever asks (an operator over the
+ * socket, the fleet): the protected set (the binaries a host cannot lose, and
+ * the daemon's own binary, config, database and certificates) and the
+ * agent's link to its Hive. No override: a verdict that cuts the agent off
+ * from its Hive or its own files cannot be undone through the agent.
+ */
+struct protected_set;
+struct verdict_guard {
+	const struct protected_set *protect;
+	/* whether t covers the agent's link to its Hive; NULL without a Hive */
+	bool (*hive_link_in)(void *ctx, const struct verdict_net *t);
+	void *ctx;
+};
+/* 0 when a deny of (kind, target) may be set; -EPERM with the one-line
+ * reason in err when it may not; -EINVAL for a net target that does not parse. */
+int verdict_guard_deny(const struct verdict_guard *g, enum verdict_kind kind, const char *target, char *err,
+		       size_t n);
+
 /* One verdict of a set that replaces a source's (a fleet set from the Hive). */
 struct verdict_want {
 	enum verdict_kind kind;

@@ -15,6 +15,7 @@ struct verdict_ctl {
 	struct verdicts *v;
 	verdict_fleet_fn fleet;
 	void *fleet_ctx;
+	const struct verdict_guard *guard;
 };
 
 /* kind and target of a request, target made canonical for net */
@@ -80,6 +81,11 @@ static int do_put(struct verdict_ctl *vc, const char *verb, enum imm_action act,
 		return -1;
 	if (fleet && !vc->fleet)
 		return ctl_error(reply, "--fleet: this agent has no Hive to forward the verdict to");
+	if (act == IMM_ACT_DENY && verdict_guard_deny(vc->guard, kind, target, err, sizeof(err))) {
+		fprintf(stderr, "immuned: block %s %s by uid %u (pid %d) refused: %s\n", verdict_kind_name(kind), target,
+			(unsigned)peer->uid, (int)peer->pid, err);
+		return ctl_error(reply, "refused: %s", err);
+	}
 	snprintf(source, sizeof(source), "operator:%u", (unsigned)peer->uid);
 	ret = verdict_put(vc->v, kind, target, act, source, true, err, sizeof(err));
 	if (ret)
@@ -255,6 +261,11 @@ void verdict_ctl_set_fleet(struct verdict_ctl *vc, verdict_fleet_fn fn, void *ct
 {
 	vc->fleet = fn;
 	vc->fleet_ctx = ctx;
+}
+
+void verdict_ctl_set_guard(struct verdict_ctl *vc, const struct verdict_guard *g)
+{
+	vc->guard = g;
 }
 
 void verdict_ctl_free(struct verdict_ctl *vc)

@@ -22,6 +22,8 @@ struct verdict_ctl;
 struct verdict_ctl *verdict_ctl_register(struct ctlsock *cs, struct verdicts *v);
 /* Who forwards "fleet": true requests (the Hive client); without one they are refused. */
 void verdict_ctl_set_fleet(struct verdict_ctl *vc, verdict_fleet_fn fn, void *ctx);
+/* What a block may not cover (verdict_guard_deny); g stays the caller's. */
+void verdict_ctl_set_guard(struct verdict_ctl *vc, const struct verdict_guard *g);
 void verdict_ctl_free(struct verdict_ctl *vc);
 
 #endif

@@ -4,6 +4,7 @@
  * before. The maps themselves are verdict.c's; this only asks and puts.
  */
 #include "verdict.h"
+#include "protected.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +40,26 @@ int verdict_rule_block_net(struct verdicts *v, const char *ip, uint16_t port, co
 	else
 		snprintf(target, tn, "%s", ip);
 	return verdict_put(v, VK_NET, target, IMM_ACT_DENY, source, true, err, n);
+}
+
+int verdict_guard_deny(const struct verdict_guard *g, enum verdict_kind kind, const char *target, char *err,
+		       size_t n)
+{
+	const char *why = NULL;
+
+	if (!g)
+		return 0;
+	if (kind == VK_NET) {
+		struct verdict_net t;
+		if (verdict_parse_net(target, &t, err, n))
+			return -EINVAL;
+		if (g->hive_link_in && g->hive_link_in(g->ctx, &t))
+			return verdict_fail(err, n, -EPERM, "net %s covers this agent's link to the Hive", target);
+		return 0;
+	}
+	if (protected_path(g->protect, target, &why))
+		return verdict_fail(err, n, -EPERM, "%s is protected (%s)", target, why ? why : "");
+	return 0;
 }
 
 struct stale {

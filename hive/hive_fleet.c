@@ -541,6 +541,37 @@ static int cmd_revoke(const cJSON *req, cJSON *reply, const struct ctl_peer *pee
 	return 0;
 }
 
+/* Revocation undone: the agent id may say hello again. Its proposals
+ * rejected at the revocation stay rejected. */
+static int cmd_unrevoke(const cJSON *req, cJSON *reply, const struct ctl_peer *peer, void *ctx)
+{
+	(void)ctx;
+	const char *id = ctl_str(req, "agent_id");
+	char by[48], was[48] = "";
+	if (!id || !*id || strlen(id) >= 128)
+		return ctl_error(reply, "\"agent_id\" is needed");
+	snprintf(by, sizeof(by), "operator:%u", (unsigned)peer->uid);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(H.db, "DELETE FROM fleet_revoked WHERE agent_id = ? RETURNING revoked_by", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		snprintf(was, sizeof(was), "%s", (const char *)sqlite3_column_text(st, 0));
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return ctl_error(reply, "%s", sqlite3_errmsg(H.db));
+	if (!was[0])
+		return ctl_error(reply, "agent %.127s is not revoked", id);
+	hive_log("agent %s unrevoked by %s (revoked by %s)", id, by, was);
+	cJSON_AddStringToObject(reply, "agent_id", id);
+	cJSON_AddFalseToObject(reply, "revoked");
+	return 0;
+}
+
 void hive_fleet_register(struct ctlsock *cs)
 {
 	ctlsock_register(cs, "block", cmd_fleet, "block", CTL_ADMIN);
@@ -551,6 +582,7 @@ void hive_fleet_register(struct ctlsock *cs)
 	ctlsock_register(cs, "approve", cmd_decide, "approve", CTL_ADMIN);
 	ctlsock_register(cs, "reject", cmd_decide, "reject", CTL_ADMIN);
 	ctlsock_register(cs, "agent_revoke", cmd_revoke, NULL, CTL_ADMIN);
+	ctlsock_register(cs, "agent_unrevoke", cmd_unrevoke, NULL, CTL_ADMIN);
 }
 
 void hive_fleet_status(cJSON *r)

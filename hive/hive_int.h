@@ -43,6 +43,8 @@ struct conn {
 	bool more;         /* input left unread this turn */
 	bool reading;      /* EPOLLIN armed (off while the peer does not read its output) */
 	bool quiet;        /* closed without a log line (flood control) */
+	time_t refused;    /* set: a `refused` frame went out; input is dropped until the peer closes */
+	char why[200];     /* the refusal, for the close */
 	struct frame_buf in;
 	unsigned char *out;
 	size_t out_len, out_off;

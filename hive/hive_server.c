@@ -147,6 +147,27 @@ int hive_send(struct conn *c, cJSON *o)
 	return 0;
 }
 
+/*
+ * A refused agent is told why before its link closes: one `refused` frame
+ * (docs/hive-protocol.md), then what it sends is dropped unread until it
+ * closes, or for 5 s (sweep). Closing at once, with its next frames unread,
+ * would reset the connection and could lose the frame on the way.
+ */
+static void refuse(struct conn *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void refuse(struct conn *c, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
+	c->refused = time(NULL);
+	cJSON *r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "type", "refused");
+	cJSON_AddStringToObject(r, "code", code);
+	cJSON_AddStringToObject(r, "reason", c->why);
+	hive_send(c, r);
+}
+
 /* Write a bounded share of what is queued. */
 static void flush_out(struct conn *c)
 {
@@ -171,6 +192,13 @@ static void flush_out(struct conn *c)
 	arm(c);
 }
 
+/* A certificate refused only for being in the CRL completes the handshake,
+ * so that the agent can be told why (refuse); any other fault still fails it. */
+static int revoked_through(int ok, X509_STORE_CTX *x)
+{
+	return ok || X509_STORE_CTX_get_error(x) == X509_V_ERR_CERT_REVOKED;
+}
+
 /* The certificate names the agent, exactly: its CN or one of its SAN URIs. */
 static bool identity_matches(const struct conn *c, const char *id)
 {
@@ -191,18 +219,23 @@ static int handle_hello(struct conn *c, const cJSON *m)
 	}
 	if (!id || !*id || strlen(id) >= sizeof(c->agent_id)) {
 		hive_log("%s: hello without a usable agent_id: refused", c->peer);
-		return -1;
+		H.refused++;
+		refuse(c, "hello", "a hello needs an agent_id of 1 to %zu bytes", sizeof(c->agent_id) - 1);
+		return 0;
 	}
 	if (!identity_matches(c, id)) {
 		hive_log("%s: agent id '%.60s' is not its certificate's identity (CN '%s'%s): refused", c->peer, id,
 			 c->cn, c->uris[0] ? " or a SAN URI" : "");
 		H.refused++;
-		return -1;
+		refuse(c, "identity", "agent id '%.60s' is not this certificate's identity (CN '%.60s'%s)", id, c->cn,
+		       c->uris[0] ? " or a SAN URI" : "");
+		return 0;
 	}
 	if (hive_revoked(id)) {
 		hive_log("%s: agent %s is revoked: refused", c->peer, id);
 		H.revoked_refused++;
-		return -1;
+		refuse(c, "revoked", "agent %.100s is revoked at this Hive (immunectl agent revoke)", id);
+		return 0;
 	}
 	snprintf(c->agent_id, sizeof(c->agent_id), "%s", id);
 	snprintf(c->host, sizeof(c->host), "%s", host ? host : id);
@@ -251,6 +284,13 @@ static void handshake(struct conn *c)
 		H.nhandshakes--;
 		hive_tls_peer_ids(c->ssl, c->cn, sizeof(c->cn), c->uris, sizeof(c->uris));
 		arm(c);
+		/* a certificate in --crl passes the handshake (revoked_through) only to be told so */
+		if (SSL_get_verify_result(c->ssl) == X509_V_ERR_CERT_REVOKED || hive_tls_peer_revoked(H.ctx, c->ssl)) {
+			hive_log("%s: certificate revoked (CN '%s', in --crl): refused", c->peer, c->cn);
+			H.refused++;
+			refuse(c, "certificate_revoked", "this agent's certificate (CN '%.60s') is revoked in the Hive's CRL",
+			       c->cn);
+		}
 		return;
 	}
 	int e = SSL_get_error(c->ssl, r);
@@ -289,7 +329,7 @@ static void on_readable(struct conn *c)
 			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 				break;
 			if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)) {
-				hive_conn_kill(c, "peer closed");
+				hive_conn_kill(c, c->refused ? c->why : "peer closed");
 				break;
 			}
 			hive_tls_error(c->ssl, err, sizeof(err));
@@ -305,7 +345,7 @@ static void on_readable(struct conn *c)
 		cJSON *m;
 		enum frame_status st = FRAME_NEED;
 		while (!c->dead && (st = frame_next(&c->in, &m, err, sizeof(err))) == FRAME_OK) {
-			int hr = handle(c, m);
+			int hr = c->refused ? 0 : handle(c, m);
 			cJSON_Delete(m);
 			if (hr) {
 				H.malformed++;
@@ -422,6 +462,8 @@ static void sweep(time_t now)
 			hive_conn_kill(c, "handshake timed out");
 		else if (now - c->last_seen > HIVE_IDLE_TIMEOUT_S)
 			hive_conn_kill(c, "silent for too long");
+		else if (c->refused && now - c->refused >= 5)
+			hive_conn_kill(c, c->why);
 	}
 	if (H.accept_paused_until && now >= H.accept_paused_until) {
 		H.accept_paused_until = 0;
@@ -645,6 +687,8 @@ int hive_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	H.ctx = hive_tls_ctx(true, ca, cert, key, err, sizeof(err));
+	if (H.ctx)
+		SSL_CTX_set_verify(H.ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, revoked_through);
 	if (!H.ctx) {
 		fprintf(stderr, "immuned --role hive: %s\n", err);
 		return 1;

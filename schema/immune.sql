@@ -18,29 +18,41 @@ CREATE TABLE IF NOT EXISTS verdicts (
 
 -- One row per rule or IOC match. hive_acked (agent side): 0 until the Hive acknowledged it, 1 then,
 -- 2 when the Hive refused it (the reason is in hive_dead_letters).
+-- The columns from time_ns to doc are one list in the code (INCIDENT_COLUMN_LIST, daemon/incident.h),
+-- shared with signals below; a test compares both tables with this file.
 CREATE TABLE IF NOT EXISTS incidents (
-    id            INTEGER PRIMARY KEY,  -- the agent's sequence number for the Hive
-    host          TEXT    NOT NULL,
-    agent_id      TEXT,                 -- Hive side: which agent sent it
-    agent_seq     INTEGER,              -- Hive side: the agent's id for the row
-    time_ns       INTEGER NOT NULL,     -- UNIX epoch ns of the event
-    rule_id       TEXT    NOT NULL,
-    rule_title    TEXT    NOT NULL,
-    rule_level    TEXT,
-    rule_tags     TEXT,                 -- JSON array
-    rule_author   TEXT,
-    event_kind    TEXT    NOT NULL,     -- exec, open, connect
-    pid           INTEGER,
-    ppid          INTEGER,
-    uid           INTEGER,
-    executable    TEXT,
-    command_line  TEXT,
+    -- the agent's sequence number for the Hive
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    -- Hive side: which agent sent it
+    agent_id TEXT,
+    -- Hive side: the agent's id for the row
+    agent_seq INTEGER,
+    -- UNIX epoch ns of the event
+    time_ns INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_title TEXT NOT NULL,
+    rule_level TEXT,
+    -- JSON array
+    rule_tags TEXT,
+    rule_author TEXT,
+    -- exec, open, connect
+    event_kind TEXT NOT NULL,
+    pid INTEGER,
+    ppid INTEGER,
+    uid INTEGER,
+    executable TEXT,
+    command_line TEXT,
     parent_executable TEXT,
-    target        TEXT,                 -- file path or destination
-    action        TEXT    NOT NULL,     -- alert, block, kill
-    verdict       TEXT,                 -- what was done: 'alerted', 'denied', 'killed'
-    doc           TEXT    NOT NULL,     -- the incident as one ECS JSON object
-    hive_acked    INTEGER NOT NULL DEFAULT 0
+    -- file path or destination
+    target TEXT,
+    -- alert, block, kill (a signal: always alert, never enforced)
+    action TEXT NOT NULL,
+    -- what was done: 'alerted', 'denied', 'killed' (a signal: 'signal')
+    verdict TEXT,
+    -- the incident (or signal) as one ECS JSON object
+    doc TEXT NOT NULL,
+    hive_acked INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS incidents_time ON incidents (time_ns);
 CREATE INDEX IF NOT EXISTS incidents_rule ON incidents (rule_id);
@@ -49,26 +61,34 @@ CREATE INDEX IF NOT EXISTS incidents_unacked ON incidents (hive_acked) WHERE hiv
 CREATE UNIQUE INDEX IF NOT EXISTS incidents_agent_seq ON incidents (agent_id, agent_seq) WHERE agent_id IS NOT NULL;
 
 -- Matches of rules below --min-level (and of the threat-hunting folder): stored and counted, never alerts.
+-- An incident's columns without the Hive's (a signal never leaves the agent).
 CREATE TABLE IF NOT EXISTS signals (
-    id            INTEGER PRIMARY KEY,
-    host          TEXT    NOT NULL,
-    time_ns       INTEGER NOT NULL,     -- UNIX epoch ns of the event
-    rule_id       TEXT    NOT NULL,
-    rule_title    TEXT    NOT NULL,
-    rule_level    TEXT,
-    rule_tags     TEXT,                 -- JSON array
-    rule_author   TEXT,
-    event_kind    TEXT    NOT NULL,     -- exec, open, connect
-    pid           INTEGER,
-    ppid          INTEGER,
-    uid           INTEGER,
-    executable    TEXT,
-    command_line  TEXT,
+    id INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    -- UNIX epoch ns of the event
+    time_ns INTEGER NOT NULL,
+    rule_id TEXT NOT NULL,
+    rule_title TEXT NOT NULL,
+    rule_level TEXT,
+    -- JSON array
+    rule_tags TEXT,
+    rule_author TEXT,
+    -- exec, open, connect
+    event_kind TEXT NOT NULL,
+    pid INTEGER,
+    ppid INTEGER,
+    uid INTEGER,
+    executable TEXT,
+    command_line TEXT,
     parent_executable TEXT,
-    target        TEXT,                 -- file path or destination
-    action        TEXT    NOT NULL,     -- always alert: signals are never enforced
-    verdict       TEXT,                 -- 'signal'
-    doc           TEXT    NOT NULL      -- the signal as one ECS JSON object
+    -- file path or destination
+    target TEXT,
+    -- alert, block, kill (a signal: always alert, never enforced)
+    action TEXT NOT NULL,
+    -- what was done: 'alerted', 'denied', 'killed' (a signal: 'signal')
+    verdict TEXT,
+    -- the incident (or signal) as one ECS JSON object
+    doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS signals_time ON signals (time_ns);
 CREATE INDEX IF NOT EXISTS signals_rule ON signals (rule_id);

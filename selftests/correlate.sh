@@ -3,7 +3,7 @@
 # discovery burst from one shell is one incident (the built-in "Discovery
 # Burst From One Process Tree"), naming the shell's launcher as its process
 # tree and carrying the commands that made it; the same commands scattered
-# over separate process trees raise none. Download → chmod +x → run is one
+# over separate process trees raise none. Download → chmod +x → run of that file is one
 # incident, the same steps in the wrong order none; a credential read then a
 # connection out is one. POSIX sh.
 #   selftests/correlate.sh BUILD_DIR
@@ -90,7 +90,7 @@ for p in $SCATTERED; do
 done
 check "the burst raised one incident, not one per further command" "1" "$(burst_count $TPID)"
 
-# download → chmod +x → run, from one shell (curl copies the probe by a file:// URL: no network)
+# download → chmod +x → run of the same file (curl copies the probe by a file:// URL: no network)
 DROP=5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a010
 CRED=5d1c3a0e-7f2b-4c8e-9a61-1c0de5c0a020
 tree_count() { # RULE PID: that rule's incidents whose process tree is PID
@@ -109,14 +109,23 @@ SRC=$(cd "$(dirname "$PROBE")" && pwd)/$(basename "$PROBE")
 timeout 20 sh -c "curl -so '$W/dl/tool' 'file://$SRC' && chmod +x '$W/dl/tool' && '$W/dl/tool' true" >/dev/null &
 DPID2=$!
 wait $DPID2
-check "download, chmod +x and run from one shell raise one incident" "1" "$(wait_for $DROP $DPID2)"
-summary=$(grep "$DROP" "$W/incidents.json" | grep "\"group\":\"ProcessTree=$DPID2 " | python3 -c '
+# the dropper's correlation is keyed on the file (payload=PATH), not on the process tree
+payload_count() { # RULE PATH
+	grep "$1" "$W/incidents.json" 2>/dev/null | grep -c "\"group\":\"payload=$2\""
+}
+i=0
+while [ $i -lt 50 ] && [ "$(payload_count $DROP "$W/dl/tool")" -lt 1 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+check "download, chmod +x and run of that file raise one incident" "1" "$(payload_count $DROP "$W/dl/tool")"
+summary=$(grep "$DROP" "$W/incidents.json" | grep "\"group\":\"payload=$W/dl/tool\"" | python3 -c '
 import json, sys
 c = json.loads(sys.stdin.readline())["immune"]["correlation"]
 print(c["type"], " ".join(e["action"] + ":" + e["executable"].rsplit("/", 1)[1] for e in c["events"]))')
-check "it lists the download, the chmod and the run, in order" "temporal_ordered open:curl exec:chmod exec:tool" "$summary"
-# the same steps in the wrong order: none
-timeout 20 sh -c "'$W/dl/tool' true && chmod +x '$W/dl/tool' && curl -so '$W/dl/tool2' 'file://$SRC'" >/dev/null &
+check "it lists the download and the run, in order" "temporal_ordered open:curl exec:tool" "$summary"
+# the same steps in the wrong order (a file run, then downloaded over): none
+timeout 20 sh -c "cp '$SRC' '$W/dl/tool3' && '$W/dl/tool3' true && curl -so '$W/dl/tool3' 'file://$SRC'" >/dev/null &
 WPID=$!
 wait $WPID
 
@@ -128,7 +137,7 @@ if command -v python3 >/dev/null 2>&1; then
 	check "a credential file read then a connection out raise one incident" "1" "$(wait_for $CRED $CPID)"
 fi
 sleep 0.5
-check "the dropper's steps in the wrong order raise none" "0" "$(tree_count $DROP $WPID)"
+check "the dropper's steps in the wrong order raise none" "0" "$(payload_count $DROP "$W/dl/tool3")"
 
 if command -v sqlite3 >/dev/null 2>&1; then
 	i=0

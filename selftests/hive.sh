@@ -163,6 +163,9 @@ grep -q "agent id 'a1' is not its certificate's identity (CN 'a2')" hive.log && 
 	notok "an id that only starts with the certificate's CN is refused" ||
 	ok "an id that only starts with the certificate's CN is refused"
 check "... nothing stored under it" "0" "$(q "SELECT count(*) FROM incidents WHERE agent_id = 'a1-web'")"
+# a refused hello is told why: the agent logs it in one line naming the Hive
+grep -qF "immuned: hive localhost:$PORT: down: refused by the Hive: identity: agent id 'a1-web' is not this certificate's identity (CN 'a1')" pfx.err &&
+	ok "a refused agent is told why and logs it naming the Hive" || notok "a refused agent is told why: $(tail -3 pfx.err)"
 hello() { printf '{"type":"hello","agent_id":"%s","hostname":"%s","version":"t","verdict_version":%s}\n' "$1" "$1" "${2:-0}"; }
 out=$( (hello spiffe://fleet/web-1; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem uri1.pem uri1.key --until heartbeat 2>&1)
 echo "$out" | grep -q '"type":"heartbeat"' && ok "a SAN URI is an identity too (spiffe://fleet/web-1)" ||
@@ -309,6 +312,28 @@ grep -q closed p3.err && ok "... the revoked agent's connection is gone" || noto
 out=$( (hello p3; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem p3.pem p3.key --until heartbeat 2>&1)
 echo "$out" | grep -q '"type":"heartbeat"' && notok "a revoked agent is refused at hello" || ok "a revoked agent is refused at hello"
 grep -q "agent p3 is revoked: refused" hive.log && ok "... and the Hive says so" || notok "... and the Hive says so"
+echo "$out" | grep '^{"type":"refused"' >>frames.json
+echo "$out" | grep -q '^{"type":"refused","code":"revoked","reason":"agent p3 is revoked at this Hive' &&
+	ok "... and tells the agent why in a refused frame" || notok "... and tells the agent why: $out"
+# a real agent refused at hello: one line, and no tight reconnect loop (the next try is 15-30 s away)
+before=$(grep -c "agent p3 is revoked: refused" hive.log)
+"$IMMUNED" --replay ev5.json --db p3.db --agent-id p3 --hive localhost:$PORT --hive-ca fleet-ca.pem \
+	--hive-cert p3.pem --hive-key p3.key --hive-drain-seconds 5 >/dev/null 2>p3a.err &&
+	notok "a revoked agent's incidents are not taken" || ok "a revoked agent's incidents are not taken"
+check "... it said the refusal once" "1" "$(grep -c "down: refused by the Hive: revoked: agent p3 is revoked at this Hive" p3a.err)"
+check "... and tried once in 5 s, not in a loop" "1" "$(($(grep -c "agent p3 is revoked: refused" hive.log) - before))"
+# un-revoke: persisted, logged with who asked, the next hello served
+out=$("$IMMUNECTL" --socket hive.sock agent unrevoke p3 2>&1)
+check "immunectl agent unrevoke" "agent p3 unrevoked: its hello is served again" "$out"
+grep -q "agent p3 unrevoked by operator:0 (revoked by operator:0)" hive.log && ok "... logged with who asked" ||
+	notok "... logged with who asked: $(tail -2 hive.log)"
+check "... gone from fleet_revoked" "0" "$(q "SELECT count(*) FROM fleet_revoked WHERE agent_id = 'p3'")"
+out=$( (hello p3; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem p3.pem p3.key --until heartbeat 2>&1)
+echo "$out" | grep -q '"type":"heartbeat"' && ok "an unrevoked agent is served again" || notok "an unrevoked agent is served: $out"
+out=$("$IMMUNECTL" --socket hive.sock agent unrevoke p3 2>&1)
+rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "agent p3 is not revoked" && ok "unrevoking an agent that is not revoked is an error" ||
+	notok "unrevoking an agent that is not revoked (exit $rc): $out"
 
 # ---- 150 idle TCP connections do not keep a real agent out; the loop stays up
 $PEER $PORT --idle 150 --hold 8 >idle.out &
@@ -395,6 +420,8 @@ kill "$HPID" && wait "$HPID" 2>/dev/null
 start_hive --crl fleet.crl && ok "the Hive starts with --crl" || notok "the Hive starts with --crl: $(tail -2 hive.log)"
 agent gone ev5.json 3 && notok "a certificate in the CRL is refused" || ok "a certificate in the CRL is refused"
 grep -q "certificate revoked" hive.log && ok "... and the Hive says why" || notok "... and the Hive says why: $(tail -3 hive.log)"
+grep -q "refused by the Hive: certificate_revoked: this agent's certificate (CN 'gone') is revoked in the Hive's CRL" gone.err &&
+	ok "... and so does the agent, told by a refused frame" || notok "... and so does the agent: $(tail -3 gone.err)"
 agent a3 ev5.json 20 && ok "the others are served with --crl" || notok "the others are served with --crl: $(tail -2 a3.err)"
 
 # ---- the Hive's control socket replies against schema/socket.schema.json; immunectl prints them
@@ -428,6 +455,7 @@ cases = [({"cmd": "status"}, "hive_status"),
          ({"cmd": "proposals", "state": "all"}, "proposals"),
          ({"cmd": "reject", "proposal": int(sys.argv[3]), "reason": "schema test"}, "decide"),
          ({"cmd": "agent_revoke", "agent_id": "nobody"}, "agent_revoke"),
+         ({"cmd": "agent_unrevoke", "agent_id": "nobody"}, "agent_unrevoke"),
          ({"cmd": "ioc_push", "name": "schema-test", "text": "ip:10.9.8.31\n"}, "ioc_push"),
          ({"cmd": "incidents", "limit": 3}, "incidents")]
 for req, rdef in cases:
@@ -532,7 +560,7 @@ if [ "$(id -u)" = 0 ]; then
 		grep -q "127.0.0.0/24 not applied here" live.err && break
 		sleep 0.1
 	done
-	grep -q "127.0.0.0/24 not applied here: it covers this agent's link to the Hive" live.err &&
+	grep -q "127.0.0.0/24 not applied here: net 127.0.0.0/24 covers this agent's link to the Hive" live.err &&
 		ok "an agent does not apply a fleet block on its own link to the Hive" ||
 		notok "an agent does not apply a fleet block on its own link: $(tail -3 live.err)"
 	sqlite3 hive.db "DELETE FROM fleet_verdicts WHERE target = '127.0.0.0/24'"

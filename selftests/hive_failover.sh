@@ -212,7 +212,7 @@ done
 if [ -n "$x" ]; then
 	LIST="localhost:$PC,localhost:$PB" agent "$x" ev200.json 20 && ok "agent $x, whose primary refuses the handshake, drains to b" ||
 		notok "agent $x drains to b: $(tail -n 3 "$x.err")"
-	grep -q "hive localhost:$PC: backing off: certificate refused: " "$x.err" &&
+	grep -q "hive localhost:$PC: down: certificate refused: " "$x.err" &&
 		grep -q "failed over from localhost:$PC to localhost:$PB" "$x.err" &&
 		ok "... saying why ($(grep -o "certificate refused: .*" "$x.err" | head -n 1)), and that it failed over" || notok "... saying why: $(grep hive "$x.err")"
 else

@@ -29,6 +29,9 @@ EOF
 rule 1c001 file_event "TargetFilename|startswith: '$W/spool/cron/'"
 rule 1c002 file_access "TargetFilename: '$W/data/secret.txt'"
 rule 1c003 file_event "TargetFilename|contains: '/.immune-sel/'"
+mkdir "$W/keep"
+rule 1c004 file_access "TargetFilename: '$W/keep/linked.txt'"
+rule 1c005 file_access "TargetFilename: '$W/keep/moved.txt'"
 
 "$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --rules "$W/rules" \
 	--format json --output "$W/incidents.json" --stats-interval 0 2>"$W/immuned.log" &
@@ -64,6 +67,29 @@ fi
 ctl --json status | grep -q '"filtered"' && ok "status counts filtered events per kind" ||
 	notok "status counts filtered events per kind"
 
+# The kernel remembers each file's decision; what names the file differently
+# must be decided again. A hard link: the same inode, another name.
+echo x >"$W/data/plain.txt"
+cat "$W/data/plain.txt" "$W/data/plain.txt" >/dev/null
+ln "$W/data/plain.txt" "$W/keep/linked.txt"
+cat "$W/keep/linked.txt" >/dev/null
+# A rename: the same dentry and inode, another parent and name.
+echo x >"$W/data/before.txt"
+cat "$W/data/before.txt" "$W/data/before.txt" >/dev/null
+mv "$W/data/before.txt" "$W/keep/moved.txt"
+cat "$W/keep/moved.txt" >/dev/null
+# A rule loaded later for a file already decided: the keys' generation changed.
+echo x >"$W/data/late.txt"
+cat "$W/data/late.txt" "$W/data/late.txt" >/dev/null
+rule 1c006 file_access "TargetFilename: '$W/data/late.txt'"
+kill -HUP $DPID
+i=0
+while [ $i -lt 100 ] && ! grep -q "reloaded" "$W/immuned.log"; do
+	sleep 0.1
+	i=$((i + 1))
+done
+cat "$W/data/late.txt" >/dev/null
+
 # made after the daemon resolved its keys: covered by the ancestor's key and by name
 mkdir "$W/spool/cron"
 echo "* * * * * true" >"$W/spool/cron/root"
@@ -90,6 +116,14 @@ incident 0b5e1f00-0000-4000-8000-00000001c003 && ok "a write under a new directo
 	notok "a write under a new directory of a named directory is sent (name key)"
 incident 0b5e1f00-0000-4000-8000-00000001c002 && ok "a file replaced by rename is still sent (name key)" ||
 	notok "a file replaced by rename is still sent (name key)"
+incident 0b5e1f00-0000-4000-8000-00000001c004 && ok "a hard link to a file decided before is decided again (its name)" ||
+	notok "a hard link to a file decided before is decided again (its name)"
+incident 0b5e1f00-0000-4000-8000-00000001c005 && ok "a file decided before and renamed is decided again" ||
+	notok "a file decided before and renamed is decided again"
+incident 0b5e1f00-0000-4000-8000-00000001c006 && ok "a rule loaded after a file was decided sees its next open" ||
+	notok "a rule loaded after a file was decided sees its next open"
+n=$(grep -c "0b5e1f00-0000-4000-8000-00000001c006" "$W/incidents.json")
+check "only the open after the reload is an incident" "1" "$n"
 incident 6f1e0a01-3c2d-4b8e-9a01-000000000013 && ok "the built-in shell startup rule still fires" ||
 	notok "the built-in shell startup rule still fires"
 n=$(grep -c "0b5e1f00-0000-4000-8000-00000001c002" "$W/incidents.json")

@@ -15,30 +15,139 @@
 #include "testutil.h"
 
 
-static void test_schema_matches(void **s)
+/* The statements about one table, from its CREATE TABLE to the last statement ON it, squashed. */
+static char *table_text(const char *text, const char *table)
 {
-	(void)s;
-	static char text[1 << 16];
-	FILE *f = fopen("schema/immune.sql", "r");
-	if (!f)
-		fail_msg("schema/immune.sql: %s (run from the source tree)", strerror(errno));
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = 0;
-	const char *start = strstr(text, "CREATE TABLE IF NOT EXISTS incidents (");
+	char head[128], on[64];
+	snprintf(head, sizeof(head), "CREATE TABLE IF NOT EXISTS %s (", table);
+	snprintf(on, sizeof(on), "ON %s ", table);
+	const char *start = strstr(text, head);
 	assert_non_null(start);
-	/* up to the end of the last statement about incidents */
 	const char *end = start, *p;
-	while ((p = strstr(end, "ON incidents")))
+	while ((p = strstr(end, on)))
 		end = p + 1;
 	end = strchr(end, ';');
 	assert_non_null(end);
-	char *file = squash(start, (size_t)(end + 1 - start));
-	char *mine = squash(incident_schema_sql, strlen(incident_schema_sql));
-	if (strcmp(file, mine))
-		fail_msg("daemon/incident.c's incident_schema_sql differs from schema/immune.sql:\n%s\n%s", mine, file);
-	free(file);
-	free(mine);
+	return squash(start, (size_t)(end + 1 - start));
+}
+
+/* Both tables made from INCIDENT_COLUMN_LIST are exactly what schema/immune.sql says. */
+static void test_schema_matches(void **s)
+{
+	(void)s;
+	const char *text = read_source("schema/immune.sql");
+	const struct {
+		const char *table, *sql;
+	} t[] = { { "incidents", incident_schema_sql }, { "signals", signal_schema_sql } };
+	for (size_t i = 0; i < 2; i++) {
+		char *file = table_text(text, t[i].table);
+		char *mine = table_text(t[i].sql, t[i].table);
+		if (strcmp(file, mine))
+			fail_msg("daemon/incident.c's %s schema differs from schema/immune.sql:\n%s\n%s", t[i].table, mine,
+				 file);
+		free(file);
+		free(mine);
+	}
+}
+
+/* PRAGMA table_info of a table as one line per column: name, type, notnull, default, pk. */
+static char *columns_of(sqlite3 *db, const char *table)
+{
+	char sql[128], *buf = NULL;
+	size_t len = 0;
+	sqlite3_stmt *st;
+	FILE *out = open_memstream(&buf, &len);
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		fprintf(out, "%s %s %d %s %d\n", sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			sqlite3_column_int(st, 3), sqlite3_column_text(st, 4) ? (const char *)sqlite3_column_text(st, 4) : "-",
+			sqlite3_column_int(st, 5));
+	sqlite3_finalize(st);
+	fclose(out);
+	return buf;
+}
+
+static int count_rows(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static struct incident sample(void);
+
+/*
+ * A database made by the previous schema (tests/data/immune-schema-v1.sql, the
+ * two tables written out by hand) opens as it is: the tables made from the one
+ * column list have the same columns, so the old rows stay readable and new
+ * incidents and signals go in beside them; the Hive link's and `immunectl
+ * incidents`' queries run on it.
+ */
+static void test_previous_schema_upgrades(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/immune-inc-XXXXXX", old[600], fresh[600], err[256];
+	sqlite3 *db;
+	assert_non_null(mkdtemp(dir));
+	snprintf(old, sizeof(old), "%s/old.db", dir);
+	snprintf(fresh, sizeof(fresh), "%s/fresh.db", dir);
+	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, read_source("tests/data/immune-schema-v1.sql"), NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("the previous schema: %s", msg);
+	/* rows as the previous immuned wrote them */
+	assert_int_equal(sqlite3_exec(db,
+				      "INSERT INTO incidents (host, " INCIDENT_COLUMNS ") VALUES ('old', 1, 'r-old', 't', "
+				      "'high', '[]', 'a', 'exec', 1, 0, 0, '/x', 'x', '/p', '/x', 'alert', 'alerted', '{}');"
+				      "INSERT INTO signals (host, " INCIDENT_COLUMNS ") VALUES ('old', 1, 's-old', 't', "
+				      "'low', '[]', 'a', 'open', 1, 0, 0, '/x', 'x', '/p', '/etc/x', 'alert', 'signal', '{}');",
+				      NULL, NULL, &msg),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	struct incident_store *st = incident_store_open(old, err, sizeof(err));
+	if (!st)
+		fail_msg("%s", err);
+	struct incident in = sample();
+	assert_int_equal(incident_store_add(st, &in, "{\"new\":1}"), 0);
+	in.action = IMM_ACTION_ALERT;
+	in.verdict = "signal";
+	assert_int_equal(incident_store_add_signal(st, &in, "{\"new\":2}"), 0);
+	incident_store_close(st);
+	assert_non_null(st = incident_store_open(fresh, err, sizeof(err)));
+	incident_store_close(st);
+
+	sqlite3 *f;
+	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(fresh, &f), SQLITE_OK);
+	const char *tables[] = { "incidents", "signals" };
+	for (int i = 0; i < 2; i++) {
+		char *a = columns_of(db, tables[i]), *b = columns_of(f, tables[i]);
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM incidents WHERE rule_id IN ('r-old', 'r-1')"), 2);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM signals WHERE rule_id IN ('s-old', 'r-1')"), 2);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM signals WHERE verdict = 'signal' AND doc = '{\"new\":2}'"),
+			 1);
+	/* the Hive link's batch query and the control socket's, on the old file */
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM (SELECT id, " INCIDENT_COLUMNS
+					" FROM incidents WHERE hive_acked = 0 ORDER BY id)"),
+			 2);
+	assert_int_equal(count_rows(db, "SELECT count(*) FROM (SELECT id, time_ns, host, rule_id, rule_title, rule_level, "
+					"rule_author, event_kind, pid, executable, command_line, target, action, verdict "
+					"FROM signals)"),
+			 2);
+	sqlite3_close(db);
+	sqlite3_close(f);
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static struct imm_event ev;
@@ -226,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_json_doc),
 		cmocka_unit_test(test_text_line),
 		cmocka_unit_test(test_store_batches),
+		cmocka_unit_test(test_previous_schema_upgrades),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

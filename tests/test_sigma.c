@@ -110,6 +110,33 @@ static void test_check_rules_output(void **s)
 	free(buf);
 }
 
+/* --check-rules reports interest, holds and protection for the rules given only: the built-in open rules,
+ * loaded quietly for correlations to name, never appear (one decision: detect_check_rules' view) */
+static void test_check_rules_reports_given_only(void **s)
+{
+	(void)s;
+	char path[] = "/tmp/immune-test-given-XXXXXX.yml", want[600], *buf = NULL;
+	size_t len = 0;
+	int fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	static const char y[] = "title: given open\nid: g-open\nlogsource: {category: file_event, product: linux}\n"
+				"detection:\n  sel: {TargetFilename|startswith: '/etc/given-'}\n  condition: sel\n";
+	assert_int_equal(write(fd, y, sizeof(y) - 1), (ssize_t)(sizeof(y) - 1));
+	close(fd);
+	char *paths[] = { path };
+	FILE *out = open_memstream(&buf, &len);
+	assert_int_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want), "interest %s g-open: ", path);
+	assert_non_null(strstr(buf, want));
+	assert_int_equal(count_lines(buf, "interest /tmp/immune-test-given-", NULL), 1);
+	assert_int_equal(count_lines(buf, "interest builtin:", NULL), 0);
+	assert_null(strstr(buf, "builtin:"));
+	assert_non_null(strstr(buf, "1 loaded, 0 skipped\n"));
+	free(buf);
+	unlink(path);
+}
+
 static void test_malformed_yaml(void **s)
 {
 	(void)s;
@@ -255,6 +282,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus_counts),
 		cmocka_unit_test(test_check_rules_output),
+		cmocka_unit_test(test_check_rules_reports_given_only),
 		cmocka_unit_test(test_malformed_yaml),
 		cmocka_unit_test(test_multi_document_and_actions),
 		cmocka_unit_test(test_builtin_rules),

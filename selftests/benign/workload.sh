@@ -6,7 +6,13 @@
 # project with tests (also in a scratch directory under /tmp), serve files on
 # loopback and fetch them with curl, wget and urllib, TLS on loopback, pack
 # and unpack archives and backups, read the docs, edit a configuration file
-# under /etc, check disks, services and logs, make keys and certificates.
+# under /etc, check disks, services and logs, make keys and certificates;
+# then package queries, a configure script and make, git maintenance, the
+# python standard library, xz and incremental backups, rotating an
+# application's logs, ssh keys and known_hosts, systemd tooling, a test user
+# with a crontab, editing /etc files in a copy, building a .deb, and a second
+# look around. The harness runs it as a login session (loginuid set), as
+# sshd's pam_loginuid makes an administrator's.
 # $1 (= $BW) is its work directory, removed afterwards.
 # Nothing here is an attack; every incident it raises is noise.
 set -u
@@ -197,4 +203,122 @@ step "package and service checks"
 q apt list --installed; q systemctl is-active cron ssh; q systemctl show -p MainPID ssh
 q journalctl --disk-usage; q ls /etc/systemd/system; q cat /etc/crontab; q ls /etc/cron.d
 q update-alternatives --list editor; q locale; q getconf PAGESIZE; q ulimit -a
+step "packages: what is installed, what an upgrade would do (no network needed)"
+q apt-cache search --names-only '^coreutils$'; q apt-cache depends bash; q apt-cache rdepends --installed libc6
+q apt-get -s -o Debug::NoLocking=1 upgrade; q apt-get check; q dpkg -L coreutils; q dpkg --verify coreutils
+q dpkg-query -W -f='${Package} ${Version}\n'; q dpkg --print-architecture; q apt-mark showmanual
+
+step "a configure script, as autoconf writes them, then make"
+mkdir -p "$BW/cfg" && cd "$BW/cfg"
+cat > configure <<'SH'
+#!/bin/sh
+# probes the host and the compiler the way autoconf's output does
+echo "checking build system type... $(uname -m)-pc-$(uname -s | tr A-Z a-z)-gnu"
+for prog in cc gcc make install sed grep awk pkg-config; do
+	printf 'checking for %s... ' "$prog"; command -v "$prog" || echo no
+done
+cat > conftest.c <<'C'
+#include <stdio.h>
+#include <unistd.h>
+int main(void) { printf("%ld\n", sysconf(_SC_PAGESIZE)); return 0; }
+C
+printf 'checking whether the C compiler works... '
+cc -o conftest conftest.c && ./conftest >/dev/null && echo yes
+for h in stdint.h sys/epoll.h linux/bpf.h sqlite3.h; do
+	printf '#include <%s>\nint main(void) { return 0; }\n' "$h" > conftest.c
+	if cc -c conftest.c -o conftest.o 2>/dev/null; then echo "#define HAVE_$(echo "$h" | tr a-z./ A-Z__) 1"; fi
+done > config.h
+rm -f conftest conftest.c conftest.o
+echo "cores: $(getconf _NPROCESSORS_ONLN), host: $(hostname)"
+printf 'all: hello\nhello: hello.c config.h\n\t$(CC) -O2 -o $@ hello.c\nclean:\n\trm -f hello\n' > Makefile
+SH
+chmod +x configure
+printf '#include "config.h"\n#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' > hello.c
+q ./configure && make -s && ./hello >/dev/null && make -s clean
+q sh ./configure; cd "$BW"
+
+step "more git: history, maintenance"
+(cd proj && q git fsck && q git gc -q --aggressive && q git count-objects -v && q git log --since=1.day --author=dev &&
+	q git bisect start HEAD v0.1 && q git bisect reset && q git archive --format=tar.gz -o "$BW/proj-v0.1.tgz" v0.1 &&
+	q git describe --tags --always && git config core.hooksPath .githooks && q git config --list --local)
+
+step "python: modules from the standard library, a report script"
+cat > "$BW/report.py" <<'PY'
+import csv, grp, io, os, pwd, shutil, sys
+users = [(u.pw_name, u.pw_uid, u.pw_shell) for u in pwd.getpwall()]
+logins = [u for u in users if not u[2].endswith(("nologin", "false"))]
+out = io.StringIO()
+w = csv.writer(out)
+w.writerow(["user", "uid", "shell"])
+w.writerows(logins)
+total, used, free = shutil.disk_usage("/")
+print(out.getvalue(), len(grp.getgrall()), "groups;", f"{used * 100 // total}% of / used", os.cpu_count(), "cpus")
+PY
+q python3 "$BW/report.py"; q python3 -m timeit -n 1000 'sum(range(100))'; q python3 -m cProfile -s time "$BW/report.py"
+q python3 -m zipfile -c "$BW/py.zip" py; q python3 -m zipfile -l "$BW/py.zip"; q python3 -m tarfile -l "$BW/src.tgz"
+q python3 -m base64 -e /etc/hostname; q python3 -c 'import hashlib; print(hashlib.sha256(open("/etc/hostname", "rb").read()).hexdigest())'
+q python3 -c 'import socket; print(socket.gethostname(), socket.getfqdn())'; q python3 -m sysconfig
+
+step "archives: xz, zstd-less compression levels, an incremental backup"
+tar -cf - proj py | xz -T1 -6 > "$BW/work.txz" && q xz -l "$BW/work.txz" && xz -dc "$BW/work.txz" | tar -tf - >/dev/null
+tar --listed-incremental="$BW/snap" -czf "$BW/inc0.tgz" proj && echo more >> proj/notes.md &&
+	tar --listed-incremental="$BW/snap" -czf "$BW/inc1.tgz" proj && q tar -tzf "$BW/inc1.tgz"
+gzip -9 -c /etc/services > "$BW/services.gz" && q gzip -l "$BW/services.gz" && q zcat "$BW/services.gz"
+
+step "rotate an application's logs by hand, as logrotate would"
+mkdir -p "$BW/app/log"
+for i in $(seq 200); do echo "$(date +%FT%T) worker[$$]: request $i ok"; done > "$BW/app/log/app.log"
+for n in 3 2 1; do [ -e "$BW/app/log/app.log.$n.gz" ] && mv "$BW/app/log/app.log.$n.gz" "$BW/app/log/app.log.$((n + 1)).gz"; done
+cp "$BW/app/log/app.log" "$BW/app/log/app.log.1" && truncate -s 0 "$BW/app/log/app.log" && gzip -9 "$BW/app/log/app.log.1"
+find "$BW/app/log" -name 'app.log.*.gz' -mtime +7 -delete; q ls -la "$BW/app/log"; q zcat "$BW/app/log/app.log.1.gz"
+# the same for a service that logs under /var/log: copy, truncate in place (copytruncate), drop the old ones
+VL=/var/log/immune-benign-$$
+mkdir -p "$VL" && cp "$BW/app/log/app.log.1.gz" "$VL/app.log.2.gz" && seq 100 > "$VL/app.log"
+cp "$VL/app.log" "$VL/app.log.1" && truncate -s 0 "$VL/app.log" && gzip -f "$VL/app.log.1" && rm -f "$VL/app.log.2.gz"
+q du -sh /var/log; q ls -la "$VL"; rm -rf "$VL"
+
+step "backups of configuration and homes, certificates that expire"
+tar -czf "$BW/etc-full.tgz" /etc 2>/dev/null; q tar -tzf "$BW/etc-full.tgz"
+[ -e "$HOME/.ssh/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C dev -f "$HOME/.ssh/id_ed25519"
+mkdir -p "$BW/mirror" && cp -a "$HOME/." "$BW/mirror/home/" && tar -czf "$BW/mirror/home.tgz" -C "$BW" home
+q find /etc /usr/share/ca-certificates -name '*.pem' -o -name '*.crt'; q openssl x509 -in "$BW/dev.crt" -noout -checkend 86400
+
+step "ssh: a test key, its fingerprint, known_hosts housekeeping, the client's effective configuration"
+ssh-keygen -q -t rsa -b 2048 -N '' -C ci-test -f "$BW/ci_rsa" && q ssh-keygen -y -f "$BW/ci_rsa" && q ssh-keygen -lf "$BW/ci_rsa.pub"
+echo "[127.0.0.1]:2222 $(cat "$BW/ci_rsa.pub")" > "$HOME/.ssh/known_hosts" && q ssh-keygen -F '[127.0.0.1]:2222' -f "$HOME/.ssh/known_hosts"
+q ssh-keygen -R '[127.0.0.1]:2222' -f "$HOME/.ssh/known_hosts"; q ssh -G localhost; q ssh -V
+
+step "systemd tooling that needs no running manager"
+printf '[Unit]\nDescription=benign demo\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n' > "$BW/demo.service"
+q systemd-analyze calendar daily 'Mon *-*-* 03:00'; q systemd-analyze timespan 90min; q systemd-analyze verify "$BW/demo.service"
+q systemd-escape -p /var/lib/demo; q systemd-id128 new; q systemd-detect-virt
+
+step "a test user for a CI job: create it, give it a crontab, look, remove it all"
+U=ibu$$
+useradd -m -s /bin/bash -c "CI job user" "$U" && q id "$U" && q chage -l "$U" && q getent passwd "$U"
+printf '# m h dom mon dow command\n15 3 * * * /usr/bin/find /home/%s/tmp -mtime +3 -delete\n' "$U" > "$BW/user.cron"
+if command -v crontab >/dev/null; then q crontab -u "$U" "$BW/user.cron" && q crontab -u "$U" -l && q crontab -u "$U" -r; fi
+q passwd -S "$U"; q usermod -c "CI job user (retired)" "$U"; userdel -r "$U" 2>/dev/null
+
+step "edit system configuration in a copy before installing it"
+mkdir -p "$BW/etc" && cp -a /etc/ssh/ssh_config /etc/hosts /etc/services /etc/passwd "$BW/etc/"
+sed -i 's/^#   ServerAliveInterval.*/ServerAliveInterval 60/' "$BW/etc/ssh_config" && q diff -u /etc/ssh/ssh_config "$BW/etc/ssh_config"
+echo "127.0.0.1 build-cache.internal" >> "$BW/etc/hosts" && q diff /etc/hosts "$BW/etc/hosts"
+awk -F: '$3 >= 1000 && $3 < 65534 { print $1 }' "$BW/etc/passwd" >/dev/null; q grep -c . "$BW/etc/services"
+
+step "build a Debian package of a small tool and inspect it"
+P=$BW/pkg/benign-tool_1.0_all
+mkdir -p "$P/DEBIAN" "$P/usr/local/bin" "$P/usr/share/doc/benign-tool"
+printf '#!/bin/sh\necho "benign-tool 1.0"\n' > "$P/usr/local/bin/benign-tool" && chmod 755 "$P/usr/local/bin/benign-tool"
+printf 'Package: benign-tool\nVersion: 1.0\nArchitecture: all\nMaintainer: Dev <dev@example.org>\nDescription: a demo\n' > "$P/DEBIAN/control"
+printf '#!/bin/sh\nset -e\necho "configured benign-tool"\n' > "$P/DEBIAN/postinst" && chmod 755 "$P/DEBIAN/postinst"
+echo "demo" > "$P/usr/share/doc/benign-tool/README"
+q fakeroot dpkg-deb --build "$P" "$BW/pkg/" && q dpkg-deb -I "$BW"/pkg/benign-tool_1.0_all.deb && q dpkg-deb -c "$BW"/pkg/benign-tool_1.0_all.deb
+mkdir -p "$BW/pkg/x" && q dpkg-deb -x "$BW"/pkg/benign-tool_1.0_all.deb "$BW/pkg/x" && "$BW/pkg/x/usr/local/bin/benign-tool" >/dev/null
+
+step "look around again, as admins do after a change"
+for _ in 1 2 3; do q ps aux --sort=-%cpu; q top -bn1 -o %MEM; q ss -tanp; q ip -br addr; q lsof -nP -iTCP -sTCP:LISTEN; q uptime; done
+q find /var/log -type f -size +1M; q du -sh /var/cache/apt /var/lib/dpkg /usr/share; q find /etc -mmin -60 -type f
+q df -i; q vmstat 1 2; q free -h; q cat /proc/loadavg; q ls -la /proc/self/fd; q pstree -p $$
+
 echo "workload done"

@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-W=$(mktemp -d "/tmp/immune-$1.XXXXXX")
+W=$(mktemp -d "/tmp/immune-$1.XXXXXX") || { echo "no work dir (suite name $1?)"; exit 1; }
 PIN=/sys/fs/bpf/immune-$1-$$
 SOCK=$W/immune.sock
 DB=$W/immune.db

@@ -31,10 +31,40 @@ def header(path):
     return None, None
 
 
-def run_tree(argv, cwd, env, timeout):
-    """Start argv as the root of a new session; wait, killing the group on timeout."""
-    p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+def scenario_set(path):
+    """'# set: unseen' marks a scenario written after the rules it is scored against, to measure how
+    they generalise; the others are 'tuned' (the rules were written or tuned with them in view)."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"#\s*set:\s*(\S+)", line)
+            if m:
+                return m.group(1)
+    return "tuned"
+
+
+def login_session():
+    """What pam_loginuid does for sshd and login: the process starts an audit login session.
+
+    When the harness itself runs inside a login session whose loginuid the kernel keeps
+    immutable, the workload stays in that one (a login session all the same)."""
+    try:
+        with open("/proc/self/loginuid", "w") as f:
+            f.write(str(os.getuid()))
+    except OSError:
+        pass
+
+
+def run_tree(argv, cwd, env, timeout, login=False):
+    """Start argv as the root of a new session; wait, killing the group on timeout.
+
+    timeout(1) is the root, not bash: the daemon's ProcessTree is the first
+    process above the shells, so each tree gets its own (otherwise every
+    scenario and the benign workload would share the harness's python as one
+    tree, and a correlation could join two of them or stay quiet in one
+    because it fired in another)."""
+    p = subprocess.Popen(["timeout", "-s", "KILL", str(timeout + 5)] + argv, cwd=cwd, env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         start_new_session=True, preexec_fn=login_session if login else None)
     try:
         out, _ = p.communicate(timeout=timeout)
         rc = p.returncode
@@ -65,7 +95,8 @@ def drive(workdir, scenarios, benign):
         pid, rc, out = run_tree(["bash", os.path.abspath(path), sw], sw, env, SCENARIO_TIMEOUT_S)
         shutil.rmtree(sw, ignore_errors=True)
         log.write(f"== {name} pid {pid} rc {rc}\n{out}\n")
-        roots.append({"name": name, "kind": "attack", "technique": tech, "title": title, "pid": pid, "rc": rc,
+        roots.append({"name": name, "kind": "attack", "set": scenario_set(path), "technique": tech, "title": title,
+                      "pid": pid, "rc": rc,
                       "parent": os.getpid()})
         time.sleep(0.05)
     if benign:
@@ -73,7 +104,9 @@ def drive(workdir, scenarios, benign):
         os.makedirs(bw)
         env = dict(os.environ, BW=bw)
         t0 = time.time()
-        pid, rc, out = run_tree(["bash", os.path.abspath(benign), bw], bw, env, BENIGN_TIMEOUT_S)
+        # an administrator's session is a login session (loginuid set); the attack
+        # scenarios are a foothold's commands, from a service or a dropper (none)
+        pid, rc, out = run_tree(["bash", os.path.abspath(benign), bw], bw, env, BENIGN_TIMEOUT_S, login=True)
         log.write(f"== benign pid {pid} rc {rc} {time.time() - t0:.0f} s\n{out}\n")
         roots.append({"name": "benign", "kind": "benign", "pid": pid, "rc": rc, "seconds": round(time.time() - t0),
                       "parent": os.getpid()})
@@ -149,6 +182,14 @@ def score(events_path, roots_path, min_recall, max_noise):
         for i in benign:
             for h in hits[i]:
                 print(f"  noise: {h[1]} ({h[0]}, {h[2]})")
+    sets = {}
+    for i in attacks:
+        n = sets.setdefault(roots[i].get("set", "tuned"), [0, 0])
+        n[0] += bool(hits[i])
+        n[1] += 1
+    for name, (d, n) in sorted(sets.items(), key=lambda kv: kv[0] != "tuned"):
+        print(f"recall, {name} scenarios: {d}/{n} = {100.0 * d / n:.1f}%"
+              + (" (written after the rules they are scored against)" if name.startswith("unseen") else ""))
     print(f"recall: {len(detected)}/{len(attacks)} scenarios = {recall:.1f}%; noise: {noise}; "
           f"incidents outside both trees: {unattributed}")
     passed = failed = 0

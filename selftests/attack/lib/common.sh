@@ -33,7 +33,8 @@ mkhome() {
 # prints its port. Gone after 15 s whatever happens.
 listen() {
 	local pf=$SW/.port.$RANDOM
-	timeout 15 python3 - "$pf" <<'PY' &
+	# its output goes nowhere: inheriting the $(listen) pipe would hold the caller until it exits
+	timeout 15 python3 - "$pf" <<'PY' >/dev/null 2>&1 &
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0)); s.listen(4)

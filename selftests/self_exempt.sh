@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Nothing local cuts the agent off from its Hive or its own files:
+#  - `immunectl block` of the Hive's address (or a net holding it), of
+#    immuned, immunectl, the config, the database or the certificates is
+#    refused with its reason;
+#  - a deny that got into the pinned maps anyway (written here with bpftool)
+#    does not stop the daemon: it reconnects to its Hive through a
+#    verdict on the Hive's address and port and delivers incidents, and opens
+#    its database under a file verdict on it, while any other process is
+#    denied both; the exemption follows the daemon across a restart;
+#  - a live agent refused at hello shows the Hive's reason in `status`.
+#   selftests/self_exempt.sh BUILD_DIR        (root; fallback enforcement)
+set -u
+BUILD=${1:-build}
+MODE=fallback
+. "$(dirname "$0")/lib/scenario.sh" self_exempt
+IMMUNED=$(cd "$(dirname "$IMMUNED")" && pwd)/$(basename "$IMMUNED")
+IMMUNECTL=$(cd "$(dirname "$IMMUNECTL")" && pwd)/$(basename "$IMMUNECTL")
+PROBE=$(cd "$(dirname "$PROBE")" && pwd)/$(basename "$PROBE")
+for t in openssl sqlite3 bpftool python3; do
+	command -v $t >/dev/null || { echo "SKIPPED: needs $t"; exit 0; }
+done
+PORT=$((20000 + $$ % 20000))
+HPID=
+cleanup_all() {
+	stop_daemon
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
+	rm -rf "$PIN"
+	if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup_all EXIT INT TERM
+cd "$W" || exit 1
+
+mkca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.pem" \
+	-days 30 -subj "/CN=$1" 2>/dev/null; }
+mkcert() { # NAME SAN
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
+	printf 'subjectAltName=%s\n' "$2" >"$1.ext"
+	openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 30 \
+		-extfile "$1.ext" 2>/dev/null
+}
+mkca ca
+mkcert hive "IP:127.0.0.1"
+mkcert live "DNS:live"
+
+start_hive() {
+	"$IMMUNED" --role hive --listen 127.0.0.1:$PORT --ca ca.pem --cert hive.pem --key hive.key \
+		--db hive.db --socket hive.sock 2>>hive.log &
+	HPID=$!
+	for _ in $(seq 50); do
+		"$IMMUNECTL" --socket hive.sock status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_agent() { # RUN
+	"$IMMUNED" --enforce fallback --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --stats-interval 0 --format json \
+		--output "agent.$1.out" --hive 127.0.0.1:$PORT --hive-ca ca.pem --hive-cert live.pem --hive-key live.key \
+		--agent-id live 2>"agent.$1.log" &
+	DPID=$!
+	for _ in $(seq 100); do
+		ctl status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+link_up() { # wait until the agent's link is connected
+	for _ in $(seq 150); do
+		ctl --json status 2>/dev/null | tr -d ' \t\n' | grep -q '"link":"connected"' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+stored() { sqlite3 hive.db "SELECT count(*) FROM incidents WHERE agent_id = 'live'" 2>/dev/null || echo 0; }
+incident() { # one exec from /tmp: a built-in rule's incident
+	cp /bin/true "$W/x-$1" && "$W/x-$1"
+}
+delivered() { # N: wait until the Hive holds more than N of the agent's incidents
+	for _ in $(seq 150); do
+		[ "$(stored)" -gt "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+self_tgid() { bpftool -j map lookup pinned "$PIN/verdict_self" key 0 0 0 0 2>/dev/null |
+	python3 -c 'import json,sys; v=json.load(sys.stdin)["value"]; print(int.from_bytes(bytes(int(b,16) for b in v),"little") if isinstance(v,list) else v)'; }
+# hex of a verdict value: deny, any port, source "bpftool"
+deny_value() { python3 -c 'import sys,struct; print(" ".join("%02x"%b for b in struct.pack("<IHHQQ48s",1,0,0,0,0,b"bpftool")))'; }
+
+start_hive && ok "the Hive starts" || notok "the Hive starts: $(tail -3 hive.log)"
+start_agent 1 && ok "the agent starts in fallback mode" || notok "the agent starts: $(tail -5 agent.1.log)"
+link_up && ok "the agent's link to the Hive is up" || notok "the agent's link is up: $(tail -3 agent.1.log)"
+check "verdict_self holds the daemon's pid" "$DPID" "$(self_tgid)"
+
+# ---- the operator's own blocks that would cut the agent off are refused, with the reason
+refused() { # DESCRIPTION EXPECTED-TEXT ARGS...
+	local d=$1 want=$2 out rc
+	shift 2
+	out=$(ctl "$@" 2>&1)
+	rc=$?
+	if [ $rc = 1 ] && echo "$out" | grep -qF "$want"; then ok "$d"; else notok "$d (exit $rc: $out)"; fi
+}
+refused "block net of the Hive's address is refused" \
+	"refused: net 127.0.0.1 covers this agent's link to the Hive" block net 127.0.0.1
+refused "block net of the Hive's address and port is refused" \
+	"refused: net 127.0.0.1:$PORT covers this agent's link to the Hive" block net "127.0.0.1:$PORT"
+refused "block net of a network holding the Hive is refused" \
+	"refused: net 127.0.0.0/8 covers this agent's link to the Hive" block net 127.0.0.0/8
+refused "block exec of immuned is refused" "refused: $IMMUNED is protected" block exec "$IMMUNED"
+refused "block file of immunectl is refused" "refused: $IMMUNECTL is protected" block file "$IMMUNECTL"
+refused "block file of the database is refused" "is protected (immuned's database $DB)" block file "$DB"
+refused "block file of the agent's key is refused" "is protected (the agent's key $W/live.key)" block file "$W/live.key"
+refused "block file of the Hive CA is refused" "is protected (the Hive CA $W/ca.pem)" block file "$W/ca.pem"
+grep -q "block net 127.0.0.0/8 by uid 0 (pid [0-9]*) refused: net 127.0.0.0/8 covers" agent.1.log &&
+	ok "a refused block is logged with who asked" || notok "a refused block is logged: $(grep refused agent.1.log | head -3)"
+ctl block net 127.0.0.2 >/dev/null && ok "a block beside the Hive's address is taken" || notok "block net 127.0.0.2"
+ctl unblock net 127.0.0.2 >/dev/null
+check "nothing refused reached the maps" "0" "$(ctl --json verdicts | grep -c '"target"')"
+
+# ---- a deny that got into the pinned maps anyway: the Hive's address and port, the database
+before=$(stored)
+incident 1
+delivered "$before" && ok "an incident reaches the Hive" || notok "an incident reaches the Hive: $(tail -3 agent.1.log)"
+bpftool map update pinned "$PIN/verdict_net" \
+	key hex 00 00 00 00 00 00 00 00 00 00 ff ff 7f 00 00 01 $(printf '%02x %02x' $((PORT & 255)) $((PORT >> 8))) 00 00 \
+	value hex $(deny_value) && ok "bpftool put a deny of 127.0.0.1:$PORT in verdict_net" ||
+	notok "bpftool put a deny in verdict_net"
+read -r maj min ino < <(stat -c '%Hd %Ld %i' "$DB")
+kdev=$(((maj << 20) | min))
+le64() { python3 -c "import sys,struct; print(' '.join('%02x'%b for b in struct.pack('<Q',int(sys.argv[1]))))" "$1"; }
+bpftool map update pinned "$PIN/verdict_file" key hex $(le64 $kdev) $(le64 "$ino") value hex $(deny_value) &&
+	ok "bpftool put a deny of the database's inode in verdict_file" || notok "bpftool put a deny in verdict_file"
+check "another process's connect to the Hive is denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 $PORT)"
+check "another process's open of the database is killed" "signal 9" "$("$PROBE" exec "$PROBE" open "$DB")"
+# the Hive restarts: the agent must connect again through the verdict on its address
+kill "$HPID" && wait "$HPID" 2>/dev/null
+HPID=
+start_hive || notok "the Hive restarts"
+link_up && ok "the agent connects to its Hive again through a deny on its address" ||
+	notok "the agent connects again: $(tail -5 agent.1.log)"
+before=$(stored)
+incident 2
+delivered "$before" && ok "... and its incidents are still delivered" || notok "incidents delivered: $(tail -3 agent.1.log)"
+ctl --json status | tr -d ' \t\n' | grep -q '"dead_letters":0' &&
+	ok "the daemon still reads its database (status counts from a new read-only open)" ||
+	notok "the daemon reads its database: $(ctl --json status 2>&1 | head -c 300)"
+kill -0 "$DPID" 2>/dev/null && ok "the daemon was not killed" || notok "the daemon was killed"
+
+# ---- the exemption follows the daemon: cleared at its stop, the next one's at its start
+stop_daemon
+check "verdict_self is cleared when the daemon stops" "0" "$(self_tgid)"
+check "with no daemon, a connect to the Hive is still denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 $PORT)"
+start_agent 2 && ok "the agent starts again" || notok "the agent starts again: $(tail -5 agent.2.log)"
+check "verdict_self holds the new daemon's pid" "$DPID" "$(self_tgid)"
+link_up && ok "the restarted agent reaches its Hive through the deny" || notok "restarted agent link: $(tail -5 agent.2.log)"
+before=$(stored)
+incident 3
+delivered "$before" && ok "... and delivers" || notok "the restarted agent delivers: $(tail -3 agent.2.log)"
+check "another process is still denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 $PORT)"
+
+# ---- a live agent the Hive refuses: told why, shown in status, no tight reconnect loop
+"$IMMUNECTL" --socket hive.sock agent revoke live >/dev/null
+for _ in $(seq 100); do
+	ctl --json status | grep -q '"last_error":.*refused by the Hive' && break
+	sleep 0.1
+done
+want="refused by the Hive: revoked: agent live is revoked at this Hive (immunectl agent revoke)"
+check "status shows the Hive's refusal as last_error" "$want" \
+	"$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["hive"].get("last_error"))')"
+sleep 3
+check "the agent logged it once, naming the Hive" "1" "$(grep -c "immuned: hive 127.0.0.1:$PORT: down: $want" agent.2.log)"
+check "... and did not try again within 3 s" "1" "$(grep -c "agent live is revoked: refused" hive.log)"
+stop_daemon
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
