@@ -15,7 +15,10 @@
 # instances one store (--store URI --instance NAME; stored_by says which
 # instance stored a row), and the test then requires no duplicate at all (the
 # store's unique (agent, seq) key refuses them) and one fleet set. That path
-# is written against hivepg's options but not yet run.
+# was run on this branch merged with hivepg (653aa80) and a pg-temp cluster:
+# the store checks passed (no duplicate, none missing); the live agent's last
+# check found 2-3 of ~45 of its incidents stored but not yet acknowledged
+# after 40 s there, not seen with SQLite, not yet explained.
 #   selftests/hive_failover.sh BUILD_DIR
 set -u
 BUILD=${1:-build}
@@ -282,8 +285,12 @@ if [ "$(id -u)" = 0 ]; then
 	LPID=$!
 	st() { "$IMMUNECTL" --socket live.sock --json status 2>/dev/null; }
 	# real incidents on the live agent: an exec from /tmp (a built-in rule), N times
-	cp /bin/true "$W/fo-true"
-	fire() { for _ in $(seq "$1"); do "$W/fo-true" 2>/dev/null; done; }
+	nfire=0
+	fire() { # N: a new copy each time
+		nfire=$((nfire + 1))
+		cp /bin/true "$W/fo-true-$nfire"
+		for _ in $(seq "$1"); do "$W/fo-true-$nfire" 2>/dev/null; done
+	}
 	field() { python3 -c "import json,sys; h=json.load(sys.stdin)['hive']; print(eval(sys.argv[1]))" "$1"; }
 	on() { [ "$(st | field 'h["current"]' 2>/dev/null)" = "$1" ]; }
 	has() { "$IMMUNECTL" --socket live.sock verdicts net | grep -q "$1"; }
@@ -366,19 +373,14 @@ EOF
 	set_is "$vp" "$vo" "... with its primary's fleet set again"
 	grep -qF "back on $primary (preferred to $other)" live.err && ok "the agent says it is back on its primary" ||
 		notok "the agent says it is back: $(grep hive live.err | tail -n 3)"
-	fire 5
-	# what the live agent recorded through the failover and the return (the
-	# execs above, and whatever the host did), all delivered; it goes on
+	# what the live agent recorded through the failover and the restart (the
+	# 15 execs above, and whatever the host did), all delivered; it goes on
 	# recording, so up to a bound (an ack lost to a cut link is waited out: 30 s)
-	ours() { sqlite3 live.db "SELECT count(*) FROM incidents WHERE executable = '$W/fo-true'"; }
-	# (an exec from /tmp is also a step of a shipped correlation, which may hold
-	# its incident for the correlation's timespan: up to a minute here)
-	t0=$(date +%s%N)
-	wait_until 600 eval '[ "$(ours)" -ge 20 ]'
+	ours() { sqlite3 live.db "SELECT count(*) FROM incidents WHERE executable LIKE '$W/fo-true-%'"; }
+	wait_until 300 eval '[ "$(ours)" -ge 15 ]'
 	ours=$(ours)
-	echo "# the last 5 execs were in the live agent's database $((($(date +%s%N) - t0) / 1000000)) ms after they ran"
 	upto=$(sqlite3 live.db 'SELECT coalesce(max(id), 0) FROM incidents')
-	[ "$ours" -ge 20 ] && ok "the live agent recorded the 20 execs from /tmp ($ours)" || notok "the live agent recorded the 20 execs ($ours)"
+	[ "$ours" -ge 15 ] && ok "the live agent recorded the 15 execs from /tmp ($ours)" || notok "the live agent recorded the 15 execs ($ours)"
 	unacked() { sqlite3 live.db "SELECT count(*) FROM incidents WHERE id <= $upto AND hive_acked = 0"; }
 	t0=$(date +%s%N)
 	wait_until 400 eval '[ "$(unacked)" = 0 ]'
