@@ -320,6 +320,7 @@ static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u
 		return 0;
 	}
 	a->syscall = sc;
+	fill_hdr(&a->caller, IMM_K_EXEC, bpf_get_current_task_btf());
 	if (sc == IMM_SYS_EXECVEAT) {
 		a->dfd = (int)ctx->args[0];
 		a->filename = (const char *)ctx->args[1];

@@ -47,6 +47,9 @@ struct exec_args {
 	const char *const *argv;
 	int dfd;
 	__u32 syscall;
+	/* who called it, at entry: the gate reads this record by pidfd while the
+	 * exec is held (daemon/gate_proc.c mirrors the layout), not /proc */
+	struct imm_hdr caller;
 };
 
 struct connect_args {

@@ -3,6 +3,7 @@
  * action through the caller's callbacks → incident printed and stored.
  */
 #include "detect.h"
+#include "gate_net.h"
 #include "gate_rules.h"
 #include "event_json.h"
 #include "correlate.h"
@@ -201,7 +202,9 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 			d->st.action_errors++;
 		}
 	} else if (obj == GATE_OBJ_NET && ev->type == EBPF_EVENT_CONNECT) {
-		if (!a->block_net)
+		if (ev->outcome == IMM_OUTCOME_DENIED)
+			rc = 0; /* a verdict refused it already (put at load): nothing more to put */
+		else if (!a->block_net)
 			rc = -EOPNOTSUPP;
 		else if (ev->family == AF_UNIX || !ev->dst_ip[0])
 			rc = -EAFNOSUPPORT;
@@ -619,6 +622,7 @@ struct detect *detect_new(const struct detect_opts *o, char *err, size_t errlen)
 				goto fail;
 			}
 		}
+		d->st.rules_refused += gate_iocs_protect(d->ioc, o->protect, d->log);
 		if (ioc_finalize(d->ioc)) {
 			snprintf(err, errlen, "out of memory building the IOC filter");
 			goto fail;
@@ -835,6 +839,7 @@ int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, c
 		ioc_free(set);
 		return -1;
 	}
+	gate_iocs_protect(set, d->o.protect, d->log);
 	if (ioc_finalize(set)) {
 		snprintf(err, errlen, "%s: cannot build its Bloom filter", file);
 		ioc_free(set);
@@ -880,6 +885,22 @@ bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *s
 	return d->deny;
 }
 
+bool detect_would_act(struct detect *d, const struct imm_event *ev, const uint8_t *sha)
+{
+	const struct sigma_rule *hits[MAX_HITS];
+	static struct ioc_hit h;
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	int nsets = ioc_sets(d, sets);
+	for (int si = 0; si < nsets; si++) {
+		const char *p = ev->type == EBPF_EVENT_EXEC ? ev->executable : ev->abs_path;
+		if (ioc_match_path(sets[si], p ? p : "", &h) && h.action != IMM_ACTION_ALERT)
+			return true;
+		if (sha && ioc_match_sha256(sets[si], sha, &h) && h.action != IMM_ACTION_ALERT)
+			return true;
+	}
+	return matcher_match(d->hold_m, ev, hits, MAX_HITS) > 0;
+}
+
 struct blocking {
 	bool any;
 };
@@ -914,6 +935,14 @@ bool detect_exec_content_only(struct detect *d)
 	return !ioc_blocks(d, IOC_PATH);
 }
 
+bool detect_exec_identity_only(struct detect *d)
+{
+	for (int i = 0; i < d->hold_rs.n; i++)
+		if (d->hold_rs.rules[i]->ls == SIG_LS_PROCESS_CREATION && gate_rule_object(d->hold_rs.rules[i]) != GATE_OBJ_FILE)
+			return false;
+	return true;
+}
+
 bool detect_wants_exec_hold(struct detect *d)
 {
 	return !detect_exec_content_only(d) || detect_wants_sha256(d);
@@ -940,6 +969,17 @@ void detect_open_marks(struct detect *d, gate_mark_fn fn, void *ctx)
 	int n = ioc_sets(d, sets);
 	for (int i = 0; i < n; i++)
 		ioc_each(sets[i], IOC_PATH, mark_path, &m);
+}
+
+void detect_net_dests(struct detect *d, gate_net_fn fn, void *ctx)
+{
+	struct ioc_set *sets[1 + DETECT_FLEET_IOC_SETS];
+	for (int i = 0; i < d->hold_rs.n; i++)
+		if (!d->tuning || !tuning_is_signal(d->tuning, d->hold_rs.rules[i]))
+			gate_rule_net_dests(d->hold_rs.rules[i], fn, ctx);
+	int n = ioc_sets(d, sets);
+	for (int i = 0; i < n; i++)
+		gate_ioc_net_dests(sets[i], fn, ctx);
 }
 
 void detect_set_holds(struct detect *d, bool exec_hold, bool open_hold)

@@ -109,16 +109,25 @@ int detect_adopt(struct detect *d, struct detect *old, char *err, size_t errlen)
  * and then only the alert rules run on it.
  */
 bool detect_judge(struct detect *d, const struct imm_event *ev, const uint8_t *sha);
+/* Whether detect_judge would find anything to act on, without acting: no
+ * incident, no verdict, no output (the gate's reader answers the rest). */
+bool detect_would_act(struct detect *d, const struct imm_event *ev, const uint8_t *sha);
 /* What the holds need: any blocking rule or indicator on execs; a sha256 block. */
 bool detect_wants_exec_hold(struct detect *d);
 bool detect_wants_sha256(struct detect *d);
 /* Whether the exec rules that block look only at content (sha256): a judged,
  * unchanged inode then need not be held again. */
 bool detect_exec_content_only(struct detect *d);
+/* Whether they look only at the file's identity (Image, path:, sha256:): a
+ * judged inode gets the same answer until it is written or the rules change. */
+bool detect_exec_identity_only(struct detect *d);
 /* Paths the open hold marks: files (and their folders) named by blocking
  * file rules and path indicators. */
 void detect_open_marks(struct detect *d, gate_mark_fn fn, void *ctx);
 /* Which holds run: --check-rules, status and the stats say first-attempt or after-match by them. */
+/* The destinations block rules and indicators name on their own (gate_net.h). */
+struct gate_net_dest;
+void detect_net_dests(struct detect *d, void (*fn)(void *ctx, const struct gate_net_dest *dst), void *ctx);
 void detect_set_holds(struct detect *d, bool exec_hold, bool open_hold);
 /* An incident for a held syscall the gate could not judge (timeout, error): id "gate:<what>". */
 void detect_gate_incident(struct detect *d, const struct imm_event *ev, const char *what, const char *title,

@@ -1,9 +1,12 @@
 /*
- * The gate's fanotify machinery. The reader thread never judges: it answers
- * the daemon's own events at once, queues the others for the event loop and
- * keeps every held syscall's deadline, so a busy or stuck loop costs the
- * caller at most timeout_ms. The loop judges (detect is single-threaded) and
- * answers; whoever answers first wins, under the lock.
+ * The gate's fanotify machinery. The reader thread answers the daemon's own
+ * events at once, keeps every held syscall's deadline, so a busy or stuck
+ * loop costs the caller at most timeout_ms, and queues the rest for the event
+ * loop. While the loop sleeps (it then lets go of loop_mu: detect is
+ * single-threaded, and that lock makes the reader its only user meanwhile)
+ * the reader judges a held syscall itself when nothing would act on it, and
+ * answers without the hop; what would act goes to the loop, which judges it
+ * in full. Whoever answers first wins, under g->mu.
  */
 #include "gate.h"
 #include "arena.h"
@@ -11,6 +14,7 @@
 #include "gate_proc.h"
 #include "ioc.h"
 #include "protected.h"
+#include "users.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +59,8 @@ struct gate {
 	pthread_t th;
 	bool running;
 	pthread_mutex_t mu;
+	/* held by the event loop except while it sleeps; see gate_loop_leave */
+	pthread_mutex_t loop_mu;
 	struct held h[HELD_MAX];
 	struct gate_stats st;
 	/* execs the loop allowed, by thread: the same execve's next hold (its
@@ -65,9 +71,9 @@ struct gate {
 		long nr;
 		unsigned long args[6];
 	} cont[64];
-	/* the event loop's alone */
+	/* under loop_mu: the event loop's, or the reader's while the loop sleeps */
 	struct ioc_hasher *hasher;
-	bool exec_hold, open_hold, content_only, want_sha;
+	bool exec_hold, open_hold, identity_only, want_sha;
 	dev_t fs[FS_MAX];
 	int nfs;
 	struct judged j[JUDGED_MAX];
@@ -140,7 +146,22 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 	pthread_mutex_unlock(&g->mu);
 	if (c.tid != m->pid || now_ns() - c.t > 100000000ull)
 		return false;
-	return gate_proc_syscall(m->pid, &nr, args) == 0 && nr == c.nr && memcmp(args, c.args, sizeof(args)) == 0;
+	return gate_proc_exec_call(g->o.exec_args_map, m->pid, &nr, args, NULL) == 0 && nr == c.nr &&
+	       memcmp(args, c.args, sizeof(args)) == 0;
+}
+
+static bool judge_fast(struct gate *g, int slot);
+
+/* The file at fd is not held again until it is written (the kernel drops the
+ * mark then); a second hard link is another name the rules must see, unless
+ * the file is protected (no rule or indicator may block it under any name:
+ * Debian's ld.so has two links). */
+static bool ignore_mark(struct gate *g, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 &&
+	       (st.st_nlink <= 1 || (g->o.protect && protected_inode(g->o.protect, st.st_dev, st.st_ino, NULL))) &&
+	       fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) == 0;
 }
 
 static void take(struct gate *g, const struct fanotify_event_metadata *m)
@@ -149,6 +170,13 @@ static void take(struct gate *g, const struct fanotify_event_metadata *m)
 	bool self = is_self(m->pid), cont = !self && exec && continues_allowed(g, m);
 	if (self || cont) {
 		respond(g, m->fd, true);
+		/* a protected interpreter, while only identity is judged, gets the same answer
+		 * every time: no more holds (gate_refresh, under loop_mu, flushes the marks) */
+		if (cont && pthread_mutex_trylock(&g->loop_mu) == 0) {
+			if (g->identity_only && ignore_mark(g, m->fd))
+				bump(g, &g->st.ignore_marks);
+			pthread_mutex_unlock(&g->loop_mu);
+		}
 		close(m->fd);
 		pthread_mutex_lock(&g->mu);
 		if (self)
@@ -181,6 +209,13 @@ static void take(struct gate *g, const struct fanotify_event_metadata *m)
 	else
 		g->st.open_held++;
 	pthread_mutex_unlock(&g->mu);
+	/* the loop sleeps: judge here, no hop (the loop cannot take the slot meanwhile) */
+	if (pthread_mutex_trylock(&g->loop_mu) == 0) {
+		bool done = judge_fast(g, slot);
+		pthread_mutex_unlock(&g->loop_mu);
+		if (done)
+			return;
+	}
 	wake(g->efd);
 }
 
@@ -324,7 +359,7 @@ void gate_refresh(struct gate *g)
 	detect_open_marks(g->o.detect, mark_one, g);
 	g->open_hold = g->st.marked_files + g->st.marked_dirs > 0;
 	g->want_sha = detect_wants_sha256(g->o.detect);
-	g->content_only = detect_exec_content_only(g->o.detect);
+	g->identity_only = detect_exec_identity_only(g->o.detect);
 	bool want_exec = detect_wants_exec_hold(g->o.detect);
 	if (want_exec && !g->nfs && mark_filesystems(g, err, sizeof(err)))
 		fprintf(stderr, "immuned: gate: %s: execs are judged after they run\n", err);
@@ -402,37 +437,57 @@ static void finish(struct gate *g, int slot, bool allow, bool judged)
 	if (late && judged && !allow)
 		detect_gate_incident(g->o.detect, &g->ev, "late",
 				     "Held syscall judged deny after its deadline: it was already answered", false);
-	if (!late && allow && h->exec && judged && g->content_only && g->want_sha &&
-	    fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, h->fd, NULL) == 0)
-		bump(g, &g->st.ignore_marks); /* the kernel drops it when the file is written */
+	/* only the file's identity was judged: the same inode gets the same answer until it is written
+	 * (a second hard link is another name the rules must see) */
+	if (!late && allow && h->exec && judged && g->identity_only && ignore_mark(g, h->fd))
+		bump(g, &g->st.ignore_marks);
 	close(h->fd);
 	pthread_mutex_lock(&g->mu);
 	h->state = H_FREE;
 	pthread_mutex_unlock(&g->mu);
 }
 
-static void judge(struct gate *g, int slot, const uint8_t *sha)
+/*
+ * Judge the held syscall in slot and answer it. fast (the reader, while the
+ * loop sleeps): only an allow with nothing to report is answered here; false,
+ * with nothing changed, leaves it to the loop.
+ */
+static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 {
 	struct held *h = &g->h[slot];
 	uint64_t t0 = now_ns();
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena)) {
+	struct gate_call call = { .ok = false };
+	/* the reader opens no file (NSS would): an open the gate holds would wait on the reader itself */
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, fast ? NULL : g->o.users, &g->arena,
+			    g->o.exec_args_map, &call)) {
+		if (fast)
+			return false;
 		bump(g, &g->st.errors);
 		finish(g, slot, !g->o.fail_closed, false);
-		return;
+		return true;
 	}
+	if (fast && g->o.users && !(g->ev.user_name = users_cached(g->o.users, g->ev.uid)))
+		return false; /* an unknown user: the loop looks the name up */
+	struct last_exec *last = &g->last[(unsigned)h->tid % 64], was = *last;
 	if (h->exec && interpreter_of_last(g, h->tid, g->ev.filename))
 		g->ev.filename = g->ev.executable; /* judged as itself: the script was judged already */
 	uint64_t t1 = now_ns();
-	bool deny = detect_judge(g->o.detect, &g->ev, sha);
+	if (fast && detect_would_act(g->o.detect, &g->ev, sha)) {
+		*last = was; /* the loop judges it again, as the first hold */
+		return false;
+	}
+	bool deny = !fast && detect_judge(g->o.detect, &g->ev, sha);
 	uint64_t t2 = now_ns();
-	if (h->exec && !deny) {
-		struct cont c = { .tid = h->tid, .t = now_ns() };
-		if (gate_proc_syscall(h->tid, &c.nr, c.args) == 0) {
-			pthread_mutex_lock(&g->mu);
-			g->cont[(unsigned)h->tid % 64] = c;
-			pthread_mutex_unlock(&g->mu);
-		}
+	if (fast)
+		bump(g, &g->st.reader_judged);
+	if (h->exec && !deny && call.ok) {
+		/* the thread still waits in the syscall read above: no second read */
+		struct cont c = { .tid = h->tid, .t = now_ns(), .nr = call.nr };
+		memcpy(c.args, call.args, sizeof(c.args));
+		pthread_mutex_lock(&g->mu);
+		g->cont[(unsigned)h->tid % 64] = c;
+		pthread_mutex_unlock(&g->mu);
 	}
 	pthread_mutex_lock(&g->mu);
 	g->st.read_ns_total += t1 - t0;
@@ -443,13 +498,32 @@ static void judge(struct gate *g, int slot, const uint8_t *sha)
 	else if (!h->exec)
 		remember(g, g->ev.tid, false, 0);
 	finish(g, slot, !deny, true);
+	return true;
+}
+
+static bool judge_fast(struct gate *g, int slot)
+{
+	struct held *h = &g->h[slot];
+	uint8_t sha[32];
+	bool have = false;
+	if (h->exec && g->want_sha) {
+		if (!g->hasher || !ioc_hasher_cached(g->hasher, h->fd, sha))
+			return false; /* to be hashed: the loop's */
+		have = true;
+	}
+	if (!judge(g, slot, have ? sha : NULL, true))
+		return false;
+	if (have)
+		bump(g, &g->st.hash_cached);
+	return true;
 }
 
 static void report_timeout(struct gate *g, int slot)
 {
 	struct held *h = &g->h[slot];
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena) == 0)
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, g->o.exec_args_map,
+			    NULL) == 0)
 		detect_gate_incident(g->o.detect, &g->ev, "timeout",
 				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
 							"Held syscall not judged in time: allowed (fail-open)",
@@ -480,7 +554,7 @@ void gate_dispatch(struct gate *g)
 				if (h->answered)
 					h->state = H_QUEUED; /* timed out: reported below */
 				else
-					judge(g, slot, res[i].err ? NULL : res[i].sha256);
+					judge(g, slot, res[i].err ? NULL : res[i].sha256, false);
 			}
 		}
 	}
@@ -499,10 +573,10 @@ void gate_dispatch(struct gate *g)
 		struct held *h = &g->h[todo[k]];
 		uint8_t sha[32];
 		if (!h->exec || !g->want_sha || !g->hasher) {
-			judge(g, todo[k], NULL);
+			judge(g, todo[k], NULL, false);
 		} else if (ioc_hasher_cached(g->hasher, h->fd, sha)) {
 			bump(g, &g->st.hash_cached);
-			judge(g, todo[k], sha);
+			judge(g, todo[k], sha, false);
 		} else {
 			int dupfd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
 			h->state = H_HASHING;
@@ -511,7 +585,7 @@ void gate_dispatch(struct gate *g)
 											  ((uintptr_t)h->gen << 16)))) {
 				bump(g, &g->st.errors);
 				h->state = H_QUEUED;
-				judge(g, todo[k], NULL); /* rules and paths still judge it; the hash cannot */
+				judge(g, todo[k], NULL, false); /* rules and paths still judge it; the hash cannot */
 			}
 		}
 	}
@@ -549,6 +623,8 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		return NULL;
 	}
 	pthread_mutex_init(&g->mu, NULL);
+	pthread_mutex_init(&g->loop_mu, NULL);
+	pthread_mutex_lock(&g->loop_mu); /* the caller's, until it sleeps */
 	gate_refresh(g);
 	if (pthread_create(&g->th, NULL, reader, g)) {
 		snprintf(err, n, "cannot start the gate's reader thread");
@@ -588,10 +664,25 @@ void gate_stop(struct gate *g)
 		close(g->efd);
 	if (g->stopfd >= 0)
 		close(g->stopfd);
-	if (g->running)
+	if (g->running) {
 		pthread_mutex_destroy(&g->mu);
+		pthread_mutex_unlock(&g->loop_mu);
+		pthread_mutex_destroy(&g->loop_mu);
+	}
 	arena_free(&g->arena);
 	free(g);
+}
+
+void gate_loop_leave(struct gate *g)
+{
+	if (g)
+		pthread_mutex_unlock(&g->loop_mu);
+}
+
+void gate_loop_enter(struct gate *g)
+{
+	if (g)
+		pthread_mutex_lock(&g->loop_mu);
 }
 
 void gate_set_detect(struct gate *g, struct detect *d)
@@ -652,6 +743,7 @@ void gate_status(struct gate *g, cJSON *r)
 	cJSON_AddNumberToObject(o, "hashed", (double)st.hashed);
 	cJSON_AddNumberToObject(o, "hash_cached", (double)st.hash_cached);
 	cJSON_AddNumberToObject(o, "ignore_marks", (double)st.ignore_marks);
+	cJSON_AddNumberToObject(o, "judged_by_reader", (double)st.reader_judged);
 	uint64_t judged = st.allowed + st.denied;
 	cJSON_AddNumberToObject(o, "wait_us_mean", judged ? (double)(st.wait_ns_total / judged / 1000) : 0);
 	cJSON_AddNumberToObject(o, "wait_us_max", (double)(st.wait_ns_max / 1000));

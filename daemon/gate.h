@@ -6,7 +6,8 @@
  * events and keeps the deadline (a held syscall waits at most timeout_ms,
  * then the default answer goes out: allow unless fail_closed); the event
  * loop judges them with detect_judge, hashing executables in worker threads
- * when sha256 blocks are loaded. The daemon's own opens and execs are
+ * when sha256 blocks are loaded (or the reader does, while the loop sleeps,
+ * when nothing would match: see gate_loop_leave). The daemon's own opens and execs are
  * answered at once by the reader, so the daemon never waits on itself.
  */
 #ifndef IMMUNE_GATE_H
@@ -30,11 +31,13 @@ struct gate_opts {
 	bool fail_closed; /* deny what is not judged in time (default: allow, with an incident) */
 	unsigned hash_workers; /* 0 → 2 */
 	const struct protected_set *protect;
+	int exec_args_map; /* the sensor's pending_exec (gate_proc_exec_map), or -1: /proc/<tid>/syscall */
 };
 
 struct gate_stats {
 	uint64_t exec_held, open_held, self_allowed, continued, denied, allowed, timeouts, overflow, errors;
 	uint64_t hashed, hash_cached, ignore_marks;
+	uint64_t reader_judged; /* allowed by the reader thread while the loop slept: no hop */
 	uint64_t wait_ns_total, wait_ns_max; /* hold time of judged syscalls */
 	uint64_t read_ns_total, match_ns_total; /* of it: the /proc reads, the rules */
 	unsigned filesystems, marked_files, marked_dirs;
@@ -44,7 +47,17 @@ struct gate;
 
 /* NULL with a one-line reason when fanotify permission events are not available. */
 struct gate *gate_start(const struct gate_opts *o, char *err, size_t n);
+/* By the holder of the loop lock (gate_start's caller). */
 void gate_stop(struct gate *g);
+/*
+ * The event loop's lock: the caller of gate_start holds it from then on and
+ * lets go only to sleep (poll). While it sleeps, the reader thread judges a
+ * held syscall itself when no rule or indicator would act on it (the common
+ * case) and answers at once; anything that would act, or needs hashing, goes
+ * to the loop as before. The reader only tries the lock: it never waits on it.
+ */
+void gate_loop_leave(struct gate *g);
+void gate_loop_enter(struct gate *g);
 /* Readable when held syscalls or hash results wait for gate_dispatch. */
 int gate_fd(const struct gate *g);
 void gate_dispatch(struct gate *g);

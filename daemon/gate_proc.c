@@ -13,6 +13,8 @@
 #include "proc.h"
 #include "users.h"
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -74,13 +76,62 @@ int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6])
 	return 0;
 }
 
+/* bpf/sensor.bpf.h's struct exec_args as userspace lays it out (pointers are 8 bytes on both sides). */
+struct sensor_exec_args {
+	uint32_t valid;
+	uint64_t filename;
+	uint64_t argv;
+	int32_t dfd;
+	uint32_t syscall;
+	struct imm_hdr caller;
+};
+
+int gate_proc_exec_map(struct bpf_object *sensor)
+{
+	struct bpf_map *m = sensor ? bpf_object__find_map_by_name(sensor, "pending_exec") : NULL;
+	if (!m || bpf_map__value_size(m) != sizeof(struct sensor_exec_args))
+		return -1;
+	return bpf_map__fd(m);
+}
+
+int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6], struct imm_hdr *caller)
+{
+	struct sensor_exec_args e;
+	if (caller)
+		caller->kind = (uint32_t)-1; /* not from the sensor */
+	/* a thread other than the leader has no pidfd before 6.9 (PIDFD_THREAD): /proc then */
+	int pfd = map_fd < 0 ? -1 : (int)syscall(SYS_pidfd_open, tid, 0);
+	bool ok = pfd >= 0 && bpf_map_lookup_elem(map_fd, &pfd, &e) == 0 && e.valid;
+	if (pfd >= 0)
+		close(pfd);
+	if (!ok)
+		return gate_proc_syscall(tid, nr, args);
+	memset(args, 0, 6 * sizeof(*args));
+	if (e.syscall == IMM_SYS_EXECVEAT) {
+		*nr = SYS_execveat;
+		args[0] = (unsigned long)(long)e.dfd;
+		args[1] = e.filename;
+		args[2] = e.argv;
+	} else {
+		*nr = SYS_execve;
+		args[0] = e.filename;
+		args[1] = e.argv;
+	}
+	if (caller)
+		*caller = e.caller;
+	return 0;
+}
+
 /* A NUL-terminated string of the caller's at addr, at most max bytes with the NUL; length or -1. */
 static ssize_t mem_str(int mem, unsigned long addr, char *out, size_t max)
 {
 	size_t got = 0;
 	while (got < max - 1) {
-		/* stay within a page: the next one may be unmapped */
+		/* stay within a page: the next one may be unmapped; and start small,
+		 * most arguments are short (each byte read is copied from the caller) */
 		size_t chunk = 4096 - ((addr + got) & 4095);
+		if (!got && chunk > 256)
+			chunk = 256;
 		if (chunk > max - 1 - got)
 			chunk = max - 1 - got;
 		ssize_t r = pread(mem, out + got, chunk, (off_t)(addr + got));
@@ -118,9 +169,21 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 	if (n > 0)
 		ev->filename = arena_strndup(a, buf, (size_t)n);
 	uint32_t used = 0;
+	unsigned long ptrs[64];
+	int nptr = 0, at = 0;
 	for (int i = 0; argv && i < IMM_EVENT_MAX_ARGS; i++) {
-		unsigned long ptr = 0;
-		if (pread(mem, &ptr, sizeof(ptr), (off_t)(argv + i * sizeof(ptr))) != sizeof(ptr) || !ptr)
+		if (at == nptr) {
+			/* the pointers a page holds at a time, not one read each */
+			unsigned long from = argv + i * sizeof(ptrs[0]);
+			size_t want = sizeof(ptrs), page = 4096 - (from & 4095);
+			ssize_t r = pread(mem, ptrs, want < page ? want : page, (off_t)from);
+			if (r < (ssize_t)sizeof(ptrs[0]))
+				break;
+			nptr = (int)(r / (ssize_t)sizeof(ptrs[0]));
+			at = 0;
+		}
+		unsigned long ptr = ptrs[at++];
+		if (!ptr)
 			break;
 		if (used >= IMM_ARGS_MAX - 1) {
 			ev->truncated |= IMM_TRUNC_ARGS;
@@ -193,7 +256,7 @@ static void status_ids(struct imm_event *ev, pid_t tid)
 }
 
 int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
-		    struct users *users, struct arena *a)
+		    struct users *users, struct arena *a, int exec_map, struct gate_call *call)
 {
 	char p[64];
 	struct stat st;
@@ -214,10 +277,27 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	ev->ts_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (fstat(fd, &st))
 		return -errno;
-	status_ids(ev, tid);
+	struct imm_hdr caller;
+	bool have_args = (exec ? gate_proc_exec_call(exec_map, tid, &nr, args, &caller) : gate_proc_syscall(tid, &nr, args)) == 0;
+	if (exec && have_args && caller.kind == IMM_K_EXEC && caller.tid == (uint32_t)tid) {
+		/* the sensor saw the caller at sys_enter_execve: no /proc/<tid>/status */
+		ev->pid = caller.pid;
+		ev->ppid = caller.ppid;
+		ev->uid = caller.uid;
+		ev->gid = caller.gid;
+		ev->loginuid = caller.loginuid;
+		memcpy(ev->comm, caller.comm, sizeof(ev->comm) < sizeof(caller.comm) ? sizeof(ev->comm) : sizeof(caller.comm));
+		ev->comm[sizeof(ev->comm) - 1] = 0;
+	} else {
+		status_ids(ev, tid);
+	}
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	const char *path = readlink_a(p, a);
-	bool have_args = gate_proc_syscall(tid, &nr, args) == 0;
+	if (call) {
+		call->ok = have_args;
+		call->nr = nr;
+		memcpy(call->args, args, sizeof(args));
+	}
 	const struct proc_entry *self = proc_get(procs, ev->pid), *parent = proc_get(procs, ev->ppid);
 	if (exec) {
 		ev->executable = path;

@@ -4,6 +4,8 @@
  * would stop a protected binary.
  */
 #include "gate_rules.h"
+#include "gate_net.h"
+#include "ioc.h"
 #include "protected.h"
 #include "rule_paths.h"
 
@@ -69,6 +71,13 @@ bool gate_rule_marks(const struct sigma_rule *r, gate_mark_fn fn, void *ctx)
 	return ok;
 }
 
+static void too_wide(void *ctx, const struct gate_net_dest *d)
+{
+	const char **wide = ctx;
+	if (!*wide)
+		*wide = gate_net_refusal(d);
+}
+
 bool gate_rule_first_attempt(const struct sigma_rule *r, bool exec_hold, bool open_hold, const char **why)
 {
 	switch (r->ls) {
@@ -91,11 +100,19 @@ bool gate_rule_first_attempt(const struct sigma_rule *r, bool exec_hold, bool op
 		}
 		*why = "no open hold here (fanotify unavailable or --gate off): the first open completes";
 		return false;
-	default:
-		*why = gate_rule_object(r) == GATE_OBJ_NET ?
-			       "the first connect completes; later connects to the destination are refused in the kernel" :
-			       "the first connect completes; the process is killed on the match";
+	default: {
+		const char *wide = NULL;
+		if (gate_rule_net_dests(r, too_wide, &wide) && !wide) {
+			*why = "its destinations are connect verdicts from load: the first connect is refused in the kernel";
+			return true;
+		}
+		*why = wide ? wide :
+		       gate_rule_object(r) == GATE_OBJ_NET ?
+			      "not addresses by equality or |cidr alone: the first connect completes; later connects to the "
+			      "destination are refused in the kernel" :
+			      "the first connect completes; the process is killed on the match";
 		return false;
+	}
 	}
 }
 
@@ -156,6 +173,28 @@ unsigned gate_rules_protect(struct sigma_ruleset *rs, const struct protected_set
 		refused++;
 	}
 	return refused;
+}
+
+struct ioc_protect {
+	const struct protected_set *p;
+	FILE *log;
+};
+
+static bool ioc_refuse(void *ctx, const struct ioc_hit *h)
+{
+	struct ioc_protect *c = ctx;
+	const char *hit = NULL;
+	if (h->action == IMM_ACTION_ALERT || !protected_path(c->p, h->value, &hit))
+		return false;
+	fprintf(c->log, "refused %s:%u path:%s: %s would block %s, a protected binary; kept as an alert\n", h->file,
+		h->line, h->value, imm_action_name(h->action), hit ? hit : h->value);
+	return true;
+}
+
+unsigned gate_iocs_protect(struct ioc_set *s, const struct protected_set *p, FILE *log)
+{
+	struct ioc_protect c = { p, log };
+	return s && p ? ioc_each_hit(s, IOC_PATH, ioc_refuse, &c) : 0;
 }
 
 void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, FILE *out)

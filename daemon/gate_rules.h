@@ -45,6 +45,15 @@ bool gate_rule_first_attempt(const struct sigma_rule *r, bool exec_hold, bool op
  */
 unsigned gate_rules_protect(struct sigma_ruleset *rs, const struct protected_set *p, FILE *log);
 
+/*
+ * The same for indicators: a blocking path: indicator naming a protected
+ * binary (by inode when it exists, else by path) becomes an alert, with one
+ * line "refused FILE:LINE path:P: block would block B, a protected binary;
+ * kept as an alert". Returns how many were refused.
+ */
+struct ioc_set;
+unsigned gate_iocs_protect(struct ioc_set *s, const struct protected_set *p, FILE *log);
+
 /* --check-rules: one line per block or kill rule, "first-attempt" or
  * "after-match", with the object it stops and why. */
 void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, FILE *out);

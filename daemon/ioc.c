@@ -558,6 +558,24 @@ void ioc_each(const struct ioc_set *s, enum ioc_kind kind, ioc_each_fn fn, void 
 	}
 }
 
+unsigned ioc_each_hit(struct ioc_set *s, enum ioc_kind kind, ioc_hit_fn fn, void *ctx)
+{
+	static struct ioc_hit h; /* 4 KiB: not on the stack */
+	unsigned demoted = 0;
+	for (size_t off = 0; s && off < s->blen;) {
+		struct rec *r = (struct rec *)(s->blob + off);
+		if (r->kind == kind) {
+			fill_hit(s, r, &h);
+			if (fn(ctx, &h)) {
+				r->action = IMM_ACTION_ALERT;
+				demoted++;
+			}
+		}
+		off += (sizeof(struct rec) + r->len + 3) & ~(size_t)3;
+	}
+	return demoted;
+}
+
 void ioc_hex(const uint8_t *b, size_t n, char *out)
 {
 	static const char hx[] = "0123456789abcdef";

@@ -70,6 +70,10 @@ void ioc_get_stats(const struct ioc_set *s, struct ioc_stats *st);
 /* Every sha256 (as hex) or path indicator, with its action. */
 typedef void (*ioc_each_fn)(void *ctx, const char *value, enum imm_rule_action action);
 void ioc_each(const struct ioc_set *s, enum ioc_kind kind, ioc_each_fn fn, void *ctx);
+/* Every indicator of kind as a hit (text, file, line, action); one for which
+ * fn returns true becomes an alert (refused to block). Returns how many did. */
+typedef bool (*ioc_hit_fn)(void *ctx, const struct ioc_hit *h);
+unsigned ioc_each_hit(struct ioc_set *s, enum ioc_kind kind, ioc_hit_fn fn, void *ctx);
 const char *ioc_kind_name(enum ioc_kind k);
 
 /*

@@ -22,6 +22,8 @@
 #include "hive.h"
 #include "hive_addrs.h"
 #include "gate.h"
+#include "gate_net.h"
+#include "gate_proc.h"
 #include "gate_fleet.h"
 #include "protected.h"
 #include "config.h"
@@ -600,6 +602,21 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 	return r;
 }
 
+/* Whether a net target covers the agent's link to its Hive: the address configured (a literal) or on
+ * the link now. No rule, indicator or operator's block cuts it (gate_net, verdict_guard). */
+static bool hive_link_in(void *ctx, const struct verdict_net *t)
+{
+	(void)ctx;
+	return opt.hive && (gate_net_covers_hosts(opt.hive, t) || (hive && hive_agent_link_in(hive, t)));
+}
+
+/* Destinations named by the rules and indicators in force are refused before the first connect. */
+static void net_verdicts_refresh(void)
+{
+	if (verdicts && detector)
+		gate_net_apply(detector, verdicts, hive_link_in, NULL, stderr);
+}
+
 static int act_kill(void *ctx, uint32_t pid)
 {
 	(void)ctx;
@@ -722,6 +739,8 @@ static int reload(char *err, size_t n, char *restart, size_t rn)
 			take_reloadable(&opt, &old);
 		else if (gate)
 			gate_set_detect(gate, detector); /* the holds follow the new rules */
+		if (rc == 0)
+			net_verdicts_refresh();
 	} else {
 		snprintf(err, n, "%s", opt_err);
 	}
@@ -807,6 +826,7 @@ static void apply_hive_push(cJSON *m)
 				name->valuestring, ver->valuedouble, err);
 		} else {
 			fprintf(stderr, "immuned: hive: IOC set %s version %.0f applied\n", name->valuestring, ver->valuedouble);
+			net_verdicts_refresh();
 			if (gate)
 				gate_refresh(gate);
 		}
@@ -969,13 +989,6 @@ static struct protected_set *protect_new_or_exit(void)
 	return p;
 }
 
-/* Whether a net target covers the agent's link to its Hive (verdict_guard). */
-static bool hive_link_in(void *ctx, const struct verdict_net *t)
-{
-	(void)ctx;
-	return hive && hive_agent_link_in(hive, t);
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -999,7 +1012,10 @@ int main(int argc, char **argv)
 	}
 	protect = protect_new_or_exit();
 	if (opt.check_rules)
-		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) ? 1 : 0;
+		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) |
+				       gate_iocs_check(opt.niocs, (char **)opt.iocs, protect, stdout) ?
+			       1 :
+			       0;
 	if (opt.replay) {
 		struct replay_cmd rc = { .file = opt.replay, .output = opt.output, .db = opt.db_given ? opt.db : NULL,
 					 .hive = opt.hive != NULL, .drain_s = opt.hive_drain,
@@ -1130,6 +1146,7 @@ int main(int argc, char **argv)
 		ctlsock_add_status(cs, hive_status, NULL);
 	}
 
+	net_verdicts_refresh();
 	procs = proc_new(0);
 	users = users_new();
 	if (!procs || !users) {
@@ -1140,7 +1157,7 @@ int main(int argc, char **argv)
 	if (!opt.no_gate) {
 		struct gate_opts go = { .detect = detector, .procs = procs, .users = users,
 					.timeout_ms = opt.gate_timeout_ms, .fail_closed = opt.gate_fail_closed,
-					.protect = protect };
+					.protect = protect, .exec_args_map = gate_proc_exec_map(ebpf_object()) };
 		gate = gate_start(&go, e2, sizeof(e2));
 		if (!gate)
 			fprintf(stderr, "immuned: gate: %s: blocks act after the match\n", e2);
@@ -1163,8 +1180,11 @@ int main(int argc, char **argv)
 				 { .fd = metrics ? metrics_fd(metrics) : -1, .events = POLLIN },
 				 { .fd = gate_fd(gate), .events = POLLIN } };
 	while (!stop) {
-		/* the kernel wakes us past a batch; the timeout takes what is below it */
+		/* the kernel wakes us past a batch; the timeout takes what is below it.
+		 * Asleep, the loop lets the gate's reader judge held syscalls itself. */
+		gate_loop_leave(gate);
 		poll(pfd, 5, 100);
+		gate_loop_enter(gate);
 		if (pfd[4].revents)
 			gate_dispatch(gate);
 		if (reload_asked) {

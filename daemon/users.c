@@ -29,14 +29,21 @@ void users_free(struct users *u)
 	free(u);
 }
 
+const char *users_cached(struct users *u, uint32_t uid)
+{
+	struct user_slot *s = &u->slot[(uid * 2654435761u) >> 24];
+	/* an entry is trusted for a minute: accounts do change */
+	return s->used && s->uid == uid && time(NULL) - s->looked_up < 60 ? s->name : NULL;
+}
+
 const char *users_name(struct users *u, uint32_t uid)
 {
 	struct user_slot *s = &u->slot[(uid * 2654435761u) >> 24];
 	time_t now = time(NULL);
+	const char *c = users_cached(u, uid);
 
-	/* an entry is trusted for a minute: accounts do change */
-	if (s->used && s->uid == uid && now - s->looked_up < 60)
-		return s->name;
+	if (c)
+		return c;
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	s->uid = uid;

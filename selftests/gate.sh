@@ -9,7 +9,8 @@ MODE=${2:-fallback}
 # rule values compare lowercased: a lowercase directory of our own
 G=/tmp/immune-gate-$$
 mkdir -p "$G"
-trap 'stop_daemon; rm -rf "$PIN" "$W" "$G"' EXIT INT TERM
+LPIDS=
+trap 'stop_daemon; [ -z "$LPIDS" ] || kill $LPIDS 2>/dev/null; rm -rf "$PIN" "$W" "$G"' EXIT INT TERM
 
 cat >"$G/first-evil" <<SH
 #!/bin/sh
@@ -23,7 +24,9 @@ cp "$G/hashbad" "$G/renamed-copy"
 echo "top secret $$" >"$G/guarded-secret.txt"
 echo public >"$G/public.txt"
 HASH=$(sha256sum "$G/hashbad" | cut -d' ' -f1)
-printf 'action: block\nsha256:%s\n' "$HASH" >"$W/iocs"
+# line 3 names a protected binary (refused at load); line 4 a destination (a
+# connect verdict from load); line 5 a network wider than /16 (after match)
+printf 'action: block\nsha256:%s\npath:/bin/sh\nip:127.0.0.5\ncidr:10.0.0.0/8\n' "$HASH" >"$W/iocs"
 
 cat >"$W/rules.yml" <<YML
 title: Gate test, a script by name
@@ -61,11 +64,31 @@ detection:
     sel:
         Image: /bin/sh
     condition: sel
+---
+title: Gate test, a destination
+id: gate-dest
+logsource: {category: network_connection, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        DestinationIp: 127.0.0.3
+        DestinationPort: 47013
+    condition: sel
+---
+title: Gate test, a program and a destination
+id: gate-dest-prog
+logsource: {category: network_connection, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        Image|endswith: '/never-this-program'
+        DestinationIp: 127.0.0.4
+    condition: sel
 YML
 
 start_daemon() {
 	"$IMMUNED" --enforce "$MODE" --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --no-builtin-rules \
-		--rules "$W/rules.yml" --ioc "$W/iocs" --format json --output "$W/out.$1" --stats-interval 0 \
+		--rules "${RULES:-$W/rules.yml}" --ioc "$W/iocs" --format json --output "$W/out.$1" --stats-interval 0 \
 		2>"$W/immuned.$1.log" &
 	DPID=$!
 	i=0
@@ -86,10 +109,38 @@ echo "$cr" | grep -q '^first-attempt .* gate-cmdline: block stops the process' &
 echo "$cr" | grep -q '^first-attempt .* gate-file: block stops the file' && ok "--check-rules: a file rule is first-attempt" || notok "--check-rules file"
 echo "$cr" | grep -q "^refused .* gate-protected: block would block /bin/sh" && ok "--check-rules refuses a block of /bin/sh, naming rule and file" || notok "--check-rules protected ($cr)"
 
+echo "$cr" | grep -q '^first-attempt .* gate-dest: block stops the destination; its destinations are connect verdicts from load' && ok "--check-rules: a destination rule is first-attempt" || notok "--check-rules destination ($cr)"
+echo "$cr" | grep -q '^after-match .* gate-dest-prog: block stops the process' && ok "--check-rules: a program plus destination rule is after-match" || notok "--check-rules program+destination"
+cr=$("$IMMUNED" --check-rules --ioc "$W/iocs" "$W/rules.yml")
+echo "$cr" | grep -q "^refused $W/iocs:3 path:/bin/sh: block would block " && ok "--check-rules refuses a path: indicator of /bin/sh, naming file and line" || notok "--check-rules path indicator ($cr)"
+echo "$cr" | grep -q "^first-attempt $W/iocs:4: block stops the destination 127.0.0.5; a connect verdict from load" && ok "--check-rules: an ip: indicator is first-attempt" || notok "--check-rules ip indicator"
+echo "$cr" | grep -q "^after-match  *$W/iocs:5: block stops the destination 10.0.0.0/8; wider than /16" && ok "--check-rules: a cidr wider than /16 is after-match" || notok "--check-rules wide cidr"
+
+# listeners that say whether a connection ever reached them
+for port in 3:47013 3:47014 5:47015; do
+	"$PROBE" listen "127.0.0.${port%%:*}" "${port#*:}" 60 >"$W/listen.${port#*:}" &
+	LPIDS="$LPIDS $!"
+done
+sleep 0.3
+
 start_daemon 1 || { notok "daemon starts"; echo "$PASS passed, $FAIL failed"; exit 1; }
 ok "daemon starts with the gate"
 grep -q "refused $W/rules.yml gate-protected" "$W/immuned.1.log" && ok "the load refuses the protected block in one line" || notok "load refusal line"
 grep -q "gate: exec hold on, open hold on" "$W/immuned.1.log" && ok "both holds run" || notok "holds ($(grep gate: "$W/immuned.1.log"))"
+grep -q "^refused $W/iocs:3 path:/bin/sh: block would block " "$W/immuned.1.log" && ok "the load refuses the path: indicator of /bin/sh in one line" || notok "load refusal of the path indicator"
+grep -q "$W/iocs:5: not blocking 10.0.0.0/8 before a match: wider than /16" "$W/immuned.1.log" && ok "the load says a /8 waits for a match" || notok "wide cidr line"
+
+# destinations: the first connect is refused in the kernel; the peer never sees it
+check "the first connect to a rule's destination is refused" "errno EPERM" "$("$PROBE" connect 127.0.0.3 47013)"
+check "the first connect to an ip: indicator is refused" "errno EPERM" "$("$PROBE" connect 127.0.0.5 47015)"
+check "another port of that address connects" "ok" "$("$PROBE" connect 127.0.0.3 47014)"
+sleep 0.5
+check "the refused destinations' listeners saw nothing" "0 0" "$(grep -c accepted "$W/listen.47013") $(grep -c accepted "$W/listen.47015")"
+check "the allowed one's listener saw its connection" "1" "$(grep -c accepted "$W/listen.47014")"
+v=$(ctl verdicts net)
+echo "$v" | grep "127.0.0.3:47013" | grep -q "rule:gate-dest" && ok "the rule's destination is a verdict from the rule" || notok "rule net verdict ($v)"
+echo "$v" | grep "127.0.0.5" | grep -q "ioc:iocs" && ok "the indicator's destination is a verdict from its file" || notok "ioc net verdict ($v)"
+echo "$v" | grep -q "127.0.0.4\|10.0.0.0" && notok "an after-match destination was put at load ($v)" || ok "no after-match destination was put at load"
 
 # a script by name: denied at its first exec, before it writes anything
 check "a blocked script's first exec is denied" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
@@ -154,7 +205,52 @@ check "after a restart the command line is denied" "denied" "$(cmdline_exec)"
 check "after a restart the guarded file is denied" "errno EPERM" "$("$PROBE" open "$G/guarded-secret.txt")"
 check "after a restart the blocked hash is denied" "errno EPERM" "$("$PROBE" exec "$G/renamed-copy" true)"
 check "after a restart /bin/sh works" "fine" "$(/bin/sh -c 'echo fine')"
+check "after a restart the destination is refused" "errno EPERM" "$("$PROBE" connect 127.0.0.3 47013)"
 [ ! -e "$G/marker-script" ] && [ ! -e "$G/marker-cmd" ] && ok "no marker was ever written" || notok "a marker was written"
+
+# a reload without the indicator takes its destination out of the maps
+printf 'action: block\nsha256:%s\n' "$HASH" >"$W/iocs"
+ctl reload >/dev/null 2>&1
+check "after a reload without the ip: indicator its destination connects" "ok" "$("$PROBE" connect 127.0.0.5 47015)"
+check "the rule's destination stays refused" "errno EPERM" "$("$PROBE" connect 127.0.0.3 47013)"
+stop_daemon
+
+# only the file's identity judged (an Image rule, a sha256 block): a judged
+# inode and its ELF interpreter are not held again until the file is written
+cat >"$W/identity.yml" <<YML
+title: Gate test, identity only
+id: gate-identity
+logsource: {category: process_creation, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        Image|endswith: '/first-evil'
+    condition: sel
+YML
+gate_count() { ctl --json status | tr -d ' \t\n' | sed -n "s/.*\"gate\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"; }
+RULES=$W/identity.yml start_daemon 3 || notok "daemon starts with identity rules"
+# a dynamic binary where there is one (its ELF interpreter is held in the same execve)
+if [ -x /bin/true ]; then cp /bin/true "$G/marked-bin"; else cp "$PROBE" "$G/marked-bin"; fi
+check "a new binary runs (judged)" "exit 0" "$("$PROBE" exec "$G/marked-bin" true)"
+check "it runs again" "exit 0" "$("$PROBE" exec "$G/marked-bin" true)"
+# the counts are the host's: execs of other processes meanwhile are held too
+h0=$(gate_count exec_held) c0=$(gate_count continued)
+i=0
+while [ $i -lt 50 ]; do "$G/marked-bin"; i=$((i + 1)); done
+h1=$(gate_count exec_held) c1=$(gate_count continued)
+[ $((h1 - h0)) -lt 25 ] && [ $((c1 - c0)) -lt 25 ] &&
+	ok "50 more execs of it are not held, nor its interpreter ($((h1 - h0)) and $((c1 - c0)) holds on the whole host)" ||
+	notok "50 execs of a judged binary held $((h1 - h0)) times, its interpreter $((c1 - c0))"
+h0=$h1
+m=$(gate_count ignore_marks)
+[ "${m:-0}" -ge 1 ] && ok "judged inodes carry ignore marks ($m)" || notok "ignore marks ($m)"
+printf 'x' >>"$G/marked-bin"
+check "written, it runs" "exit 0" "$("$PROBE" exec "$G/marked-bin" true)"
+h1=$(gate_count exec_held)
+[ "$h1" -gt "$h0" ] && ok "written, it is held and judged again" || notok "held after a write ($h0 -> $h1)"
+check "the blocked script is still denied at its first exec" "errno EPERM" "$("$PROBE" exec "$G/first-evil")"
+cp "$G/hashbad" "$G/third-copy"
+check "a new copy of the blocked hash is denied" "errno EPERM" "$("$PROBE" exec "$G/third-copy" true)"
 stop_daemon
 
 # --gate off: the same rules act after the match, and say so

@@ -4,7 +4,8 @@
  *   immune-probe exec PATH [ARG...]   fork+exec; "exit N", "signal N" or "errno NAME"
  *   immune-probe open PATH            "fd" or "errno NAME"; killed shows as a signal to the caller
  *   immune-probe connect ADDR PORT    "ok" or "errno NAME" (IPv4 or IPv6 literal)
- *   immune-probe listen ADDR PORT S   accept for S seconds, print "listening" first
+ *   immune-probe listen ADDR PORT S   accept for S seconds, print "listening" first and
+ *                                     "accepted" per connection
  *   immune-probe true [ARG...]        exit 0 (copies of this binary are the exec targets)
  * Exit status: 0 when the syscall succeeded, 1 when it failed, 2 on bad usage.
  */
@@ -108,8 +109,12 @@ int main(int argc, char **argv)
 			struct pollfd p = { .fd = s, .events = POLLIN };
 			if (poll(&p, 1, 200) > 0) {
 				int c = accept(s, NULL, NULL);
-				if (c >= 0)
+				if (c >= 0) {
+					/* one line per connection: a test asserts a refused connect never arrived */
+					printf("accepted\n");
+					fflush(stdout);
 					close(c);
+				}
 			}
 		}
 		return 0;
