@@ -351,6 +351,22 @@ static void print_tree(const cJSON *o, int depth)
 			print_tree(it, depth + 1);
 			continue;
 		}
+		if (cJSON_IsArray(it) && cJSON_IsObject(it->child)) {
+			/* a list of records (the Hive instances...): one line each */
+			const cJSON *e, *f;
+			putchar('\n');
+			cJSON_ArrayForEach(e, it) {
+				bool first = true;
+				printf("%*s-", depth * 2 + 2, "");
+				cJSON_ArrayForEach(f, e) {
+					printf("%s%s: ", first ? " " : ", ", f->string);
+					print_scalar(f);
+					first = false;
+				}
+				putchar('\n');
+			}
+			continue;
+		}
 		if (cJSON_IsArray(it)) {
 			const cJSON *e;
 			bool first = true;

@@ -15,11 +15,13 @@ int hive_main(int argc, char **argv);
 
 struct protected_set;
 struct hive_agent_opts {
-	const char *addr;       /* HOST:PORT; HOST is the name the Hive's certificate must carry */
+	const char *addr;       /* HOST:PORT[,HOST:PORT...]: the Hive's instances (hive_addrs.h);
+				 * HOST is the name the instance's certificate must carry */
 	const char *ca, *cert, *key;
 	const char *db_path;    /* the agent's database: incidents wait there until acknowledged */
 	const char *agent_id;   /* NULL: the hostname */
 	unsigned batch;         /* incidents per frame; 0: 500 */
+	unsigned hold_down_s;   /* time on a fallback instance before a preferred one is taken back */
 	/* what no fleet verdict may block here (the daemon's set, with --protect
 	 * and its own files); NULL: the built-in set */
 	const struct protected_set *protect;
@@ -39,9 +41,11 @@ cJSON *hive_agent_take(struct hive_agent *h);
  * queues blocks as proposals and refuses "allow" and "unblock" from agents. */
 void hive_agent_share(struct hive_agent *h, const char *verb, const char *kind, const char *target,
 		      const char *source);
-/* Tell the Hive the version of the fleet verdicts now applied (sent at hello). */
+/* Tell the Hive the version of the fleet verdicts now applied (sent at hello to
+ * the instance that sent the set; another instance is asked for its whole set). */
 void hive_agent_set_verdict_version(struct hive_agent *h, uint64_t v);
-/* Whether the network t holds the address of this agent's link to the Hive:
+/* Whether the network t holds the address of one of the Hive instances (known
+ * as written, or once connected):
  * no block may cut it. */
 struct verdict_net;
 bool hive_agent_link_in(struct hive_agent *h, const struct verdict_net *t);

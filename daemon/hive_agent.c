@@ -7,6 +7,7 @@
  * are handed to the daemon's loop through a queue and an eventfd.
  */
 #include "hive.h"
+#include "hive_addrs.h"
 #include "frame.h"
 #include "hive_tls.h"
 #include "incident.h"
@@ -55,6 +56,18 @@ struct msgq {
 	unsigned head, n;
 };
 
+/* One instance of the Hive as this agent sees it. */
+struct inst {
+	struct hive_addr a;
+	char state[32], last_error[512];
+	time_t since;      /* wall clock of the last change of state */
+	int64_t next_ms;   /* monotonic: no attempt before */
+	int backoff;       /* ms: the next wait after a failure */
+	uint64_t connects, failures;
+	uint8_t addr[16];  /* its address, once known: no fleet verdict may cut it */
+	bool addr_known;
+};
+
 /* A set the Hive sends in parts 1..N, taken whole or not at all. */
 struct assembly {
 	char name[64];     /* IOC sets: the set's name */
@@ -67,7 +80,12 @@ struct assembly {
 
 struct hive_agent {
 	struct hive_agent_opts o;
-	char host[256], port[16], agent_id[256], hostname[256];
+	char agent_id[256], hostname[256];
+	struct inst inst[HIVE_ADDRS_MAX];
+	int ninst, order[HIVE_ADDRS_MAX], rank[HIVE_ADDRS_MAX];
+	int cur;        /* the instance of the session now, -1 between sessions */
+	int last;       /* the instance of the last session, -1 before the first */
+	int vset_from;  /* the instance whose verdict set was handed over last, -1: none this run */
 	SSL_CTX *ctx;
 	pthread_t thr;
 	pthread_mutex_t mu;
@@ -78,14 +96,12 @@ struct hive_agent {
 	uint64_t verdict_version;
 	/* status, under mu */
 	char state[64], last_error[512];
-	uint64_t sent, acked, connects, dead_letters, shortened, fleet_skipped;
+	uint64_t sent, acked, connects, dead_letters, shortened, fleet_skipped, failovers, returns;
 	time_t since;
 	sqlite3 *db;
 	/* the link thread's own */
 	struct assembly vset, iset;
 	struct protected_set *protect;
-	uint8_t hive_addr[16]; /* the Hive's address on the link now: no fleet verdict may cut it */
-	bool hive_addr_known;
 	char refusal[512];     /* this session's `refused` frame, "" when none */
 };
 
@@ -96,18 +112,38 @@ static int64_t now_ms(void)
 	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
-static void set_state(struct hive_agent *h, const char *st, const char *err)
+/*
+ * The state of instance i (NULL: leave it) and of the link as a whole. A
+ * failure is said when its reason changes, so an instance that keeps
+ * failing the same way is said once.
+ */
+static void set_state(struct hive_agent *h, int i, const char *ist, const char *st, const char *err)
 {
+	bool say = false;
 	pthread_mutex_lock(&h->mu);
-	bool changed = strcmp(h->state, st) != 0 || (err && strcmp(h->last_error, err) != 0);
-	snprintf(h->state, sizeof(h->state), "%s", st);
-	if (err)
-		snprintf(h->last_error, sizeof(h->last_error), "%s", err);
-	h->since = time(NULL);
+	if (st) {
+		if (strcmp(h->state, st))
+			h->since = time(NULL);
+		snprintf(h->state, sizeof(h->state), "%s", st);
+		if (err)
+			snprintf(h->last_error, sizeof(h->last_error), "%s", err);
+	}
+	struct inst *in = &h->inst[i];
+	if (ist) {
+		say = strcmp(in->state, ist) && (strcmp(ist, "connected") == 0 || strcmp(in->state, "connected") == 0);
+		if (strcmp(in->state, ist))
+			in->since = time(NULL);
+		snprintf(in->state, sizeof(in->state), "%s", ist);
+	}
+	if (err) {
+		say |= strcmp(in->last_error, err) != 0;
+		snprintf(in->last_error, sizeof(in->last_error), "%s", err);
+	}
 	pthread_mutex_unlock(&h->mu);
-	/* a link that keeps failing the same way is said once */
-	if (changed)
-		fprintf(stderr, "immuned: hive %s:%s: %s%s%s\n", h->host, h->port, st, err ? ": " : "", err ? err : "");
+	/* a failure reads "down: why" whatever the instance does next */
+	if (say)
+		fprintf(stderr, "immuned: hive %s: %s%s%s\n", in->a.name, err ? "down" : ist ? ist : "", err ? ": " : "",
+			err ? err : "");
 }
 
 /* Tell the daemon's loop that a push is queued (an eventfd cannot be full here). */
@@ -139,6 +175,7 @@ static cJSON *q_pop(struct msgq *q)
 /* ------------------------------------------------------------- the link */
 
 struct link {
+	int inst; /* which instance */
 	int fd;
 	SSL *ssl;
 	struct frame_buf in;
@@ -157,14 +194,16 @@ static void link_close(struct link *l)
 	l->fd = -1;
 }
 
-static int link_open(struct hive_agent *h, struct link *l, char *err, size_t n)
+static int link_open(struct hive_agent *h, int i, struct link *l, char *err, size_t n)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai, *p;
-	int r = getaddrinfo(h->host, h->port, &hints, &ai);
+	struct inst *in = &h->inst[i];
+	int r = getaddrinfo(in->a.host, in->a.port, &hints, &ai);
+	memset(l, 0, sizeof(*l));
+	l->inst = i;
 	l->fd = -1;
-	l->ssl = NULL;
 	if (r) {
-		snprintf(err, n, "cannot resolve %s: %s", h->host, gai_strerror(r));
+		snprintf(err, n, "cannot resolve %s: %s", in->a.host, gai_strerror(r));
 		return -1;
 	}
 	for (p = ai; p; p = p->ai_next) {
@@ -174,14 +213,14 @@ static int link_open(struct hive_agent *h, struct link *l, char *err, size_t n)
 		setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		if (connect(l->fd, p->ai_addr, p->ai_addrlen) == 0) {
 			pthread_mutex_lock(&h->mu);
-			memset(h->hive_addr, 0, 16);
+			memset(in->addr, 0, 16);
 			if (p->ai_family == AF_INET) {
-				h->hive_addr[10] = h->hive_addr[11] = 0xff;
-				memcpy(h->hive_addr + 12, &((struct sockaddr_in *)p->ai_addr)->sin_addr, 4);
+				in->addr[10] = in->addr[11] = 0xff;
+				memcpy(in->addr + 12, &((struct sockaddr_in *)p->ai_addr)->sin_addr, 4);
 			} else {
-				memcpy(h->hive_addr, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, 16);
+				memcpy(in->addr, &((struct sockaddr_in6 *)p->ai_addr)->sin6_addr, 16);
 			}
-			h->hive_addr_known = true;
+			in->addr_known = true;
 			pthread_mutex_unlock(&h->mu);
 			break;
 		}
@@ -194,9 +233,9 @@ static int link_open(struct hive_agent *h, struct link *l, char *err, size_t n)
 		return -1;
 	l->ssl = SSL_new(h->ctx);
 	SSL_set_fd(l->ssl, l->fd);
-	SSL_set_tlsext_host_name(l->ssl, h->host);
+	SSL_set_tlsext_host_name(l->ssl, in->a.host);
 	/* the Hive must carry the name (or address) we dialled */
-	SSL_set1_host(l->ssl, h->host);
+	SSL_set1_host(l->ssl, in->a.host);
 	if (SSL_connect(l->ssl) != 1) {
 		hive_tls_error(l->ssl, err, n);
 		link_close(l);
@@ -331,7 +370,7 @@ static long take_ack(struct hive_agent *h, const cJSON *r, const int64_t *sent, 
 	return acked + dead;
 }
 
-static int handle_push(struct hive_agent *h, cJSON *r);
+static int handle_push(struct hive_agent *h, cJSON *r, int from);
 static long count_rows(struct hive_agent *h, const char *sql);
 
 /* Send one batch of unacknowledged incidents, bounded by count and bytes, and
@@ -401,7 +440,7 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 			free(sent);
 			return k;
 		}
-		handle_push(h, r);
+		handle_push(h, r, l->inst);
 		if (h->refusal[0]) {
 			snprintf(err, n, "%s", h->refusal);
 			free(sent);
@@ -410,11 +449,15 @@ static long send_batch(struct hive_agent *h, struct link *l, char *err, size_t n
 	}
 }
 
-/* Hand a message to the daemon's loop (it applies verdicts and IOC sets). */
-static void to_daemon(struct hive_agent *h, cJSON *m)
+/* Hand a message to the daemon's loop (it applies verdicts and IOC sets);
+ * a verdict set is marked as instance from's. */
+static void to_daemon(struct hive_agent *h, cJSON *m, int from)
 {
+	bool vset = strcmp(cJSON_GetObjectItemCaseSensitive(m, "type")->valuestring, "verdicts") == 0;
 	pthread_mutex_lock(&h->mu);
 	bool queued = q_push(&h->in, m);
+	if (vset)
+		h->vset_from = queued ? from : -1;
 	pthread_mutex_unlock(&h->mu);
 	if (queued) {
 		wake(h);
@@ -480,8 +523,8 @@ static bool part_of(const cJSON *r, struct assembly *a, int64_t version, const c
 	return true;
 }
 
-/* A message from the Hive outside an ack: sets in parts are put together here. */
-static int handle_push(struct hive_agent *h, cJSON *r)
+/* A message from instance from outside an ack: sets in parts are put together here. */
+static int handle_push(struct hive_agent *h, cJSON *r, int from)
 {
 	const char *t = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
 	int64_t version;
@@ -529,7 +572,7 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 		cJSON_AddItemToObject(m, "verdicts", a->items);
 		a->items = NULL;
 		assembly_reset(a);
-		to_daemon(h, m);
+		to_daemon(h, m, from);
 		return 0;
 	}
 	if (strcmp(t, "ioc") == 0) {
@@ -563,10 +606,10 @@ static int handle_push(struct hive_agent *h, cJSON *r)
 		cJSON_AddNumberToObject(m, "version", (double)a->version);
 		cJSON_AddStringToObject(m, "text", a->text);
 		assembly_reset(a);
-		to_daemon(h, m);
+		to_daemon(h, m, from);
 		return 0;
 	}
-	to_daemon(h, r);
+	to_daemon(h, r, from);
 	return 0;
 }
 
@@ -605,29 +648,205 @@ static int send_proposal(struct link *l, cJSON *m)
 	return link_send(l, m);
 }
 
-/* Exponential backoff with jitter (agents of a fleet do not return in step);
- * wakes early when the agent is stopped. */
-static void back_off(struct hive_agent *h, int *backoff, unsigned *seed)
+/* ------------------------------------------------------------- failover */
+
+/*
+ * Instance i failed (err) or its session ended: no attempt on it before a
+ * wait, exponential from 0.5 s to 30 s with jitter so that the agents of a
+ * fleet do not return in step. A session that was healthy (answered, and
+ * lasted) starts the wait over from the shortest.
+ */
+static void inst_failed(struct hive_agent *h, int i, const char *err, bool healthy, unsigned *seed)
 {
-	int wait = *backoff / 2 + (int)(rand_r(seed) % (unsigned)(*backoff / 2 + 1));
-	for (int t = 0; t < wait && !h->stop; t += 100)
-		usleep(100000);
-	*backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff * 2;
+	struct inst *in = &h->inst[i];
+	if (healthy)
+		in->backoff = BACKOFF_MIN_MS;
+	int wait = in->backoff / 2 + (int)(rand_r(seed) % (unsigned)(in->backoff / 2 + 1));
+	in->backoff = in->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : in->backoff * 2;
+	pthread_mutex_lock(&h->mu);
+	in->failures++;
+	in->next_ms = now_ms() + wait;
+	pthread_mutex_unlock(&h->mu);
+	set_state(h, i, "backing off", h->cur < 0 ? "down" : NULL, err);
 }
 
+/* The most preferred instance that may be tried now; -1 when every one waits. */
+static int inst_ready(struct hive_agent *h, int below_rank)
+{
+	int64_t now = now_ms();
+	for (int r = 0; r < below_rank; r++)
+		if (h->inst[h->order[r]].next_ms <= now)
+			return h->order[r];
+	return -1;
+}
+
+/* Sleep until an instance may be tried, waking early when the agent is stopped. */
+static void wait_ready(struct hive_agent *h)
+{
+	int64_t first = INT64_MAX;
+	for (int i = 0; i < h->ninst; i++)
+		if (h->inst[i].next_ms < first)
+			first = h->inst[i].next_ms;
+	while (!h->stop && now_ms() < first)
+		usleep(100000);
+}
+
+/* Connect to instance i and say hello. The fleet verdict version goes only
+ * to the instance whose set is in force: another instance (separate
+ * stores number their sets apart) sends its whole set, which then replaces
+ * the one in force, so a verdict removed there never comes back from here. */
+static int session_open(struct hive_agent *h, int i, struct link *l, char *err, size_t n)
+{
+	set_state(h, i, "connecting", h->cur < 0 ? "connecting" : NULL, NULL);
+	if (link_open(h, i, l, err, n))
+		return -1;
+	pthread_mutex_lock(&h->mu);
+	h->connects++;
+	h->inst[i].connects++;
+	uint64_t vv = h->verdict_version;
+	bool same = h->vset_from == i;
+	pthread_mutex_unlock(&h->mu);
+	cJSON *hello = cJSON_CreateObject();
+	cJSON_AddStringToObject(hello, "type", "hello");
+	cJSON_AddStringToObject(hello, "agent_id", h->agent_id);
+	cJSON_AddStringToObject(hello, "hostname", h->hostname);
+	cJSON_AddStringToObject(hello, "version", IMMUNE_VERSION);
+	if (same)
+		frame_add_u64(hello, "verdict_version", vv);
+	cJSON_AddStringToObject(hello, "ruleset_version", IMMUNE_VERSION);
+	if (link_send(l, hello)) {
+		snprintf(err, n, "sending hello failed");
+		link_close(l);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * On a fallback instance for hold_down_s: take a preferred one back when it
+ * may be tried again. The new link must say hello and survive a second
+ * (a refused certificate or hello shows then) before the old one, idle
+ * between batches, is closed; until then nothing moves.
+ */
+static void try_return(struct hive_agent *h, struct link *l, int64_t *session_start, unsigned *seed)
+{
+	char err[512];
+	int j = inst_ready(h, h->rank[l->inst]);
+	if (j < 0 || now_ms() - *session_start < (int64_t)h->o.hold_down_s * 1000)
+		return;
+	struct link nl;
+	cJSON *first = NULL;
+	int got = -1;
+	if (session_open(h, j, &nl, err, sizeof(err)) == 0) {
+		got = link_recv(&nl, &first, 1000, err, sizeof(err));
+		/* the Hive's refusal of this hello: that instance waits the longest */
+		if (got > 0 && strcmp(cJSON_GetObjectItemCaseSensitive(first, "type")->valuestring, "refused") == 0) {
+			handle_push(h, first, j);
+			snprintf(err, sizeof(err), "%s", h->refusal);
+			h->refusal[0] = 0;
+			h->inst[j].backoff = BACKOFF_MAX_MS;
+			got = -1;
+		}
+		if (got < 0)
+			link_close(&nl);
+	}
+	if (got < 0) {
+		inst_failed(h, j, err, false, seed);
+		return;
+	}
+	int old = l->inst;
+	link_close(l);
+	*l = nl;
+	*session_start = now_ms();
+	/* a set half received from the old instance is not completed by the new one's parts */
+	assembly_reset(&h->vset);
+	assembly_reset(&h->iset);
+	pthread_mutex_lock(&h->mu);
+	h->returns++;
+	h->cur = h->last = j;
+	h->inst[old].next_ms = 0;
+	pthread_mutex_unlock(&h->mu);
+	set_state(h, old, "standby", NULL, NULL);
+	set_state(h, j, "connected", "connected", NULL);
+	fprintf(stderr, "immuned: hive: back on %s (preferred to %s)\n", h->inst[j].a.name, h->inst[old].a.name);
+	if (first)
+		handle_push(h, first, j);
+}
+
+/* A session on l until it fails or the agent stops; false when it failed (err says why). */
+static bool session_run(struct hive_agent *h, struct link *l, int64_t *session_start, bool *heard, unsigned *seed,
+			char *err, size_t n)
+{
+	int64_t last_tx = now_ms();
+	while (!h->stop) {
+		if (h->rank[l->inst] > 0)
+			try_return(h, l, session_start, seed);
+		/* shared verdicts first: they are small and urgent */
+		pthread_mutex_lock(&h->mu);
+		cJSON *sv = q_pop(&h->out);
+		pthread_mutex_unlock(&h->mu);
+		if (sv) {
+			if (send_proposal(l, sv)) {
+				snprintf(err, n, "sending a proposal failed");
+				return false;
+			}
+			last_tx = now_ms();
+			continue;
+		}
+		long k = send_batch(h, l, err, n);
+		if (k < 0)
+			return false;
+		if (k > 0) {
+			*heard = true;
+			last_tx = now_ms();
+			continue;
+		}
+		if (now_ms() - last_tx > HEARTBEAT_S * 1000) {
+			cJSON *hb = cJSON_CreateObject();
+			cJSON_AddStringToObject(hb, "type", "heartbeat");
+			if (link_send(l, hb)) {
+				snprintf(err, n, "sending a heartbeat failed");
+				return false;
+			}
+			last_tx = now_ms();
+		}
+		cJSON *r;
+		int got = link_recv(l, &r, 200, err, n);
+		if (got < 0)
+			return false;
+		if (got > 0) {
+			*heard = true;
+			handle_push(h, r, l->inst);
+			if (h->refusal[0]) {
+				snprintf(err, n, "%s", h->refusal);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * The link: the most preferred instance that may be tried, the next one in
+ * this agent's order when it is down or refuses us, and back to a preferred
+ * one after the hold-down. Incidents wait in SQLite whatever happens and go
+ * to whichever instance is up, oldest first.
+ */
 static void *agent_thread(void *arg)
 {
 	struct hive_agent *h = arg;
 	struct link l = { .fd = -1 };
 	char err[512];
-	int backoff = BACKOFF_MIN_MS;
 	unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
 
 	while (!h->stop) {
-		set_state(h, "connecting", NULL);
-		if (link_open(h, &l, err, sizeof(err))) {
-			set_state(h, "down", err);
-			back_off(h, &backoff, &seed);
+		int i = inst_ready(h, h->ninst);
+		if (i < 0) {
+			wait_ready(h);
+			continue;
+		}
+		if (session_open(h, i, &l, err, sizeof(err))) {
+			inst_failed(h, i, err, false, &seed);
 			continue;
 		}
 		int64_t session_start = now_ms();
@@ -635,79 +854,34 @@ static void *agent_thread(void *arg)
 		assembly_reset(&h->vset);
 		assembly_reset(&h->iset);
 		bool heard = false; /* the Hive answered at least once */
+		/* down the order from the last session's instance (the primary's at start) is a failover, up it a return */
+		int from = h->last >= 0 ? h->last : h->order[0];
 		pthread_mutex_lock(&h->mu);
-		h->connects++;
-		uint64_t vv = h->verdict_version;
+		h->failovers += h->rank[i] > h->rank[from];
+		h->returns += h->rank[i] < h->rank[from];
+		h->cur = h->last = i;
 		pthread_mutex_unlock(&h->mu);
-		cJSON *hello = cJSON_CreateObject();
-		cJSON_AddStringToObject(hello, "type", "hello");
-		cJSON_AddStringToObject(hello, "agent_id", h->agent_id);
-		cJSON_AddStringToObject(hello, "hostname", h->hostname);
-		cJSON_AddStringToObject(hello, "version", IMMUNE_VERSION);
-		frame_add_u64(hello, "verdict_version", vv);
-		cJSON_AddStringToObject(hello, "ruleset_version", IMMUNE_VERSION);
-		if (link_send(&l, hello)) {
-			set_state(h, "down", "sending hello failed");
-			link_close(&l);
-			continue;
-		}
-		set_state(h, "connected", NULL);
-		int64_t last_tx = now_ms();
-		bool ok = true;
-		while (!h->stop && ok) {
-			/* shared verdicts first: they are small and urgent */
-			pthread_mutex_lock(&h->mu);
-			cJSON *sv = q_pop(&h->out);
-			pthread_mutex_unlock(&h->mu);
-			if (sv) {
-				ok = send_proposal(&l, sv) == 0;
-				last_tx = now_ms();
-				continue;
-			}
-			long k = send_batch(h, &l, err, sizeof(err));
-			if (k < 0) {
-				ok = false;
-				break;
-			}
-			if (k > 0) {
-				heard = true;
-				last_tx = now_ms();
-				continue;
-			}
-			if (now_ms() - last_tx > HEARTBEAT_S * 1000) {
-				cJSON *hb = cJSON_CreateObject();
-				cJSON_AddStringToObject(hb, "type", "heartbeat");
-				ok = link_send(&l, hb) == 0;
-				last_tx = now_ms();
-			}
-			cJSON *r;
-			int got = link_recv(&l, &r, 200, err, sizeof(err));
-			if (got < 0) {
-				ok = false;
-			} else if (got > 0) {
-				heard = true;
-				handle_push(h, r);
-				if (h->refusal[0]) {
-					snprintf(err, sizeof(err), "%s", h->refusal);
-					ok = false;
-				}
-			}
-		}
-		if (!ok)
-			set_state(h, "down", err);
+		if (i != from)
+			fprintf(stderr, "immuned: hive: %s from %s to %s\n",
+				h->rank[i] > h->rank[from] ? "failed over" : "back", h->inst[from].a.name, h->inst[i].a.name);
+		set_state(h, i, "connected", "connected", NULL);
+		bool ok = session_run(h, &l, &session_start, &heard, &seed, err, sizeof(err));
+		i = l.inst; /* a return may have moved the session */
 		link_close(&l);
+		pthread_mutex_lock(&h->mu);
+		h->cur = -1;
+		pthread_mutex_unlock(&h->mu);
+		if (ok)
+			break;
 		/* refused: the same hello would be refused again at once; the longest wait */
 		if (h->refusal[0])
-			backoff = BACKOFF_MAX_MS;
+			h->inst[i].backoff = BACKOFF_MAX_MS;
 		/* a link that fails right after the handshake (a refused certificate
 		 * shows only then under TLS 1.3) backs off like one that never opened */
-		if (heard && !h->refusal[0] && now_ms() - session_start > 2000) {
-			backoff = BACKOFF_MIN_MS;
-		} else {
-			back_off(h, &backoff, &seed);
-		}
+		inst_failed(h, i, err, heard && !h->refusal[0] && now_ms() - session_start > 2000, &seed);
 	}
-	set_state(h, "stopped", NULL);
+	for (int i = 0; i < h->ninst; i++)
+		set_state(h, i, "stopped", "stopped", NULL);
 	return NULL;
 }
 
@@ -721,20 +895,12 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		return NULL;
 	}
 	h->o = *o;
-	if (!o->addr || hive_split_addr(o->addr, h->host, sizeof(h->host), h->port, sizeof(h->port))) {
-		snprintf(err, n, "--hive %s: expected HOST:PORT", o->addr ? o->addr : "");
+	struct hive_addr a[HIVE_ADDRS_MAX];
+	char why[400];
+	if ((h->ninst = hive_addrs_parse(o->addr, a, HIVE_ADDRS_MAX, why, sizeof(why))) < 0) {
+		snprintf(err, n, "%s", why);
 		free(h);
 		return NULL;
-	}
-	/* a Hive given by address is known before the first connect: no block
-	 * may cover it while the link is down either */
-	struct in_addr a4;
-	if (inet_pton(AF_INET, h->host, &a4) == 1) {
-		h->hive_addr[10] = h->hive_addr[11] = 0xff;
-		memcpy(h->hive_addr + 12, &a4, 4);
-		h->hive_addr_known = true;
-	} else if (inet_pton(AF_INET6, h->host, h->hive_addr) == 1) {
-		h->hive_addr_known = true;
 	}
 	h->ctx = hive_tls_ctx(false, o->ca, o->cert, o->key, err, n);
 	if (!h->ctx) {
@@ -750,6 +916,26 @@ struct hive_agent *hive_agent_start(const struct hive_agent_opts *o, char *err, 
 		h->protect = protected_new();
 	gethostname(h->hostname, sizeof(h->hostname) - 1);
 	snprintf(h->agent_id, sizeof(h->agent_id), "%s", o->agent_id ? o->agent_id : h->hostname);
+	hive_addrs_order(h->agent_id, a, h->ninst, h->order);
+	h->cur = h->last = h->vset_from = -1;
+	for (int i = 0; i < h->ninst; i++) {
+		struct inst *in = &h->inst[i];
+		in->a = a[i];
+		in->backoff = BACKOFF_MIN_MS;
+		h->rank[h->order[i]] = i;
+		snprintf(in->state, sizeof(in->state), "standby");
+		in->since = time(NULL);
+		/* an instance given by address is known before the first connect: no
+		 * block may cover it while the link is down either */
+		struct in_addr v4;
+		if (inet_pton(AF_INET6, in->a.host, in->addr) == 1) {
+			in->addr_known = true;
+		} else if (inet_pton(AF_INET, in->a.host, &v4) == 1) {
+			in->addr[10] = in->addr[11] = 0xff;
+			memcpy(in->addr + 12, &v4, 4);
+			in->addr_known = true;
+		}
+	}
 	pthread_mutex_init(&h->mu, NULL);
 	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	snprintf(h->state, sizeof(h->state), "starting");
@@ -832,10 +1018,31 @@ void hive_agent_status(struct hive_agent *h, cJSON *out)
 {
 	cJSON *o = cJSON_AddObjectToObject(out, "hive");
 	pthread_mutex_lock(&h->mu);
-	char addr[300];
-	snprintf(addr, sizeof(addr), "%s:%s", h->host, h->port);
-	cJSON_AddStringToObject(o, "address", addr);
+	cJSON_AddStringToObject(o, "address", h->inst[h->cur >= 0 ? h->cur : h->order[0]].a.name);
 	cJSON_AddStringToObject(o, "agent_id", h->agent_id);
+	if (h->cur >= 0)
+		cJSON_AddStringToObject(o, "current", h->inst[h->cur].a.name);
+	else
+		cJSON_AddNullToObject(o, "current");
+	/* in this agent's order: the first is its primary */
+	cJSON *list = cJSON_AddArrayToObject(o, "instances");
+	int64_t now = now_ms();
+	for (int r = 0; r < h->ninst; r++) {
+		const struct inst *in = &h->inst[h->order[r]];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "address", in->a.name);
+		cJSON_AddStringToObject(e, "link", in->state);
+		cJSON_AddNumberToObject(e, "link_since_s", (double)(time(NULL) - in->since));
+		if (strcmp(in->state, "backing off") == 0)
+			cJSON_AddNumberToObject(e, "next_attempt_ms", (double)(in->next_ms > now ? in->next_ms - now : 0));
+		if (in->last_error[0])
+			cJSON_AddStringToObject(e, "last_error", in->last_error);
+		frame_add_u64(e, "connects", in->connects);
+		frame_add_u64(e, "failures", in->failures);
+		cJSON_AddItemToArray(list, e);
+	}
+	frame_add_u64(o, "failovers", h->failovers);
+	frame_add_u64(o, "returns", h->returns);
 	cJSON_AddStringToObject(o, "link", h->state);
 	cJSON_AddNumberToObject(o, "link_since_s", (double)(time(NULL) - h->since));
 	if (h->last_error[0])
@@ -873,8 +1080,10 @@ static long count_rows(struct hive_agent *h, const char *sql)
 
 bool hive_agent_link_in(struct hive_agent *h, const struct verdict_net *t)
 {
+	bool in = false;
 	pthread_mutex_lock(&h->mu);
-	bool in = h->hive_addr_known && verdict_net_covers(t, h->hive_addr);
+	for (int i = 0; i < h->ninst && !in; i++)
+		in = h->inst[i].addr_known && verdict_net_covers(t, h->inst[i].addr);
 	pthread_mutex_unlock(&h->mu);
 	return in;
 }

@@ -20,6 +20,7 @@
 #include "replay.h"
 #include "sd_notify.h"
 #include "hive.h"
+#include "hive_addrs.h"
 #include "gate.h"
 #include "gate_net.h"
 #include "gate_proc.h"
@@ -79,6 +80,7 @@ static struct {
 	const char *hive, *hive_ca, *hive_cert, *hive_key, *agent_id;
 	bool share_verdicts;
 	double hive_drain;
+	unsigned hive_hold_down;
 	bool pin_given;
 	bool no_gate, gate_fail_closed;
 	int gate_timeout_ms;
@@ -92,6 +94,7 @@ static struct {
 	.stats_interval = 60,
 	.db = "/var/lib/immune/immune.db",
 	.hive_drain = 30,
+	.hive_hold_down = 30,
 	.config = CONFIG_DEFAULT_PATH,
 };
 
@@ -157,8 +160,11 @@ static void usage(FILE *f)
 		"  --check-rules PATH...  load rules, print loaded/skipped per rule, exit (no root needed)\n"
 		"  --replay FILE        match recorded JSON events (--events json output; - for stdin),\n"
 		"                       print the incidents, exit (no root or BPF needed)\n"
-		"  --hive HOST:PORT     report incidents to a Hive over mutual TLS 1.3 and take its\n"
-		"                       fleet verdicts; with --hive-ca F --hive-cert F --hive-key F\n"
+		"  --hive HOST:PORT[,HOST:PORT...]  report incidents to a Hive over mutual TLS 1.3 and\n"
+		"                       take its fleet verdicts; with --hive-ca F --hive-cert F --hive-key F;\n"
+		"                       several instances: a stable primary per agent id, failover in order\n"
+		"  --hive-hold-down S   a recovered preferred instance is taken back only after S s on\n"
+		"                       another (default 30)\n"
 		"  --agent-id ID        this agent's name at the Hive: exactly its certificate's CN or a\n"
 		"                       SAN URI (default: the hostname)\n"
 		"  --share-verdicts     propose this agent's rule blocks to the Hive for the fleet\n"
@@ -180,7 +186,7 @@ static void usage(FILE *f)
 		"  --version            print the version\n");
 }
 
-enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_ROLE, O_CONFIG, O_PRINTCONFIG, O_METRICS, O_GATE, O_GATE_TIMEOUT, O_GATE_FAIL, O_PROTECT, O_DISABLE, O_MINLEVEL, O_OVERRIDES };
+enum { O_EVENTS = 256, O_FORMAT, O_OUTPUT, O_DURATION, O_BUFFER, O_RINGKB, O_PIN, O_STATS, O_HELP, O_VERSION, O_ENFORCE, O_SOCKET, O_DB, O_ADMIN, O_RULES, O_NOBUILTIN, O_IOC, O_CHECK, O_REPLAY, O_HIVE, O_HCA, O_HCERT, O_HKEY, O_AGENTID, O_SHARE, O_DRAIN, O_HOLDDOWN, O_ROLE, O_CONFIG, O_PRINTCONFIG, O_METRICS, O_GATE, O_GATE_TIMEOUT, O_GATE_FAIL, O_PROTECT, O_DISABLE, O_MINLEVEL, O_OVERRIDES };
 static const struct option lo[] = {
 	{ "events", required_argument, 0, O_EVENTS },	{ "format", required_argument, 0, O_FORMAT },
 	{ "output", required_argument, 0, O_OUTPUT },	{ "duration", required_argument, 0, O_DURATION },
@@ -197,7 +203,7 @@ static const struct option lo[] = {
 	{ "hive", required_argument, 0, O_HIVE },	{ "hive-ca", required_argument, 0, O_HCA },
 	{ "hive-cert", required_argument, 0, O_HCERT },	{ "hive-key", required_argument, 0, O_HKEY },
 	{ "agent-id", required_argument, 0, O_AGENTID },	{ "share-verdicts", no_argument, 0, O_SHARE },
-	{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "role", required_argument, 0, O_ROLE },
+	{ "hive-drain-seconds", required_argument, 0, O_DRAIN }, { "hive-hold-down", required_argument, 0, O_HOLDDOWN }, { "role", required_argument, 0, O_ROLE },
 	{ "config", required_argument, 0, O_CONFIG },	{ "print-config", no_argument, 0, O_PRINTCONFIG },
 	{ "metrics", required_argument, 0, O_METRICS },
 	{ "gate", required_argument, 0, O_GATE },	{ "gate-timeout-ms", required_argument, 0, O_GATE_TIMEOUT },
@@ -323,7 +329,14 @@ static int apply_opt(int c)
 	case O_REPLAY:
 		opt.replay = optarg;
 		break;
-	case O_HIVE: opt.hive = optarg; break;
+	case O_HIVE: {
+		struct hive_addr a[HIVE_ADDRS_MAX];
+		char why[400];
+		if (hive_addrs_parse(optarg, a, HIVE_ADDRS_MAX, why, sizeof(why)) < 0)
+			return opt_error("--hive: %s", why);
+		opt.hive = optarg;
+		break;
+	}
 	case O_HCA: opt.hive_ca = optarg; break;
 	case O_HCERT: opt.hive_cert = optarg; break;
 	case O_HKEY: opt.hive_key = optarg; break;
@@ -352,6 +365,13 @@ static int apply_opt(int c)
 			return opt_error("--hive-drain-seconds needs seconds >= 0, not '%s'", optarg);
 		}
 		break;
+	case O_HOLDDOWN: {
+		unsigned long v = strtoul(optarg, &end, 10);
+		if (*end || !*optarg || optarg[0] == '-' || v > 3600)
+			return opt_error("--hive-hold-down needs seconds from 0 to 3600, not '%s'", optarg);
+		opt.hive_hold_down = (unsigned)v;
+		break;
+	}
 	case O_ADMIN:
 		opt.admin_group = optarg;
 		break;
@@ -482,7 +502,7 @@ static const char *opt_default(const char *name)
 		{ "rules", "none (the built-in rules only)" }, { "no-builtin-rules", "false" }, { "ioc", "none" },
 		{ "disable-rule", "none" }, { "min-level", "medium" }, { "overrides", DEFAULT_OVERRIDES " if present" },
 		{ "hive", "none" }, { "agent-id", "the hostname" }, { "share-verdicts", "false" },
-		{ "hive-drain-seconds", "30" }, { "metrics", "off" }, { "gate", "on" }, { "gate-timeout-ms", "2000" },
+		{ "hive-drain-seconds", "30" }, { "hive-hold-down", "30" }, { "metrics", "off" }, { "gate", "on" }, { "gate-timeout-ms", "2000" },
 		{ "gate-fail", "open" }, { "protect", "none (the built-in protected set only)" },
 	};
 	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
@@ -901,7 +921,7 @@ static int start_hive(char *err, size_t n)
 {
 	struct hive_agent_opts ho = { .addr = opt.hive, .ca = opt.hive_ca, .cert = opt.hive_cert,
 				      .key = opt.hive_key, .db_path = opt.db, .agent_id = opt.agent_id,
-				      .protect = protect };
+				      .hold_down_s = opt.hive_hold_down, .protect = protect };
 	hive = hive_agent_start(&ho, err, n);
 	return hive ? 0 : -1;
 }

@@ -412,6 +412,10 @@ static void hive_link(struct metrics *m, struct jw *w)
 		{ "refused", "immune_hive_incidents_refused_total", "counter",
 		  "Incidents the Hive refused (kept as dead letters) since the start." },
 		{ "dead_letters", "immune_hive_dead_letters", "gauge", "Incidents the Hive ever refused, kept in the database." },
+		{ "failovers", "immune_hive_failovers_total", "counter",
+		  "Sessions opened on a Hive instance further down this agent's order than the last one's." },
+		{ "returns", "immune_hive_returns_total", "counter",
+		  "Sessions moved back up this agent's order (to a preferred instance after the hold-down)." },
 	};
 	for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		uint64_t v;
@@ -420,6 +424,28 @@ static void hive_link(struct metrics *m, struct jw *w)
 			continue;
 		family(w, nums[i][1], nums[i][2], nums[i][3]);
 		sample(w, nums[i][1], (double)v);
+	}
+	/* per instance, in the agent's order */
+	const cJSON *insts = cJSON_GetObjectItemCaseSensitive(o, "instances"), *e;
+	family(w, "immune_hive_instance_up", "gauge",
+	       "1 for the Hive instance the link is connected to now, by instance and rank (0: the primary).");
+	int rank = 0;
+	cJSON_ArrayForEach(e, insts)
+	{
+		const char *addr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "address"));
+		const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "link"));
+		put(w, "immune_hive_instance_up{instance=");
+		label(w, addr ? addr : "");
+		put(w, ",rank=\"%d\"} %d\n", rank++, st && strcmp(st, "connected") == 0);
+	}
+	family(w, "immune_hive_instance_failures_total", "counter",
+	       "Failed attempts and sessions on each Hive instance (each is followed by a backoff).");
+	cJSON_ArrayForEach(e, insts)
+	{
+		const char *addr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "address"));
+		uint64_t v = 0;
+		frame_u64(cJSON_GetObjectItemCaseSensitive(e, "failures"), &v);
+		sample1(w, "immune_hive_instance_failures_total", "instance", addr ? addr : "", (double)v);
 	}
 	cJSON_Delete(r);
 }
