@@ -10,7 +10,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The file exists and is 0600 before SQLite opens it: no window where it is not. */
+/*
+ * The file exists and is 0600 before SQLite opens it: no window where it is
+ * not. An existing file is never opened here: the daemon opens its database
+ * several times (incidents, verdicts, tuning, the Hive link), and closing any
+ * descriptor of a file drops every POSIX lock this process holds on it,
+ * SQLite's shared lock included. Without that lock the next other process
+ * to close a connection (the sqlite3 tool, a reader) takes itself for the
+ * last one and deletes the WAL the daemon goes on writing to: nothing the
+ * daemon stores after that is seen outside it.
+ */
 static int make_private(const char *path, char *err, size_t n)
 {
 	int r = mkdir_parent(path, 0700);
@@ -18,17 +27,23 @@ static int make_private(const char *path, char *err, size_t n)
 		snprintf(err, n, "%s: creating its directory: %s", path, strerror(-r));
 		return -1;
 	}
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST) {
 		snprintf(err, n, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, 0600)) {
-		snprintf(err, n, "%s: cannot make it mode 0600: %s", path, strerror(errno));
+	/* made just now, by us: no connection of ours has it open */
+	int e = 0;
+	if (fd >= 0) {
+		e = fchmod(fd, 0600) ? errno : 0;
 		close(fd);
+	} else if (chmod(path, 0600)) {
+		e = errno;
+	}
+	if (e) {
+		snprintf(err, n, "%s: cannot make it mode 0600: %s", path, strerror(e));
 		return -1;
 	}
-	close(fd);
 	return 0;
 }
 

@@ -88,6 +88,51 @@ static void test_existing_db_tightened(void **state)
 	sqlite3_close(db);
 }
 
+/* rows of t as another process sees them: the sqlite3 tool, which opens, reads and closes */
+static int count_elsewhere(const char *path)
+{
+	char cmd[256];
+	int n = -1;
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'SELECT count(*) FROM t'", path);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	assert_int_equal(pclose(p), 0);
+	return n;
+}
+
+/*
+ * The daemon opens its database once per part (incidents, verdicts, tuning,
+ * the Hive link). Opening it again must keep the locks of the connections
+ * already open: without them a reader in another process that closes takes
+ * itself for the last connection and deletes the WAL, and every row written
+ * after that stays invisible outside (incidents a minute late or never).
+ */
+static void test_second_open_keeps_the_wal(void **state)
+{
+	char path[128], wal[160], err[256];
+	(void)state;
+	if (system("command -v sqlite3 >/dev/null")) {
+		fprintf(stderr, "SKIPPED: needs the sqlite3 command-line tool (.ci/deps installs it)\n");
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/shared.db", tmp);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	sqlite3 *a = db_open(path, "CREATE TABLE t (v INTEGER);", err, sizeof(err));
+	assert_non_null(a);
+	sqlite3 *b = db_open(path, NULL, err, sizeof(err));
+	assert_non_null(b);
+	assert_int_equal(sqlite3_exec(a, "INSERT INTO t VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count_elsewhere(path), 1);
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(sqlite3_exec(a, "INSERT INTO t VALUES (2)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(b, "INSERT INTO t VALUES (3)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count_elsewhere(path), 3);
+	sqlite3_close(b);
+	sqlite3_close(a);
+	assert_int_equal(count_elsewhere(path), 3);
+}
+
 static void test_errors_name_the_path(void **state)
 {
 	char file[128], path[160], err[256];
@@ -135,6 +180,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_db_private),
 		cmocka_unit_test(test_existing_db_tightened),
+		cmocka_unit_test(test_second_open_keeps_the_wal),
 		cmocka_unit_test(test_errors_name_the_path),
 		cmocka_unit_test(test_mkdir_p_mode),
 	};
