@@ -7,6 +7,7 @@
 #include "gate_net.h"
 #include "detect.h"
 #include "gate_rules.h"
+#include "hive_addrs.h"
 #include "verdict.h"
 
 #include <ctype.h>
@@ -348,27 +349,13 @@ out:
 
 bool gate_net_covers_hosts(const char *hostports, const struct verdict_net *t)
 {
-	char host[300];
+	struct hive_addr a[HIVE_ADDRS_MAX];
+	char why[400];
 	uint8_t addr[16];
-	for (const char *p = hostports; p && *p;) {
-		size_t n = strcspn(p, ",");
-		const char *h = p, *colon;
-		size_t hl = n;
-		if (*h == '[') {
-			const char *close = memchr(h, ']', n);
-			h++;
-			hl = close ? (size_t)(close - h) : 0;
-		} else if ((colon = memchr(h, ':', n)) && !memchr(colon + 1, ':', n - (size_t)(colon + 1 - h))) {
-			hl = (size_t)(colon - h); /* host:port; a bare v6 address has more colons */
-		}
-		if (hl && hl < sizeof(host)) {
-			memcpy(host, h, hl);
-			host[hl] = 0;
-			if (net_parse_addr(host, addr) > 0 && verdict_net_covers(t, addr))
-				return true;
-		}
-		p += n + (p[n] == ',');
-	}
+	int n = hostports ? hive_addrs_parse(hostports, a, HIVE_ADDRS_MAX, why, sizeof(why)) : -1;
+	for (int i = 0; i < n; i++)
+		if (net_parse_addr(a[i].host, addr) > 0 && verdict_net_covers(t, addr))
+			return true;
 	return false;
 }
 

@@ -17,23 +17,11 @@
 #include "incident_wire.h"
 #include "testutil.h"
 
-static char *read_file(const char *path)
-{
-	static char text[1 << 16];
-	FILE *f = fopen(path, "r");
-	if (!f)
-		fail_msg("%s: %s (run from the source tree)", path, strerror(errno));
-	size_t n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	text[n] = 0;
-	return text;
-}
-
 /* schema/hive.sql without its comment lines is hive_migrations, one after the other */
 static void test_schema_matches(void **s)
 {
 	(void)s;
-	char *text = read_file("schema/hive.sql"), *o = text;
+	char *text = read_source("schema/hive.sql"), *o = text;
 	for (char *line = text, *nl; *line; line = nl) {
 		nl = strchr(line, '\n');
 		nl = nl ? nl + 1 : line + strlen(line);
@@ -52,7 +40,7 @@ static void test_schema_matches(void **s)
 		fail_msg("hive/hive_schema.c differs from schema/hive.sql:\n%s\n%s", mine, file);
 	free(file);
 	free(mine);
-	text = read_file("schema/immune.sql");
+	text = read_source("schema/immune.sql");
 	const char *start = strstr(text, "CREATE TABLE IF NOT EXISTS hive_dead_letters (");
 	assert_non_null(start);
 	const char *end = strstr(start, ");");
