@@ -14,6 +14,7 @@
 #include "match.h"
 #include "sigma.h"
 #include "tuning.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #define MAX_HITS 64
+#define HIVE_LOG_ONCE 64
 
 struct detect {
 	struct detect_opts o;
@@ -52,6 +54,10 @@ struct detect {
 	struct timespec re_window;
 	unsigned re_logged;
 	uint64_t re_unlogged;
+	/* the rules and indicators whose block of the Hive's link was refused and
+	 * logged: one line each (hashes of FILE ID / FILE:LINE), the rest counted */
+	uint64_t hive_logged[HIVE_LOG_ONCE];
+	unsigned nhive_logged;
 };
 
 #define REGEX_LOG_LINES 10
@@ -155,6 +161,31 @@ static void add_why(char *why, size_t whylen, const char *fmt, const char *a, co
 	snprintf(why + l, whylen - l, fmt, a, b);
 }
 
+/* Whether the guard refuses a block of this connect's destination (it covers
+ * the agent's link to its Hive: the one check operators' and fleet blocks
+ * pass too). Counted each time; logged once per rule or indicator (where). */
+static bool hive_link_refused(struct detect *d, const struct imm_event *ev, const char *where, char *why,
+			      size_t whylen)
+{
+	char err[256];
+	if (verdict_guard_deny(d->o.guard, VK_NET, ev->dst_ip, err, sizeof(err)) != -EPERM)
+		return false;
+	add_why(why, whylen, "block refused: %s%s", err, "");
+	d->st.protected_refusals++;
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	for (const char *p = where; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	for (unsigned i = 0; i < d->nhive_logged; i++)
+		if (d->hive_logged[i] == h)
+			return true;
+	if (d->nhive_logged < HIVE_LOG_ONCE) {
+		d->hive_logged[d->nhive_logged++] = h;
+		fprintf(d->log, "immuned: %s: not blocking %s: %s; alerts only (logged once)\n", where, ev->dst_ip,
+			err);
+	}
+	return true;
+}
+
 /*
  * Act on a match. obj is what the rule identified: a file (inode verdict on
  * that file), a destination (connect verdict) or only this event's process.
@@ -164,7 +195,7 @@ static void add_why(char *why, size_t whylen, const char *fmt, const char *a, co
  * never puts its binary in a verdict map.
  */
 static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_action act, enum gate_object obj,
-		    const char *source, const char **verdict, char *why, size_t whylen)
+		    const char *source, const char *where, const char **verdict, char *why, size_t whylen)
 {
 	const struct detect_actions *a = &d->o.actions;
 	int rc = 0;
@@ -208,6 +239,8 @@ static void enforce(struct detect *d, const struct imm_event *ev, enum imm_rule_
 			rc = -EOPNOTSUPP;
 		else if (ev->family == AF_UNIX || !ev->dst_ip[0])
 			rc = -EAFNOSUPPORT;
+		else if (hive_link_refused(d, ev, where, why, whylen))
+			return;
 		else
 			rc = a->block_net(a->ctx, ev->dst_ip, ev->dst_port, source);
 		if (rc) {
@@ -299,15 +332,16 @@ static void emit(struct detect *d, struct incident *in, bool signal)
 
 static void raise_rule(struct detect *d, const struct sigma_rule *r, const struct imm_event *ev)
 {
-	char source[64], why[256];
+	char source[64], where[300], why[256];
 	const char *verdict = "signal";
 	if (d->tuning && tuning_suppressed(d->tuning, r, ev))
 		return;
 	bool signal = d->tuning && tuning_is_signal(d->tuning, r);
 	snprintf(source, sizeof(source), "rule:%s", r->id);
+	snprintf(where, sizeof(where), "%s %s", r->file, r->id);
 	why[0] = 0;
 	if (!signal)
-		enforce(d, ev, r->action, gate_rule_object(r), source, &verdict, why, sizeof(why));
+		enforce(d, ev, r->action, gate_rule_object(r), source, where, &verdict, why, sizeof(why));
 	if (d->tuning)
 		tuning_count(d->tuning, r, signal);
 	struct incident in = RULE_INCIDENT(d, ev, r, sig_logsource_name(r->ls), r->action, verdict);
@@ -325,7 +359,7 @@ static void raise_ioc(struct detect *d, const struct ioc_hit *h, const struct im
 	snprintf(title, sizeof(title), "Known-bad %s indicator", ioc_kind_name(h->kind));
 	snprintf(ref, sizeof(ref), "%s:%u", h->file, h->line);
 	enforce(d, ev, h->action, h->kind == IOC_SHA256 || h->kind == IOC_PATH ? GATE_OBJ_FILE : GATE_OBJ_NET, source,
-		&verdict, why, sizeof(why));
+		ref, &verdict, why, sizeof(why));
 	struct incident in = {
 		.ev = ev,
 		.host = d->host,

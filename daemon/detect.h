@@ -21,6 +21,8 @@ enum detect_format { DETECT_OUT_NONE = 0, DETECT_OUT_TEXT, DETECT_OUT_JSON };
  * "cannot enforce here" (replay) and the incident says so. dev/ino are as in
  * events (the kernel's encoding); source is "rule:<id>" or "ioc:<file>".
  */
+struct verdict_guard;
+
 struct detect_actions {
 	void *ctx;
 	/* kind: "exec" (deny executing that inode) or "file" (deny opening it) */
@@ -53,6 +55,9 @@ struct detect_opts {
 	bool report_loaded;            /* also log one line per loaded rule */
 	/* binaries no rule or indicator blocks (block rules naming one are refused at load) */
 	const struct protected_set *protect;
+	/* what no block may cover (the agent's link to its Hive): a match whose
+	 * destination it covers alerts only; NULL: nothing guarded */
+	const struct verdict_guard *guard;
 	/* each incident, after it is printed and queued for storage (metrics count them by rule) */
 	void (*on_incident)(void *ctx, const char *rule_id, const char *level);
 	void *on_incident_ctx;

@@ -234,13 +234,14 @@ static void want_one(void *ctx, const struct gate_net_dest *d)
 {
 	struct apply *a = ctx;
 	char target[96];
-	const char *why = gate_net_refusal(d);
+	const char *why = gate_net_refusal(d), *then = "it acts after the match";
 	verdict_format_net(&d->net, target, sizeof(target));
-	if (!why && a->hive_in && a->hive_in(a->hctx, &d->net))
+	if (!why && a->hive_in && a->hive_in(a->hctx, &d->net)) {
 		why = "it covers this agent's link to the Hive";
+		then = "a match on it alerts only"; /* detect asks the same check (detect_opts.guard) */
+	}
 	if (why) {
-		fprintf(a->log, "immuned: %s: not blocking %s before a match: %s; it acts after the match\n", d->where,
-			target, why);
+		fprintf(a->log, "immuned: %s: not blocking %s before a match: %s; %s\n", d->where, target, why, then);
 		a->refused++;
 		return;
 	}

@@ -14,6 +14,7 @@
 int hive_main(int argc, char **argv);
 
 struct protected_set;
+struct verdict_guard;
 struct hive_agent_opts {
 	const char *addr;       /* HOST:PORT[,HOST:PORT...]: the Hive's instances (hive_addrs.h);
 				 * HOST is the name the instance's certificate must carry */
@@ -25,6 +26,9 @@ struct hive_agent_opts {
 	/* what no fleet verdict may block here (the daemon's set, with --protect
 	 * and its own files); NULL: the built-in set */
 	const struct protected_set *protect;
+	/* the daemon's one check of what no block may cover (its link to the
+	 * Hive, protect); NULL: protect and this agent's link (hive_agent_link_in) */
+	const struct verdict_guard *guard;
 };
 
 struct hive_agent;

@@ -487,11 +487,13 @@ static bool exempt(struct hive_agent *h, const cJSON *v)
 	const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "kind"));
 	const char *target = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "target"));
 	const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, "action"));
-	struct verdict_guard g = { .protect = h->o.protect ? h->o.protect : h->protect, .hive_link_in = link_in, .ctx = h };
+	struct verdict_guard own = { .protect = h->o.protect ? h->o.protect : h->protect, .hive_link_in = link_in,
+				     .ctx = h };
+	const struct verdict_guard *g = h->o.guard ? h->o.guard : &own;
 	enum verdict_kind k;
 	char err[512];
 	if (!kind || !target || !action || strcmp(action, "deny") || verdict_parse_kind(kind, &k) ||
-	    verdict_guard_deny(&g, k, target, err, sizeof(err)) != -EPERM)
+	    verdict_guard_deny(g, k, target, err, sizeof(err)) != -EPERM)
 		return false;
 	fprintf(stderr, "immuned: hive: fleet verdict deny %s %s not applied here: %s\n", kind, target, err);
 	pthread_mutex_lock(&h->mu);

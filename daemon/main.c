@@ -586,12 +586,7 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 {
 	char target[80], err[256];
 	(void)ctx;
-	/* the link to the Hive is what would report this block: never cut it */
-	struct verdict_net one = { .prefixlen = 128 };
-	if (hive && net_parse_addr(ip, one.addr) > 0 && hive_agent_link_in(hive, &one)) {
-		fprintf(stderr, "immuned: %s: not blocking %s: this agent's link to the Hive\n", source, ip);
-		return -EPERM;
-	}
+	/* the link to the Hive: detect refused it already (detect_opts.guard) */
 	int r = verdict_rule_block_net(verdicts, ip, port, source, target, sizeof(target), err, sizeof(err));
 	if (r == -EPERM)
 		fprintf(stderr, "immuned: %s: not blocking %s: %s\n", source, ip, err);
@@ -603,12 +598,15 @@ static int act_block_net(void *ctx, const char *ip, uint16_t port, const char *s
 }
 
 /* Whether a net target covers the agent's link to its Hive: the address configured (a literal) or on
- * the link now. No rule, indicator or operator's block cuts it (gate_net, verdict_guard). */
+ * the link now. The one check: no rule, indicator (at load and at a match), operator's or fleet block
+ * cuts it (gate_net, detect, verdict_guard). */
 static bool hive_link_in(void *ctx, const struct verdict_net *t)
 {
 	(void)ctx;
 	return opt.hive && (gate_net_covers_hosts(opt.hive, t) || (hive && hive_agent_link_in(hive, t)));
 }
+
+static struct verdict_guard guard = { .hive_link_in = hive_link_in };
 
 /* Destinations named by the rules and indicators in force are refused before the first connect. */
 static void net_verdicts_refresh(void)
@@ -654,6 +652,8 @@ static void live_detect_opts(struct detect_opts *d)
 	d->db_path = opt.db;
 	d->hash_via_proc = true;
 	d->protect = protect;
+	guard.protect = protect;
+	d->guard = &guard;
 	d->actions = (struct detect_actions){ .block_inode = act_block_inode, .block_net = act_block_net,
 					      .kill_pid = act_kill };
 	if (metrics) {
@@ -921,7 +921,7 @@ static int start_hive(char *err, size_t n)
 {
 	struct hive_agent_opts ho = { .addr = opt.hive, .ca = opt.hive_ca, .cert = opt.hive_cert,
 				      .key = opt.hive_key, .db_path = opt.db, .agent_id = opt.agent_id,
-				      .hold_down_s = opt.hive_hold_down, .protect = protect };
+				      .hold_down_s = opt.hive_hold_down, .protect = protect, .guard = &guard };
 	hive = hive_agent_start(&ho, err, n);
 	return hive ? 0 : -1;
 }
@@ -1099,7 +1099,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	vctl = verdict_ctl_register(cs, verdicts);
-	static struct verdict_guard guard = { .hive_link_in = hive_link_in };
 	guard.protect = protect;
 	if (vctl)
 		verdict_ctl_set_guard(vctl, &guard);

@@ -8,6 +8,8 @@
 #    verdict on the Hive's address and port and delivers incidents, and opens
 #    its database under a file verdict on it, while any other process is
 #    denied both; the exemption follows the daemon across a restart;
+#  - a blocking indicator of the Hive's address is refused at load and at
+#    each match (the incident alerts only), logged once, counted;
 #  - a live agent refused at hello shows the Hive's reason in `status`.
 #   selftests/self_exempt.sh BUILD_DIR        (root; fallback enforcement)
 set -u
@@ -40,6 +42,7 @@ mkcert() { # NAME SAN
 		-extfile "$1.ext" 2>/dev/null
 }
 mkca ca
+printf 'action: block\n127.0.0.1\n' >hive.ioc
 mkcert hive "IP:127.0.0.1"
 mkcert live "DNS:live"
 
@@ -56,7 +59,7 @@ start_hive() {
 start_agent() { # RUN
 	"$IMMUNED" --enforce fallback --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --stats-interval 0 --format json \
 		--output "agent.$1.out" --hive 127.0.0.1:$PORT --hive-ca ca.pem --hive-cert live.pem --hive-key live.key \
-		--agent-id live 2>"agent.$1.log" &
+		--agent-id live --ioc "$W/hive.ioc" 2>"agent.$1.log" &
 	DPID=$!
 	for _ in $(seq 100); do
 		ctl status >/dev/null 2>&1 && return 0
@@ -116,6 +119,24 @@ grep -q "block net 127.0.0.0/8 by uid 0 (pid [0-9]*) refused: net 127.0.0.0/8 co
 ctl block net 127.0.0.2 >/dev/null && ok "a block beside the Hive's address is taken" || notok "block net 127.0.0.2"
 ctl unblock net 127.0.0.2 >/dev/null
 check "nothing refused reached the maps" "0" "$(ctl --json verdicts | grep -c '"target"')"
+
+# ---- a blocking indicator of the Hive's address: refused at load, and at each match alerts only
+grep -qF "immuned: $W/hive.ioc:2: not blocking 127.0.0.1 before a match: it covers this agent's link to the Hive; a match on it alerts only" agent.1.log &&
+	ok "an indicator blocking the Hive's address is refused at load, naming FILE:LINE" ||
+	notok "indicator refused at load: $(grep hive.ioc agent.1.log | head -3)"
+check "a connect to the Hive's address matching it goes through" "ok" "$("$PROBE" connect 127.0.0.1 $PORT)"
+check "... and a second one" "ok" "$("$PROBE" connect 127.0.0.1 $PORT)"
+refusal="block refused: net 127.0.0.1 covers this agent's link to the Hive"
+for _ in $(seq 50); do
+	[ "$(grep -c "$refusal" agent.1.out)" -ge 2 ] && break
+	sleep 0.1
+done
+check "both matches are incidents that say why they only alert" "2" "$(grep -c "\"verdict\":\"alerted\".*$refusal" agent.1.out)"
+check "the refusal is logged once, naming FILE:LINE" "1" \
+	"$(grep -cF "immuned: $W/hive.ioc:2: not blocking 127.0.0.1: net 127.0.0.1 covers this agent's link to the Hive; alerts only (logged once)" agent.1.log)"
+check "each refusal is counted in detection.protected_refusals" "2" \
+	"$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["detection"]["protected_refusals"])')"
+check "the link to the Hive is still up" "0" "$(link_up; echo $?)"
 
 # ---- a deny that got into the pinned maps anyway: the Hive's address and port, the database
 before=$(stored)

@@ -15,6 +15,7 @@
 
 #include "ioc.h"
 #include "replay.h"
+#include "verdict.h"
 
 #define EVENTS "tests/data/replay_events.jsonl"
 
@@ -285,6 +286,69 @@ static void test_iocs(void **s)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* The Hive's address as the daemon's one check knows it (hive_link_in in main.c): 198.51.100.9. */
+static bool hive_at_9(void *ctx, const struct verdict_net *t)
+{
+	uint8_t a[16] = { [10] = 0xff, [11] = 0xff, [12] = 198, [13] = 51, [14] = 100, [15] = 9 };
+	(void)ctx;
+	return verdict_net_covers(t, a);
+}
+
+/* A blocking indicator's match on the Hive's address alerts only, logs one line naming FILE:LINE, and
+ * never reaches block_net; a neighbour in the same network is blocked. */
+static void test_hive_link_guard(void **s)
+{
+	(void)s;
+	char dir[] = "/tmp/immune-guard-XXXXXX", iocf[600], evf[600];
+	assert_non_null(mkdtemp(dir));
+	snprintf(iocf, sizeof(iocf), "%s/iocs.txt", dir);
+	snprintf(evf, sizeof(evf), "%s/events.jsonl", dir);
+	FILE *f = fopen(iocf, "w");
+	fputs("action: block\n198.51.100.0/24\n", f);
+	fclose(f);
+	f = fopen(evf, "w");
+	for (int i = 0; i < 3; i++)
+		fprintf(f,
+			"{\"@timestamp\":\"2026-11-24T05:00:0%dZ\",\"event\":{\"action\":\"connect\",\"outcome\":"
+			"\"success\"},\"process\":{\"pid\":%d,\"executable\":\"/usr/bin/curl\"},\"destination\":{\"ip\":"
+			"\"198.51.100.%d\",\"port\":443},\"network\":{\"transport\":\"tcp\",\"type\":\"ipv4\"},"
+			"\"immune\":{\"connect\":{\"family\":\"AF_INET\"}}}\n",
+			i, 20 + i, i < 2 ? 9 : 10);
+	fclose(f);
+	const char *iocs[] = { iocf };
+	struct calls c = { 0 };
+	struct verdict_guard g = { .hive_link_in = hive_at_9 };
+	struct detect_opts o = { .no_builtin = true, .ioc_paths = iocs, .nioc_paths = 1, .guard = &g,
+				 .actions = { .ctx = &c, .block_net = cb_net } };
+	struct replay_stats st;
+	char *log, want[1000];
+	cJSON *arr = replay_json(&o, evf, &st, &log);
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	for (int i = 0; i < 2; i++) {
+		cJSON *j = cJSON_GetArrayItem(arr, i);
+		assert_string_equal(str(j, "immune", "action"), "block");
+		assert_string_equal(str(j, "immune", "verdict"), "alerted");
+		assert_string_equal(str(j, "immune", "verdict_error"),
+				    "block refused: net 198.51.100.9 covers this agent's link to the Hive");
+	}
+	assert_string_equal(str(cJSON_GetArrayItem(arr, 2), "immune", "verdict"), "denied");
+	cJSON_Delete(arr);
+	assert_int_equal(c.net, 1);
+	assert_string_equal(c.last_ip, "198.51.100.10");
+	/* one line for two refused matches, naming the indicator's file and line */
+	snprintf(want, sizeof(want),
+		 "immuned: %s:2: not blocking 198.51.100.9: net 198.51.100.9 covers this agent's link to the Hive; "
+		 "alerts only (logged once)\n",
+		 iocf);
+	char *at1 = strstr(log, want);
+	assert_non_null(at1);
+	assert_null(strstr(at1 + strlen(want), "not blocking"));
+	free(log);
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_missing_file(void **s)
 {
 	(void)s;
@@ -398,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_builtin_incidents),
 		cmocka_unit_test(test_actions_and_store),
 		cmocka_unit_test(test_iocs),
+		cmocka_unit_test(test_hive_link_guard),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_correlations),
 	};
