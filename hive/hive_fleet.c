@@ -545,8 +545,8 @@ int hive_fleet_drop_revoked(const char *id)
 {
 	int closed = 0;
 	for (struct conn *c = H.conns; c; c = c->next)
-		if (!c->dead && c->agent_id[0] && strcmp(c->agent_id, id) == 0) {
-			hive_conn_kill(c, "agent revoked");
+		if (!c->dead && !c->refused && c->agent_id[0] && strcmp(c->agent_id, id) == 0) {
+			hive_refuse_revoked(c, id); /* told why, as at hello; closed when it closes */
 			closed++;
 		}
 	return closed;

@@ -118,6 +118,9 @@ struct sq *hive_q(const char *sql);
 int hive_send(struct conn *c, cJSON *obj);
 /* Mark c to be closed after this loop turn (never freed inside a handler). */
 void hive_conn_kill(struct conn *c, const char *why);
+/* Send the `refused` frame of a revoked agent id (code "revoked"); what c sends
+ * next is dropped unread and it is closed when the peer closes, or in 5 s. */
+void hive_refuse_revoked(struct conn *c, const char *id);
 
 /* hive_store.c */
 int hive_store_open(const char *where, char *err, size_t n);

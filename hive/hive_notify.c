@@ -64,9 +64,9 @@ void hive_notify_poll(void)
 		hive_fleet_reload();
 		hive_agents_start();
 		for (struct conn *c = H.conns; c; c = c->next)
-			if (!c->dead && c->agent_id[0] && c->state == CS_OPEN) {
+			if (!c->dead && !c->refused && c->agent_id[0] && c->state == CS_OPEN) {
 				if (hive_revoked(c->agent_id))
-					hive_conn_kill(c, "agent revoked");
+					hive_refuse_revoked(c, c->agent_id);
 				else
 					hive_agent_link(c, true);
 			}

@@ -157,6 +157,8 @@ int hive_send(struct conn *c, cJSON *o)
 static void refuse(struct conn *c, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void refuse(struct conn *c, const char *code, const char *fmt, ...)
 {
+	if (c->refused || c->dead)
+		return; /* told once */
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(c->why, sizeof(c->why), fmt, ap);
@@ -167,6 +169,13 @@ static void refuse(struct conn *c, const char *code, const char *fmt, ...)
 	cJSON_AddStringToObject(r, "code", code);
 	cJSON_AddStringToObject(r, "reason", c->why);
 	hive_send(c, r);
+}
+
+/* At hello, and on a live link when the agent is revoked here or on another
+ * instance: the same frame, so the agent learns why at once, not at its next hello. */
+void hive_refuse_revoked(struct conn *c, const char *id)
+{
+	refuse(c, "revoked", "agent %.100s is revoked at this Hive (immunectl agent revoke)", id);
 }
 
 /* Write a bounded share of what is queued. */
@@ -241,7 +250,7 @@ static int handle_hello(struct conn *c, const cJSON *m)
 	if (revoked) {
 		hive_log("%s: agent %s is revoked: refused", c->peer, id);
 		H.revoked_refused++;
-		refuse(c, "revoked", "agent %.100s is revoked at this Hive (immunectl agent revoke)", id);
+		hive_refuse_revoked(c, id);
 		return 0;
 	}
 	snprintf(c->agent_id, sizeof(c->agent_id), "%s", id);

@@ -112,7 +112,8 @@ static cJSON *next_ioc_part(struct conn *c)
 
 void hive_sync_pump(struct conn *c)
 {
-	while (!c->dead && c->state == CS_OPEN && c->agent_id[0] && c->out_len - c->out_off < HIVE_OUT_LOW) {
+	/* a refused link is sent nothing more */
+	while (!c->dead && !c->refused && c->state == CS_OPEN && c->agent_id[0] && c->out_len - c->out_off < HIVE_OUT_LOW) {
 		if (c->vsend_part || c->vhave != H.verdict_version) {
 			/* a change while the parts go out starts the new version over */
 			if (!c->vsend_part || c->vsend_version != H.verdict_version) {

@@ -295,6 +295,9 @@ sleep 1
 	notok "immunectl agent revoke closes its link"
 wait $pp
 grep -q closed p3.err && ok "... the revoked agent's connection is gone" || notok "... the revoked agent's connection: $(cat p3.err)"
+grep -q '^{"type":"refused","code":"revoked","reason":"agent p3 is revoked at this Hive (immunectl agent revoke)"}$' p3.out &&
+	ok "... told why on its live link, in the refused frame a hello gets" || notok "... told why on its live link: $(cat p3.out)"
+grep '^{"type":"refused"' p3.out >>frames.json
 out=$( (hello p3; echo '{"type":"heartbeat"}') | $PEER $PORT fleet-ca.pem p3.pem p3.key --until heartbeat 2>&1)
 echo "$out" | grep -q '"type":"heartbeat"' && notok "a revoked agent is refused at hello" || ok "a revoked agent is refused at hello"
 grep -q "agent p3 is revoked: refused" hive.log && ok "... and the Hive says so" || notok "... and the Hive says so"

@@ -162,10 +162,17 @@ v2=$("$IMMUNECTL" --socket h2.sock --json status | python3 -c 'import json,sys; 
 check "both instances are at the same verdict version" "$v1" "$v2"
 "$IMMUNECTL" --socket h2.sock agent revoke w1 >/dev/null && ok "w1 revoked on h2" || notok "w1 revoked on h2"
 for _ in $(seq 50); do
+	grep -q '"type":"refused"' w1.frames && break
+	sleep 0.1
+done
+grep -q '^{"type":"refused","code":"revoked","reason":"agent w1 is revoked at this Hive (immunectl agent revoke)"}$' w1.frames &&
+	ok "... h1 told w1 why on its live link at once (a refused frame)" || notok "h1 told w1 why: $(tail -2 w1.frames)"
+# w1 (a test peer) does not close: h1 does, 5 s after the frame
+for _ in $(seq 80); do
 	grep -q "closed" w1.peer && break
 	sleep 0.1
 done
-grep -q "closed" w1.peer && ok "... h1 closed w1's link at once" || notok "h1 closed w1's link: $(tail -2 h1.log)"
+grep -q "closed" w1.peer && ok "... and closed its link" || notok "h1 closed w1's link: $(tail -2 h1.log)"
 grep -q "agent w1 revoked on another instance" h1.log && ok "... and says why" || notok "h1 says why: $(tail -2 h1.log)"
 out=$( hello w1 | $PEER $P1 fleet-ca.pem w1.pem w1.key --read 2 2>&1)
 grep -q "agent w1 is revoked: refused" h1.log && ok "w1 is refused at hello on h1" || notok "w1 refused on h1: $out"
