@@ -841,7 +841,7 @@ int detect_check_rules(int npaths, char **paths, const struct protected_set *pro
 	interest_free(&in);
 	fprintf(out, "%u loaded, %u skipped", rs.loaded, rs.skipped);
 	if (refused)
-		fprintf(out, ", %u refused to block a protected binary", refused);
+		fprintf(out, ", %u refused to block a protected binary or immuned's own files", refused);
 	fputc('\n', out);
 	sigma_ruleset_free(&rs);
 	return rc;

@@ -394,7 +394,7 @@ int gate_iocs_check(int n, char **paths, const struct protected_set *p, FILE *ou
 			gate_ioc_net_dests(s, check_dest, out);
 			fprintf(out, "%s: %ld indicators", paths[i], added);
 			if (refused)
-				fprintf(out, ", %u refused to block a protected binary", refused);
+				fprintf(out, ", %u refused to block a protected binary or immuned's own files", refused);
 			fputc('\n', out);
 		}
 		ioc_free(s);

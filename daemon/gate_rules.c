@@ -148,13 +148,65 @@ static void protect_one(const char *path, void *ctx)
 		c->hit = path;
 }
 
+/* ------------------------------------------------------------ the daemon's own files */
+
+struct own_mark {
+	const struct protected_set *p;
+	char path[4100]; /* the first mark that would hold one of them */
+	const char *why;
+	bool dir;
+};
+
+static void own_one(void *ctx, const char *path, bool dir)
+{
+	struct own_mark *o = ctx;
+	if (!o->why && protected_own_marked(o->p, path, dir, &o->why)) {
+		snprintf(o->path, sizeof(o->path), "%s", path);
+		o->dir = dir;
+	}
+}
+
+/* The one line of a refusal: what the open hold would have marked, and whose file it is. */
+static void own_refusal(FILE *log, const char *what, enum imm_rule_action a, const struct own_mark *o)
+{
+	if (o->dir)
+		fprintf(log, "refused %s: %s would hold opens in %s, the folder of %s: each held open hands immuned a "
+			     "descriptor there, and closing one of its database drops its SQLite locks; kept as an alert\n",
+			what, imm_action_name(a), o->path, o->why);
+	else
+		fprintf(log, "refused %s: %s would hold opens of %s, %s: no block covers immuned's own files; kept as "
+			     "an alert\n",
+			what, imm_action_name(a), o->path, o->why);
+}
+
+/* A file rule whose open hold would mark one of the daemon's own files or its database's folder. */
+static bool own_files_refused(struct sigma_rule *r, const struct protected_set *p, FILE *log)
+{
+	char what[4200];
+	struct own_mark o = { .p = p };
+	if (r->ls != SIG_LS_FILE_EVENT && r->ls != SIG_LS_FILE_ACCESS)
+		return false;
+	gate_rule_marks(r, own_one, &o);
+	if (!o.why)
+		return false;
+	snprintf(what, sizeof(what), "%s %s", r->file, r->id);
+	own_refusal(log, what, r->action, &o);
+	r->action = IMM_ACTION_ALERT;
+	return true;
+}
+
 unsigned gate_rules_protect(struct sigma_ruleset *rs, const struct protected_set *p, FILE *log)
 {
 	unsigned refused = 0;
 	for (int i = 0; i < rs->n; i++) {
 		struct sigma_rule *r = rs->rules[i];
-		if (r->action == IMM_ACTION_ALERT || r->ls != SIG_LS_PROCESS_CREATION ||
-		    gate_rule_object(r) != GATE_OBJ_FILE)
+		if (r->action == IMM_ACTION_ALERT)
+			continue;
+		if (own_files_refused(r, p, log)) {
+			refused++;
+			continue;
+		}
+		if (r->ls != SIG_LS_PROCESS_CREATION || gate_rule_object(r) != GATE_OBJ_FILE)
 			continue;
 		const char *hit = NULL;
 		for (int k = 0; k < r->natoms && !hit; k++) {
@@ -184,7 +236,20 @@ static bool ioc_refuse(void *ctx, const struct ioc_hit *h)
 {
 	struct ioc_protect *c = ctx;
 	const char *hit = NULL;
-	if (h->action == IMM_ACTION_ALERT || !protected_path(c->p, h->value, &hit))
+	if (h->action == IMM_ACTION_ALERT)
+		return false;
+	if (h->value[0] == '/') {
+		/* what the open hold would mark for it (detect_open_marks) */
+		struct own_mark o = { .p = c->p };
+		char what[4400];
+		gate_mark_file_and_folder(own_one, &o, h->value);
+		if (o.why) {
+			snprintf(what, sizeof(what), "%s:%u path:%s", h->file, h->line, h->value);
+			own_refusal(c->log, what, h->action, &o);
+			return true;
+		}
+	}
+	if (!protected_path(c->p, h->value, &hit))
 		return false;
 	fprintf(c->log, "refused %s:%u path:%s: %s would block %s, a protected binary; kept as an alert\n", h->file,
 		h->line, h->value, imm_action_name(h->action), hit ? hit : h->value);

@@ -41,7 +41,11 @@ bool gate_rule_first_attempt(const struct sigma_rule *r, bool exec_hold, bool op
 /*
  * A block or kill rule on file identity that can match a protected binary is
  * refused: its action becomes alert, and one line "refused FILE ID: ..."
- * names the rule, its file and the binary. Returns how many were refused.
+ * names the rule, its file and the binary. So is a file rule whose open hold
+ * would mark one of the daemon's own files (config, database, certificates)
+ * or its database's folder (protected_own_marked): "refused FILE ID: block
+ * would hold opens of P, immuned's database P: ...". Returns how many were
+ * refused.
  */
 unsigned gate_rules_protect(struct sigma_ruleset *rs, const struct protected_set *p, FILE *log);
 
@@ -49,7 +53,9 @@ unsigned gate_rules_protect(struct sigma_ruleset *rs, const struct protected_set
  * The same for indicators: a blocking path: indicator naming a protected
  * binary (by inode when it exists, else by path) becomes an alert, with one
  * line "refused FILE:LINE path:P: block would block B, a protected binary;
- * kept as an alert". Returns how many were refused.
+ * kept as an alert"; one whose open hold would mark one of the daemon's own
+ * files or its database's folder too ("refused FILE:LINE path:P: block would
+ * hold opens ..."). Returns how many were refused.
  */
 struct ioc_set;
 unsigned gate_iocs_protect(struct ioc_set *s, const struct protected_set *p, FILE *log);

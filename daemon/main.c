@@ -980,7 +980,7 @@ static struct protected_set *protect_new_or_exit(void)
 		  protected_add_own(p, opt.hive_key, "the agent's key");
 	for (const char *const *sfx = (const char *const[]){ "", "-wal", "-shm", "-journal", NULL }; *sfx; sfx++) {
 		snprintf(db, sizeof(db), "%s%s", opt.db, *sfx);
-		bad |= protected_add_own(p, db, "immuned's database");
+		bad |= protected_add_own_db(p, db);
 	}
 	if (bad) {
 		fprintf(stderr, "immuned: out of memory\n");

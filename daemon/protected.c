@@ -24,6 +24,7 @@ struct entry {
 	dev_t dev;
 	uint64_t ino;
 	bool have_inode;
+	bool locked; /* the daemon holds POSIX locks on it (its database): see protected_own_marked */
 };
 
 struct protected_set {
@@ -77,7 +78,7 @@ static int push(struct protected_set *p, const char *path, bool must_exist, char
 	return push_as(p, path, NULL, must_exist, err, n);
 }
 
-int protected_add_own(struct protected_set *p, const char *path, const char *what)
+static int add_own(struct protected_set *p, const char *path, const char *what, bool locked)
 {
 	char err[256], abs[PATH_MAX];
 	if (!path || !*path)
@@ -85,7 +86,21 @@ int protected_add_own(struct protected_set *p, const char *path, const char *wha
 	/* verdict targets are absolute: a relative option is named as the daemon resolves it now */
 	if (path[0] != '/' && !realpath(path, abs))
 		return 0;
-	return push_as(p, path[0] == '/' ? path : abs, what, false, err, sizeof(err));
+	size_t before = p->n;
+	int r = push_as(p, path[0] == '/' ? path : abs, what, false, err, sizeof(err));
+	if (!r && locked && p->n > before)
+		p->e[p->n - 1].locked = true;
+	return r;
+}
+
+int protected_add_own(struct protected_set *p, const char *path, const char *what)
+{
+	return add_own(p, path, what, false);
+}
+
+int protected_add_own_db(struct protected_set *p, const char *path)
+{
+	return add_own(p, path, "immuned's database", true);
 }
 
 struct protected_set *protected_new(void)
@@ -181,4 +196,53 @@ void protected_each(const struct protected_set *p, void (*fn)(const char *path, 
 	for (size_t i = 0; p && i < p->n; i++)
 		if (p->e[i].label == p->e[i].path)
 			fn(p->e[i].path, ctx);
+}
+
+/* The folder part of path, without the last '/' (but "/" for a file in /). */
+static void folder_of(const char *path, char *out, size_t n)
+{
+	snprintf(out, n, "%s", path);
+	char *slash = strrchr(out, '/');
+	if (slash)
+		slash[slash == out ? 1 : 0] = 0;
+}
+
+static bool same_folder(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	size_t la = strlen(a), lb = strlen(b);
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (lb > 1 && b[lb - 1] == '/')
+		lb--;
+	if (la == lb && memcmp(a, b, la) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+bool protected_own_marked(const struct protected_set *p, const char *path, bool dir, const char **why)
+{
+	char folder[PATH_MAX];
+	struct stat st;
+	bool have = !dir && stat(path, &st) == 0;
+	for (size_t i = 0; p && path && i < p->n; i++) {
+		const struct entry *e = &p->e[i];
+		if (e->label == e->path)
+			continue; /* a binary: the exec side's business (gate_rules_protect) */
+		bool hit;
+		if (dir) {
+			/* the folder's mark holds every open of the files in it */
+			folder_of(e->path, folder, sizeof(folder));
+			hit = e->locked && same_folder(folder, path);
+		} else {
+			hit = (have && e->have_inode && e->dev == st.st_dev && e->ino == st.st_ino) ||
+			      strcmp(e->path, path) == 0;
+		}
+		if (hit) {
+			if (why)
+				*why = e->label;
+			return true;
+		}
+	}
+	return false;
 }

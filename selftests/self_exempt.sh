@@ -10,6 +10,9 @@
 #    denied both; the exemption follows the daemon across a restart;
 #  - a blocking indicator of the Hive's address is refused at load and at
 #    each match (the incident alerts only), logged once, counted;
+#  - blocking path: indicators of the daemon's database, or of a file beside
+#    it, are refused at load (the open hold's marks would hand the daemon
+#    descriptors of its database, whose close drops its SQLite locks);
 #  - a live agent revoked at the Hive is told why on its link (a `refused`
 #    frame) and shows the reason in `status` without trying a hello.
 #   selftests/self_exempt.sh BUILD_DIR        (root; fallback enforcement)
@@ -43,7 +46,9 @@ mkcert() { # NAME SAN
 		-extfile "$1.ext" 2>/dev/null
 }
 mkca ca
-printf 'action: block\n127.0.0.1\n' >hive.ioc
+# line 2: the Hive's address; 3 and 4: the daemon's database and a file beside it (the open hold
+# would hand immuned descriptors of its database: refused at load)
+printf 'action: block\n127.0.0.1\npath:%s\npath:%s\n' "$DB" "$W/beside-db" >hive.ioc
 mkcert hive "IP:127.0.0.1"
 mkcert live "DNS:live"
 
@@ -120,6 +125,33 @@ grep -q "block net 127.0.0.0/8 by uid 0 (pid [0-9]*) refused: net 127.0.0.0/8 co
 ctl block net 127.0.0.2 >/dev/null && ok "a block beside the Hive's address is taken" || notok "block net 127.0.0.2"
 ctl unblock net 127.0.0.2 >/dev/null
 check "nothing refused reached the maps" "0" "$(ctl --json verdicts | grep -c '"target"')"
+
+# ---- blocking indicators the open hold would turn against the daemon's own database: refused at load
+grep -qF "refused $W/hive.ioc:3 path:$DB: block would hold opens of $DB, immuned's database $DB: no block covers immuned's own files; kept as an alert" agent.1.log &&
+	ok "a path: indicator of the daemon's database is refused at load, naming FILE:LINE" ||
+	notok "db indicator refused at load: $(grep "hive.ioc:3" agent.1.log | head -2)"
+grep -qF "refused $W/hive.ioc:4 path:$W/beside-db: block would hold opens in $W, the folder of immuned's database" agent.1.log &&
+	ok "... and one beside it (its folder's mark would hold the database's opens too)" ||
+	notok "beside-db indicator refused at load: $(grep "hive.ioc:4" agent.1.log | head -2)"
+# a rule's TargetFilename compares lowercased: a database in a lowercase folder for the rule's case
+own=/tmp/immune-own-$$
+cat >own.yml <<YML
+title: a block of the database's WAL
+id: own-wal
+logsource: {category: file_access, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        TargetFilename: '$own/immune.db-wal'
+    condition: sel
+YML
+cr=$("$IMMUNED" --check-rules --db "$DB" --ioc "$W/hive.ioc" own.yml 2>&1)
+echo "$cr" | grep -qF "refused $W/hive.ioc:3 path:$DB: block would hold opens of $DB, immuned's database $DB" &&
+	echo "$cr" | grep -qF "refused $W/hive.ioc:4 path:$W/beside-db: block would hold opens in $W, the folder of" &&
+	ok "--check-rules --db shows both indicator refusals" || notok "--check-rules --db: $cr"
+cr=$("$IMMUNED" --check-rules --db "$own/immune.db" own.yml 2>&1)
+echo "$cr" | grep -qF "refused own.yml own-wal: block would hold opens of $own/immune.db-wal, immuned's database $own/immune.db-wal: no block covers immuned's own files; kept as an alert" &&
+	ok "--check-rules refuses a file rule on the database's WAL, naming FILE ID" || notok "--check-rules own-wal: $cr"
 
 # ---- a blocking indicator of the Hive's address: refused at load, and at each match alerts only
 grep -qF "immuned: $W/hive.ioc:2: not blocking 127.0.0.1 before a match: it covers this agent's link to the Hive; a match on it alerts only" agent.1.log &&

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gate_net.h"
 #include "gate_rules.h"
@@ -278,6 +280,112 @@ static void test_protected_paths(void **s)
 	protected_free(p);
 }
 
+/* The open hold would hand immuned descriptors of its own files: a rule or indicator naming its database
+ * (or its -wal), its config, or any file beside its database is refused at load, naming FILE ID or
+ * FILE:LINE; one beside its config (a folder it holds no lock in) is not. */
+static void test_own_files(void **s)
+{
+	(void)s;
+	/* lower case: a rule's TargetFilename is case-insensitive, its marks are lowercased */
+	char dir[64], db[100], wal[120], cfg[100], rules[2000], ioc[600], err[256];
+	snprintf(dir, sizeof(dir), "/tmp/immune-own-%d", (int)getpid());
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(db, sizeof(db), "%s/db/immune.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", db);
+	snprintf(cfg, sizeof(cfg), "%s/etc/immuned.conf", dir);
+	struct protected_set *p = protected_new();
+	assert_int_equal(protected_add_own_db(p, db), 0);
+	assert_int_equal(protected_add_own_db(p, wal), 0);
+	assert_int_equal(protected_add_own(p, cfg, "immuned's config"), 0);
+	const char *why;
+	assert_true(protected_own_marked(p, db, false, &why));
+	assert_non_null(strstr(why, "immuned's database"));
+	char folder[100];
+	snprintf(folder, sizeof(folder), "%s/db", dir);
+	assert_true(protected_own_marked(p, folder, true, &why));
+	snprintf(folder, sizeof(folder), "%s/db/", dir);
+	assert_true(protected_own_marked(p, folder, true, &why));
+	snprintf(folder, sizeof(folder), "%s/etc", dir);
+	assert_false(protected_own_marked(p, folder, true, &why));
+	assert_true(protected_own_marked(p, cfg, false, &why));
+	assert_false(protected_own_marked(p, "/bin/sh", false, &why)); /* a binary: the exec side's */
+
+	struct sigma_ruleset own;
+	sigma_ruleset_init(&own);
+	snprintf(rules, sizeof(rules),
+		 "title: db\nid: on-db\nlogsource: {category: file_access, product: linux}\n"
+		 "immune: {action: block}\ndetection:\n  sel:\n    TargetFilename: %s\n  condition: sel\n"
+		 "---\ntitle: beside\nid: beside-db\nlogsource: {category: file_event, product: linux}\n"
+		 "immune: {action: kill}\ndetection:\n  sel:\n    TargetFilename: %s/db/other\n  condition: sel\n"
+		 "---\ntitle: cfg\nid: on-cfg\nlogsource: {category: file_access, product: linux}\n"
+		 "immune: {action: block}\ndetection:\n  sel:\n    TargetFilename: %s\n  condition: sel\n"
+		 "---\ntitle: beside cfg\nid: beside-cfg\nlogsource: {category: file_access, product: linux}\n"
+		 "immune: {action: block}\ndetection:\n  sel:\n    TargetFilename: %s/etc/other\n  condition: sel\n"
+		 "---\ntitle: alert\nid: alert-db\nlogsource: {category: file_access, product: linux}\n"
+		 "detection:\n  sel:\n    TargetFilename: %s\n  condition: sel\n",
+		 wal, dir, cfg, dir, db);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *log = open_memstream(&buf, &len);
+	assert_int_equal(sigma_load_text(&own, "own.yml", rules, strlen(rules), false, log, false), 0);
+	fclose(log);
+	free(buf);
+	log = open_memstream(&buf, &len);
+	unsigned n = gate_rules_protect(&own, p, log);
+	fclose(log);
+	assert_int_equal(n, 3);
+	char want[1000];
+	snprintf(want, sizeof(want),
+		 "refused own.yml on-db: block would hold opens of %s, immuned's database %s: no block covers "
+		 "immuned's own files; kept as an alert\n",
+		 wal, wal);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want),
+		 "refused own.yml beside-db: kill would hold opens in %s/db, the folder of immuned's database %s: each "
+		 "held open hands immuned a descriptor there, and closing one of its database drops its SQLite locks; "
+		 "kept as an alert\n",
+		 dir, db);
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "refused own.yml on-cfg: block would hold opens of "));
+	assert_null(strstr(buf, "beside-cfg"));
+	assert_null(strstr(buf, "alert-db"));
+	free(buf);
+	for (int i = 0; i < own.n; i++) {
+		const struct sigma_rule *r = own.rules[i];
+		bool refused = !strcmp(r->id, "on-db") || !strcmp(r->id, "beside-db") || !strcmp(r->id, "on-cfg");
+		if (strcmp(r->id, "alert-db"))
+			assert_int_equal(r->action == IMM_ACTION_ALERT, refused);
+	}
+	sigma_ruleset_free(&own);
+
+	/* indicators: the database by name, a file beside it; one elsewhere stays a block */
+	struct ioc_set *set = ioc_new(0);
+	snprintf(ioc, sizeof(ioc), "action: block\npath:%s\npath:%s/db/x\npath:%s/elsewhere\n", db, dir, dir);
+	assert_int_equal(ioc_add_text(set, ioc, "own.ioc", err, sizeof(err)), 3);
+	assert_int_equal(ioc_finalize(set), 0);
+	log = open_memstream(&buf, &len);
+	n = gate_iocs_protect(set, p, log);
+	fclose(log);
+	assert_int_equal(n, 2);
+	snprintf(want, sizeof(want), "refused own.ioc:2 path:%s: block would hold opens of %s, immuned's database %s:",
+		 db, db, db);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want), "refused own.ioc:3 path:%s/db/x: block would hold opens in %s/db, the folder of",
+		 dir, dir);
+	assert_non_null(strstr(buf, want));
+	struct ioc_hit h;
+	snprintf(want, sizeof(want), "%s/elsewhere", dir);
+	assert_true(ioc_match_path(set, want, &h));
+	assert_int_equal(h.action, IMM_ACTION_BLOCK);
+	assert_true(ioc_match_path(set, db, &h));
+	assert_int_equal(h.action, IMM_ACTION_ALERT);
+	free(buf);
+	ioc_free(set);
+	protected_free(p);
+	snprintf(want, sizeof(want), "rm -rf '%s'", dir);
+	assert_int_equal(system(want), 0);
+}
+
 static void test_hive_hosts(void **s)
 {
 	(void)s;
@@ -302,6 +410,7 @@ int main(void)
 		cmocka_unit_test(test_rule_shapes),
 		cmocka_unit_test(test_indicators),
 		cmocka_unit_test(test_protected_paths),
+		cmocka_unit_test(test_own_files),
 		cmocka_unit_test(test_hive_hosts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
