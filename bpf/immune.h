@@ -253,4 +253,18 @@ struct imm_verdict {
 	char source[IMM_SOURCE_LEN]; /* "operator:0", "rule:<id>", "hive", ... */
 };
 
+/*
+ * verdict_self's one entry: the daemon's process, by tgid and start time, so
+ * that a process reusing the pid of a daemon that died without clearing it
+ * is not exempt. start_ticks is /proc/PID/stat's starttime (field 22: the
+ * group leader's start_boottime in clock ticks); BPF compares it with the
+ * current group leader's start_boottime / ns_per_tick. tgid 0: no exemption.
+ */
+struct imm_self {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 start_ticks;
+	__u64 ns_per_tick; /* 10^9 / sysconf(_SC_CLK_TCK) */
+};
+
 #endif

@@ -49,24 +49,32 @@ struct {
 } denials SEC(".maps");
 
 /*
- * The daemon's own process (its tgid; 0: none). The enforcement programs never
- * deny it, whatever the verdict maps say (an old pinned map, a bpftool edit),
- * so no verdict cuts immuned off from its Hive, its database or its files.
- * Pinned: links that outlive a daemon see the next one's, written at its
- * start; cleared at its stop, so that a reused pid gains nothing.
+ * The daemon's own process (struct imm_self: tgid and start time; tgid 0:
+ * none). The enforcement programs never deny it, whatever the verdict maps
+ * say (an old pinned map, a bpftool edit), so no verdict cuts immuned off
+ * from its Hive, its database or its files. Pinned: links that outlive a
+ * daemon see the next one's, written at its start; cleared at its stop. A
+ * daemon that dies without clearing it leaves its pid there: the start time
+ * keeps a later process that reuses the pid from being exempt.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct imm_self);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } verdict_self SEC(".maps");
 
 static __always_inline bool verdict_exempt(void)
 {
-	__u32 zero = 0, *self = bpf_map_lookup_elem(&verdict_self, &zero);
-	return self && *self && *self == (__u32)(bpf_get_current_pid_tgid() >> 32);
+	__u32 zero = 0;
+	struct imm_self *self = bpf_map_lookup_elem(&verdict_self, &zero);
+	if (!self || !self->tgid || !self->ns_per_tick || self->tgid != (__u32)(bpf_get_current_pid_tgid() >> 32))
+		return false;
+	/* the group leader's: every thread of the daemon, as /proc/PID/stat says it */
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	__u64 born = BPF_CORE_READ(t, group_leader, start_boottime);
+	return born / self->ns_per_tick == self->start_ticks;
 }
 
 static __always_inline bool verdict_denies(struct imm_verdict *v)

@@ -3,6 +3,7 @@
  * its records to the caller from the ring buffer or the perf buffer.
  */
 #include "ebpf.h"
+#include "verdict.h"
 #include "immune.h"
 #include "pinned_links.h"
 #include "sensor.skel.h"
@@ -199,6 +200,7 @@ int ebpf_load_programs(void)
 		set_err("%s", why);
 		return -ENOENT;
 	}
+	verdict_self_unpin_stale(pin, stderr);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin);
 	s = sensor_bpf__open_opts(&oo);
 	if (!s) {

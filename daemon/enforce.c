@@ -6,8 +6,10 @@
  */
 #include "enforce.h"
 #include "enforce.skel.h"
+#include "immune.h"
 #include "pinned_links.h"
 #include "sysfs.h"
+#include "verdict.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -97,6 +99,7 @@ static bool bpf_lsm_active(char *why, size_t n)
 
 static int open_skel(bool lsm, char *why, size_t n)
 {
+	verdict_self_unpin_stale(g.pin_dir, stderr);
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = g.pin_dir);
 	struct enforce_bpf *s = enforce_bpf__open_opts(&oo);
 	if (!s) {
@@ -166,21 +169,58 @@ static void release(void)
 	g.skel = NULL;
 }
 
-/* The process the enforcement never denies (verdict_self): this daemon, or
- * 0 at its stop. The map is pinned, so the links this run leaves behind see
- * the next daemon's pid and never a dead one's. */
-static void set_self(uint32_t tgid)
+/* This process's start time as /proc/self/stat gives it (field 22, clock
+ * ticks since boot): what verdict_exempt compares with its start_boottime. */
+static int self_start_ticks(uint64_t *ticks)
+{
+	char buf[1024];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (r <= 0)
+		return -1;
+	buf[r] = 0;
+	/* comm may hold spaces and parentheses: from the last ')' (field 2's end), each space starts the next field */
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	unsigned long long v;
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return -1;
+	*ticks = v;
+	return 0;
+}
+
+/* The process the enforcement never denies (verdict_self): this daemon, by
+ * pid and start time, or nobody at its stop. The map is pinned, so the links
+ * this run leaves behind see the next daemon's entry; one a crash left
+ * behind names a process that no longer exists, whoever gets its pid. */
+static void set_self(bool on)
 {
 	uint32_t zero = 0;
-	if (g.skel && bpf_map_update_elem(bpf_map__fd(g.skel->maps.verdict_self), &zero, &tgid, BPF_ANY))
+	struct imm_self self = { 0 };
+	uint64_t ticks = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (on && (hz <= 0 || self_start_ticks(&ticks))) {
+		fprintf(stderr, "immuned: cannot read this process's start time: the daemon is not exempt from "
+				"its own verdicts\n");
+		on = false;
+	}
+	if (on) {
+		self.tgid = (uint32_t)getpid();
+		self.start_ticks = ticks;
+		self.ns_per_tick = 1000000000ull / (uint64_t)hz;
+	}
+	if (g.skel && bpf_map_update_elem(bpf_map__fd(g.skel->maps.verdict_self), &zero, &self, BPF_ANY))
 		fprintf(stderr, "immuned: cannot %s the enforcement's exemption of the daemon: %s\n",
-			tgid ? "set" : "clear", strerror(errno));
+			on ? "set" : "clear", strerror(errno));
 }
 
 /* Pin this run's links, then drop the previous run's pins. */
 static void pin_links(void)
 {
-	set_self((uint32_t)getpid());
+	set_self(true);
 	char dir[300];
 	snprintf(dir, sizeof(dir), "%s/links", g.pin_dir);
 	pinned_links_replace(dir, g.links, g.link_names, g.nlinks, "enforcement");
@@ -236,7 +276,7 @@ int enforce_start(enum enforce_mode want, const char *pin_dir, char *why, size_t
 void enforce_stop(void)
 {
 	/* the pinned links keep enforcing; only our references go */
-	set_self(0);
+	set_self(false);
 	release();
 }
 

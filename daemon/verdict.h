@@ -35,6 +35,10 @@ extern const char verdict_schema_sql[];
  * maps of another shape are an error. 0 or -errno with the reason in err.
  */
 int verdict_maps_create(const char *pin_dir, char *err, size_t n);
+/* A pinned verdict_self of another shape (a daemon before struct imm_self
+ * pinned a bare tgid) would make the BPF objects' load fail: unpin it, and
+ * say so in one line on log. Called before each object that pins it loads. */
+void verdict_self_unpin_stale(const char *pin_dir, FILE *log);
 
 /* Open one pinned map, checked to have that shape: the fd, or -errno with err. */
 int verdict_map_open(const char *pin_dir, enum verdict_map m, char *err, size_t n);

@@ -182,3 +182,22 @@ int verdict_map_open(const char *pin_dir, enum verdict_map m, char *err, size_t 
 	}
 	return fd;
 }
+
+void verdict_self_unpin_stale(const char *pin_dir, FILE *log)
+{
+	char path[PATH_MAX];
+	struct bpf_map_info info;
+	uint32_t len = sizeof(info);
+	snprintf(path, sizeof(path), "%s/verdict_self", pin_dir ? pin_dir : VERDICT_PIN_DIR);
+	int fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	bool stale = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.value_size != sizeof(struct imm_self);
+	close(fd);
+	/* the links pinned with it hold it until they are replaced: only the name goes */
+	if (stale && unlink(path) == 0)
+		fprintf(log, "immuned: %s: a %u-byte entry of an older daemon, unpinned: the new one keys the "
+			     "exemption on pid and start time\n",
+			path, info.value_size);
+}

@@ -3,6 +3,9 @@
 #  - `immunectl block` of the Hive's address (or a net holding it), of
 #    immuned, immunectl, the config, the database or the certificates is
 #    refused with its reason;
+#  - verdict_self keys the exemption on pid and start time: an entry with the
+#    right pid but another start time (a pid reused after a crash) exempts
+#    nothing;
 #  - a deny that got into the pinned maps anyway (written here with bpftool)
 #    does not stop the daemon: it reconnects to its Hive through a
 #    verdict on the Hive's address and port and delivers incidents, and opens
@@ -91,8 +94,16 @@ delivered() { # N: wait until the Hive holds more than N of the agent's incident
 	done
 	return 1
 }
-self_tgid() { bpftool -j map lookup pinned "$PIN/verdict_self" key 0 0 0 0 2>/dev/null |
-	python3 -c 'import json,sys; v=json.load(sys.stdin)["value"]; print(int.from_bytes(bytes(int(b,16) for b in v),"little") if isinstance(v,list) else v)'; }
+self_value() { # verdict_self's entry as hex bytes: tgid, pad, start_ticks, ns_per_tick (struct imm_self)
+	bpftool -j map lookup pinned "$PIN/verdict_self" key 0 0 0 0 2>/dev/null |
+		python3 -c 'import json,sys; print(" ".join("%02x" % int(b, 16) for b in json.load(sys.stdin)["value"]))'; }
+self_field() { # N: the Nth field of the entry (0 tgid, 2 start_ticks, 3 ns_per_tick)
+	self_value | python3 -c 'import sys,struct; print(struct.unpack("<IIQQ", bytes(int(b,16) for b in sys.stdin.read().split()))[int(sys.argv[1])])' "$1"; }
+self_tgid() { self_field 0; }
+start_ticks() { awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$1/stat"; } # field 22 after comm
+self_set() { # TGID START_TICKS: write verdict_self as the daemon keys it
+	bpftool map update pinned "$PIN/verdict_self" key 0 0 0 0 value hex $(python3 -c \
+		'import sys,os,struct; print(" ".join("%02x"%b for b in struct.pack("<IIQQ",int(sys.argv[1]),0,int(sys.argv[2]),10**9//os.sysconf("SC_CLK_TCK"))))' "$1" "$2"); }
 # hex of a verdict value: deny, any port, source "bpftool"
 deny_value() { python3 -c 'import sys,struct; print(" ".join("%02x"%b for b in struct.pack("<IHHQQ48s",1,0,0,0,0,b"bpftool")))'; }
 
@@ -100,6 +111,7 @@ start_hive && ok "the Hive starts" || notok "the Hive starts: $(tail -3 hive.log
 start_agent 1 && ok "the agent starts in fallback mode" || notok "the agent starts: $(tail -5 agent.1.log)"
 link_up && ok "the agent's link to the Hive is up" || notok "the agent's link is up: $(tail -3 agent.1.log)"
 check "verdict_self holds the daemon's pid" "$DPID" "$(self_tgid)"
+check "... and its start time (/proc/PID/stat's, in clock ticks)" "$(start_ticks "$DPID")" "$(self_field 2)"
 
 # ---- the operator's own blocks that would cut the agent off are refused, with the reason
 refused() { # DESCRIPTION EXPECTED-TEXT ARGS...
@@ -199,6 +211,25 @@ ctl --json status | tr -d ' \t\n' | grep -q '"dead_letters":0' &&
 	ok "the daemon still reads its database (status counts from a new read-only open)" ||
 	notok "the daemon reads its database: $(ctl --json status 2>&1 | head -c 300)"
 kill -0 "$DPID" 2>/dev/null && ok "the daemon was not killed" || notok "the daemon was killed"
+
+# ---- the exemption is keyed on pid and start time: a pid reused after a crash gains nothing.
+# A waiting shell execs the probe (same pid, same start time); verdict_self names it for one connect.
+saved=$(self_value)
+exempt_probe() { # START-TICKS-OFFSET: the probe's connect to the Hive under the deny, verdict_self naming its pid
+	rm -f go probe.pid && mkfifo go
+	sh -c 'echo $$ >probe.pid; read x <go; exec "$0" connect 127.0.0.1 "$1"' "$PROBE" "$PORT" >probe.out 2>&1 &
+	local sp=$! pp=
+	for _ in $(seq 50); do [ -s probe.pid ] && break; sleep 0.05; done
+	pp=$(cat probe.pid)
+	self_set "$pp" $(($(start_ticks "$pp") + $1)) >/dev/null
+	echo >go
+	wait $sp
+	bpftool map update pinned "$PIN/verdict_self" key 0 0 0 0 value hex $saved
+	cat probe.out
+}
+check "verdict_self naming a process's pid and start time exempts it (its connect passes the deny)" "ok" "$(exempt_probe 0)"
+check "the right pid with another start time exempts nothing (a reused pid)" "errno EPERM" "$(exempt_probe 1)"
+check "the daemon's entry is back" "$DPID $(start_ticks "$DPID")" "$(self_tgid) $(self_field 2)"
 
 # ---- the exemption follows the daemon: cleared at its stop, the next one's at its start
 stop_daemon
