@@ -108,7 +108,12 @@ self_set() { # TGID START_TICKS: write verdict_self as the daemon keys it
 deny_value() { python3 -c 'import sys,struct; print(" ".join("%02x"%b for b in struct.pack("<IHHQQ48s",1,0,0,0,0,b"bpftool")))'; }
 
 start_hive && ok "the Hive starts" || notok "the Hive starts: $(tail -3 hive.log)"
+# an older daemon's verdict_self (a bare 4-byte tgid) pinned where this one pins its maps
+mkdir -p "$PIN" && bpftool map create "$PIN/verdict_self" type array key 4 value 4 entries 1 name verdict_self ||
+	notok "bpftool pins an old-shape verdict_self"
 start_agent 1 && ok "the agent starts in fallback mode" || notok "the agent starts: $(tail -5 agent.1.log)"
+grep -qF "immuned: $PIN/verdict_self: a 4-byte entry of an older daemon, unpinned" agent.1.log &&
+	ok "... over an older daemon's verdict_self, unpinned in one line" || notok "old verdict_self: $(grep verdict_self agent.1.log)"
 link_up && ok "the agent's link to the Hive is up" || notok "the agent's link is up: $(tail -3 agent.1.log)"
 check "verdict_self holds the daemon's pid" "$DPID" "$(self_tgid)"
 check "... and its start time (/proc/PID/stat's, in clock ticks)" "$(start_ticks "$DPID")" "$(self_field 2)"
