@@ -7,7 +7,7 @@
  * operator's included, passes the guard rails first: no network wider than
  * --min-prefix4/6, nothing that covers the Hive's own addresses, no
  * protected binary and never the agent's. Revoked agents are refused at
- * hello and dropped at once.
+ * hello, and their live links are told why (a `refused` frame) and closed.
  */
 #include "hive_int.h"
 #include "verdict.h"

@@ -2,7 +2,8 @@
  * Several instances on one PostgreSQL: each LISTENs on HIVE_CHANNEL and
  * its changes NOTIFY the others when they commit. "verdicts" and "iocs":
  * the fleet sets changed, re-read and sent to this instance's agents;
- * "revoked ID": that agent's connections here are closed. When the store's
+ * "revoked ID": that agent's connections here are sent a `refused` frame
+ * and closed. When the store's
  * connection was made again, notifications may have been lost: everything
  * is re-read and every connected agent checked against fleet_revoked.
  * SQLite has one instance: none of this runs.
