@@ -15,6 +15,10 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;
+/* self_tgid's start time (struct imm_self's fields): pinned in fallback mode,
+ * these programs outlive the daemon, and its pid may be another process's */
+const volatile __u64 self_start_ticks = 0;
+const volatile __u64 self_ns_per_tick = 0;
 const volatile bool use_ringbuf = true;
 const volatile __u64 wakeup_bytes = 256 * 1024;
 const volatile bool enforce_fallback = false;
@@ -125,7 +129,13 @@ static __always_inline void stat_inc(__u32 idx)
 
 static __always_inline bool skip_self(void)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == self_tgid;
+	if ((bpf_get_current_pid_tgid() >> 32) != self_tgid)
+		return false;
+	if (!self_ns_per_tick)
+		return true;
+	/* only for the daemon's pid: a later process given it is not the daemon */
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(t, group_leader, start_boottime) / self_ns_per_tick == self_start_ticks;
 }
 
 static __always_inline void *scratch(void)

@@ -6,6 +6,7 @@
 #include "verdict.h"
 #include "immune.h"
 #include "pinned_links.h"
+#include "proc.h"
 #include "sensor.skel.h"
 #include "sysfs.h"
 
@@ -223,6 +224,12 @@ int ebpf_load_programs(void)
 			fprintf(stderr, "immuned: this kernel has no BPF ring buffer; using the perf buffer\n");
 	}
 	s->rodata->self_tgid = g.opt.self_pid ? g.opt.self_pid : (uint32_t)getpid();
+	uint64_t ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (hz > 0 && proc_start_ticks("/proc", s->rodata->self_tgid, &ticks) == 0) {
+		s->rodata->self_start_ticks = ticks;
+		s->rodata->self_ns_per_tick = 1000000000ull / (uint64_t)hz;
+	}
 	s->rodata->use_ringbuf = g.ring;
 	s->rodata->enforce_fallback = g.opt.enforce_fallback;
 	s->rodata->wakeup_bytes = g.opt.wakeup_bytes ? g.opt.wakeup_bytes : DEFAULT_WAKEUP;

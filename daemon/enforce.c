@@ -8,6 +8,7 @@
 #include "enforce.skel.h"
 #include "immune.h"
 #include "pinned_links.h"
+#include "proc.h"
 #include "sysfs.h"
 #include "verdict.h"
 
@@ -169,29 +170,6 @@ static void release(void)
 	g.skel = NULL;
 }
 
-/* This process's start time as /proc/self/stat gives it (field 22, clock
- * ticks since boot): what verdict_exempt compares with its start_boottime. */
-static int self_start_ticks(uint64_t *ticks)
-{
-	char buf[1024];
-	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-	ssize_t r = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (r <= 0)
-		return -1;
-	buf[r] = 0;
-	/* comm may hold spaces and parentheses: from the last ')' (field 2's end), each space starts the next field */
-	char *p = strrchr(buf, ')');
-	for (int field = 2; p && field < 22; field++)
-		p = strchr(p + 1, ' ');
-	unsigned long long v;
-	if (!p || sscanf(p + 1, "%llu", &v) != 1)
-		return -1;
-	*ticks = v;
-	return 0;
-}
-
 /* The process the enforcement never denies (verdict_self): this daemon, by
  * pid and start time, or nobody at its stop. The map is pinned, so the links
  * this run leaves behind see the next daemon's entry; one a crash left
@@ -202,7 +180,7 @@ static void set_self(bool on)
 	struct imm_self self = { 0 };
 	uint64_t ticks = 0;
 	long hz = sysconf(_SC_CLK_TCK);
-	if (on && (hz <= 0 || self_start_ticks(&ticks))) {
+	if (on && (hz <= 0 || proc_start_ticks("/proc", (uint32_t)getpid(), &ticks))) {
 		fprintf(stderr, "immuned: cannot read this process's start time: the daemon is not exempt from "
 				"its own verdicts\n");
 		on = false;

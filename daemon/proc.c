@@ -175,6 +175,23 @@ static ssize_t read_file(const char *path, char *buf, size_t n)
 	return r;
 }
 
+int proc_start_ticks(const char *root, uint32_t pid, uint64_t *ticks)
+{
+	char path[256], buf[1024];
+	snprintf(path, sizeof(path), "%s/%u/stat", root, pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	/* comm may hold spaces and parentheses: from the last ')' (field 2's end), each space starts the next field */
+	char *p = strrchr(buf, ')');
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	unsigned long long v;
+	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+		return -1;
+	*ticks = v;
+	return 0;
+}
+
 static void seed_one(struct proc_table *t, const char *root, uint32_t pid)
 {
 	char path[256], buf[8192], link[4096];

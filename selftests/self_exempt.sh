@@ -4,8 +4,8 @@
 #    immuned, immunectl, the config, the database or the certificates is
 #    refused with its reason;
 #  - verdict_self keys the exemption on pid and start time: an entry with the
-#    right pid but another start time (a pid reused after a crash) exempts
-#    nothing;
+#    right pid but another start time exempts nothing, and after a crash a
+#    process given the daemon's pid is denied (connect) and killed (exec);
 #  - a deny that got into the pinned maps anyway (written here with bpftool)
 #    does not stop the daemon: it reconnects to its Hive through a
 #    verdict on the Hive's address and port and delivers incidents, and opens
@@ -260,6 +260,36 @@ check "status shows the Hive's refusal as last_error" "$want" \
 sleep 3
 check "the agent logged it once, naming the Hive" "1" "$(grep -c "immuned: hive 127.0.0.1:$PORT: down: $want" agent.2.log)"
 check "... learned it on its live link: no hello refused within 3 s" "0" "$(grep -c "agent live is revoked: refused" hive.log)"
-stop_daemon
+
+# ---- a crash: verdict_self and the pinned fallback sensor still name the dead daemon's pid; a
+# process given that pid (ns_last_pid) is not the daemon: its connect is denied, its denied exec killed
+cp /bin/true "$W/denied-true"
+read -r maj min ino < <(stat -c '%Hd %Ld %i' "$W/denied-true")
+bpftool map update pinned "$PIN/verdict_exec" key hex $(le64 $(((maj << 20) | min))) $(le64 "$ino") \
+	value hex $(deny_value) || notok "bpftool put a deny of denied-true in verdict_exec"
+dead=$DPID
+kill -9 "$DPID" && wait "$DPID" 2>/dev/null
+DPID=
+check "a crash leaves verdict_self naming the dead daemon" "$dead" "$(self_tgid)"
+as_dead() { # CMD...: run CMD as a process given the dead daemon's pid; prints its output and "rc=N"
+	local p rc
+	for _ in $(seq 30); do
+		echo $((dead - 1)) >/proc/sys/kernel/ns_last_pid
+		"$@" >reuse.out 2>&1 &
+		p=$!
+		wait $p
+		rc=$?
+		[ "$p" = "$dead" ] && { cat reuse.out; echo "rc=$rc"; return 0; }
+	done
+	echo "the pid $dead was never given again (a busy machine)"
+}
+if [ -w /proc/sys/kernel/ns_last_pid ]; then
+	check "a process given the dead daemon's pid is denied a connect to the Hive" "errno EPERM rc=1" \
+		"$(as_dead "$PROBE" connect 127.0.0.1 $PORT | tr '\n' ' ' | sed 's/ $//')"
+	check "... and killed at the exec of a denied binary (the pinned sensor does not take it for the daemon)" \
+		"rc=137" "$(as_dead "$W/denied-true")"
+else
+	echo "SKIPPED: the pid-reuse checks need /proc/sys/kernel/ns_last_pid"
+fi
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
