@@ -176,16 +176,31 @@ grep -qF "immuned: $W/hive.ioc:2: not blocking 127.0.0.1 before a match: it cove
 	notok "indicator refused at load: $(grep hive.ioc agent.1.log | head -3)"
 check "a connect to the Hive's address matching it goes through" "ok" "$("$PROBE" connect 127.0.0.1 $PORT)"
 check "... and a second one" "ok" "$("$PROBE" connect 127.0.0.1 $PORT)"
-refusal="block refused: net 127.0.0.1 covers this agent's link to the Hive"
+# the probe's two incidents (on a shared machine other processes may connect to 127.0.0.1 too)
+probe_refusals() {
+	python3 - "$PROBE" agent.1.out <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[2]):
+    try:
+        j = json.loads(line)
+    except ValueError:
+        continue
+    im = j.get("immune", {})
+    n += (j.get("process", {}).get("executable") == sys.argv[1] and im.get("verdict") == "alerted" and
+          im.get("verdict_error") == "block refused: net 127.0.0.1 covers this agent's link to the Hive")
+print(n)
+PY
+}
 for _ in $(seq 50); do
-	[ "$(grep -c "$refusal" agent.1.out)" -ge 2 ] && break
+	[ "$(probe_refusals)" -ge 2 ] && break
 	sleep 0.1
 done
-check "both matches are incidents that say why they only alert" "2" "$(grep -c "\"verdict\":\"alerted\".*$refusal" agent.1.out)"
+check "both matches are incidents that say why they only alert" "2" "$(probe_refusals)"
 check "the refusal is logged once, naming FILE:LINE" "1" \
 	"$(grep -cF "immuned: $W/hive.ioc:2: not blocking 127.0.0.1: net 127.0.0.1 covers this agent's link to the Hive; alerts only (logged once)" agent.1.log)"
-check "each refusal is counted in detection.protected_refusals" "2" \
-	"$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["detection"]["protected_refusals"])')"
+check "each refusal is counted in detection.protected_refusals (at least the probe's 2)" "True" \
+	"$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["detection"]["protected_refusals"] >= 2)')"
 check "the link to the Hive is still up" "0" "$(link_up; echo $?)"
 
 # ---- a deny that got into the pinned maps anyway: the Hive's address and port, the database
