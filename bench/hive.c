@@ -7,7 +7,7 @@
  * The same agents against one instance on SQLite and against two instances
  * on one PostgreSQL (a throwaway cluster, selftests/tools/pg-temp; needs
  * root), agents spread over the instances; prints the ratio.
- * Usage: bench/hive BUILD_DIR [--quick] [--agents N]
+ * Usage: bench/hive BUILD_DIR [--quick] [--agents N] [--only sqlite|pg2|pg1]
  */
 #include "frame.h"
 #include "hive_tls.h"
@@ -362,11 +362,18 @@ int main(int argc, char **argv)
 	const char *build = argc > 1 ? argv[1] : "build";
 	bool quick = false;
 	int agents = 10000;
+	const char *only = NULL; /* sqlite, pg2 or pg1: that configuration alone (profiling one) */
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
 			quick = true;
 		else if (strcmp(argv[i], "--agents") == 0 && i + 1 < argc)
 			agents = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+			only = argv[++i];
+	}
+	if (only && strcmp(only, "sqlite") && strcmp(only, "pg2") && strcmp(only, "pg1")) {
+		fprintf(stderr, "bench/hive: --only sqlite, pg2 or pg1\n");
+		return 2;
 	}
 	if (agents < 1 || agents > 60000) {
 		fprintf(stderr, "bench/hive: --agents from 1 to 60000\n");
@@ -417,7 +424,7 @@ int main(int argc, char **argv)
 	       "SQLite (WAL) beside two instances on one PostgreSQL(synchronous_commit on: acks after a durable "
 	       "commit), on this machine; each agent sends a batch and waits for its ack\n");
 	int n = quick ? 1000 : agents, rounds = quick ? 2 : 3, batch = quick ? 25 : 20;
-	int lite = run(build, dir, NULL, 1, n, rounds, batch, doc);
+	int lite = !only || strcmp(only, "sqlite") == 0 ? run(build, dir, NULL, 1, n, rounds, batch, doc) : -1;
 	/* its own directory: the cluster's owner (nobody) cannot enter ours (0700) */
 	char pgdir[] = "/tmp/immune-bench-pg.XXXXXX", uri[700] = "";
 	if (!mkdtemp(pgdir))
@@ -425,21 +432,27 @@ int main(int argc, char **argv)
 	/* tuned for the load, durability kept: big WAL buffers, rare checkpoints, group commit */
 	snprintf(cmd, sizeof(cmd),
 		 "IMMUNE_PG_OWNER=%d %s/selftests/tools/pg-temp start %s shared_buffers=512MB wal_buffers=64MB max_wal_size=8GB "
-		 "checkpoint_timeout=30min commit_delay=200 max_connections=50",
+		 "checkpoint_timeout=30min commit_delay=200 max_connections=50 wal_init_zero=off",
 		 (int)getpid(), src, pgdir);
-	FILE *p = geteuid() == 0 ? popen(cmd, "r") : NULL;
-	if (!p || !fgets(uri, sizeof(uri), p) || pclose(p) != 0 || strncmp(uri, "postgresql://", 13)) {
+	bool pg = !only || strncmp(only, "pg", 2) == 0;
+	FILE *p = pg && geteuid() == 0 ? popen(cmd, "r") : NULL;
+	if (!pg) {
+		/* --only sqlite */
+	} else if (!p || !fgets(uri, sizeof(uri), p) || pclose(p) != 0 || strncmp(uri, "postgresql://", 13)) {
 		printf("PostgreSQL: SKIPPED (%s)\n", geteuid() ? "needs root: initdb runs as nobody" : "pg-temp failed");
 	} else {
 		uri[strcspn(uri, "\n")] = 0;
-		int two = run(build, dir, uri, 2, n, rounds, batch, doc);
-		int one = quick ? -1 : run(build, dir, uri, 1, n, rounds, batch, doc);
+		bool all = !only;
+		int two = all || strcmp(only, "pg2") == 0 ? run(build, dir, uri, 2, n, rounds, batch, doc) : -1;
+		int one = (all && !quick) || (only && strcmp(only, "pg1") == 0) ?
+				  run(build, dir, uri, 1, n, rounds, batch, doc) : -1;
 		if (lite > 0 && two > 0)
 			printf("two instances on PostgreSQL / one on SQLite: %.2fx incidents/s\n", (double)two / lite);
 		if (one > 0 && two > 0)
 			printf("two instances / one instance, both on PostgreSQL: %.2fx\n", (double)two / one);
-		printf("target >= 50,000 incidents/s stored with %d agents over two instances on PostgreSQL: %s\n", n,
-		       two >= 50000 ? "met" : two < 0 ? "NOT met (incidents missing)" : "NOT met");
+		if (all || strcmp(only, "pg2") == 0)
+			printf("target >= 50,000 incidents/s stored with %d agents over two instances on PostgreSQL: %s\n",
+			       n, two >= 50000 ? "met" : two < 0 ? "NOT met (incidents missing)" : "NOT met");
 		snprintf(cmd, sizeof(cmd), "%s/selftests/tools/pg-temp stop %s", src, pgdir);
 		sh(cmd);
 	}

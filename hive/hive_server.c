@@ -61,11 +61,15 @@ const char *hive_jstr(const cJSON *o, const char *k)
 
 /* ---------------------------------------------------------- connections */
 
+/* Whether a connection died, or has input left, this turn: the lists of 10,000 are walked only then. */
+static bool some_dead, some_more;
+
 void hive_conn_kill(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
 	c->dead = why ? why : "closed";
+	some_dead = true;
 	/* counted out now: the slot is free for this turn's accepts */
 	if (c->state == CS_HANDSHAKE)
 		H.nhandshakes--;
@@ -89,6 +93,9 @@ static void conn_free(struct conn *c, bool say)
 /* The turn is over: free what was marked. */
 static void reap(void)
 {
+	if (!some_dead)
+		return;
+	some_dead = false;
 	for (struct conn **p = &H.conns; *p;) {
 		struct conn *c = *p;
 		if (c->dead) {
@@ -330,7 +337,7 @@ static void on_readable(struct conn *c)
 	size_t budget = HIVE_READ_TURN;
 	while (!c->dead && c->reading) {
 		if (!budget) {
-			c->more = true;
+			c->more = some_more = true;
 			break;
 		}
 		unsigned char buf[16384];
@@ -637,7 +644,7 @@ static void loop(void)
 			}
 		}
 		more = false;
-		for (struct conn *c = H.conns; c; c = c->next) {
+		for (struct conn *c = some_more ? H.conns : NULL; c; c = c->next) {
 			if (c->more && !c->dead) {
 				bool seen = false;
 				for (int i = 0; i < n; i++)
@@ -647,6 +654,7 @@ static void loop(void)
 				more |= c->more;
 			}
 		}
+		some_more = more;
 		time_t now = time(NULL);
 		if (now != last_sweep) {
 			last_sweep = now;
