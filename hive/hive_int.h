@@ -119,6 +119,13 @@ int hive_send(struct conn *c, cJSON *obj);
 /* Mark c to be closed after this loop turn (never freed inside a handler). */
 void hive_conn_kill(struct conn *c, const char *why);
 
+/* hive_args.c: the command line, then the config file for what it left out */
+struct hive_args {
+	const char *listen_at, *ca, *cert, *key, *db, *sock, *store, *instance, *config;
+};
+/* Into a and H.o: 0, 1 (--help printed: exit 0) or 2 (refused, said on stderr). */
+int hive_args(int argc, char **argv, struct hive_args *a);
+
 /* hive_store.c */
 int hive_store_open(const char *where, char *err, size_t n);
 void hive_store_close(void);
