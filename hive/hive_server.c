@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -628,12 +629,13 @@ static void loop(void)
 			sweep(now);
 			hive_agents_refresh();
 		}
-		/* one durable commit for the turn's batches, then their acks */
-		hive_store_commit();
+		/* one durable commit for the turn's batches, then their acks (PostgreSQL: while
+		 * the next turn is read) */
+		hive_store_send();
 		hive_notify_poll();
 		reap();
 		/* the links that ended, now: another instance's status must not see them connected */
-		hive_store_commit();
+		hive_store_send();
 	}
 }
 
@@ -647,6 +649,10 @@ int hive_main(int argc, char **argv)
 	int rc = hive_args(argc, argv, &args);
 	if (rc)
 		return rc == 1 ? 0 : 2;
+	/* a turn frees megabytes of parsed batches and the next one takes as much again: kept in
+	 * the heap, not handed back to the kernel to be faulted in and zeroed afresh every turn */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	const char *listen_at = args.listen_at, *ca = args.ca, *cert = args.cert, *key = args.key, *db = args.db,
 		   *sock = args.sock, *store = args.store, *instance = args.instance;
 	if (!listen_at || !ca || !cert || !key) {

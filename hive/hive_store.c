@@ -60,6 +60,7 @@ struct row {
 static uint64_t turn_stored, turn_dups;
 
 static char *insert_sql[CHUNK + 1];
+static void settle(void *ctx);
 
 static void st_null(void *st, int p)
 {
@@ -113,6 +114,7 @@ int hive_store_open(const char *where, char *err, size_t n)
 		H.st = NULL;
 		return -1;
 	}
+	store_on_busy(H.st, settle, NULL);
 	return 0;
 }
 
@@ -124,11 +126,11 @@ static void free_ack(struct pending_ack *a)
 	free(a);
 }
 
-static void drop_acks(void)
+static void drop_list(struct pending_ack **list)
 {
-	while (H.acks) {
-		struct pending_ack *a = H.acks;
-		H.acks = a->next;
+	while (*list) {
+		struct pending_ack *a = *list;
+		*list = a->next;
 		free_ack(a);
 	}
 	turn_stored = turn_dups = 0;
@@ -137,7 +139,7 @@ static void drop_acks(void)
 void hive_store_close(void)
 {
 	hive_store_commit();
-	drop_acks();
+	drop_list(&H.acks);
 	store_close(H.st);
 	H.st = NULL;
 	for (int i = 0; i <= CHUNK; i++) {
@@ -154,19 +156,19 @@ struct sq *hive_q(const char *sql)
 	return q;
 }
 
-/* The database failed under this turn's transaction: nothing of it is acked, and the
- * agents whose batches were in it are closed so they send them again now (after their
- * backoff), not after waiting out the ack. */
-static void abort_turn(const char *what)
+/* The database failed under a turn's transaction: nothing of it is acked, and the agents
+ * whose batches were in it are closed so they send them again now (after their backoff),
+ * not after waiting out the ack. */
+static void abort_list(struct pending_ack **list, const char *what)
 {
 	hive_log("store: %s: %s; %s", what, store_err(H.st),
-		 H.acks ? "the turn's batches are not acked, their agents send them again" : "rolled back");
+		 *list ? "the turn's batches are not acked, their agents send them again" : "rolled back");
 	store_exec(H.st, "ROLLBACK");
 	H.txn = false;
 	H.store_failures++;
-	for (struct pending_ack *a = H.acks; a; a = a->next)
+	for (struct pending_ack *a = *list; a; a = a->next)
 		hive_conn_kill(a->c, "the store failed under its batch");
-	drop_acks();
+	drop_list(list);
 }
 
 bool hive_store_begin(void)
@@ -299,60 +301,90 @@ static int store_batch(struct pending_ack *a, struct row *rows)
 	return rc;
 }
 
-/* The turn's staged rows, every agent's together, into its transaction: ST_DONE or ST_ERR. */
-static int store_turn(void)
+/* Each batch of list alone, after the turn's rows together had one the database refused:
+ * from the savepoint "turn", in the open transaction. ST_DONE or ST_ERR. */
+static int store_each(struct pending_ack *list)
 {
-	size_t total = 0;
-	for (struct pending_ack *a = H.acks; a; a = a->next)
-		total += (size_t)a->count;
-	if (!total)
-		return ST_DONE;
-	struct row *rows = malloc(total * sizeof(*rows));
+	int most = 0;
+	for (struct pending_ack *a = list; a; a = a->next)
+		most = a->count > most ? a->count : most;
+	struct row *rows = malloc(((size_t)most + 1) * sizeof(*rows));
 	if (!rows) {
-		snprintf(H.st->err, sizeof(H.st->err), "out of memory for %zu rows", total);
+		snprintf(H.st->err, sizeof(H.st->err), "out of memory for %d rows", most);
 		return ST_ERR;
 	}
-	struct row *end = rows;
-	for (struct pending_ack *a = H.acks; a; a = a->next)
-		end = rows_of(a, end);
-	int64_t got = 0;
-	int rc = !hive_store_begin() || store_exec(H.st, "SAVEPOINT turn") ? ST_ERR : insert_rows(rows, total, &got);
-	if (rc == ST_DONE) {
-		for (struct pending_ack *a = H.acks; a; a = a->next)
-			all_acked(a);
-		turn_stored += (uint64_t)got;
-		turn_dups += total - (uint64_t)got;
-	} else if (rc == ST_REFUSED) {
-		rc = store_exec(H.st, "ROLLBACK TO SAVEPOINT turn") ? ST_ERR : ST_DONE;
-		for (struct pending_ack *a = H.acks; a && rc == ST_DONE; a = a->next)
-			rc = store_batch(a, rows);
-	}
+	int rc = store_exec(H.st, "ROLLBACK TO SAVEPOINT turn") ? ST_ERR : ST_DONE;
+	for (struct pending_ack *a = list; a && rc == ST_DONE; a = a->next)
+		rc = store_batch(a, rows);
 	if (rc == ST_DONE && store_exec(H.st, "RELEASE SAVEPOINT turn"))
 		rc = ST_ERR;
 	free(rows);
 	return rc;
 }
 
-void hive_store_commit(void)
+static size_t rows_in(const struct pending_ack *list)
 {
-	if (H.acks && store_turn() != ST_DONE) {
-		abort_turn("storing the turn's batches");
-		return;
+	size_t total = 0;
+	for (; list; list = list->next)
+		total += (size_t)list->count;
+	return total;
+}
+
+/* The rows of list, every agent's together, arrival order aside. */
+static struct row *all_rows(struct pending_ack *list, size_t total)
+{
+	struct row *rows = malloc((total + 1) * sizeof(*rows)), *end = rows;
+	if (!rows) {
+		snprintf(H.st->err, sizeof(H.st->err), "out of memory for %zu rows", total);
+		return NULL;
 	}
-	if (H.txn && store_exec(H.st, "COMMIT")) {
-		abort_turn("COMMIT");
-		return;
+	for (struct pending_ack *a = list; a; a = a->next)
+		end = rows_of(a, end);
+	return rows;
+}
+
+/* The rows went in: every batch acked whole. */
+static void all_stored(struct pending_ack *list, size_t total, int64_t got)
+{
+	for (struct pending_ack *a = list; a; a = a->next)
+		all_acked(a);
+	turn_stored += (uint64_t)got;
+	turn_dups += total - (uint64_t)got;
+}
+
+/* The staged rows of list into the open transaction, one statement after another: ST_DONE or ST_ERR. */
+static int store_turn(struct pending_ack *list)
+{
+	size_t total = rows_in(list);
+	if (!total)
+		return ST_DONE;
+	struct row *rows = all_rows(list, total);
+	if (!rows)
+		return ST_ERR;
+	int64_t got = 0;
+	int rc = !hive_store_begin() || store_exec(H.st, "SAVEPOINT turn") ? ST_ERR : insert_rows(rows, total, &got);
+	free(rows);
+	if (rc == ST_DONE) {
+		all_stored(list, total, got);
+		if (store_exec(H.st, "RELEASE SAVEPOINT turn"))
+			rc = ST_ERR;
+	} else if (rc == ST_REFUSED) {
+		rc = store_each(list);
 	}
+	return rc;
+}
+
+/* Committed: the acks of list go out, in arrival order, and what it stored is counted. */
+static void send_acks(struct pending_ack **list)
+{
 	H.txn = false;
-	/* counted once committed: a rolled-back turn stored nothing */
 	H.stored += turn_stored;
 	H.duplicates += turn_dups;
 	turn_stored = turn_dups = 0;
-	/* in arrival order */
 	struct pending_ack *rev = NULL;
-	while (H.acks) {
-		struct pending_ack *a = H.acks;
-		H.acks = a->next;
+	while (*list) {
+		struct pending_ack *a = *list;
+		*list = a->next;
 		a->next = rev;
 		rev = a;
 	}
@@ -376,17 +408,152 @@ void hive_store_commit(void)
 	}
 }
 
+/* The turn whose rows and COMMIT are out in a pipeline (PostgreSQL), with its row count:
+ * its agents' next batches are read and checked while the database stores it. */
+static struct pending_ack *inflight;
+static size_t inflight_rows;
+
+/* The pipelined turn's outcome: acks when it committed; when the database refused a row,
+ * the slow path from its savepoint and a commit of our own; else nothing acked. wait
+ * false: nothing done while its results are still out. */
+static void finish_inflight(bool wait)
+{
+	if (!inflight)
+		return;
+	int64_t got = 0;
+	int rc = store_pipe_result(H.st, wait, &got);
+	if (rc == ST_ROW)
+		return;
+	struct pending_ack *list = inflight;
+	inflight = NULL;
+	turn_stored = turn_dups = 0;
+	if (rc == ST_DONE) {
+		all_stored(list, inflight_rows, got);
+		send_acks(&list);
+		return;
+	}
+	if (rc == ST_REFUSED) {
+		/* the transaction is open, aborted at the row: back to the savepoint */
+		H.txn = true;
+		if (store_each(list) == ST_DONE && store_exec(H.st, "COMMIT") == 0) {
+			send_acks(&list);
+			return;
+		}
+	}
+	abort_list(&list, "storing the turn's batches");
+}
+
+static void settle(void *ctx)
+{
+	(void)ctx;
+	finish_inflight(true);
+}
+
+/* Batches whose agent is gone: their ack cannot go out, they are sent again on the next link. */
+static void forget_dead(struct pending_ack **list)
+{
+	for (struct pending_ack **pp = list, *a; (a = *pp);) {
+		if (a->c->dead) {
+			*pp = a->next;
+			free_ack(a);
+		} else {
+			pp = &a->next;
+		}
+	}
+}
+
+/* This turn's rows, then its COMMIT, sent in a pipeline; false when the store has none. */
+static bool send_turn(void)
+{
+	forget_dead(&H.acks);
+	size_t total = rows_in(H.acks);
+	if (!total || !store_is_pg(H.st))
+		return false;
+	/* every statement prepared before the pipeline: PQprepare waits for its answer */
+	for (int k = CHUNK; k >= 1; k /= 2) {
+		const char *sql = sql_for(k);
+		struct sq *q = sql ? hive_q(sql) : NULL;
+		if (!q || store_ready(q))
+			return false; /* the statements one by one say why */
+	}
+	struct row *rows = all_rows(H.acks, total);
+	if (!rows)
+		return false;
+	if (!hive_store_begin() || !store_pipe_begin(H.st)) {
+		free(rows);
+		return false;
+	}
+	int rc = store_pipe_exec(H.st, "SAVEPOINT turn");
+	for (size_t off = 0; off < total && !rc;) {
+		int k = CHUNK;
+		while ((size_t)k > total - off)
+			k /= 2;
+		struct sq *q = hive_q(sql_for(k));
+		for (int r = 0; r < k; r++)
+			bind_row(q, r, &rows[off + (size_t)r]);
+		rc = store_pipe_send(q);
+		off += (size_t)k;
+	}
+	free(rows);
+	if (!rc)
+		rc = store_pipe_exec(H.st, "RELEASE SAVEPOINT turn");
+	if (!rc)
+		rc = store_pipe_exec(H.st, "COMMIT");
+	/* what is sent is read back to its end, whatever failed */
+	store_pipe_end(H.st, true);
+	inflight = H.acks;
+	inflight_rows = total;
+	H.acks = NULL;
+	H.txn = false;
+	if (rc)
+		finish_inflight(true);
+	return true;
+}
+
+void hive_store_send(void)
+{
+	finish_inflight(H.acks || H.txn);
+	if (!H.acks && !H.txn)
+		return;
+	if (send_turn())
+		return;
+	turn_stored = turn_dups = 0;
+	if (store_turn(H.acks) != ST_DONE) {
+		abort_list(&H.acks, "storing the turn's batches");
+		return;
+	}
+	if (H.txn && store_exec(H.st, "COMMIT")) {
+		abort_list(&H.acks, "COMMIT");
+		return;
+	}
+	send_acks(&H.acks);
+}
+
+void hive_store_poll(void)
+{
+	finish_inflight(false);
+}
+
+void hive_store_commit(void)
+{
+	hive_store_send();
+	finish_inflight(true);
+}
+
 bool hive_store_pending(const struct conn *c)
 {
 	for (const struct pending_ack *a = H.acks; a; a = a->next)
 		if (a->c == c)
 			return true;
+	for (const struct pending_ack *a = inflight; a; a = a->next)
+		if (a->c == c)
+			return true;
 	return false;
 }
 
-void hive_store_forget(struct conn *c)
+static void forget_in(struct pending_ack **list, const struct conn *c)
 {
-	for (struct pending_ack **pp = &H.acks, *a; (a = *pp);) {
+	for (struct pending_ack **pp = list, *a; (a = *pp);) {
 		if (a->c == c) {
 			*pp = a->next;
 			free_ack(a);
@@ -394,6 +561,12 @@ void hive_store_forget(struct conn *c)
 			pp = &a->next;
 		}
 	}
+}
+
+void hive_store_forget(struct conn *c)
+{
+	forget_in(&H.acks, c);
+	forget_in(&inflight, c);
 }
 
 /* The staged items' text values into one block of their own. */
