@@ -177,6 +177,9 @@ static int exchange(struct agent *ag, int n, int ep, int rounds, int batch, doub
 				}
 				cJSON_Delete(m);
 			}
+			/* as the Hive does: memory idle for seconds is taken back by the kernel here */
+			if (!ag[i].in.len)
+				frame_buf_free(&ag[i].in);
 		}
 	}
 	return 0;

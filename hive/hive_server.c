@@ -378,6 +378,10 @@ static void on_readable(struct conn *c)
 			hive_conn_kill(c, c->host);
 		}
 	}
+	/* no frame begun: its buffer goes back to the heap, where the next connection's read takes
+	 * it warm, instead of idling until the agent's next batch (as SSL_MODE_RELEASE_BUFFERS) */
+	if (!c->in.len)
+		frame_buf_free(&c->in);
 	if (!c->dead && c->out_len > c->out_off)
 		flush_out(c);
 }
