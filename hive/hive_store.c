@@ -500,13 +500,17 @@ static bool send_turn(void)
 	if (!rc)
 		rc = store_pipe_exec(H.st, "COMMIT");
 	/* what is sent is read back to its end, whatever failed */
-	store_pipe_end(H.st, true);
+	if (store_pipe_end(H.st, !rc) || rc) {
+		/* not all of it went out, the COMMIT perhaps not: whatever the answers say, nothing of it is acked */
+		int64_t got;
+		store_pipe_result(H.st, true, &got);
+		abort_list(&H.acks, "sending the turn's batches");
+		return true;
+	}
 	inflight = H.acks;
 	inflight_rows = total;
 	H.acks = NULL;
 	H.txn = false;
-	if (rc)
-		finish_inflight(true);
 	return true;
 }
 

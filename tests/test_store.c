@@ -390,6 +390,62 @@ static void test_turn_batches(void **st)
 	hive_down();
 }
 
+/* PostgreSQL gone in the middle of a turn's pipeline (its backend ends itself at seq 3000):
+ * nothing of the turn acked, its agents' links closed; the store connects again (out of
+ * pipeline mode) and what the agents send again is stored once. */
+static void test_turn_lost(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	char err[512];
+	hive_up(w);
+	struct store *other = store_open(w, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(store_exec(other, "CREATE FUNCTION gone() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+					   " IF NEW.agent_seq = 3000 THEN PERFORM pg_terminate_backend(pg_backend_pid());"
+					   " PERFORM pg_sleep(5); END IF; RETURN NEW; END $f$;"
+					   "CREATE TRIGGER gone BEFORE INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION gone()"),
+			 0);
+	struct conn *a = agent("a"), *b = agent("b");
+	int nacks;
+	cJSON *m1 = batch(1, 30, NULL), *m2 = batch(2990, 20, NULL);
+	assert_int_equal(hive_handle_incidents(a, m1), 0);
+	hive_store_commit();
+	assert_int_equal(acked(a, &nacks), 30);
+	uint64_t failures = H.store_failures;
+	assert_int_equal(hive_handle_incidents(b, m1), 0);
+	assert_int_equal(hive_handle_incidents(a, m2), 0);
+	hive_store_commit();
+	assert_int_equal(acked(a, &nacks), -1);
+	assert_int_equal(acked(b, &nacks), -1);
+	assert_non_null(a->dead);
+	assert_non_null(b->dead);
+	assert_true(H.store_failures > failures);
+	assert_int_equal(store_i64(other, "SELECT count(*) FROM incidents", -1), 30);
+	assert_int_equal(store_exec(other, "DROP TRIGGER gone ON incidents; DROP FUNCTION gone()"), 0);
+	usleep(1100000); /* the store connects again at most once a second */
+	struct conn *a2 = agent("a"), *b2 = agent("b");
+	assert_int_equal(hive_handle_incidents(b2, m1), 0);
+	assert_int_equal(hive_handle_incidents(a2, m2), 0);
+	hive_store_commit();
+	assert_int_equal(acked(b2, &nacks), 30);
+	assert_int_equal(acked(a2, &nacks), 20);
+	assert_int_equal(store_i64(other, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1), 50);
+	assert_int_equal(store_i64(other, "SELECT count(*) FROM incidents WHERE agent_id = 'b'", -1), 30);
+	assert_int_equal(H.stored, 80);
+	assert_int_equal(H.duplicates, 0);
+	cJSON_Delete(m1);
+	cJSON_Delete(m2);
+	struct conn *all[] = { a, b, a2, b2 };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		free(all[i]->out);
+		free(all[i]);
+	}
+	store_close(other);
+	hive_down();
+}
+
 /* A SQLite store made by the schema before migrations (immune.sql and the first fleet tables). */
 static void test_upgrade(void **st)
 {
@@ -526,6 +582,7 @@ int main(void)
 		cmocka_unit_test_prestate(test_incidents_once, "pg"),
 		cmocka_unit_test_prestate(test_turn_batches, ":memory:"),
 		cmocka_unit_test_prestate(test_turn_batches, "pg"),
+		cmocka_unit_test_prestate(test_turn_lost, "pg"),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test_prestate(test_notify, "pg"),
 		cmocka_unit_test_prestate(test_lost_in_transaction, "pg"),
