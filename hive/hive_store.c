@@ -418,7 +418,8 @@ static size_t inflight_rows;
  * false: nothing done while its results are still out. */
 static void finish_inflight(bool wait)
 {
-	if (!inflight)
+	/* read to its end even when every agent of the turn has gone (inflight empty) */
+	if (!H.st || !store_pipe_busy(H.st))
 		return;
 	int64_t got = 0;
 	int rc = store_pipe_result(H.st, wait, &got);

@@ -446,6 +446,36 @@ static void test_turn_lost(void **st)
 	hive_down();
 }
 
+/* Every agent of a turn out in a pipeline gone before its answer: the answer is still read,
+ * and the store goes on (the next turn stored and acked). */
+static void test_turn_forgotten(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	hive_up(w);
+	struct conn *a = agent("a"), *b = agent("b");
+	int nacks;
+	cJSON *m = batch(1, 40, NULL);
+	assert_int_equal(hive_handle_incidents(a, m), 0);
+	hive_store_send();
+	hive_store_forget(a);
+	assert_int_equal(hive_handle_incidents(b, m), 0);
+	hive_store_commit();
+	/* SQLite stores a turn before the send returns */
+	assert_int_equal(acked(a, &nacks), store_is_pg(H.st) ? -1 : 40);
+	assert_int_equal(acked(b, &nacks), 40);
+	/* a's rows committed without their ack: sent again, they are duplicates */
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents", -1), 80);
+	assert_int_equal(H.store_failures, 0);
+	cJSON_Delete(m);
+	free(a->out);
+	free(b->out);
+	free(a);
+	free(b);
+	hive_down();
+}
+
 /* A SQLite store made by the schema before migrations (immune.sql and the first fleet tables). */
 static void test_upgrade(void **st)
 {
@@ -583,6 +613,8 @@ int main(void)
 		cmocka_unit_test_prestate(test_turn_batches, ":memory:"),
 		cmocka_unit_test_prestate(test_turn_batches, "pg"),
 		cmocka_unit_test_prestate(test_turn_lost, "pg"),
+		cmocka_unit_test_prestate(test_turn_forgotten, ":memory:"),
+		cmocka_unit_test_prestate(test_turn_forgotten, "pg"),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test_prestate(test_notify, "pg"),
 		cmocka_unit_test_prestate(test_lost_in_transaction, "pg"),
