@@ -490,6 +490,10 @@ static bool send_turn(void)
 		while ((size_t)k > total - off)
 			k /= 2;
 		struct sq *q = hive_q(sql_for(k));
+		if (!q) {
+			rc = ST_ERR;
+			break;
+		}
 		for (int r = 0; r < k; r++)
 			bind_row(q, r, &rows[off + (size_t)r]);
 		rc = store_pipe_send(q);
