@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 struct pg {
 	struct store s;
@@ -402,6 +403,11 @@ static int pg_pipe_end(struct store *s, bool commits)
 	/* blocking: sends what is buffered */
 	if (PQpipelineSync(g->c) != 1) {
 		set_err(s, "PostgreSQL");
+		/* no sync point is queued, so no answer would ever end the pipeline: drop the
+		 * connection (the server rolls the turn back) and take the lost-connection path */
+		if (PQsocket(g->c) >= 0)
+			shutdown(PQsocket(g->c), SHUT_RDWR);
+		PQconsumeInput(g->c);
 		return ST_ERR;
 	}
 	return 0;
