@@ -4,7 +4,8 @@
  * tracing, with trivial BPF programs on the same tracepoints (the floor),
  * with immuned, and with libbpf-tools' opensnoop/execsnoop and a bpftrace
  * one-liner when installed; then prints each one's added cost divided by the
- * floor's. Usage: bench/overhead BUILD_DIR [--quick]
+ * floor's. Usage: bench/overhead BUILD_DIR [--quick] [--open]
+ * (--open: openat only, and only the configurations its two targets compare)
  */
 #include "floor.skel.h"
 #include "immune.h"
@@ -35,6 +36,7 @@ enum op { OP_OPEN, OP_EXEC, OP_CONNECT, OP_N };
 static const char *op_name[] = { "openat", "execve", "connect" };
 static long iters[OP_N] = { 100000, 300, 100000 };
 static int reps = 9;
+static bool open_only;
 
 static double now_ns(void)
 {
@@ -441,7 +443,7 @@ static void round_immuned(enum cfg c, int round, const char *immuned, bool repor
 		stop_tracer(&t);
 		return;
 	}
-	measure_all(c, round, true, c != C_IM_ALL, c != C_IM_ALL);
+	measure_all(c, round, true, c != C_IM_ALL && !open_only, c != C_IM_ALL && !open_only);
 	measure_bpf_time(c, round);
 	if (c == C_IMMUNED)
 		count_filtered(immuned);
@@ -454,7 +456,17 @@ static void round_immuned(enum cfg c, int round, const char *immuned, bool repor
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
-	bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+	bool quick = false;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			quick = true;
+		} else if (strcmp(argv[i], "--open") == 0) {
+			open_only = true;
+		} else {
+			fprintf(stderr, "usage: bench/overhead BUILD_DIR [--quick] [--open]\n");
+			return 2;
+		}
+	}
 	char immuned[512];
 
 	if (geteuid() != 0) {
@@ -503,13 +515,13 @@ int main(int argc, char **argv)
 		run_once(op);
 
 	for (int r = 0; r < reps; r++) {
-		measure_all(C_NONE, r, true, true, true);
+		measure_all(C_NONE, r, true, !open_only, !open_only);
 
 		if (floor_bpf__attach(fl)) {
 			fprintf(stderr, "bench: cannot attach the floor programs\n");
 			return 1;
 		}
-		measure_all(C_FLOOR, r, true, true, true);
+		measure_all(C_FLOOR, r, true, !open_only, !open_only);
 		measure_bpf_time(C_FLOOR, r);
 		floor_bpf__detach(fl);
 
@@ -522,6 +534,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			measure_all(C_RING, r, true, false, false);
+			measure_bpf_time(C_RING, r);
 			bpf_link__destroy(rl);
 			ring_stop = true;
 			pthread_join(rt, NULL);
@@ -535,9 +548,11 @@ int main(int argc, char **argv)
 		double first[OP_N];
 		for (int op = 0; op < OP_N; op++)
 			first[op] = ns[C_NONE][op][r];
-		measure_all(C_NONE, r, true, true, true);
+		measure_all(C_NONE, r, true, !open_only, !open_only);
 		for (int op = 0; op < OP_N; op++)
 			ns[C_NONE][op][r] = (first[op] + ns[C_NONE][op][r]) / 2;
+		if (open_only)
+			continue;
 
 		round_immuned(C_IM_OFF, r, immuned, false);
 		round_immuned(C_IM_FILLED, r, immuned, false);
@@ -623,6 +638,12 @@ int main(int argc, char **argv)
 		       "(target <= 1.20): %s\n",
 		       ratio, ratio <= 1.2 ? "met" : "NOT met");
 	}
+	if (bpf_median(C_RING) > 0 && bpf_median(C_IM_ALL) > 0)
+		printf("BPF run time per openat (bpf_stats, less the statistics' own cost per program run):\n"
+		       "  minimal open event %.0f ns, immuned --events open %.0f ns (%.2fx), "
+		       "default mode %.0f ns\n",
+		       bpf_median(C_RING), bpf_median(C_IM_ALL), bpf_median(C_IM_ALL) / bpf_median(C_RING),
+		       bpf_median(C_IMMUNED));
 	if (open_filtered + open_sent > 0)
 		printf("opens filtered in the kernel in the default mode: %.0f of %.0f (%.1f%%; the whole host's "
 		       "opens while measured)\n",
