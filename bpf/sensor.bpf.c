@@ -307,6 +307,49 @@ static __always_inline void file_id(struct file *f, __u64 *dev, __u64 *ino)
 	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
 }
 
+/*
+ * fd's file as a BTF pointer, whose fields are then plain loads instead of
+ * bpf_probe_read_kernel calls (a helper call each: on this PTI guest the
+ * four of them were half of an open record's cost). The verifier refuses a
+ * variable index into a BTF object, so each index of the files_struct's own
+ * fd_array is a constant load behind a compare. NULL where that array is
+ * not the table (more than 64 fds at some point) or fd is past it: then
+ * fd_file's probe reads.
+ */
+#define FD_CASE(n) case n: return files->fd_array[n];
+#define FD_CASE8(n) FD_CASE(n) FD_CASE(n + 1) FD_CASE(n + 2) FD_CASE(n + 3) \
+		    FD_CASE(n + 4) FD_CASE(n + 5) FD_CASE(n + 6) FD_CASE(n + 7)
+static __always_inline struct file *fd_file_btf(struct task_struct *task, long fd)
+{
+	struct files_struct *files = task->files;
+
+	if (!files || (void *)files->fdt->fd != (void *)files->fd_array)
+		return NULL;
+	switch (fd) {
+	FD_CASE8(0) FD_CASE8(8) FD_CASE8(16) FD_CASE8(24)
+	FD_CASE8(32) FD_CASE8(40) FD_CASE8(48) FD_CASE8(56)
+	}
+	return NULL;
+}
+_Static_assert(sizeof(((struct files_struct *)0)->fd_array) == 64 * sizeof(void *), "fd_array has 64 entries");
+
+/* dev and ino of the file open as fd: 0 and false when there is none */
+static __always_inline bool fd_file_id(struct task_struct *task, long fd, __u64 *dev, __u64 *ino)
+{
+	struct file *bf = fd_file_btf(task, fd);
+	if (bf) {
+		struct inode *inode = bf->f_inode;
+		*ino = inode->i_ino;
+		*dev = inode->i_sb->s_dev;
+		return true;
+	}
+	struct file *f = fd_file(task, fd);
+	if (!f)
+		return false;
+	file_id(f, dev, ino);
+	return true;
+}
+
 /* ---------------------------------------------------------------- exec */
 
 static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc)
@@ -781,7 +824,7 @@ static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct
  * gen of the keys, or else file_wanted's, remembered. Whatever cannot be
  * decided (no file, too deep, unreadable) is sent.
  */
-static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags, struct file **fo)
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
 {
 	__u32 zero = 0;
 	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
@@ -800,15 +843,28 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 	}
 	if (!c->name_lens[cls & 1] && !c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
 		return false;
-	struct file *f = fd_file(task, ret);
-	*fo = f; /* fallback enforcement looks at it too */
-	if (!f)
-		return true;
 	struct path fp;
 	struct imm_seen_key k;
 	struct qstr q;
-	if (BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
-		return true;
+	struct file *bf = fd_file_btf(task, ret);
+	if (bf) {
+		/* the same key as seen_key's, by plain loads */
+		struct dentry *d = bf->f_path.dentry;
+		fp.dentry = d;
+		fp.mnt = bf->f_path.mnt;
+		q.hash_len = d->d_name.hash_len;
+		q.name = d->d_name.name;
+		k.dentry = (__u64)d;
+		k.parent = (__u64)d->d_parent;
+		k.hash_len = q.hash_len;
+		k.mnt = (__u64)fp.mnt;
+		k.cls = cls;
+		k._pad = 0;
+	} else {
+		struct file *f = fd_file(task, ret);
+		if (!f || BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
+			return true;
+	}
 	int was = seen_get(&k, gen);
 	if (was >= 0)
 		return was;
@@ -819,24 +875,20 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct open_args args, *a = &args;
-	struct file *wf = NULL;
 	void *b;
 	__u32 off = 0, n;
 
 	if (!open_args(task, sc, a))
 		return 0;
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
-	    !open_wanted(task, ctx->ret, a->flags, &wf)) {
+	    !open_wanted(task, ctx->ret, a->flags)) {
 		/* fallback enforcement still kills an open of a denied inode */
 		if (!enforce_fallback || ctx->ret < 0) {
 			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 			return 0;
 		}
-		struct file *f = wf ? wf : fd_file(task, ctx->ret);
 		__u64 dev = 0, ino = 0;
-		if (f)
-			file_id(f, &dev, &ino);
-		if (!f || !verdict_file_denied(dev, ino)) {
+		if (!fd_file_id(task, ctx->ret, &dev, &ino) || !verdict_file_denied(dev, ino)) {
 			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 			return 0;
 		}
@@ -860,12 +912,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	e->path_len = n;
 	off = n;
 
-	struct file *f = NULL;
-	if (e->ret >= 0) {
-		f = fd_file(task, e->ret);
-		if (f)
-			file_id(f, &e->dev, &e->ino);
-	}
+	bool f = e->ret >= 0 && fd_file_id(task, e->ret, &e->dev, &e->ino);
 
 	/* A relative path is joined to its directory: the dirfd's or the cwd. */
 	e->abs_len = 0;
