@@ -16,7 +16,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;
 const volatile bool use_ringbuf = true;
-const volatile __u64 wakeup_bytes = 256 * 1024;
+/* the reader's wakeup threshold (256 KiB by default) over the possible CPUs:
+ * each CPU wakes the reader once per this many bytes it emits, so the ring
+ * never gains the threshold unannounced */
+const volatile __u64 wakeup_bytes_cpu = 256 * 1024;
 const volatile bool enforce_fallback = false;
 /* Set where the kernel has bpf_task_pt_regs: open's arguments are then read at
  * sys_exit from the registers saved at syscall entry, which still hold them,
@@ -132,9 +135,11 @@ static __always_inline void *scratch(void)
 {
 	__u32 zero = 0;
 	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
-	if (!b)
+	if (!b) {
 		stat_inc(IMM_ST_SCRATCH_MISS);
-	return b;
+		return NULL;
+	}
+	return b->raw;
 }
 
 static __always_inline void fill_hdr(struct imm_hdr *h, __u32 kind, struct task_struct *task)
@@ -158,19 +163,30 @@ static __always_inline void fill_hdr(struct imm_hdr *h, __u32 kind, struct task_
 	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 }
 
+/* data is a record built in scratch()'s buffer */
 static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 {
 	long err;
 
 	barrier_var(size);
 	size &= IMM_EV_BUF - 1;
+	if (size > IMM_EV_BUF - IMM_EV_HEAD) {
+		stat_inc(IMM_ST_DROPS + kind); /* no record is built this big */
+		return;
+	}
 	if (use_ringbuf) {
-		/* Wake the reader only when the queue crosses the threshold:
-		 * a wakeup per event costs the traced syscall more than all
-		 * the rest of this program. The reader also polls on a timer. */
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		__u64 flags = (avail < wakeup_bytes && avail + size >= wakeup_bytes) ?
-			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		/* Wake the reader once per wakeup_bytes_cpu this CPU emits: a
+		 * wakeup per event costs the traced syscall more than all the
+		 * rest of this program, and asking the ring how full it is
+		 * reads the line the reader writes. The reader also polls on a
+		 * timer. */
+		struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
+		__u64 flags = BPF_RB_NO_WAKEUP;
+		b->unwoken += size;
+		if (b->unwoken >= wakeup_bytes_cpu) {
+			b->unwoken = 0;
+			flags = BPF_RB_FORCE_WAKEUP;
+		}
 		err = bpf_ringbuf_output(&events, data, size, flags);
 	} else {
 		err = bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, data, size);
@@ -399,7 +415,7 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 	const char *arg = NULL;
 	if (!b || !p)
 		return 1;
-	struct imm_exec *e = (void *)b;
+	struct imm_exec *e = (void *)b->raw;
 	argv = (const char *const *)p->argv;
 	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i & (IMM_FAILED_ARGS - 1)]) || !arg)
 		return 1;
