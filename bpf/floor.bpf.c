@@ -12,8 +12,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Not part of the floor: the least an open event can be, a boot-time stamp,
  * pid and tid, the result and the path as passed, sent through a ring buffer of
- * immuned's default size. bench/overhead attaches it on its own: what it adds
- * to the floor bounds what any sensor of opens can do on the host. */
+ * immuned's default size. bench/overhead attaches it in the place of the
+ * floor's open program, the rest of the floor attached: what it adds to the
+ * floor bounds what any sensor of opens can do on the host. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
@@ -55,7 +56,8 @@ int min_event_exit_openat(struct trace_event_raw_sys_exit *ctx)
  * Not part of the floor either: the default mode's open program cut at each
  * of its steps, so that bench/overhead can show where its cost over the
  * floor goes. Each step does what the sensor does for a filtered open of a
- * file decided before, up to that point: the arguments from the saved
+ * file decided before, up to that point (each in the place of the floor's
+ * open program, like the minimal event): the arguments from the saved
  * registers; then the opened file from the fd table and the key that names
  * it (dentry, parent, name, mount); then the key looked up in an LRU hash of
  * the sensor's size and the open counted.
