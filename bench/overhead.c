@@ -224,14 +224,14 @@ static int fill_verdicts(const char *pin, int n)
 }
 
 enum cfg { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED, C_IM_ALL,
-	   C_IM_ALL_OFF, C_STEP_ARGS, C_STEP_FILE, C_STEP_LOOKUP, C_N };
+	   C_IM_ALL_OFF, C_STEP_ARGS, C_STEP_FILE, C_STEP_LOOKUP, C_IM_NOGATE, C_N };
 static const char *cfg_name[C_N] = { "no tracing", "floor (empty BPF programs)",
 				     "minimal open event (time, pid, path)", "immuned",
 				     "libbpf-tools opensnoop/execsnoop", "bpftrace one-liner",
 				     "immuned --enforce off", "immuned, 100,000 verdicts per map",
 				     "immuned --events open", "immuned --events open --enforce off",
 				     "step: open's arguments", "step: + fd table, file's key",
-				     "step: + LRU lookup, counted" };
+				     "step: + LRU lookup, counted", "immuned --gate off" };
 #define MAX_REPS 16
 /* ns[cfg][op][round]; 0 where the config does not cover the op or did not start */
 static double ns[C_N][OP_N][MAX_REPS];
@@ -287,7 +287,7 @@ static double floor_ratio(enum cfg c, enum op op)
 static void print_table(unsigned from, double (*val)(enum cfg, enum op), const char *fmt)
 {
 	static const enum cfg order[] = { C_NONE,      C_FLOOR,     C_STEP_ARGS, C_STEP_FILE,  C_STEP_LOOKUP,
-					  C_RING,      C_IMMUNED,   C_IM_ALL,    C_IM_ALL_OFF, C_SNOOP,
+					  C_RING,      C_IMMUNED,   C_IM_NOGATE, C_IM_ALL,     C_IM_ALL_OFF, C_SNOOP,
 					  C_BPFTRACE,  C_IM_OFF,    C_IM_FILLED };
 	_Static_assert(sizeof(order) / sizeof(order[0]) == C_N, "every configuration in the order");
 	for (unsigned i = from; i < C_N; i++) {
@@ -436,8 +436,9 @@ static void round_immuned(enum cfg c, int round, const char *immuned, bool repor
 	bool all = c == C_IM_ALL || c == C_IM_ALL_OFF;
 	char *argv[] = { (char *)immuned, "--stats-interval", "0", "--pin-dir", (char *)pin, "--socket",
 			 "/tmp/immune-bench.sock", "--db", "/tmp/immune-bench.db", "--enforce", (char *)enforce,
+			 "--output", "/dev/null", "--gate", c == C_IM_NOGATE ? "off" : "on",
 			 /* every open sent and decoded, none printed */
-			 all ? "--events" : NULL, "open", "--output", "/dev/null", NULL };
+			 all ? "--events" : NULL, "open", NULL };
 	struct tracer t;
 	char err[4096] = "";
 	clear_pins(pin);
@@ -586,6 +587,7 @@ int main(int argc, char **argv)
 		round_immuned(C_IMMUNED, r, immuned, r == reps - 1);
 		round_immuned(C_IM_ALL, r, immuned, false);
 		round_immuned(C_IM_ALL_OFF, r, immuned, false);
+		round_immuned(C_IM_NOGATE, r, immuned, false);
 
 		/* the untraced baseline again, after the configurations the
 		 * ratio is made of: their baseline is the mean of both */
@@ -689,7 +691,7 @@ int main(int argc, char **argv)
 		double f = added(C_FLOOR, OP_OPEN);
 		printf("the default mode's open program cut at each step, each in the place of the floor's open program\n"
 		       "(ns per openat added over no tracing; BPF run time per openat by bpf_stats):\n");
-		enum cfg st[] = { C_FLOOR, C_STEP_ARGS, C_STEP_FILE, C_STEP_LOOKUP, C_IMMUNED };
+		enum cfg st[] = { C_FLOOR, C_STEP_ARGS, C_STEP_FILE, C_STEP_LOOKUP, C_IM_NOGATE, C_IMMUNED };
 		for (unsigned i = 0; i < sizeof(st) / sizeof(st[0]); i++)
 			printf("  %-40s %6.0f ns (%.2fx the floor)  BPF %4.0f ns\n",
 			       st[i] == C_IMMUNED ? "immuned, default mode (all of it)" : cfg_name[st[i]],
