@@ -31,4 +31,16 @@ static __always_inline struct file *fd_file_btf(struct task_struct *task, long f
 }
 _Static_assert(sizeof(((struct files_struct *)0)->fd_array) == 64 * sizeof(void *), "fd_array has 64 entries");
 
+/* d's d_name.hash_len by BTF loads: 6.1's verifier walks a union by its first
+ * member, so the u64 is made of its two u32 halves (the kernel's
+ * HASH_LEN_DECLARE order) */
+static __always_inline __u64 dentry_hash_len(struct dentry *d)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)d->d_name.len << 32 | d->d_name.hash;
+#else
+	return (__u64)d->d_name.hash << 32 | d->d_name.len;
+#endif
+}
+
 #endif

@@ -105,7 +105,7 @@ static __always_inline int open_step(struct trace_event_raw_sys_exit *ctx, int u
 	struct dentry *d = f->f_path.dentry;
 	k->dentry = (__u64)d;
 	k->parent = (__u64)d->d_parent;
-	k->hash_len = d->d_name.hash_len;
+	k->hash_len = dentry_hash_len(d);
 	k->mnt = (__u64)f->f_path.mnt;
 	if (upto < 3)
 		return 0;

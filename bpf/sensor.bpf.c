@@ -843,7 +843,7 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 		struct dentry *d = bf->f_path.dentry;
 		fp.dentry = d;
 		fp.mnt = bf->f_path.mnt;
-		q.hash_len = d->d_name.hash_len;
+		q.hash_len = dentry_hash_len(d);
 		q.name = d->d_name.name;
 		k.dentry = (__u64)d;
 		k.parent = (__u64)d->d_parent;
