@@ -17,10 +17,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 self_tgid = 0;
 const volatile bool use_ringbuf = true;
-/* the reader's wakeup threshold (256 KiB by default) over the possible CPUs:
- * each CPU wakes the reader once per this many bytes it emits, so the ring
- * never gains the threshold unannounced */
-const volatile __u64 wakeup_bytes_cpu = 256 * 1024;
+const volatile __u64 wakeup_bytes = 256 * 1024;
+/* how often a CPU looks at the ring's fill, in bytes it emitted (the loader
+ * sets wakeup_bytes over the online CPUs, 16 KiB at least) */
+const volatile __u64 wakeup_check_bytes = 128 * 1024;
 const volatile bool enforce_fallback = false;
 /* Set where the kernel has bpf_task_pt_regs: open's arguments are then read at
  * sys_exit from the registers saved at syscall entry, which still hold them,
@@ -176,17 +176,19 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 		return;
 	}
 	if (use_ringbuf) {
-		/* Wake the reader once per wakeup_bytes_cpu this CPU emits: a
-		 * wakeup per event costs the traced syscall more than all the
-		 * rest of this program, and asking the ring how full it is
-		 * reads the line the reader writes. The reader also polls on a
-		 * timer. */
+		/* Wake the reader when wakeup_bytes are queued: a wakeup per
+		 * event costs the traced syscall more than all the rest of
+		 * this program. Asking the ring how full it is reads the line
+		 * the reader writes, so each CPU asks once per
+		 * wakeup_check_bytes it emitted, not per record. The reader
+		 * also polls on a timer. */
 		struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
 		__u64 flags = BPF_RB_NO_WAKEUP;
-		b->unwoken += size;
-		if (b->unwoken >= wakeup_bytes_cpu) {
-			b->unwoken = 0;
-			flags = BPF_RB_FORCE_WAKEUP;
+		b->unchecked += size;
+		if (b->unchecked >= wakeup_check_bytes) {
+			b->unchecked = 0;
+			if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes)
+				flags = BPF_RB_FORCE_WAKEUP;
 		}
 		err = bpf_ringbuf_output(&events, data, size, flags);
 	} else {

@@ -17,9 +17,9 @@
 _Static_assert(IMM_FIXED_MAX + IMM_DATA_MAX <= IMM_EV_BUF - IMM_EV_HEAD, "records fit the scratch buffer");
 
 struct ev_buf {
-	/* bytes this CPU emitted since it last woke the reader: kept beside the
-	 * record, on the page the program writes anyway */
-	__u64 unwoken;
+	/* bytes this CPU emitted since it last looked at the ring's fill: kept
+	 * beside the record, on the page the program writes anyway */
+	__u64 unchecked;
 	__u64 _pad[IMM_EV_HEAD / 8 - 1];
 	char raw[IMM_EV_BUF - IMM_EV_HEAD];
 };

@@ -29,7 +29,7 @@ struct ebpf_options {
 	enum ebpf_buffer buffer;
 	unsigned ring_kb;        /* ring buffer size; 0: default */
 	unsigned perf_pages;     /* per-CPU perf buffer pages; 0: default */
-	unsigned wakeup_bytes;   /* wake the reader at least once per this many bytes emitted; 0: default */
+	unsigned wakeup_bytes;   /* wake the reader when this much is queued; 0: default */
 	bool want[EBPF_EVENT_TYPES]; /* which event kinds to attach; all false means all */
 	const char *pin_dir;     /* verdict maps pinned here; NULL: /sys/fs/bpf/immune */
 	bool enforce_fallback;   /* the sensor SIGKILLs denied execs and opens, and
