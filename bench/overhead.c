@@ -4,7 +4,8 @@
  * tracing, with trivial BPF programs on the same tracepoints (the floor),
  * with immuned, and with libbpf-tools' opensnoop/execsnoop and a bpftrace
  * one-liner when installed; then prints each one's added cost divided by the
- * floor's. Usage: bench/overhead BUILD_DIR [--quick]
+ * floor's. Usage: bench/overhead BUILD_DIR [--quick] [--open]
+ * (--open: openat only, and only the configurations its two targets compare)
  */
 #include "floor.skel.h"
 #include "immune.h"
@@ -35,6 +36,7 @@ enum op { OP_OPEN, OP_EXEC, OP_CONNECT, OP_N };
 static const char *op_name[] = { "openat", "execve", "connect" };
 static long iters[OP_N] = { 100000, 300, 100000 };
 static int reps = 9;
+static bool open_only;
 
 static double now_ns(void)
 {
@@ -221,12 +223,15 @@ static int fill_verdicts(const char *pin, int n)
 	return 0;
 }
 
-enum cfg { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED, C_IM_ALL, C_N };
+enum cfg { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_SNOOP, C_BPFTRACE, C_IM_OFF, C_IM_FILLED, C_IM_ALL,
+	   C_IM_ALL_OFF, C_STEP_ARGS, C_STEP_FILE, C_STEP_LOOKUP, C_IM_NOGATE, C_N };
 static const char *cfg_name[C_N] = { "no tracing", "floor (empty BPF programs)",
 				     "minimal open event (time, pid, path)", "immuned",
 				     "libbpf-tools opensnoop/execsnoop", "bpftrace one-liner",
 				     "immuned --enforce off", "immuned, 100,000 verdicts per map",
-				     "immuned --events open" };
+				     "immuned --events open", "immuned --events open --enforce off",
+				     "step: open's arguments", "step: + fd table, file's key",
+				     "step: + LRU lookup, counted", "immuned --gate off" };
 #define MAX_REPS 16
 /* ns[cfg][op][round]; 0 where the config does not cover the op or did not start */
 static double ns[C_N][OP_N][MAX_REPS];
@@ -281,8 +286,10 @@ static double floor_ratio(enum cfg c, enum op op)
  * figure val gives as NaN prints as "-". */
 static void print_table(unsigned from, double (*val)(enum cfg, enum op), const char *fmt)
 {
-	static const enum cfg order[] = { C_NONE, C_FLOOR, C_RING, C_IMMUNED, C_IM_ALL, C_SNOOP, C_BPFTRACE,
-					  C_IM_OFF, C_IM_FILLED };
+	static const enum cfg order[] = { C_NONE,      C_FLOOR,     C_STEP_ARGS, C_STEP_FILE,  C_STEP_LOOKUP,
+					  C_RING,      C_IMMUNED,   C_IM_NOGATE, C_IM_ALL,     C_IM_ALL_OFF, C_SNOOP,
+					  C_BPFTRACE,  C_IM_OFF,    C_IM_FILLED };
+	_Static_assert(sizeof(order) / sizeof(order[0]) == C_N, "every configuration in the order");
 	for (unsigned i = from; i < C_N; i++) {
 		enum cfg c = order[i];
 		if (!plain(c, OP_OPEN) && !plain(c, OP_EXEC))
@@ -425,11 +432,13 @@ static void count_filtered(const char *immuned)
 
 static void round_immuned(enum cfg c, int round, const char *immuned, bool report)
 {
-	const char *enforce = c == C_IM_OFF ? "off" : "auto";
+	const char *enforce = c == C_IM_OFF || c == C_IM_ALL_OFF ? "off" : "auto";
+	bool all = c == C_IM_ALL || c == C_IM_ALL_OFF;
 	char *argv[] = { (char *)immuned, "--stats-interval", "0", "--pin-dir", (char *)pin, "--socket",
 			 "/tmp/immune-bench.sock", "--db", "/tmp/immune-bench.db", "--enforce", (char *)enforce,
+			 "--output", "/dev/null", "--gate", c == C_IM_NOGATE ? "off" : "on",
 			 /* every open sent and decoded, none printed */
-			 c == C_IM_ALL ? "--events" : NULL, "open", "--output", "/dev/null", NULL };
+			 all ? "--events" : NULL, "open", NULL };
 	struct tracer t;
 	char err[4096] = "";
 	clear_pins(pin);
@@ -441,7 +450,7 @@ static void round_immuned(enum cfg c, int round, const char *immuned, bool repor
 		stop_tracer(&t);
 		return;
 	}
-	measure_all(c, round, true, c != C_IM_ALL, c != C_IM_ALL);
+	measure_all(c, round, true, !all && !open_only, !all && !open_only);
 	measure_bpf_time(c, round);
 	if (c == C_IMMUNED)
 		count_filtered(immuned);
@@ -454,7 +463,17 @@ static void round_immuned(enum cfg c, int round, const char *immuned, bool repor
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
-	bool quick = argc > 2 && strcmp(argv[2], "--quick") == 0;
+	bool quick = false;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			quick = true;
+		} else if (strcmp(argv[i], "--open") == 0) {
+			open_only = true;
+		} else {
+			fprintf(stderr, "usage: bench/overhead BUILD_DIR [--quick] [--open]\n");
+			return 2;
+		}
+	}
 	char immuned[512];
 
 	if (geteuid() != 0) {
@@ -465,6 +484,16 @@ int main(int argc, char **argv)
 		for (int i = 0; i < OP_N; i++)
 			iters[i] /= 5;
 		reps = 5;
+	}
+	/* A typical process's fd table: an fd inherited from the caller (a
+	 * shell's 255) grows the table past the 64 entries the sensor reads
+	 * directly, for good. A child made after closing it gets a small one. */
+	closefrom(3);
+	pid_t measured = fork();
+	if (measured > 0) {
+		int st;
+		waitpid(measured, &st, 0);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 	}
 	char why[512];
 	if (sysfs_ensure_tracefs(why, sizeof(why))) {
@@ -483,8 +512,12 @@ int main(int argc, char **argv)
 	struct floor_bpf *fl = floor_bpf__open();
 	if (fl) {
 		bpf_program__set_autoload(fl->progs.floor_enter_openat, open_enter);
-		bpf_program__set_autoattach(fl->progs.min_event_exit_openat, false);
-		bpf_program__set_autoload(fl->progs.min_event_exit_openat, !open_enter);
+		struct bpf_program *own[] = { fl->progs.min_event_exit_openat, fl->progs.step_args_exit_openat,
+					      fl->progs.step_file_exit_openat, fl->progs.step_lookup_exit_openat };
+		for (unsigned i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+			bpf_program__set_autoattach(own[i], false);
+			bpf_program__set_autoload(own[i], !open_enter);
+		}
 	}
 	if (!fl || floor_bpf__load(fl)) {
 		fprintf(stderr, "bench: cannot load the floor programs\n");
@@ -503,17 +536,39 @@ int main(int argc, char **argv)
 		run_once(op);
 
 	for (int r = 0; r < reps; r++) {
-		measure_all(C_NONE, r, true, true, true);
+		measure_all(C_NONE, r, true, !open_only, !open_only);
 
 		if (floor_bpf__attach(fl)) {
 			fprintf(stderr, "bench: cannot attach the floor programs\n");
 			return 1;
 		}
-		measure_all(C_FLOOR, r, true, true, true);
+		measure_all(C_FLOOR, r, true, !open_only, !open_only);
 		measure_bpf_time(C_FLOOR, r);
-		floor_bpf__detach(fl);
 
 		if (!open_enter) {
+			/* The steps and the minimal event each take the place of
+			 * the floor's open program, with the rest of the floor
+			 * still attached: a program on any sys_enter tracepoint
+			 * (immuned's execve and connect) sends every syscall,
+			 * open and close included, through the tracing path,
+			 * and immuned pays that too. */
+			bpf_link__destroy(fl->links.floor_exit_openat);
+			fl->links.floor_exit_openat = NULL;
+			struct { enum cfg c; struct bpf_program *p; } steps[] = {
+				{ C_STEP_ARGS, fl->progs.step_args_exit_openat },
+				{ C_STEP_FILE, fl->progs.step_file_exit_openat },
+				{ C_STEP_LOOKUP, fl->progs.step_lookup_exit_openat },
+			};
+			for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+				struct bpf_link *sl = bpf_program__attach(steps[i].p);
+				if (!sl) {
+					fprintf(stderr, "bench: cannot attach %s\n", bpf_program__name(steps[i].p));
+					return 1;
+				}
+				measure_all(steps[i].c, r, true, false, false);
+				measure_bpf_time(steps[i].c, r);
+				bpf_link__destroy(sl);
+			}
 			struct bpf_link *rl = bpf_program__attach(fl->progs.min_event_exit_openat);
 			pthread_t rt;
 			ring_stop = false;
@@ -522,22 +577,28 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			measure_all(C_RING, r, true, false, false);
+			measure_bpf_time(C_RING, r);
 			bpf_link__destroy(rl);
 			ring_stop = true;
 			pthread_join(rt, NULL);
 		}
+		floor_bpf__detach(fl);
 
 		round_immuned(C_IMMUNED, r, immuned, r == reps - 1);
 		round_immuned(C_IM_ALL, r, immuned, false);
+		round_immuned(C_IM_ALL_OFF, r, immuned, false);
+		round_immuned(C_IM_NOGATE, r, immuned, false);
 
 		/* the untraced baseline again, after the configurations the
 		 * ratio is made of: their baseline is the mean of both */
 		double first[OP_N];
 		for (int op = 0; op < OP_N; op++)
 			first[op] = ns[C_NONE][op][r];
-		measure_all(C_NONE, r, true, true, true);
+		measure_all(C_NONE, r, true, !open_only, !open_only);
 		for (int op = 0; op < OP_N; op++)
 			ns[C_NONE][op][r] = (first[op] + ns[C_NONE][op][r]) / 2;
+		if (open_only)
+			continue;
 
 		round_immuned(C_IM_OFF, r, immuned, false);
 		round_immuned(C_IM_FILLED, r, immuned, false);
@@ -617,12 +678,33 @@ int main(int argc, char **argv)
 			       "add per openat (target <= 1.50): %s\n",
 			       ratio, ratio <= 1.5 ? "met" : "NOT met");
 	}
-	if (plain(C_IM_ALL, OP_OPEN) && added(C_RING, OP_OPEN) > 0) {
-		double ratio = added(C_IM_ALL, OP_OPEN) / added(C_RING, OP_OPEN);
-		printf("--events open (every open sent): immuned adds %.2fx what the minimal open event adds "
-		       "(target <= 1.20): %s\n",
-		       ratio, ratio <= 1.2 ? "met" : "NOT met");
+	for (enum cfg c = C_IM_ALL; c <= C_IM_ALL_OFF; c++)
+		if (plain(c, OP_OPEN) && added(C_RING, OP_OPEN) > 0) {
+			double ratio = added(c, OP_OPEN) / added(C_RING, OP_OPEN);
+			printf("%s (every open sent): immuned adds %.2fx what the minimal open event adds "
+			       "(target <= 1.20): %s\n",
+			       c == C_IM_ALL ? "--events open" : "--events open --enforce off", ratio,
+			       ratio <= 1.2 ? "met" : "NOT met");
+		}
+	if (plain(C_STEP_LOOKUP, OP_OPEN) && added(C_FLOOR, OP_OPEN) > 0) {
+		/* where the default mode's cost over the floor goes, and what the target leaves */
+		double f = added(C_FLOOR, OP_OPEN);
+		printf("the default mode's open program cut at each step, each in the place of the floor's open program\n"
+		       "(ns per openat added over no tracing; BPF run time per openat by bpf_stats):\n");
+		enum cfg st[] = { C_FLOOR, C_STEP_ARGS, C_STEP_FILE, C_STEP_LOOKUP, C_IM_NOGATE, C_IMMUNED };
+		for (unsigned i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+			printf("  %-40s %6.0f ns (%.2fx the floor)  BPF %4.0f ns\n",
+			       st[i] == C_IMMUNED ? "immuned, default mode (all of it)" : cfg_name[st[i]],
+			       added(st[i], OP_OPEN), added(st[i], OP_OPEN) / f,
+			       st[i] == C_FLOOR ? 0.0 : bpf_median(st[i]));
+		printf("  the 1.50x target leaves %.0f ns over the floor for all of the filter\n", 0.5 * f);
 	}
+	if (bpf_median(C_RING) > 0 && bpf_median(C_IM_ALL) > 0)
+		printf("BPF run time per openat (bpf_stats, less the statistics' own cost per program run):\n"
+		       "  minimal open event %.0f ns, immuned --events open %.0f ns (%.2fx), with --enforce off "
+		       "%.0f ns (%.2fx), default mode %.0f ns\n",
+		       bpf_median(C_RING), bpf_median(C_IM_ALL), bpf_median(C_IM_ALL) / bpf_median(C_RING),
+		       bpf_median(C_IM_ALL_OFF), bpf_median(C_IM_ALL_OFF) / bpf_median(C_RING), bpf_median(C_IMMUNED));
 	if (open_filtered + open_sent > 0)
 		printf("opens filtered in the kernel in the default mode: %.0f of %.0f (%.1f%%; the whole host's "
 		       "opens while measured)\n",

@@ -12,8 +12,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Not part of the floor: the least an open event can be, a boot-time stamp,
  * pid and tid, the result and the path as passed, sent through a ring buffer of
- * immuned's default size. bench/overhead attaches it on its own: what it adds
- * to the floor bounds what any sensor of opens can do on the host. */
+ * immuned's default size. bench/overhead attaches it in the place of the
+ * floor's open program, the rest of the floor attached: what it adds to the
+ * floor bounds what any sensor of opens can do on the host. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024);
@@ -50,6 +51,80 @@ int min_event_exit_openat(struct trace_event_raw_sys_exit *ctx)
 	bpf_ringbuf_output(&floor_ring, e, (24 + n) & 511, BPF_RB_NO_WAKEUP);
 	return 0;
 }
+
+/*
+ * Not part of the floor either: the default mode's open program cut at each
+ * of its steps, so that bench/overhead can show where its cost over the
+ * floor goes. Each step does what the sensor does for a filtered open of a
+ * file decided before, up to that point (each in the place of the floor's
+ * open program, like the minimal event): the arguments from the saved
+ * registers; then the opened file from the fd table and the key that names
+ * it (dentry, parent, name, mount); then the key looked up in an LRU hash of
+ * the sensor's size and the open counted.
+ */
+#include "immune.h"
+#include "fd_file.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct imm_seen_key);
+} step_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, IMM_SEEN_MAX);
+	__type(key, struct imm_seen_key);
+	__type(value, struct imm_seen_val);
+} step_seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} step_count SEC(".maps");
+
+static __always_inline int open_step(struct trace_event_raw_sys_exit *ctx, int upto)
+{
+	__u32 zero = 0;
+	struct imm_seen_key *k = bpf_map_lookup_elem(&step_scratch, &zero);
+	if (!k)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	/* kept where the compiler cannot drop them */
+	k->cls = PT_REGS_PARM3_SYSCALL(regs) & 3;
+	k->hash_len = PT_REGS_PARM2_SYSCALL(regs);
+	if (upto < 2)
+		return 0;
+	struct file *f = fd_file_btf(task, ctx->ret);
+	if (!f)
+		return 0;
+	struct dentry *d = f->f_path.dentry;
+	k->dentry = (__u64)d;
+	k->parent = (__u64)d->d_parent;
+	k->hash_len = dentry_hash_len(d);
+	k->mnt = (__u64)f->f_path.mnt;
+	if (upto < 3)
+		return 0;
+	if (!bpf_map_lookup_elem(&step_seen, k)) {
+		struct imm_seen_val v = { .gen = 1 };
+		bpf_map_update_elem(&step_seen, k, &v, BPF_ANY);
+	}
+	__u64 *n = bpf_map_lookup_elem(&step_count, &zero);
+	if (n)
+		*n += 1;
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int step_args_exit_openat(struct trace_event_raw_sys_exit *ctx) { return open_step(ctx, 1); }
+SEC("tp/syscalls/sys_exit_openat")
+int step_file_exit_openat(struct trace_event_raw_sys_exit *ctx) { return open_step(ctx, 2); }
+SEC("tp/syscalls/sys_exit_openat")
+int step_lookup_exit_openat(struct trace_event_raw_sys_exit *ctx) { return open_step(ctx, 3); }
 
 SEC("tp/syscalls/sys_enter_openat")
 int floor_enter_openat(void *ctx) { (void)ctx; return 0; }

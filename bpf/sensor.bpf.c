@@ -11,6 +11,7 @@
 #include <bpf/bpf_endian.h>
 #include "immune.h"
 #include "sensor.bpf.h"
+#include "fd_file.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -21,6 +22,9 @@ const volatile __u64 self_start_ticks = 0;
 const volatile __u64 self_ns_per_tick = 0;
 const volatile bool use_ringbuf = true;
 const volatile __u64 wakeup_bytes = 256 * 1024;
+/* how often a CPU looks at the ring's fill, in bytes it emitted (the loader
+ * sets wakeup_bytes over the online CPUs, 16 KiB at least) */
+const volatile __u64 wakeup_check_bytes = 128 * 1024;
 const volatile bool enforce_fallback = false;
 /* Set where the kernel has bpf_task_pt_regs: open's arguments are then read at
  * sys_exit from the registers saved at syscall entry, which still hold them,
@@ -142,9 +146,11 @@ static __always_inline void *scratch(void)
 {
 	__u32 zero = 0;
 	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
-	if (!b)
+	if (!b) {
 		stat_inc(IMM_ST_SCRATCH_MISS);
-	return b;
+		return NULL;
+	}
+	return b->raw;
 }
 
 static __always_inline void fill_hdr(struct imm_hdr *h, __u32 kind, struct task_struct *task)
@@ -168,19 +174,32 @@ static __always_inline void fill_hdr(struct imm_hdr *h, __u32 kind, struct task_
 	__builtin_memcpy(h->comm, task->comm, sizeof(h->comm));
 }
 
+/* data is a record built in scratch()'s buffer */
 static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 {
 	long err;
 
 	barrier_var(size);
 	size &= IMM_EV_BUF - 1;
+	if (size > IMM_EV_BUF - IMM_EV_HEAD) {
+		stat_inc(IMM_ST_DROPS + kind); /* no record is built this big */
+		return;
+	}
 	if (use_ringbuf) {
-		/* Wake the reader only when the queue crosses the threshold:
-		 * a wakeup per event costs the traced syscall more than all
-		 * the rest of this program. The reader also polls on a timer. */
-		__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-		__u64 flags = (avail < wakeup_bytes && avail + size >= wakeup_bytes) ?
-			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		/* Wake the reader when wakeup_bytes are queued: a wakeup per
+		 * event costs the traced syscall more than all the rest of
+		 * this program. Asking the ring how full it is reads the line
+		 * the reader writes, so each CPU asks once per
+		 * wakeup_check_bytes it emitted, not per record. The reader
+		 * also polls on a timer. */
+		struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
+		__u64 flags = BPF_RB_NO_WAKEUP;
+		b->unchecked += size;
+		if (b->unchecked >= wakeup_check_bytes) {
+			b->unchecked = 0;
+			if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes)
+				flags = BPF_RB_FORCE_WAKEUP;
+		}
 		err = bpf_ringbuf_output(&events, data, size, flags);
 	} else {
 		err = bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, data, size);
@@ -317,6 +336,23 @@ static __always_inline void file_id(struct file *f, __u64 *dev, __u64 *ino)
 	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
 }
 
+/* dev and ino of the file open as fd: 0 and false when there is none */
+static __always_inline bool fd_file_id(struct task_struct *task, long fd, __u64 *dev, __u64 *ino)
+{
+	struct file *bf = fd_file_btf(task, fd);
+	if (bf) {
+		struct inode *inode = bf->f_inode;
+		*ino = inode->i_ino;
+		*dev = inode->i_sb->s_dev;
+		return true;
+	}
+	struct file *f = fd_file(task, fd);
+	if (!f)
+		return false;
+	file_id(f, dev, ino);
+	return true;
+}
+
 /* ---------------------------------------------------------------- exec */
 
 static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc)
@@ -366,7 +402,7 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 	const char *arg = NULL;
 	if (!b || !p)
 		return 1;
-	struct imm_exec *e = (void *)b;
+	struct imm_exec *e = (void *)b->raw;
 	argv = (const char *const *)p->argv;
 	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i & (IMM_FAILED_ARGS - 1)]) || !arg)
 		return 1;
@@ -791,7 +827,7 @@ static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct
  * gen of the keys, or else file_wanted's, remembered. Whatever cannot be
  * decided (no file, too deep, unreadable) is sent.
  */
-static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags, struct file **fo)
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
 {
 	__u32 zero = 0;
 	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
@@ -810,15 +846,28 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 	}
 	if (!c->name_lens[cls & 1] && !c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
 		return false;
-	struct file *f = fd_file(task, ret);
-	*fo = f; /* fallback enforcement looks at it too */
-	if (!f)
-		return true;
 	struct path fp;
 	struct imm_seen_key k;
 	struct qstr q;
-	if (BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
-		return true;
+	struct file *bf = fd_file_btf(task, ret);
+	if (bf) {
+		/* the same key as seen_key's, by plain loads */
+		struct dentry *d = bf->f_path.dentry;
+		fp.dentry = d;
+		fp.mnt = bf->f_path.mnt;
+		q.hash_len = dentry_hash_len(d);
+		q.name = d->d_name.name;
+		k.dentry = (__u64)d;
+		k.parent = (__u64)d->d_parent;
+		k.hash_len = q.hash_len;
+		k.mnt = (__u64)fp.mnt;
+		k.cls = cls;
+		k._pad = 0;
+	} else {
+		struct file *f = fd_file(task, ret);
+		if (!f || BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
+			return true;
+	}
 	int was = seen_get(&k, gen);
 	if (was >= 0)
 		return was;
@@ -829,24 +878,20 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct open_args args, *a = &args;
-	struct file *wf = NULL;
 	void *b;
 	__u32 off = 0, n;
 
 	if (!open_args(task, sc, a))
 		return 0;
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
-	    !open_wanted(task, ctx->ret, a->flags, &wf)) {
+	    !open_wanted(task, ctx->ret, a->flags)) {
 		/* fallback enforcement still kills an open of a denied inode */
 		if (!enforce_fallback || ctx->ret < 0) {
 			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 			return 0;
 		}
-		struct file *f = wf ? wf : fd_file(task, ctx->ret);
 		__u64 dev = 0, ino = 0;
-		if (f)
-			file_id(f, &dev, &ino);
-		if (!f || !verdict_file_denied(dev, ino)) {
+		if (!fd_file_id(task, ctx->ret, &dev, &ino) || !verdict_file_denied(dev, ino)) {
 			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 			return 0;
 		}
@@ -870,12 +915,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	e->path_len = n;
 	off = n;
 
-	struct file *f = NULL;
-	if (e->ret >= 0) {
-		f = fd_file(task, e->ret);
-		if (f)
-			file_id(f, &e->dev, &e->ino);
-	}
+	bool f = e->ret >= 0 && fd_file_id(task, e->ret, &e->dev, &e->ino);
 
 	/* A relative path is joined to its directory: the dirfd's or the cwd. */
 	e->abs_len = 0;

@@ -10,12 +10,18 @@
 /* Room for the largest fixed part (imm_connect) and the strings after any record. */
 #define IMM_FIXED_MAX 256
 
-/* A power of two, so that "size & (sizeof - 1)" proves a record fits. */
-#define IMM_EV_BUF 32768
-_Static_assert(IMM_FIXED_MAX + IMM_DATA_MAX <= IMM_EV_BUF, "records fit the scratch buffer");
+/* The per-CPU scratch buffer: 32 KiB, the most a per-CPU map value may be.
+ * A power of two, so that "size & (IMM_EV_BUF - 1)" bounds a record. */
+#define IMM_EV_BUF  32768
+#define IMM_EV_HEAD 64 /* the buffer's own state, before the record */
+_Static_assert(IMM_FIXED_MAX + IMM_DATA_MAX <= IMM_EV_BUF - IMM_EV_HEAD, "records fit the scratch buffer");
 
 struct ev_buf {
-	char raw[IMM_EV_BUF];
+	/* bytes this CPU emitted since it last looked at the ring's fill: kept
+	 * beside the record, on the page the program writes anyway */
+	__u64 unchecked;
+	__u64 _pad[IMM_EV_HEAD / 8 - 1];
+	char raw[IMM_EV_BUF - IMM_EV_HEAD];
 };
 
 /*

@@ -233,6 +233,10 @@ int ebpf_load_programs(void)
 	s->rodata->use_ringbuf = g.ring;
 	s->rodata->enforce_fallback = g.opt.enforce_fallback;
 	s->rodata->wakeup_bytes = g.opt.wakeup_bytes ? g.opt.wakeup_bytes : DEFAULT_WAKEUP;
+	/* the ring holds at most wakeup_bytes + CPUs * this before a check wakes the reader */
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t check = s->rodata->wakeup_bytes / (ncpu > 0 ? ncpu : 1);
+	s->rodata->wakeup_check_bytes = check < 16384 ? 16384 : check;
 	if (g.ring) {
 		unsigned kb = g.opt.ring_kb ? g.opt.ring_kb : DEFAULT_RING_KB;
 		bpf_map__set_max_entries(s->maps.events, kb * 1024u);

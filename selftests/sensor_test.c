@@ -475,6 +475,71 @@ static void test_open_creat_openat2_open(void **state)
 	assert_int_equal(ev.ret, sh->v[2]);
 }
 
+/* The sensor reads the opened file from the files_struct's own 64-entry
+ * array directly and from a grown table by probe reads: both must give the
+ * file's dev and ino. Closing the inherited fds and forking gives a process
+ * whose table is that array; a dup2 to fd 200 then grows it. */
+static void do_open_fd_tables(void *arg)
+{
+	const char *dir = arg;
+	char a[PATH_MAX + 16], b[PATH_MAX + 16];
+	snprintf(a, sizeof(a), "%s/fdtab-small", dir);
+	snprintf(b, sizeof(b), "%s/fdtab-grown", dir);
+	closefrom(3);
+	pid_t g = fork();
+	if (g == 0) {
+		struct stat st;
+		long fa = syscall(SYS_openat, AT_FDCWD, a, O_RDONLY, 0);
+		if (fa < 0 || fstat(fa, &st) || dup2(fa, 200) != 200)
+			_exit(20);
+		sh->v[0] = fa;
+		sh->v[1] = st.st_ino;
+		sh->v[2] = st.st_dev;
+		long fb = syscall(SYS_openat, AT_FDCWD, b, O_RDONLY, 0);
+		if (fb < 0 || fstat(fb, &st))
+			_exit(21);
+		sh->v[3] = fb;
+		sh->v[4] = st.st_ino;
+		sh->v[5] = st.st_dev;
+		_exit(0);
+	}
+	int status = 0;
+	sh->v[6] = g;
+	if (g < 0 || waitpid(g, &status, 0) != g || !WIFEXITED(status) || WEXITSTATUS(status))
+		_exit(22);
+}
+
+static void test_open_fd_tables(void **state)
+{
+	(void)state;
+	ST_SKIP_UNLESS_ROOT();
+	struct imm_event ev;
+	char a[PATH_MAX + 16], b[PATH_MAX + 16];
+	snprintf(a, sizeof(a), "%s/fdtab-small", tmpdir);
+	snprintf(b, sizeof(b), "%s/fdtab-grown", tmpdir);
+	for (int i = 0; i < 2; i++) {
+		int fd = open(i ? b : a, O_CREAT | O_WRONLY, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	st_clear();
+	pid_t child = st_child(do_open_fd_tables, tmpdir);
+	st_drain();
+	pid_t g = (pid_t)sh->v[6];
+	assert_int_equal(st_find(g, IMM_K_OPEN, &ev, &ar, is_path, a), 0);
+	assert_int_equal(ev.ppid, child);
+	assert_int_equal(ev.ret, sh->v[0]);
+	assert_true(ev.ret < 64);
+	assert_int_equal(ev.file_ino, (uint64_t)sh->v[1]);
+	assert_int_equal(ev.file_dev, (uint64_t)sh->v[2]);
+	assert_int_equal(st_find(g, IMM_K_OPEN, &ev, &ar, is_path, b), 0);
+	assert_int_equal(ev.ppid, child);
+	assert_int_equal(ev.ret, sh->v[3]);
+	assert_int_equal(ev.file_ino, (uint64_t)sh->v[4]);
+	assert_int_equal(ev.file_dev, (uint64_t)sh->v[5]);
+	assert_true(sh->v[1] != sh->v[4]);
+}
+
 /* The loader's own process is excluded in the kernel. */
 static void test_self_excluded(void **state)
 {
@@ -738,6 +803,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_open_enoent_relative_cwd),
 		cmocka_unit_test(test_open_eacces_nonroot),
 		cmocka_unit_test(test_open_creat_openat2_open),
+		cmocka_unit_test(test_open_fd_tables),
 		cmocka_unit_test(test_self_excluded),
 		cmocka_unit_test(test_connect_ipv4_listening),
 		cmocka_unit_test(test_connect_ipv4_refused),
