@@ -113,15 +113,27 @@ struct gate_exec_maps gate_proc_exec_maps(struct bpf_object *sensor)
 	return m;
 }
 
-bool gate_proc_exec_strings(const struct gate_exec_maps *m, bool on)
+/* Entries of execs that never ended (a task killed in the middle) would be
+ * read for a later exec of the same thread id made while the copy was off. */
+static void exec_strings_clear(const struct gate_exec_maps *m)
 {
-	uint32_t zero = 0, v = on, tid;
-	if (m->on < 0 || bpf_map_update_elem(m->on, &zero, &v, BPF_ANY))
-		return false;
-	/* off: what is left would be stale when it is turned on again */
-	while (!on && bpf_map_get_next_key(m->strings, NULL, &tid) == 0)
+	uint32_t tid;
+	while (bpf_map_get_next_key(m->strings, NULL, &tid) == 0)
 		if (bpf_map_delete_elem(m->strings, &tid))
 			break;
+}
+
+bool gate_proc_exec_strings(const struct gate_exec_maps *m, bool on)
+{
+	uint32_t zero = 0, v = on, was = 0;
+	if (m->on < 0 || bpf_map_lookup_elem(m->on, &zero, &was))
+		return false;
+	if (on && !was)
+		exec_strings_clear(m); /* before the first copy is made */
+	if (bpf_map_update_elem(m->on, &zero, &v, BPF_ANY))
+		return false;
+	if (!on)
+		exec_strings_clear(m);
 	return on;
 }
 
