@@ -224,6 +224,33 @@ static ssize_t mem_str(pid_t tid, unsigned long addr, char *out, size_t max)
 	return (ssize_t)got;
 }
 
+/* The first bytes of up to 64 strings, in one call (most arguments are short):
+ * len[k] is how many of string k's came, 0 when none did. */
+#define HEAD_MAX 128
+struct heads {
+	char buf[64][HEAD_MAX];
+	size_t len[64];
+};
+
+static void read_heads(pid_t tid, const unsigned long *ptrs, int n, struct heads *h)
+{
+	struct iovec l[64], r[64];
+	int k = 0;
+	memset(h->len, 0, sizeof(h->len));
+	for (; k < n && ptrs[k]; k++) {
+		/* within the string's page: the next one may be unmapped */
+		size_t want = 4096 - (ptrs[k] & 4095);
+		l[k] = (struct iovec){ .iov_base = h->buf[k], .iov_len = want < HEAD_MAX ? want : HEAD_MAX };
+		r[k] = (struct iovec){ .iov_base = (void *)ptrs[k], .iov_len = l[k].iov_len };
+	}
+	ssize_t got = k ? process_vm_readv(tid, l, (unsigned long)k, r, (unsigned long)k, 0) : 0;
+	/* a partial read stops at the first string it could not read: those before it came whole */
+	for (int i = 0; i < k && got > 0; i++) {
+		h->len[i] = (size_t)got < l[i].iov_len ? (size_t)got : l[i].iov_len;
+		got -= (ssize_t)h->len[i];
+	}
+}
+
 /*
  * The filename (unless ev has it) and argv from the caller's memory; the
  * first `from` entries of ev->argv are kept (what the sensor's copy could
@@ -255,6 +282,7 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 		used += (uint32_t)l + 1;
 	}
 	unsigned long ptrs[64];
+	struct heads heads;
 	int nptr = 0, at = 0;
 	for (int i = from; argv && i < IMM_EVENT_MAX_ARGS; i++) {
 		if (at == nptr) {
@@ -266,13 +294,22 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 				break;
 			nptr = (int)(r / (ssize_t)sizeof(ptrs[0]));
 			at = 0;
+			read_heads(tid, ptrs, nptr, &heads);
 		}
+		const char *head = heads.len[at] ? heads.buf[at] : NULL;
+		size_t hlen = heads.len[at];
 		unsigned long ptr = ptrs[at++];
 		if (!ptr)
 			break;
 		if (used >= IMM_ARGS_MAX - 1) {
 			ev->truncated |= IMM_TRUNC_ARGS;
 			break;
+		}
+		const char *z = head ? memchr(head, 0, hlen) : NULL;
+		if (z && (size_t)(z - head) < IMM_ARGS_MAX - 1 - used) {
+			memcpy(buf + used, head, (size_t)(z - head) + 1);
+			used += (uint32_t)(z - head) + 1;
+			continue;
 		}
 		n = mem_str(tid, ptr, buf + used, IMM_ARGS_MAX - used);
 		if (n < 0)
