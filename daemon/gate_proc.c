@@ -1,11 +1,15 @@
 /*
- * The held syscall as an event, read from /proc while its thread waits in
- * the kernel: the file from the fanotify fd (its path and inode, whatever
- * name was used), the arguments from /proc/<tid>/syscall and the caller's
- * memory (exec's argv is still in the old image: the exec has not reached
- * its point of no return), identity from /proc/<tid>/status, the parent
- * chain from the process table. The thread cannot run, so nothing here
- * races it but its siblings, exactly as a sys_enter probe's read would.
+ * The held syscall as an event, read while its thread waits in the kernel:
+ * the file from the fanotify fd (its path and inode, whatever name was
+ * used), the parent chain from the process table, and for an exec the
+ * sensor's copy of its filename, argv, cwd and caller made at
+ * sys_enter_execve (gate_exec) while command lines are judged. Otherwise,
+ * or for what that copy had to cut, the arguments from the sensor's
+ * pending_exec record or /proc/<tid>/syscall, their strings from the
+ * caller's memory (exec's argv is still in the old image: the exec has not
+ * reached its point of no return), identity from /proc/<tid>/status. The
+ * thread cannot run, so nothing here races it but its siblings, exactly as
+ * a sys_enter probe's read would.
  */
 #include "gate_proc.h"
 #include "immune.h"
@@ -181,7 +185,7 @@ int gate_proc_exec_call(const struct gate_exec_maps *m, pid_t tid, long *nr, uns
 			struct imm_hdr *caller)
 {
 	struct sensor_exec_args e;
-	static _Thread_local struct sensor_gate_exec gx;
+	struct sensor_gate_exec gx; /* a 12 KB lookup: cheaper than a pidfd to open and close */
 	if (caller)
 		caller->kind = (uint32_t)-1; /* not from the sensor */
 	if (exec_records(m, tid, &e, &gx))
@@ -375,8 +379,9 @@ static void status_ids(struct imm_event *ev, pid_t tid)
  * The exec's filename, argv and cwd from the sensor's copy at sys_enter_execve
  * (decoded as the failed-exec record it is laid out as). What it had to cut
  * (more than its 64 arguments, an unreadable page, a path too long or deep)
- * is read from /proc as without it: the rules never see less. false when the
- * record does not decode or is not tid's.
+ * is read from the caller's memory and /proc/<tid>/cwd as without it: the
+ * rules never see less. false when the record does not decode or is not
+ * tid's.
  */
 static bool exec_from_record(struct imm_event *ev, const struct sensor_gate_exec *gx, pid_t tid, long nr,
 			     const unsigned long *args, struct arena *a)

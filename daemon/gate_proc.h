@@ -1,4 +1,4 @@
-/* A held exec or open as an event, read from /proc while the caller waits. */
+/* A held exec or open as an event, read from the sensor and /proc while the caller waits. */
 #ifndef IMMUNE_GATE_PROC_H
 #define IMMUNE_GATE_PROC_H
 
