@@ -119,14 +119,27 @@ int hive_send(struct conn *c, cJSON *obj);
 /* Mark c to be closed after this loop turn (never freed inside a handler). */
 void hive_conn_kill(struct conn *c, const char *why);
 
+/* hive_args.c: the command line, then the config file for what it left out */
+struct hive_args {
+	const char *listen_at, *ca, *cert, *key, *db, *sock, *store, *instance, *config;
+};
+/* Into a and H.o: 0, 1 (--help printed: exit 0) or 2 (refused, said on stderr). */
+int hive_args(int argc, char **argv, struct hive_args *a);
+
 /* hive_store.c */
 int hive_store_open(const char *where, char *err, size_t n);
 void hive_store_close(void);
 /* Stores a batch in this turn's transaction; its ack waits for hive_store_commit. */
 int hive_handle_incidents(struct conn *c, const cJSON *m);
-/* Commit this turn's incidents and send their acks (nothing is acked when the commit fails).
- * Called at the end of every loop turn and before anything else writes. */
+/* Commit this turn's incidents and send their acks (nothing is acked when the commit fails);
+ * called before anything else writes. Returns with everything committed and acked. */
 void hive_store_commit(void);
+/* The same at the end of a loop turn, without waiting on PostgreSQL: the turn's rows and
+ * COMMIT go out in a pipeline, their acks when it answers (hive_store_poll, or the next turn's
+ * send, which waits for it). SQLite: hive_store_commit. */
+void hive_store_send(void);
+/* The pipelined turn's answer, if it is in: its acks sent. */
+void hive_store_poll(void);
 /* Acks of c wait for this turn's commit. */
 bool hive_store_pending(const struct conn *c);
 /* The connection c goes away: its pending acks are dropped. */

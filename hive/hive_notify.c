@@ -46,9 +46,11 @@ void hive_notify_poll(void)
 {
 	if (!store_is_pg(H.st))
 		return;
-	/* outside a transaction: a notification is only delivered between them */
-	hive_store_commit();
+	/* outside a transaction: a notification is only delivered between them (a turn's
+	 * pipeline may be out: its results are read with the notifications) */
+	hive_store_send();
 	store_notifications(H.st, on_note, NULL);
+	hive_store_poll();
 	int fd = store_fd(H.st);
 	if (fd != H.store_fd) {
 		if (H.store_fd >= 0)

@@ -6,6 +6,7 @@
  * descriptors run out, and a connection is never freed inside its own
  * handler: it is marked, and reaped when the turn is over.
  */
+#include "config.h"
 #include "sd_notify.h"
 #include "hive.h"
 #include "hive_int.h"
@@ -14,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -61,11 +63,15 @@ const char *hive_jstr(const cJSON *o, const char *k)
 
 /* ---------------------------------------------------------- connections */
 
+/* Whether a connection died, or has input left, this turn: the lists of 10,000 are walked only then. */
+static bool some_dead, some_more;
+
 void hive_conn_kill(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
 	c->dead = why ? why : "closed";
+	some_dead = true;
 	/* counted out now: the slot is free for this turn's accepts */
 	if (c->state == CS_HANDSHAKE)
 		H.nhandshakes--;
@@ -89,6 +95,9 @@ static void conn_free(struct conn *c, bool say)
 /* The turn is over: free what was marked. */
 static void reap(void)
 {
+	if (!some_dead)
+		return;
+	some_dead = false;
 	for (struct conn **p = &H.conns; *p;) {
 		struct conn *c = *p;
 		if (c->dead) {
@@ -330,7 +339,7 @@ static void on_readable(struct conn *c)
 	size_t budget = HIVE_READ_TURN;
 	while (!c->dead && c->reading) {
 		if (!budget) {
-			c->more = true;
+			c->more = some_more = true;
 			break;
 		}
 		unsigned char buf[16384];
@@ -369,6 +378,10 @@ static void on_readable(struct conn *c)
 			hive_conn_kill(c, c->host);
 		}
 	}
+	/* no frame begun: its buffer goes back to the heap, where the next connection's read takes
+	 * it warm, instead of idling until the agent's next batch (as SSL_MODE_RELEASE_BUFFERS) */
+	if (!c->in.len)
+		frame_buf_free(&c->in);
 	if (!c->dead && c->out_len > c->out_off)
 		flush_out(c);
 }
@@ -543,40 +556,6 @@ static void status_fields(cJSON *r, void *ctx)
 
 /* ------------------------------------------------------------------ main */
 
-static void usage(FILE *f)
-{
-	fprintf(f, "Usage: immuned --role hive --listen ADDR:PORT --ca FILE --cert FILE --key FILE [OPTIONS]\n"
-		   "Receives incidents from agents over mutual TLS 1.3 and pushes fleet verdicts to them.\n"
-		   "  --listen ADDR:PORT  where agents connect (e.g. 0.0.0.0:7443, [::]:7443)\n"
-		   "  --ca FILE           the fleet CA that signs agent certificates\n"
-		   "  --cert FILE --key FILE  the Hive's certificate (its SAN is what agents verify)\n"
-		   "  --crl FILE          revoked agent certificates (PEM CRL of the fleet CA), re-read when it changes\n"
-		   "  --db PATH           SQLite database (default /var/lib/immune/hive.db)\n"
-		   "  --store URI         PostgreSQL instead (postgresql://...; libpq's URI): several Hive\n"
-		   "                      instances share its incidents, fleet verdicts, IOC sets and trust\n"
-		   "  --instance NAME     this instance's name in the store (default HOSTNAME:PORT of --listen)\n"
-		   "  --socket PATH       control socket for immunectl (default /run/immune/hive.sock)\n"
-		   "  --accept-agents K   accept an exec/file block proposed with the same SHA-256 by K >= 2\n"
-		   "                      distinct agents (default: off, every proposal waits for an operator)\n"
-		   "  --min-prefix4 N     no fleet net verdict wider than /N for IPv4 (default 16)\n"
-		   "  --min-prefix6 N     ... nor /N for IPv6 (default 48)\n"
-		   "  --max-connections N (default 1024)  --max-per-address N (default 32)\n"
-		   "  --max-handshakes N  TLS handshakes in flight (default 64)\n");
-}
-
-static int num_opt(const char *name, const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "immuned --role hive: --%s needs a number from %u to %u, not '%s'\n", name, lo, hi, s);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 static int listen_on(const char *listen_at)
 {
 	char host[256], port[16];
@@ -637,7 +616,7 @@ static void loop(void)
 			}
 		}
 		more = false;
-		for (struct conn *c = H.conns; c; c = c->next) {
+		for (struct conn *c = some_more ? H.conns : NULL; c; c = c->next) {
 			if (c->more && !c->dead) {
 				bool seen = false;
 				for (int i = 0; i < n; i++)
@@ -647,73 +626,42 @@ static void loop(void)
 				more |= c->more;
 			}
 		}
+		some_more = more;
 		time_t now = time(NULL);
 		if (now != last_sweep) {
 			last_sweep = now;
 			sweep(now);
 			hive_agents_refresh();
 		}
-		/* one durable commit for the turn's batches, then their acks */
-		hive_store_commit();
+		/* one durable commit for the turn's batches, then their acks (PostgreSQL: while
+		 * the next turn is read) */
+		hive_store_send();
 		hive_notify_poll();
 		reap();
 		/* the links that ended, now: another instance's status must not see them connected */
-		hive_store_commit();
+		hive_store_send();
 	}
 }
 
 int hive_main(int argc, char **argv)
 {
-	const char *listen_at = NULL, *ca = NULL, *cert = NULL, *key = NULL;
-	const char *db = "/var/lib/immune/hive.db", *sock = "/run/immune/hive.sock";
-	const char *store = NULL, *instance = NULL;
-	enum { O_K = 256, O_P4, O_P6, O_MC, O_MA, O_MH, O_CRL, O_STORE, O_INST };
-	static const struct option lo[] = {
-		{ "role", required_argument, 0, 'r' },	    { "listen", required_argument, 0, 'l' },
-		{ "ca", required_argument, 0, 'a' },	    { "cert", required_argument, 0, 'c' },
-		{ "key", required_argument, 0, 'k' },	    { "db", required_argument, 0, 'd' },
-		{ "socket", required_argument, 0, 's' },    { "help", no_argument, 0, 'h' },
-		{ "accept-agents", required_argument, 0, O_K }, { "min-prefix4", required_argument, 0, O_P4 },
-		{ "min-prefix6", required_argument, 0, O_P6 }, { "max-connections", required_argument, 0, O_MC },
-		{ "max-per-address", required_argument, 0, O_MA }, { "max-handshakes", required_argument, 0, O_MH },
-		{ "crl", required_argument, 0, O_CRL },	    { "store", required_argument, 0, O_STORE },
-		{ "instance", required_argument, 0, O_INST }, { 0, 0, 0, 0 },
-	};
-	int o;
 	char err[512];
 
 	memset(&H, 0, sizeof(H));
-	H.o = (struct hive_opts){ .max_conns = 1024, .max_conns_per_addr = 32, .max_handshakes = 64,
-				  .min_prefix4 = 16, .min_prefix6 = 48 };
 	stop = 0;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-		int bad = 0;
-		switch (o) {
-		case 'r': break;
-		case 'l': listen_at = optarg; break;
-		case 'a': ca = H.o.ca = optarg; break;
-		case 'c': cert = optarg; break;
-		case 'k': key = optarg; break;
-		case 'd': db = optarg; break;
-		case 's': sock = optarg; break;
-		case O_CRL: H.o.crl = optarg; break;
-		case O_STORE: store = optarg; break;
-		case O_INST: instance = optarg; break;
-		case O_K: bad = num_opt("accept-agents", optarg, 2, 1000, &H.o.accept_k); break;
-		case O_P4: bad = num_opt("min-prefix4", optarg, 0, 32, &H.o.min_prefix4); break;
-		case O_P6: bad = num_opt("min-prefix6", optarg, 0, 128, &H.o.min_prefix6); break;
-		case O_MC: bad = num_opt("max-connections", optarg, 1, 1000000, &H.o.max_conns); break;
-		case O_MA: bad = num_opt("max-per-address", optarg, 1, 1000000, &H.o.max_conns_per_addr); break;
-		case O_MH: bad = num_opt("max-handshakes", optarg, 1, 1000000, &H.o.max_handshakes); break;
-		case 'h': usage(stdout); return 0;
-		default: fprintf(stderr, "immuned --role hive: see --help\n"); return 2;
-		}
-		if (bad)
-			return 2;
-	}
+	struct hive_args args;
+	int rc = hive_args(argc, argv, &args);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	/* a turn frees megabytes of parsed batches and the next one takes as much again: kept in
+	 * the heap, not handed back to the kernel to be faulted in and zeroed afresh every turn */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	const char *listen_at = args.listen_at, *ca = args.ca, *cert = args.cert, *key = args.key, *db = args.db,
+		   *sock = args.sock, *store = args.store, *instance = args.instance;
 	if (!listen_at || !ca || !cert || !key) {
-		fprintf(stderr, "immuned --role hive: --listen, --ca, --cert and --key are needed (see --help)\n");
+		fprintf(stderr, "immuned --role hive: --listen, --ca, --cert and --key are needed, on the command line or"
+				" in the config file (see --help)\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -797,5 +745,6 @@ int hive_main(int argc, char **argv)
 	SSL_CTX_free(H.ctx);
 	close(H.lfd);
 	close(H.ep);
+	config_strings_free();
 	return 0;
 }

@@ -86,9 +86,60 @@ void sq_null(struct sq *q, int i)
 	q->s->ops->bind(q, i, NULL, 0, SQ_NULL);
 }
 
+/* A pipeline that is out is read to its end before the store is used otherwise. */
+static void settle(struct store *s)
+{
+	if (s->pipe_busy && s->settle)
+		s->settle(s->settle_ctx);
+}
+
 int sq_step(struct sq *q)
 {
+	settle(q->s);
 	return q->s->ops->step(q);
+}
+
+bool store_pipe_begin(struct store *s)
+{
+	settle(s);
+	return s->ops->pipe_begin && s->ops->pipe_begin(s);
+}
+
+int store_ready(struct sq *q)
+{
+	return q->s->ops->ready ? q->s->ops->ready(q) : 0;
+}
+
+int store_pipe_send(struct sq *q)
+{
+	return q->s->pipe_busy ? q->s->ops->pipe_send(q) : ST_ERR;
+}
+
+int store_pipe_exec(struct store *s, const char *sql)
+{
+	return s->pipe_busy ? s->ops->pipe_exec(s, sql) : ST_ERR;
+}
+
+int store_pipe_end(struct store *s, bool commits)
+{
+	return s->pipe_busy ? s->ops->pipe_end(s, commits) : ST_ERR;
+}
+
+int store_pipe_result(struct store *s, bool wait, int64_t *changes)
+{
+	*changes = 0;
+	return s->pipe_busy ? s->ops->pipe_result(s, wait, changes) : ST_ERR;
+}
+
+bool store_pipe_busy(const struct store *s)
+{
+	return s->pipe_busy;
+}
+
+void store_on_busy(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+	s->settle = fn;
+	s->settle_ctx = ctx;
 }
 
 const char *sq_col_text(struct sq *q, int c)
@@ -113,6 +164,7 @@ int64_t sq_changes(struct sq *q)
 
 int store_exec(struct store *s, const char *sql)
 {
+	settle(s);
 	return s->ops->exec(s, sql);
 }
 

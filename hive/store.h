@@ -56,6 +56,26 @@ int store_exec(struct store *s, const char *sql);
 /* The first column of the first row of a query without parameters; dflt when none or on error. */
 int64_t store_i64(struct store *s, const char *sql, int64_t dflt);
 
+/* Pipelines (PostgreSQL's pipeline mode): statements sent one after another without waiting,
+ * their results read later, so the caller works while the database does. store_pipe_begin
+ * is false when the store has none (SQLite: the caller steps its statements) or it cannot
+ * start one. While one is out, any other use of the store first calls the settle callback,
+ * which must read it to its end (store_pipe_result with wait). */
+bool store_pipe_begin(struct store *s);
+/* Make q ready to be sent in a pipeline (prepared on the server now): 0 or ST_ERR. */
+int store_ready(struct sq *q);
+/* Send q as bound, or SQL without parameters: 0, or ST_ERR (the connection). */
+int store_pipe_send(struct sq *q);
+int store_pipe_exec(struct store *s, const char *sql);
+/* The end of what is sent; commits: its last statement is COMMIT. 0 or ST_ERR. */
+int store_pipe_end(struct store *s, bool commits);
+/* The outcome once every result is in: ST_DONE with *changes (rows changed, summed), the
+ * first failure (ST_REFUSED: a row; an open transaction is then aborted, not ended) or ST_ERR;
+ * ST_ROW when results are still out and wait is false. */
+int store_pipe_result(struct store *s, bool wait, int64_t *changes);
+bool store_pipe_busy(const struct store *s);
+void store_on_busy(struct store *s, void (*settle)(void *ctx), void *ctx);
+
 /* Cross-instance signals (PostgreSQL LISTEN/NOTIFY; SQLite has one instance: no-ops).
  * A notification is sent when the transaction it is in commits. */
 int store_listen(struct store *s, const char *channel);
@@ -88,6 +108,13 @@ struct store_ops {
 	void (*notifications)(struct store *s, void (*cb)(const char *, const char *, void *), void *ctx);
 	/* the schema's text as this backend runs it */
 	char *(*translate)(const char *sql);
+	/* pipelines; NULL: none (store.h) */
+	bool (*pipe_begin)(struct store *s);
+	int (*ready)(struct sq *q);
+	int (*pipe_send)(struct sq *q);
+	int (*pipe_exec)(struct store *s, const char *sql);
+	int (*pipe_end)(struct store *s, bool commits);
+	int (*pipe_result)(struct store *s, bool wait, int64_t *changes);
 };
 
 /* What every store has first; the backends put theirs after it. */
@@ -99,6 +126,9 @@ struct store {
 	struct sq *cache; /* prepared statements, by SQL text */
 	char **listening;
 	size_t nlistening;
+	bool pipe_busy;          /* a pipeline is out */
+	void (*settle)(void *);  /* reads it to its end before any other use */
+	void *settle_ctx;
 };
 
 struct sq {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 
 struct pg {
 	struct store s;
@@ -27,6 +28,10 @@ struct pg {
 	unsigned next_name;
 	time_t last_try;
 	bool txn; /* a BEGIN not yet ended by COMMIT or ROLLBACK */
+	/* the pipeline that is out: its first failure, the rows it changed, whether it ends in COMMIT */
+	int pipe_rc;
+	int64_t pipe_changes;
+	bool pipe_commits;
 };
 
 struct pq {
@@ -92,6 +97,8 @@ static bool alive(struct store *s)
 		set_err(s, "PostgreSQL reconnect");
 		return false;
 	}
+	if (PQpipelineStatus(g->c) != PQ_PIPELINE_OFF)
+		PQexitPipelineMode(g->c); /* a pipeline the lost connection had out */
 	s->generation++;
 	for (size_t i = 0; i < s->nlistening; i++) {
 		char sql[128];
@@ -167,6 +174,24 @@ static void pg_bind(struct sq *q, int i, const char *text, int64_t v, int type)
 	}
 }
 
+/* q prepared on the server, on this connection. */
+static int pg_ready(struct sq *q)
+{
+	struct pq *p = (struct pq *)q;
+	struct store *s = q->s;
+	if (!alive(s))
+		return ST_ERR;
+	if (p->prepared_gen != s->generation + 1) {
+		PGresult *r = PQprepare(pg_of(s)->c, p->name, q->sql, 0, NULL);
+		int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? ST_DONE : classify(s, r);
+		PQclear(r);
+		if (rc != ST_DONE)
+			return ST_ERR; /* a statement that does not prepare is the code's error, not the row's */
+		p->prepared_gen = s->generation + 1;
+	}
+	return 0;
+}
+
 static int pg_step(struct sq *q)
 {
 	struct pq *p = (struct pq *)q;
@@ -177,16 +202,8 @@ static int pg_step(struct sq *q)
 			return ST_ROW;
 		return ST_DONE;
 	}
-	if (!p->vals || !alive(s))
+	if (!p->vals || pg_ready(q))
 		return ST_ERR;
-	if (p->prepared_gen != s->generation + 1) {
-		PGresult *r = PQprepare(g->c, p->name, q->sql, 0, NULL);
-		int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? ST_DONE : classify(s, r);
-		PQclear(r);
-		if (rc != ST_DONE)
-			return ST_ERR; /* a statement that does not prepare is the code's error, not the row's */
-		p->prepared_gen = s->generation + 1;
-	}
 	p->res = PQexecPrepared(g->c, p->name, p->nparams, (const char *const *)p->vals, NULL, NULL, 0);
 	p->ran = true;
 	switch (PQresultStatus(p->res)) {
@@ -333,6 +350,106 @@ static void quiet(void *arg, const char *message)
 	(void)message;
 }
 
+/*
+ * Pipelines: libpq's pipeline mode on the blocking connection. What is sent
+ * is large (a turn's incidents) and what comes back small (a CommandComplete
+ * per statement), so the server never waits on us to read while we write.
+ */
+static bool pg_pipe_begin(struct store *s)
+{
+	struct pg *g = pg_of(s);
+	if (!alive(s))
+		return false;
+	if (PQenterPipelineMode(g->c) != 1) {
+		set_err(s, "PostgreSQL pipeline");
+		return false;
+	}
+	g->pipe_rc = ST_DONE;
+	g->pipe_changes = 0;
+	g->pipe_commits = false;
+	s->pipe_busy = true;
+	return true;
+}
+
+static int pg_pipe_send(struct sq *q)
+{
+	struct pq *p = (struct pq *)q;
+	struct pg *g = pg_of(q->s);
+	/* prepared before the pipeline began (store_ready): PQprepare waits for its answer */
+	if (!p->vals || p->prepared_gen != q->s->generation + 1) {
+		snprintf(q->s->err, sizeof(q->s->err), "a statement sent in a pipeline before it was prepared");
+		return ST_ERR;
+	}
+	if (!PQsendQueryPrepared(g->c, p->name, p->nparams, (const char *const *)p->vals, NULL, NULL, 0)) {
+		set_err(q->s, "PostgreSQL");
+		return ST_ERR;
+	}
+	return 0;
+}
+
+static int pg_pipe_exec(struct store *s, const char *sql)
+{
+	if (!PQsendQueryParams(pg_of(s)->c, sql, 0, NULL, NULL, NULL, NULL, 0)) {
+		set_err(s, "PostgreSQL");
+		return ST_ERR;
+	}
+	return 0;
+}
+
+static int pg_pipe_end(struct store *s, bool commits)
+{
+	struct pg *g = pg_of(s);
+	g->pipe_commits = commits;
+	/* blocking: sends what is buffered */
+	if (PQpipelineSync(g->c) != 1) {
+		set_err(s, "PostgreSQL");
+		/* no sync point is queued, so no answer would ever end the pipeline: drop the
+		 * connection (the server rolls the turn back) and take the lost-connection path */
+		if (PQsocket(g->c) >= 0)
+			shutdown(PQsocket(g->c), SHUT_RDWR);
+		PQconsumeInput(g->c);
+		return ST_ERR;
+	}
+	return 0;
+}
+
+static int pg_pipe_result(struct store *s, bool wait, int64_t *changes)
+{
+	struct pg *g = pg_of(s);
+	for (;;) {
+		if (PQstatus(g->c) != CONNECTION_OK) {
+			/* the transaction went with the connection: the ROLLBACK that follows ends it here */
+			set_err(s, "PostgreSQL");
+			s->pipe_busy = false;
+			return ST_ERR;
+		}
+		if (!wait && (!PQconsumeInput(g->c) || PQisBusy(g->c))) {
+			if (PQstatus(g->c) != CONNECTION_OK)
+				continue;
+			return ST_ROW;
+		}
+		PGresult *r = PQgetResult(g->c);
+		if (!r)
+			continue; /* the end of one statement's results */
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			g->pipe_changes += atoll(PQcmdTuples(r));
+		else if (st != PGRES_PIPELINE_ABORTED && g->pipe_rc == ST_DONE)
+			g->pipe_rc = classify(s, r); /* the first failure; what follows it was not run */
+		PQclear(r);
+	}
+	PQexitPipelineMode(g->c);
+	s->pipe_busy = false;
+	if (g->pipe_rc == ST_DONE && g->pipe_commits)
+		g->txn = false;
+	*changes = g->pipe_changes;
+	return g->pipe_rc;
+}
+
 static const struct store_ops pg_ops = {
 	.close = pg_close,
 	.prepare = pg_prepare,
@@ -347,6 +464,12 @@ static const struct store_ops pg_ops = {
 	.fd = pg_fd,
 	.notifications = pg_notifications,
 	.translate = pg_translate,
+	.pipe_begin = pg_pipe_begin,
+	.ready = pg_ready,
+	.pipe_send = pg_pipe_send,
+	.pipe_exec = pg_pipe_exec,
+	.pipe_end = pg_pipe_end,
+	.pipe_result = pg_pipe_result,
 };
 
 struct store *store_pg_open(const char *uri, char *err, size_t n)

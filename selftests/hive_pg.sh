@@ -50,9 +50,14 @@ for a in a1 a2 a3 a4 w1 w2 r1; do mkcert "$a" "DNS:$a" fleet-ca; done
 gen_events ev3000.json 3000 20000
 : >empty.json
 
-start_hive() { # N PORT
+start_hive() { # N PORT: h1 has its store on its command line, h2 in its config file
+	local where=(--store "$URI" --instance "h$1")
+	if [ "$1" = 2 ]; then
+		printf 'store = %s\ninstance = h%s\n' "$URI" "$1" >"h$1.conf" && chmod 0600 "h$1.conf"
+		where=(--config "h$1.conf")
+	fi
 	"$IMMUNED" --role hive --listen 127.0.0.1:$2 --ca fleet-ca.pem --cert hive.pem --key hive.key \
-		--store "$URI" --instance "h$1" --socket "h$1.sock" --max-per-address 1000 2>>"h$1.log" &
+		"${where[@]}" --socket "h$1.sock" --max-per-address 1000 2>>"h$1.log" &
 	HP[$1]=$!
 	for _ in $(seq 100); do
 		"$IMMUNECTL" --socket "h$1.sock" status >/dev/null 2>&1 && return 0
@@ -68,6 +73,9 @@ stored() { q "SELECT count(*) FROM incidents WHERE agent_id = '$1'"; }
 
 start_hive 1 $P1 && ok "instance h1 starts on PostgreSQL (the schema made by its migrations)" || notok "instance h1 starts: $(tail -3 h1.log)"
 start_hive 2 $P2 && ok "instance h2 starts on the same database" || notok "instance h2 starts: $(tail -3 h2.log)"
+grep -q '^immuned-hive: instance h2 listening on .*, PostgreSQL store,' h2.log &&
+	ok "instance h2 took its store and name from its config file (store = URI, instance = h2)" ||
+	notok "instance h2's config file: $(grep listening h2.log)"
 check "the store is at schema version 2" "2" "$(q 'SELECT max(version) FROM hive_migrations')"
 
 # ---- agents on both instances; one instance killed with SIGKILL mid-stream and restarted

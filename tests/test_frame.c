@@ -175,6 +175,16 @@ static void test_exact_integers(void **state)
 	cJSON_Delete(o);
 	cJSON_Delete(m);
 
+	/* numbers in strings are skipped, whatever their escapes: an escaped quote, an escaped
+	 * backslash before the closing quote, a document of escaped JSON */
+	m = parse_one("{\"type\":\"t\",\"a\":\"1\\\"2\",\"b\":\"3\\\\\",\"c\":9007199254740993,"
+		      "\"d\":\"{\\\"n\\\":4,\\\"s\\\":\\\"5\\\\\\\"\\\"}\",\"e\":-9007199254740993}");
+	assert_int_equal(frame_i64(cJSON_GetObjectItem(m, "c"), INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == 9007199254740993LL);
+	assert_int_equal(frame_i64(cJSON_GetObjectItem(m, "e"), INT64_MIN, INT64_MAX, &i), 0);
+	assert_true(i == -9007199254740993LL);
+	cJSON_Delete(m);
+
 	/* numbers inside strings are not numbers: the texts stay in step with the tree */
 	m = parse_one("{\"type\":\"1 2 \\\" 3\",\"k-4\":[true,null,{\"5\":6}],\"v\":7}");
 	const cJSON *six = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "k-4"), 2), "5");

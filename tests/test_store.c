@@ -276,6 +276,206 @@ static void test_incidents_once(void **st)
 	hive_down();
 }
 
+/* Rows a test trigger turns down: seq 1000 as the database failing (not the row: an
+ * integer overflow in SQLite, an I/O error's SQLSTATE in PostgreSQL), seq 2000 as a row
+ * the database refuses (a constraint). */
+static void failing_trigger(bool on)
+{
+	static const char *const lite[] = {
+		"CREATE TEMP TRIGGER boom BEFORE INSERT ON incidents WHEN NEW.agent_seq IN (1000, 2000) BEGIN"
+		" SELECT CASE NEW.agent_seq WHEN 2000 THEN RAISE(ABORT, 'refused by the test')"
+		" ELSE abs(NEW.agent_seq * 0 - 9223372036854775807 - 1) END; END",
+		"DROP TRIGGER boom",
+	};
+	static const char *const pg[] = {
+		"CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+		" IF NEW.agent_seq = 1000 THEN RAISE EXCEPTION 'the disk is gone' USING ERRCODE = '58030';"
+		" ELSIF NEW.agent_seq = 2000 THEN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '23514';"
+		" END IF; RETURN NEW; END $f$;"
+		"CREATE TRIGGER boom BEFORE INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION boom()",
+		"DROP TRIGGER boom ON incidents; DROP FUNCTION boom()",
+	};
+	hive_store_commit();
+	assert_int_equal(store_exec(H.st, (store_is_pg(H.st) ? pg : lite)[on ? 0 : 1]), 0);
+}
+
+/* A turn's batches from several agents go into the store together: duplicates across them
+ * stored once; a row the database refuses nacked alone, the other agents' batches stored;
+ * the database failing under the turn acks none of it, and what the agents send again on
+ * their next links is stored once. */
+static void test_turn_batches(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	hive_up(w);
+	struct conn *a = agent("a"), *b = agent("b"), *c = agent("c");
+	int nacks;
+	cJSON *m1 = batch(1, 40, NULL), *m2 = batch(21, 40, NULL);
+	/* a sends 1..40 and, before their ack, 21..60; b sends 1..40: one turn */
+	assert_int_equal(hive_handle_incidents(a, m1), 0);
+	assert_int_equal(hive_handle_incidents(a, m2), 0);
+	assert_int_equal(hive_handle_incidents(b, m1), 0);
+	assert_int_equal(acked(a, &nacks), -1);
+	hive_store_commit();
+	cJSON_Delete(m1);
+	cJSON_Delete(m2);
+	assert_int_equal(acked(a, &nacks), 40);
+	assert_int_equal(acked(a, &nacks), 40);
+	assert_int_equal(acked(b, &nacks), 40);
+	assert_int_equal(nacks, 0);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1), 60);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'b'", -1), 40);
+	assert_int_equal(H.stored, 100);
+	assert_int_equal(H.duplicates, 20);
+	assert_int_equal(a->incidents, 80);
+
+	failing_trigger(true);
+	/* a row the database refuses, in c's batch: nacked alone, a's batch beside it stored */
+	m1 = batch(61, 10, NULL);
+	m2 = batch(1995, 10, NULL);
+	assert_int_equal(hive_handle_incidents(a, m1), 0);
+	assert_int_equal(hive_handle_incidents(c, m2), 0);
+	hive_store_commit();
+	cJSON_Delete(m1);
+	cJSON_Delete(m2);
+	assert_int_equal(acked(a, &nacks), 10);
+	assert_int_equal(nacks, 0);
+	assert_int_equal(acked(c, &nacks), 9);
+	assert_int_equal(nacks, 1);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1), 70);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'c'", -1), 9);
+	assert_int_equal(H.nacked, 1);
+
+	/* the database fails under the turn, in the rows of its second batch: nothing acked,
+	 * nothing stored, both links closed so the agents send again at once */
+	uint64_t failures = H.store_failures;
+	m1 = batch(71, 10, NULL);
+	m2 = batch(990, 20, NULL);
+	assert_int_equal(hive_handle_incidents(a, m1), 0);
+	assert_int_equal(hive_handle_incidents(c, m2), 0);
+	hive_store_commit();
+	assert_int_equal(acked(a, &nacks), -1);
+	assert_int_equal(acked(c, &nacks), -1);
+	assert_non_null(a->dead);
+	assert_non_null(c->dead);
+	assert_true(H.store_failures > failures);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1), 70);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'c'", -1), 9);
+	assert_int_equal(H.stored, 119);
+	failing_trigger(false);
+	/* sent again on new links, with c's first batch again: stored once */
+	struct conn *a2 = agent("a"), *c2 = agent("c");
+	cJSON *m3 = batch(1995, 10, NULL);
+	assert_int_equal(hive_handle_incidents(a2, m1), 0);
+	assert_int_equal(hive_handle_incidents(c2, m2), 0);
+	assert_int_equal(hive_handle_incidents(c2, m3), 0);
+	hive_store_commit();
+	cJSON_Delete(m1);
+	cJSON_Delete(m2);
+	cJSON_Delete(m3);
+	assert_int_equal(acked(a2, &nacks), 10);
+	assert_int_equal(acked(c2, &nacks), 20);
+	assert_int_equal(acked(c2, &nacks), 10);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1), 80);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents WHERE agent_id = 'c'", -1), 30);
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents", -1), 150);
+	assert_int_equal(H.stored, 150);
+	assert_int_equal(H.duplicates, 29);
+	struct conn *all[] = { a, b, c, a2, c2 };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		free(all[i]->out);
+		free(all[i]);
+	}
+	hive_down();
+}
+
+/* PostgreSQL gone in the middle of a turn's pipeline (its backend ends itself at seq 3000):
+ * nothing of the turn acked, its agents' links closed; the store connects again (out of
+ * pipeline mode) and what the agents send again is stored once. */
+static void test_turn_lost(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	char err[512];
+	hive_up(w);
+	struct store *other = store_open(w, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_equal(store_exec(other, "CREATE FUNCTION gone() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+					   " IF NEW.agent_seq = 3000 THEN PERFORM pg_terminate_backend(pg_backend_pid());"
+					   " PERFORM pg_sleep(5); END IF; RETURN NEW; END $f$;"
+					   "CREATE TRIGGER gone BEFORE INSERT ON incidents FOR EACH ROW EXECUTE FUNCTION gone()"),
+			 0);
+	struct conn *a = agent("a"), *b = agent("b");
+	int nacks;
+	cJSON *m1 = batch(1, 30, NULL), *m2 = batch(2990, 20, NULL);
+	assert_int_equal(hive_handle_incidents(a, m1), 0);
+	hive_store_commit();
+	assert_int_equal(acked(a, &nacks), 30);
+	uint64_t failures = H.store_failures;
+	assert_int_equal(hive_handle_incidents(b, m1), 0);
+	assert_int_equal(hive_handle_incidents(a, m2), 0);
+	hive_store_commit();
+	assert_int_equal(acked(a, &nacks), -1);
+	assert_int_equal(acked(b, &nacks), -1);
+	assert_non_null(a->dead);
+	assert_non_null(b->dead);
+	assert_true(H.store_failures > failures);
+	assert_int_equal(store_i64(other, "SELECT count(*) FROM incidents", -1), 30);
+	assert_int_equal(store_exec(other, "DROP TRIGGER gone ON incidents; DROP FUNCTION gone()"), 0);
+	usleep(1100000); /* the store connects again at most once a second */
+	struct conn *a2 = agent("a"), *b2 = agent("b");
+	assert_int_equal(hive_handle_incidents(b2, m1), 0);
+	assert_int_equal(hive_handle_incidents(a2, m2), 0);
+	hive_store_commit();
+	assert_int_equal(acked(b2, &nacks), 30);
+	assert_int_equal(acked(a2, &nacks), 20);
+	assert_int_equal(store_i64(other, "SELECT count(*) FROM incidents WHERE agent_id = 'a'", -1), 50);
+	assert_int_equal(store_i64(other, "SELECT count(*) FROM incidents WHERE agent_id = 'b'", -1), 30);
+	assert_int_equal(H.stored, 80);
+	assert_int_equal(H.duplicates, 0);
+	cJSON_Delete(m1);
+	cJSON_Delete(m2);
+	struct conn *all[] = { a, b, a2, b2 };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		free(all[i]->out);
+		free(all[i]);
+	}
+	store_close(other);
+	hive_down();
+}
+
+/* Every agent of a turn out in a pipeline gone before its answer: the answer is still read,
+ * and the store goes on (the next turn stored and acked). */
+static void test_turn_forgotten(void **st)
+{
+	const char *w = where(st);
+	if (!w)
+		return;
+	hive_up(w);
+	struct conn *a = agent("a"), *b = agent("b");
+	int nacks;
+	cJSON *m = batch(1, 40, NULL);
+	assert_int_equal(hive_handle_incidents(a, m), 0);
+	hive_store_send();
+	hive_store_forget(a);
+	assert_int_equal(hive_handle_incidents(b, m), 0);
+	hive_store_commit();
+	/* SQLite stores a turn before the send returns */
+	assert_int_equal(acked(a, &nacks), store_is_pg(H.st) ? -1 : 40);
+	assert_int_equal(acked(b, &nacks), 40);
+	/* a's rows committed without their ack: sent again, they are duplicates */
+	assert_int_equal(store_i64(H.st, "SELECT count(*) FROM incidents", -1), 80);
+	assert_int_equal(H.store_failures, 0);
+	cJSON_Delete(m);
+	free(a->out);
+	free(b->out);
+	free(a);
+	free(b);
+	hive_down();
+}
+
 /* A SQLite store made by the schema before migrations (immune.sql and the first fleet tables). */
 static void test_upgrade(void **st)
 {
@@ -410,6 +610,11 @@ int main(void)
 		cmocka_unit_test_prestate(test_statements, "pg"),
 		cmocka_unit_test_prestate(test_incidents_once, ":memory:"),
 		cmocka_unit_test_prestate(test_incidents_once, "pg"),
+		cmocka_unit_test_prestate(test_turn_batches, ":memory:"),
+		cmocka_unit_test_prestate(test_turn_batches, "pg"),
+		cmocka_unit_test_prestate(test_turn_lost, "pg"),
+		cmocka_unit_test_prestate(test_turn_forgotten, ":memory:"),
+		cmocka_unit_test_prestate(test_turn_forgotten, "pg"),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test_prestate(test_notify, "pg"),
 		cmocka_unit_test_prestate(test_lost_in_transaction, "pg"),
