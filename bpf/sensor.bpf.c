@@ -104,7 +104,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gate_exec);
+	__type(value, struct gate_exec_build);
 } gate_exec_scratch SEC(".maps");
 
 struct {
@@ -377,12 +377,12 @@ int sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 	return exec_enter(ctx, IMM_SYS_EXECVEAT);
 }
 
-/* One argv entry of an exec, copied after the ones before it. An unreadable
- * entry ends the list and says the list was cut. */
-static long argv_step(__u32 i, void *unused __attribute__((unused)))
+/* One argv entry of an exec, copied after the ones before it into b (an
+ * event's scratch or the gate's). An unreadable entry ends the list and says
+ * the list was cut. */
+static __always_inline long argv_into(__u32 i, void *b)
 {
 	__u32 zero = 0;
-	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
 	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
 	const char *const *argv;
 	const char *arg = NULL;
@@ -415,13 +415,27 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 	return 0;
 }
 
+static long argv_step(__u32 i, void *unused __attribute__((unused)))
+{
+	__u32 zero = 0;
+	return argv_into(i, bpf_map_lookup_elem(&ev_scratch, &zero));
+}
+
+static long gate_argv_step(__u32 i, void *unused __attribute__((unused)))
+{
+	__u32 zero = 0;
+	struct gate_exec_build *g = bpf_map_lookup_elem(&gate_exec_scratch, &zero);
+	return argv_into(i, g ? g->b : NULL);
+}
+
 /*
  * The strings of an exec that has not replaced the caller's image (the
  * caller's memory is still there, so argv comes from its pointers): the
  * filename, no executable, argv and cwd, into e (its header filled). Sets
  * e->h.size.
  */
-static __always_inline void exec_strings(struct imm_exec *e, const struct exec_args *a, struct task_struct *task)
+static __always_inline void exec_strings(struct imm_exec *e, const struct exec_args *a, struct task_struct *task,
+					 bool gate)
 {
 	__u32 off = 0, n, argc = 0;
 
@@ -444,7 +458,10 @@ static __always_inline void exec_strings(struct imm_exec *e, const struct exec_a
 	p->argv_used = 0;
 	p->argc = 0;
 	p->trunc = 0;
-	bpf_loop(IMM_FAILED_ARGS, argv_step, NULL, 0);
+	if (gate) /* e is in gate_exec_scratch */
+		bpf_loop(IMM_FAILED_ARGS, gate_argv_step, NULL, 0);
+	else
+		bpf_loop(IMM_FAILED_ARGS, argv_step, NULL, 0);
 	e->h.truncated |= p->trunc;
 	argc = p->argc;
 	__u32 args_start = off, used = p->argv_used & (2 * IMM_ARGS_MAX - 1);
@@ -470,25 +487,21 @@ static __always_inline void gate_exec_keep(struct exec_args *a, struct task_stru
 	__u32 zero = 0, *on = bpf_map_lookup_elem(&gate_exec_on, &zero);
 	if (!on || !*on)
 		return;
-	struct gate_exec *g = bpf_map_lookup_elem(&gate_exec_scratch, &zero);
-	struct imm_exec *e = scratch();
+	struct gate_exec_build *g = bpf_map_lookup_elem(&gate_exec_scratch, &zero);
 	__u32 tid = task->pid;
-	if (!g || !e)
+	if (!g)
 		goto fail;
+	struct imm_exec *e = (void *)g->b; /* made in place: the update copies it once */
 	fill_hdr(&e->h, IMM_K_EXEC, task);
 	e->ret = 0;
 	e->syscall = a->syscall;
 	e->old_tid = tid;
 	e->dev = 0;
 	e->ino = 0;
-	exec_strings(e, a, task);
+	exec_strings(e, a, task, true);
 	__u32 size = e->h.size;
 	if (size > IMM_GATE_REC_MAX)
 		goto fail; /* cannot happen: the strings' bounds add up to less */
-	/* the whole buffer, a constant size the verifier accepts (a bounded
-	 * variable one it loses track of here); a few KB of memcpy */
-	if (bpf_probe_read_kernel(g->rec, IMM_GATE_REC_MAX, e))
-		goto fail;
 	g->a = *a;
 	g->size = size;
 	g->valid = 1;
@@ -536,7 +549,7 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	e->old_tid = tid;
 	e->dev = 0;
 	e->ino = 0;
-	exec_strings(e, a, task);
+	exec_strings(e, a, task, false);
 	emit(ctx, e, e->h.size, IMM_K_EXEC);
 out:
 	return 0;

@@ -68,6 +68,19 @@ struct gate_exec {
 	char rec[IMM_GATE_REC_MAX];
 };
 
+/* The per-CPU buffer a gate_exec is built in: the same head, then room for
+ * any record (the string helpers' bounds, as in struct ev_buf), so the record is made in place
+ * and the map update copies the first sizeof(struct gate_exec) bytes. */
+struct gate_exec_build {
+	struct exec_args a;
+	__u32 valid;
+	__u32 size;
+	char b[IMM_FIXED_MAX + IMM_DATA_MAX]; /* a per-CPU value stays under 32 KB */
+};
+_Static_assert(__builtin_offsetof(struct gate_exec, rec) == __builtin_offsetof(struct gate_exec_build, b) &&
+		       sizeof(struct gate_exec) <= sizeof(struct gate_exec_build),
+	       "a built gate_exec is a gate_exec");
+
 struct connect_args {
 	__u32 valid;
 	int fd;
