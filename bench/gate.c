@@ -5,6 +5,7 @@
  *      held, the hash from the verified-inode cache),
  *  (b) command-line rules: every exec held and judged with its argv (also
  *      for a static binary: no ELF interpreter, so one hold per exec),
+ *  the daemon's CPU time per exec (all its threads, from schedstat) with each,
  *  then the first exec of a 100 MB binary while a sha256 block is loaded
  *  (the time to hash it) against its second exec (cached), and an open of a
  *  marked file and of an unmarked one against no marks.
@@ -12,11 +13,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -123,18 +128,39 @@ static double execs(const char *path, int n)
 	return (now_us() - t0) / n;
 }
 
+/* CPU time of all the daemon's threads so far, ns (schedstat: exact, not ticks). */
+static double daemon_cpu_ns(void)
+{
+	char p[128];
+	double sum = 0;
+	glob_t g;
+	snprintf(p, sizeof(p), "/proc/%d/task/*/schedstat", (int)daemon_pid);
+	if (glob(p, 0, NULL, &g))
+		return 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		double ns;
+		if (f && fscanf(f, "%lf", &ns) == 1)
+			sum += ns;
+		if (f)
+			fclose(f);
+	}
+	globfree(&g);
+	return sum;
+}
+
 /* The running daemon's gate counters: proof that a configuration holds what it says, and where a hold's time goes. */
 struct gstat {
-	double held, continued, reader, ignore_marks, wait_us, read_us, match_us, allowed, denied;
+	double held, continued, reader, ignore_marks, wait_us, read_us, match_us, allowed, denied, from_record;
 };
 
 static struct gstat gate_counts(const char *build)
 {
 	static const char *const keys[] = { "exec_held",    "continued",	 "judged_by_reader", "ignore_marks",
 					    "wait_us_mean", "read_us_mean", "match_us_mean", "allowed",
-					    "denied" };
+					    "denied",	    "exec_from_record" };
 	char cmd[600], line[256], fmt[64];
-	struct gstat g = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct gstat g = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	double *v = &g.held;
 	snprintf(cmd, sizeof(cmd), "%s/immunectl --socket " DIR "/sock --json status", build);
 	FILE *p = popen(cmd, "r");
@@ -165,6 +191,85 @@ static void sh(const char *cmd)
 		fprintf(stderr, "bench: failed: %s\n", cmd);
 }
 
+/* The floor of a hold on this host: a responder that allows every event at
+ * once, judging nothing (the kernel's permission path, the event's fd, and
+ * the sleep and wake of the caller and of the responder). */
+static int floor_fan = -1;
+static volatile int floor_stop;
+static double floor_events;
+
+static void *floor_responder(void *arg)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	(void)arg;
+	while (!floor_stop) {
+		struct pollfd p = { .fd = floor_fan, .events = POLLIN };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n;
+		while ((n = read(floor_fan, buf, sizeof(buf))) > 0) {
+			const struct fanotify_event_metadata *m = (const void *)buf;
+			for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+				struct fanotify_response r = { .fd = m->fd, .response = FAN_ALLOW };
+				if (write(floor_fan, &r, sizeof(r)) != sizeof(r))
+					fprintf(stderr, "bench: fanotify response failed\n");
+				close(m->fd);
+				floor_events++;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Pairs of nf execs without and with the responder's mark (the same
+ * filesystem-wide FAN_OPEN_EXEC_PERM the gate puts); µs per exec, medians. */
+static void hold_floor(int pairs, int nf, double *none, double *held, double *holds_per_exec)
+{
+	double t_none[64], t_held[64], ev0, n = 0;
+	pthread_t th;
+	*none = *held = *holds_per_exec = 0;
+	floor_fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (floor_fan < 0 || pthread_create(&th, NULL, floor_responder, NULL)) {
+		fprintf(stderr, "bench: no fanotify responder: %s\n", strerror(errno));
+		return;
+	}
+	for (int k = 0; k < pairs; k++) {
+		t_none[k] = execs(DIR "/target", nf);
+		if (fanotify_mark(floor_fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM, AT_FDCWD, DIR))
+			break;
+		ev0 = floor_events;
+		t_held[k] = execs(DIR "/target", nf);
+		n += (floor_events - ev0) / nf;
+		fanotify_mark(floor_fan, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, NULL);
+	}
+	floor_stop = 1;
+	pthread_join(th, NULL);
+	close(floor_fan);
+	*none = median(t_none, pairs);
+	*held = median(t_held, pairs);
+	*holds_per_exec = n / pairs;
+}
+
+static const char cmdline_rule[] =
+	"title: bench cmdline\nid: bench-cmdline\nlogsource: {category: process_creation, product: linux}\n"
+	"immune: {action: %s}\ndetection:\n    sel:\n        CommandLine|contains: 'never-this-argument'\n"
+	"        ParentImage|endswith: '/never-this-parent'\n    condition: sel\n";
+
+/* The command-line rule and the sha256 indicator as blocks (every exec held)
+ * or as alerts (nothing held), in force through a reload. */
+static void reload_as(const char *build, bool hold)
+{
+	char cmd[700];
+	FILE *f = fopen(DIR "/cmdline.yml", "w");
+	if (f) {
+		fprintf(f, cmdline_rule, hold ? "block" : "alert");
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "printf 'action: %s\\nsha256:%%064d\\n' 0 >" DIR "/iocs && %s/immunectl --socket " DIR
+		 "/sock reload >/dev/null", hold ? "block" : "alert", build);
+	sh(cmd);
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
@@ -172,7 +277,7 @@ int main(int argc, char **argv)
 	int rounds = quick ? 3 : ROUNDS_MAX, nexec = quick ? 100 : 300, nopen = quick ? 20000 : 100000;
 	char immuned[512], cmd[1024];
 	struct gstat gs[C_N];
-	double held[C_N] = { 0 }, cont[C_N] = { 0 }, rdr[C_N] = { 0 }, ex[C_N][ROUNDS_MAX], exs[C_N][ROUNDS_MAX], op_marked[ROUNDS_MAX], op_unmarked[ROUNDS_MAX], op_none[ROUNDS_MAX];
+	double held[C_N] = { 0 }, cont[C_N] = { 0 }, rdr[C_N] = { 0 }, rec[C_N] = { 0 }, cpu[C_N][ROUNDS_MAX], ex[C_N][ROUNDS_MAX], exs[C_N][ROUNDS_MAX], op_marked[ROUNDS_MAX], op_unmarked[ROUNDS_MAX], op_none[ROUNDS_MAX];
 
 	if (geteuid() != 0) {
 		printf("SKIPPED: bench/gate needs root (BPF, fanotify)\n");
@@ -193,9 +298,7 @@ int main(int argc, char **argv)
 		   "    sel:\n        TargetFilename: '" DIR "/guarded/not-this'\n    condition: sel\n");
 	fclose(f);
 	f = fopen(DIR "/cmdline.yml", "w");
-	fprintf(f, "title: bench cmdline\nid: bench-cmdline\nlogsource: {category: process_creation, product: linux}\n"
-		   "immune: {action: block}\ndetection:\n    sel:\n        CommandLine|contains: 'never-this-argument'\n"
-		   "        ParentImage|endswith: '/never-this-parent'\n    condition: sel\n");
+	fprintf(f, cmdline_rule, "block");
 	fclose(f);
 
 	printf("fork+exec+wait of /bin/true (copy), %d per run, median of %d interleaved rounds; µs per exec\n", nexec,
@@ -208,12 +311,15 @@ int main(int argc, char **argv)
 			}
 			execs(DIR "/target", 20); /* warm: the cache, the process table */
 			struct gstat g0 = gate_counts(build);
+			double cpu0 = daemon_cpu_ns();
 			ex[c][r] = execs(DIR "/target", nexec);
+			cpu[c][r] = (daemon_cpu_ns() - cpu0) / 1000 / nexec;
 			if (r == 0) {
 				struct gstat g1 = gate_counts(build);
 				held[c] = (g1.held - g0.held) / nexec;
 				cont[c] = (g1.continued - g0.continued) / nexec;
 				rdr[c] = (g1.reader - g0.reader) / nexec;
+				rec[c] = (g1.from_record - g0.from_record) / nexec;
 				/* the means over this run alone: the daemon's cover its start too (the first hashes) */
 				double n0 = g0.allowed + g0.denied, n1 = g1.allowed + g1.denied, n = n1 - n0;
 				gs[c] = g1;
@@ -236,8 +342,9 @@ int main(int argc, char **argv)
 	double m[C_N];
 	for (int c = 0; c < C_N; c++) {
 		m[c] = median(ex[c], rounds);
-		printf("  %-48s %9.1f   (per exec: %.2f held and judged, %.2f of them by the reader; %.2f continued)\n",
-		       cfg_name[c], m[c], held[c], rdr[c], cont[c]);
+		printf("  %-48s %9.1f   (per exec: %.2f holds: %.2f judged, %.2f of them by the reader, %.2f with argv "
+		       "and cwd from the sensor's copy; %.2f continued (its interpreter); daemon CPU %.1f µs)\n",
+		       cfg_name[c], m[c], held[c] + cont[c], held[c], rdr[c], rec[c], cont[c], median(cpu[c], rounds));
 	}
 	/* where a judged hold's time goes, from the daemon's own counters (first round) */
 	for (int c = C_IDENTITY; c < C_N; c++)
@@ -248,6 +355,43 @@ int main(int argc, char **argv)
 	double s_off = median(exs[C_OFF], rounds), s_b = median(exs[C_CMDLINE], rounds);
 	printf("  (b) with a static binary (no ELF interpreter, one hold per exec): %.1f against %.1f off, %+.1f%%\n", s_b,
 	       s_off, 100 * (s_b / s_off - 1));
+
+	/* (b) again, interleaved finely: one daemon, reloaded every 100 execs
+	 * between the command-line block (with the sha256 block) and the same
+	 * rule and indicator as alerts (nothing blocks: no hold, as with --gate
+	 * off). A busy shared host drifts in seconds; the daemon restarts above
+	 * take seconds each, these reloads a few milliseconds. */
+	if (start(immuned, C_CMDLINE, false) == 0) {
+		int fine = quick ? 8 : 30, nf = 100;
+		double t_hold[64], t_none[64], ratio[64], c_hold[64], c_none[64];
+		for (int k = 0; k < fine; k++) {
+			for (int hold = 1; hold >= 0; hold--) {
+				reload_as(build, hold);
+				execs(DIR "/target", 10);
+				double c0 = daemon_cpu_ns(), t = execs(DIR "/target", nf);
+				double c = (daemon_cpu_ns() - c0) / 1000 / nf;
+				if (hold) {
+					t_hold[k] = t;
+					c_hold[k] = c;
+				} else {
+					t_none[k] = t;
+					c_none[k] = c;
+				}
+			}
+			ratio[k] = t_hold[k] / t_none[k];
+		}
+		stop();
+		sh("printf 'action: block\\nsha256:%064d\\n' 0 >" DIR "/iocs");
+		double fn, fh, fhe;
+		hold_floor(fine, nf, &fn, &fh, &fhe);
+		printf("  the floor of a hold here: a responder that allows at once, %d pairs of %d execs: %.1f µs held (%.2f "
+		       "holds per exec) against %.1f, %+.1f%%\n",
+		       fine, nf, fh, fhe, fn, 100 * (fh / fn - 1));
+		printf("  (b) interleaved by reload, %d pairs of %d execs: %.1f µs held against %.1f without a hold, %+.1f%% "
+		       "(median of the pairs: %+.1f%%); daemon CPU per exec %.1f µs against %.1f\n",
+		       fine, nf, median(t_hold, fine), median(t_none, fine), 100 * (median(t_hold, fine) / median(t_none, fine) - 1),
+		       100 * (median(ratio, fine) - 1), median(c_hold, fine), median(c_none, fine));
+	}
 
 	/* The marked directory holds opens of every file in it; the unmarked file is elsewhere. */
 	double none = median(op_none, rounds), marked = median(op_marked, rounds), unmarked = median(op_unmarked, rounds);

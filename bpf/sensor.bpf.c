@@ -94,6 +94,34 @@ struct {
 	__type(value, struct connect_args);
 } pending_connect SEC(".maps");
 
+/* The gate's copy of a pending exec's strings (struct gate_exec) by thread
+ * id, while gate_exec_on[0] is set: only then does an exec pay for copying
+ * them. A hash by tid, not task storage: the daemon reads it with one lookup,
+ * no pidfd to open and close per hold. Made at sys_enter_execve, deleted at
+ * the exec's end; the daemon empties it when it turns the copy off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct gate_exec);
+} gate_exec SEC(".maps");
+
+/* Where the copy is assembled before it goes into gate_exec. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gate_exec_build);
+} gate_exec_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} gate_exec_on SEC(".maps");
+
 #include "verdict.bpf.h"
 
 struct {
@@ -355,6 +383,8 @@ static __always_inline bool fd_file_id(struct task_struct *task, long fd, __u64 
 
 /* ---------------------------------------------------------------- exec */
 
+static __always_inline void gate_exec_keep(struct exec_args *a, struct task_struct *task);
+
 static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc)
 {
 	if (skip_self())
@@ -377,6 +407,7 @@ static __always_inline int exec_enter(struct trace_event_raw_sys_enter *ctx, __u
 		a->argv = (const char *const *)ctx->args[1];
 	}
 	a->valid = 1;
+	gate_exec_keep(a, bpf_get_current_task_btf());
 	return 0;
 }
 
@@ -392,11 +423,12 @@ int sys_enter_execveat(struct trace_event_raw_sys_enter *ctx)
 	return exec_enter(ctx, IMM_SYS_EXECVEAT);
 }
 
-/* One argv entry of a failed exec, copied after the ones before it. */
-static long argv_step(__u32 i, void *unused __attribute__((unused)))
+/* One argv entry of an exec, copied after the ones before it into b (an
+ * event's scratch or the gate's). An unreadable entry ends the list and says
+ * the list was cut. */
+static __always_inline long argv_into(__u32 i, void *b)
 {
 	__u32 zero = 0;
-	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
 	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
 	const char *const *argv;
 	const char *arg = NULL;
@@ -404,7 +436,11 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 		return 1;
 	struct imm_exec *e = (void *)b->raw;
 	argv = (const char *const *)p->argv;
-	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i & (IMM_FAILED_ARGS - 1)]) || !arg)
+	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i & (IMM_FAILED_ARGS - 1)])) {
+		p->trunc |= IMM_TRUNC_ARGS;
+		return 1;
+	}
+	if (!arg)
 		return 1;
 	__u32 used = p->argv_used;
 	if (used >= IMM_ARGS_MAX - 1) {
@@ -414,8 +450,10 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 	__u32 room = IMM_ARGS_MAX - used;
 	long r = bpf_probe_read_user_str(&e->data[(p->argv_start + used) & (IMM_DATA_SLOT - 1)],
 					 room & (IMM_ARGS_MAX * 2 - 1), arg);
-	if (r <= 0)
+	if (r <= 0) {
+		p->trunc |= IMM_TRUNC_ARGS;
 		return 1;
+	}
 	if ((__u32)r == room)
 		p->trunc |= IMM_TRUNC_ARGS;
 	p->argv_used = used + (r & (IMM_ARGS_MAX * 2 - 1));
@@ -423,52 +461,53 @@ static long argv_step(__u32 i, void *unused __attribute__((unused)))
 	return 0;
 }
 
-/* A failed exec: the caller's memory is still there, so argv comes from its pointers. */
-static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+static long argv_step(__u32 i, void *unused __attribute__((unused)))
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct exec_args *a = bpf_task_storage_get(&pending_exec, task, 0, 0);
-	long ret = ctx->ret;
+	__u32 zero = 0;
+	return argv_into(i, bpf_map_lookup_elem(&ev_scratch, &zero));
+}
 
-	if (!a || !a->valid) {
-		if (ret < 0 && !skip_self())
-			stat_inc(IMM_ST_ENTER_MISS + IMM_K_EXEC);
-		return 0;
-	}
-	a->valid = 0;
-	if (ret == 0) /* reported from sched_process_exec */
-		return 0;
-	void *b = scratch();
-	if (!b)
-		goto out;
-	struct imm_exec *e = b;
+static long gate_argv_step(__u32 i, void *unused __attribute__((unused)))
+{
+	__u32 zero = 0;
+	struct gate_exec_build *g = bpf_map_lookup_elem(&gate_exec_scratch, &zero);
+	return argv_into(i, g ? g->b : NULL);
+}
+
+/*
+ * The strings of an exec that has not replaced the caller's image (the
+ * caller's memory is still there, so argv comes from its pointers): the
+ * filename, no executable, argv and cwd, into e (its header filled). Sets
+ * e->h.size.
+ */
+static __always_inline void exec_strings(struct imm_exec *e, const struct exec_args *a, struct task_struct *task,
+					 bool gate)
+{
 	__u32 off = 0, n, argc = 0;
 
-	fill_hdr(&e->h, IMM_K_EXEC, task);
-	if (ret == -1 /* EPERM */ && take_denial(IMM_K_EXEC))
-		e->h.flags |= IMM_F_DENIED;
-	e->ret = ret;
-	e->syscall = a->syscall;
-	e->old_tid = tid;
-	e->dev = 0;
-	e->ino = 0;
 	n = put_user_str(e->data, off, a->filename, &e->h.truncated, IMM_TRUNC_FILENAME);
 	e->filename_len = n;
 	off += n;
 	e->data[off & (IMM_DATA_SLOT - 1)] = 0; /* no executable */
 	e->exe_len = 1;
 	off += 1;
+	e->argc = 0;
+	e->args_len = 0;
+	e->cwd_len = 0;
+	e->h.size = sizeof(*e) + off;
 	__u32 zero = 0;
 	struct path_buf *p = bpf_map_lookup_elem(&path_scratch, &zero);
 	if (!p)
-		goto out;
+		return;
 	p->argv = (__u64)a->argv;
 	p->argv_start = off;
 	p->argv_used = 0;
 	p->argc = 0;
 	p->trunc = 0;
-	bpf_loop(IMM_FAILED_ARGS, argv_step, NULL, 0);
+	if (gate) /* e is in gate_exec_scratch */
+		bpf_loop(IMM_FAILED_ARGS, gate_argv_step, NULL, 0);
+	else
+		bpf_loop(IMM_FAILED_ARGS, argv_step, NULL, 0);
 	e->h.truncated |= p->trunc;
 	argc = p->argc;
 	__u32 args_start = off, used = p->argv_used & (2 * IMM_ARGS_MAX - 1);
@@ -486,6 +525,77 @@ static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
 	e->cwd_len = n;
 	off += n;
 	e->h.size = sizeof(*e) + off;
+}
+
+/* While the gate judges command lines: this exec's strings, for its hold. */
+static __always_inline void gate_exec_keep(struct exec_args *a, struct task_struct *task)
+{
+	__u32 zero = 0, *on = bpf_map_lookup_elem(&gate_exec_on, &zero);
+	if (!on || !*on)
+		return;
+	struct gate_exec_build *g = bpf_map_lookup_elem(&gate_exec_scratch, &zero);
+	__u32 tid = task->pid;
+	if (!g)
+		goto fail;
+	struct imm_exec *e = (void *)g->b; /* made in place: the update copies it once */
+	fill_hdr(&e->h, IMM_K_EXEC, task);
+	e->ret = 0;
+	e->syscall = a->syscall;
+	e->old_tid = tid;
+	e->dev = 0;
+	e->ino = 0;
+	exec_strings(e, a, task, true);
+	__u32 size = e->h.size;
+	if (size > IMM_GATE_REC_MAX)
+		goto fail; /* cannot happen: the strings' bounds add up to less */
+	g->a = *a;
+	g->size = size;
+	g->valid = 1;
+	if (bpf_map_update_elem(&gate_exec, &tid, g, BPF_ANY) == 0)
+		return;
+fail:
+	/* no copy (the gate reads /proc, and counts it): and no stale one of an earlier exec */
+	bpf_map_delete_elem(&gate_exec, &tid);
+}
+
+static __always_inline void gate_exec_drop(__u32 tid)
+{
+	__u32 zero = 0, *on = bpf_map_lookup_elem(&gate_exec_on, &zero);
+	if (on && *on)
+		bpf_map_delete_elem(&gate_exec, &tid);
+}
+
+/* A failed exec: reported from here, with the strings from the caller's memory. */
+static __always_inline int exec_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct exec_args *a = bpf_task_storage_get(&pending_exec, task, 0, 0);
+	long ret = ctx->ret;
+
+	gate_exec_drop(tid);
+	if (!a || !a->valid) {
+		if (ret < 0 && !skip_self())
+			stat_inc(IMM_ST_ENTER_MISS + IMM_K_EXEC);
+		return 0;
+	}
+	a->valid = 0;
+	if (ret == 0) /* reported from sched_process_exec */
+		return 0;
+	void *b = scratch();
+	if (!b)
+		goto out;
+	struct imm_exec *e = b;
+
+	fill_hdr(&e->h, IMM_K_EXEC, task);
+	if (ret == -1 /* EPERM */ && take_denial(IMM_K_EXEC))
+		e->h.flags |= IMM_F_DENIED;
+	e->ret = ret;
+	e->syscall = a->syscall;
+	e->old_tid = tid;
+	e->dev = 0;
+	e->ino = 0;
+	exec_strings(e, a, task, false);
 	emit(ctx, e, e->h.size, IMM_K_EXEC);
 out:
 	return 0;
@@ -519,8 +629,10 @@ int BPF_PROG(sched_process_exec, struct task_struct *task, pid_t old_pid, struct
 	a = bpf_task_storage_get(&pending_exec, task, 0, 0);
 	if (a && !a->valid)
 		a = NULL; /* an exec the kernel started itself, e.g. a usermode helper */
-	if (a)
+	if (a) {
 		a->valid = 0;
+		gate_exec_drop(old_tid); /* the key it was made under: a thread that exec'd now has the leader's id */
+	}
 	void *b = scratch();
 	if (!b)
 		goto out;

@@ -58,6 +58,35 @@ struct exec_args {
 	struct imm_hdr caller;
 };
 
+/*
+ * The strings of a pending exec, for the gate: made at sys_enter_execve only
+ * while gate_exec_on says the gate judges command lines, deleted at the exec's
+ * end. rec is the record a failed exec would send (struct imm_exec with its
+ * filename, argv and cwd), so the daemon decodes it with the sensor's decoder
+ * instead of reading /proc/<tid>/mem and /proc/<tid>/cwd while the exec is
+ * held. daemon/gate_proc.c mirrors the layout.
+ */
+#define IMM_GATE_REC_MAX (IMM_FIXED_MAX + 2 * IMM_PATH_MAX + IMM_ARGS_MAX)
+struct gate_exec {
+	struct exec_args a;
+	__u32 valid;
+	__u32 size;
+	char rec[IMM_GATE_REC_MAX];
+};
+
+/* The per-CPU buffer a gate_exec is built in: the same head, then room for
+ * any record (the string helpers' bounds, as in struct ev_buf), so the record is made in place
+ * and the map update copies the first sizeof(struct gate_exec) bytes. */
+struct gate_exec_build {
+	struct exec_args a;
+	__u32 valid;
+	__u32 size;
+	char b[IMM_FIXED_MAX + IMM_DATA_MAX]; /* a per-CPU value stays under 32 KB */
+};
+_Static_assert(__builtin_offsetof(struct gate_exec, rec) == __builtin_offsetof(struct gate_exec_build, b) &&
+		       sizeof(struct gate_exec) <= sizeof(struct gate_exec_build),
+	       "a built gate_exec is a gate_exec");
+
 struct connect_args {
 	__u32 valid;
 	int fd;

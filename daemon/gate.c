@@ -26,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,7 +74,7 @@ struct gate {
 	} cont[64];
 	/* under loop_mu: the event loop's, or the reader's while the loop sleeps */
 	struct ioc_hasher *hasher;
-	bool exec_hold, open_hold, identity_only, want_sha;
+	bool exec_hold, open_hold, identity_only, want_sha, exec_strings;
 	dev_t fs[FS_MAX];
 	int nfs;
 	struct judged j[JUDGED_MAX];
@@ -116,14 +117,11 @@ static void respond(struct gate *g, int fd, bool allow)
 		g->st.errors++;
 }
 
-/* Is tid one of this daemon's threads? */
+/* Is tid one of this daemon's threads? A signal 0 to (our tgid, tid) fails
+ * unless tid is in our thread group: no /proc path walk on every hold. */
 static bool is_self(pid_t tid)
 {
-	char p[64];
-	if (tid == getpid())
-		return true;
-	snprintf(p, sizeof(p), "/proc/self/task/%d", (int)tid);
-	return access(p, F_OK) == 0;
+	return tid == getpid() || syscall(SYS_tgkill, getpid(), tid, 0) == 0;
 }
 
 /* ------------------------------------------------------------ the reader thread */
@@ -146,7 +144,7 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 	pthread_mutex_unlock(&g->mu);
 	if (c.tid != m->pid || now_ns() - c.t > 100000000ull)
 		return false;
-	return gate_proc_exec_call(g->o.exec_args_map, m->pid, &nr, args, NULL) == 0 && nr == c.nr &&
+	return gate_proc_exec_call(&g->o.exec_maps, m->pid, &nr, args, NULL) == 0 && nr == c.nr &&
 	       memcmp(args, c.args, sizeof(args)) == 0;
 }
 
@@ -366,6 +364,9 @@ void gate_refresh(struct gate *g)
 	else if (!want_exec && g->nfs)
 		unmark_filesystems(g);
 	g->exec_hold = g->nfs > 0;
+	/* a held exec's argv and cwd from the sensor's copy at entry, not /proc:
+	 * while execs are held for more than the file's identity */
+	g->exec_strings = gate_proc_exec_strings(&g->o.exec_maps, g->exec_hold && !g->identity_only);
 	if (g->want_sha && !g->hasher) {
 		g->hasher = ioc_hasher_new_workers(HELD_MAX, 16384, g->o.hash_workers);
 		if (g->hasher)
@@ -460,7 +461,7 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 	struct gate_call call = { .ok = false };
 	/* the reader opens no file (NSS would): an open the gate holds would wait on the reader itself */
 	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, fast ? NULL : g->o.users, &g->arena,
-			    g->o.exec_args_map, &call)) {
+			    &g->o.exec_maps, &call)) {
 		if (fast)
 			return false;
 		bump(g, &g->st.errors);
@@ -479,25 +480,30 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 	}
 	bool deny = !fast && detect_judge(g->o.detect, &g->ev, sha);
 	uint64_t t2 = now_ns();
-	if (fast)
-		bump(g, &g->st.reader_judged);
-	if (h->exec && !deny && call.ok) {
-		/* the thread still waits in the syscall read above: no second read */
-		struct cont c = { .tid = h->tid, .t = now_ns(), .nr = call.nr };
+	bool exec = h->exec;
+	if (exec && !deny && call.ok) {
+		/* the thread still waits in the syscall read above: no second read;
+		 * before the answer, which lets it reach its interpreter's hold */
+		struct cont c = { .tid = h->tid, .t = t2, .nr = call.nr };
 		memcpy(c.args, call.args, sizeof(c.args));
 		pthread_mutex_lock(&g->mu);
 		g->cont[(unsigned)h->tid % 64] = c;
 		pthread_mutex_unlock(&g->mu);
 	}
+	/* the answer, then the bookkeeping: the caller waits for nothing below */
+	finish(g, slot, !deny, true);
 	pthread_mutex_lock(&g->mu);
+	if (fast)
+		g->st.reader_judged++;
+	if (call.from_record)
+		g->st.exec_from_record++;
 	g->st.read_ns_total += t1 - t0;
 	g->st.match_ns_total += t2 - t1;
 	pthread_mutex_unlock(&g->mu);
 	if (!deny)
-		remember(g, h->exec ? g->ev.pid : g->ev.tid, h->exec, h->exec ? 0 : g->ev.file_ino);
-	else if (!h->exec)
+		remember(g, exec ? g->ev.pid : g->ev.tid, exec, exec ? 0 : g->ev.file_ino);
+	else if (!exec)
 		remember(g, g->ev.tid, false, 0);
-	finish(g, slot, !deny, true);
 	return true;
 }
 
@@ -522,7 +528,7 @@ static void report_timeout(struct gate *g, int slot)
 {
 	struct held *h = &g->h[slot];
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, g->o.exec_args_map,
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, &g->o.exec_maps,
 			    NULL) == 0)
 		detect_gate_incident(g->o.detect, &g->ev, "timeout",
 				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
@@ -639,6 +645,7 @@ void gate_stop(struct gate *g)
 {
 	if (!g)
 		return;
+	gate_proc_exec_strings(&g->o.exec_maps, false);
 	if (g->running) {
 		wake(g->stopfd);
 		pthread_join(g->th, NULL);
@@ -744,6 +751,8 @@ void gate_status(struct gate *g, cJSON *r)
 	cJSON_AddNumberToObject(o, "hash_cached", (double)st.hash_cached);
 	cJSON_AddNumberToObject(o, "ignore_marks", (double)st.ignore_marks);
 	cJSON_AddNumberToObject(o, "judged_by_reader", (double)st.reader_judged);
+	cJSON_AddBoolToObject(o, "exec_strings_from_sensor", g->exec_strings);
+	cJSON_AddNumberToObject(o, "exec_from_record", (double)st.exec_from_record);
 	uint64_t judged = st.allowed + st.denied;
 	cJSON_AddNumberToObject(o, "wait_us_mean", judged ? (double)(st.wait_ns_total / judged / 1000) : 0);
 	cJSON_AddNumberToObject(o, "wait_us_max", (double)(st.wait_ns_max / 1000));

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <cjson/cJSON.h>
 #include "event.h"
+#include "gate_proc.h"
 
 struct detect;
 struct proc_table;
@@ -31,13 +32,14 @@ struct gate_opts {
 	bool fail_closed; /* deny what is not judged in time (default: allow, with an incident) */
 	unsigned hash_workers; /* 0 → 2 */
 	const struct protected_set *protect;
-	int exec_args_map; /* the sensor's pending_exec (gate_proc_exec_map), or -1: /proc/<tid>/syscall */
+	struct gate_exec_maps exec_maps; /* the sensor's (gate_proc_exec_maps); -1s: /proc alone */
 };
 
 struct gate_stats {
 	uint64_t exec_held, open_held, self_allowed, continued, denied, allowed, timeouts, overflow, errors;
 	uint64_t hashed, hash_cached, ignore_marks;
 	uint64_t reader_judged; /* allowed by the reader thread while the loop slept: no hop */
+	uint64_t exec_from_record; /* judged execs whose argv and cwd came from the sensor's copy, not /proc */
 	uint64_t wait_ns_total, wait_ns_max; /* hold time of judged syscalls */
 	uint64_t read_ns_total, match_ns_total; /* of it: the /proc reads, the rules */
 	unsigned filesystems, marked_files, marked_dirs;

@@ -1,11 +1,15 @@
 /*
- * The held syscall as an event, read from /proc while its thread waits in
- * the kernel: the file from the fanotify fd (its path and inode, whatever
- * name was used), the arguments from /proc/<tid>/syscall and the caller's
- * memory (exec's argv is still in the old image: the exec has not reached
- * its point of no return), identity from /proc/<tid>/status, the parent
- * chain from the process table. The thread cannot run, so nothing here
- * races it but its siblings, exactly as a sys_enter probe's read would.
+ * The held syscall as an event, read while its thread waits in the kernel:
+ * the file from the fanotify fd (its path and inode, whatever name was
+ * used), the parent chain from the process table, and for an exec the
+ * sensor's copy of its filename, argv, cwd and caller made at
+ * sys_enter_execve (gate_exec) while command lines are judged. Otherwise,
+ * or for what that copy had to cut, the arguments from the sensor's
+ * pending_exec record or /proc/<tid>/syscall, their strings from the
+ * caller's memory (exec's argv is still in the old image: the exec has not
+ * reached its point of no return), identity from /proc/<tid>/status. The
+ * thread cannot run, so nothing here races it but its siblings, exactly as
+ * a sys_enter probe's read would.
  */
 #include "gate_proc.h"
 #include "immune.h"
@@ -23,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,7 +81,7 @@ int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6])
 	return 0;
 }
 
-/* bpf/sensor.bpf.h's struct exec_args as userspace lays it out (pointers are 8 bytes on both sides). */
+/* bpf/sensor.bpf.h's struct exec_args and struct gate_exec as userspace lays them out (pointers are 8 bytes on both sides). */
 struct sensor_exec_args {
 	uint32_t valid;
 	uint64_t filename;
@@ -86,44 +91,121 @@ struct sensor_exec_args {
 	struct imm_hdr caller;
 };
 
-int gate_proc_exec_map(struct bpf_object *sensor)
+#define SENSOR_GATE_REC_MAX (256 + 2 * IMM_PATH_MAX + IMM_ARGS_MAX)
+struct sensor_gate_exec {
+	struct sensor_exec_args a;
+	uint32_t valid;
+	uint32_t size;
+	char rec[SENSOR_GATE_REC_MAX] __attribute__((aligned(8)));
+};
+
+static int map_fd(struct bpf_object *sensor, const char *name, size_t value_size)
 {
-	struct bpf_map *m = sensor ? bpf_object__find_map_by_name(sensor, "pending_exec") : NULL;
-	if (!m || bpf_map__value_size(m) != sizeof(struct sensor_exec_args))
+	struct bpf_map *m = sensor ? bpf_object__find_map_by_name(sensor, name) : NULL;
+	if (!m || bpf_map__value_size(m) != value_size)
 		return -1;
 	return bpf_map__fd(m);
 }
 
-int gate_proc_exec_call(int map_fd, pid_t tid, long *nr, unsigned long args[6], struct imm_hdr *caller)
+struct gate_exec_maps gate_proc_exec_maps(struct bpf_object *sensor)
 {
-	struct sensor_exec_args e;
-	if (caller)
-		caller->kind = (uint32_t)-1; /* not from the sensor */
-	/* a thread other than the leader has no pidfd before 6.9 (PIDFD_THREAD): /proc then */
-	int pfd = map_fd < 0 ? -1 : (int)syscall(SYS_pidfd_open, tid, 0);
-	bool ok = pfd >= 0 && bpf_map_lookup_elem(map_fd, &pfd, &e) == 0 && e.valid;
-	if (pfd >= 0)
-		close(pfd);
-	if (!ok)
-		return gate_proc_syscall(tid, nr, args);
+	struct gate_exec_maps m = { .args = map_fd(sensor, "pending_exec", sizeof(struct sensor_exec_args)),
+				    .strings = map_fd(sensor, "gate_exec", sizeof(struct sensor_gate_exec)),
+				    .on = map_fd(sensor, "gate_exec_on", sizeof(uint32_t)) };
+	if (m.strings < 0 || m.on < 0)
+		m.strings = m.on = -1;
+	return m;
+}
+
+/* Entries of execs that never ended (a task killed in the middle) would be
+ * read for a later exec of the same thread id made while the copy was off. */
+static void exec_strings_clear(const struct gate_exec_maps *m)
+{
+	uint32_t tid;
+	while (bpf_map_get_next_key(m->strings, NULL, &tid) == 0)
+		if (bpf_map_delete_elem(m->strings, &tid))
+			break;
+}
+
+bool gate_proc_exec_strings(const struct gate_exec_maps *m, bool on)
+{
+	uint32_t zero = 0, v = on, was = 0;
+	if (m->on < 0 || bpf_map_lookup_elem(m->on, &zero, &was))
+		return false;
+	if (on && !was)
+		exec_strings_clear(m); /* before the first copy is made */
+	if (bpf_map_update_elem(m->on, &zero, &v, BPF_ANY))
+		return false;
+	if (!on)
+		exec_strings_clear(m);
+	return on;
+}
+
+static void call_of(const struct sensor_exec_args *e, long *nr, unsigned long args[6])
+{
 	memset(args, 0, 6 * sizeof(*args));
-	if (e.syscall == IMM_SYS_EXECVEAT) {
+	if (e->syscall == IMM_SYS_EXECVEAT) {
 		*nr = SYS_execveat;
-		args[0] = (unsigned long)(long)e.dfd;
-		args[1] = e.filename;
-		args[2] = e.argv;
+		args[0] = (unsigned long)(long)e->dfd;
+		args[1] = e->filename;
+		args[2] = e->argv;
 	} else {
 		*nr = SYS_execve;
-		args[0] = e.filename;
-		args[1] = e.argv;
+		args[0] = e->filename;
+		args[1] = e->argv;
 	}
+}
+
+/*
+ * The sensor's records of tid's pending exec: its strings (gx, by tid, while
+ * the gate has them copied; gx->valid says whether they came) or else its
+ * arguments (task storage, by pidfd). 0, or -1 with nothing from the sensor.
+ */
+static int exec_records(const struct gate_exec_maps *m, pid_t tid, struct sensor_exec_args *e,
+			struct sensor_gate_exec *gx)
+{
+	uint32_t key = (uint32_t)tid;
+	gx->valid = 0;
+	if (m->strings >= 0 && bpf_map_lookup_elem(m->strings, &key, gx) == 0 && gx->valid && gx->a.valid &&
+	    gx->a.caller.tid == key && gx->size <= sizeof(gx->rec)) {
+		*e = gx->a;
+		return 0;
+	}
+	gx->valid = 0;
+	/* a thread other than the leader has no pidfd before 6.9 (PIDFD_THREAD): /proc then */
+	int pfd = m->args < 0 ? -1 : (int)syscall(SYS_pidfd_open, tid, 0);
+	if (pfd < 0)
+		return -1;
+	bool ok = bpf_map_lookup_elem(m->args, &pfd, e) == 0 && e->valid;
+	close(pfd);
+	return ok ? 0 : -1;
+}
+
+int gate_proc_exec_call(const struct gate_exec_maps *m, pid_t tid, long *nr, unsigned long args[6],
+			struct imm_hdr *caller)
+{
+	struct sensor_exec_args e;
+	struct sensor_gate_exec gx; /* a 12 KB lookup: cheaper than a pidfd to open and close */
+	if (caller)
+		caller->kind = (uint32_t)-1; /* not from the sensor */
+	if (exec_records(m, tid, &e, &gx))
+		return gate_proc_syscall(tid, nr, args);
+	call_of(&e, nr, args);
 	if (caller)
 		*caller = e.caller;
 	return 0;
 }
 
+/* n bytes of tid's memory at addr, in one call: no /proc/<tid>/mem to open,
+ * and a page not present is faulted in, as a read of that file would. */
+static ssize_t remote_read(pid_t tid, void *out, size_t n, unsigned long addr)
+{
+	struct iovec l = { .iov_base = out, .iov_len = n }, r = { .iov_base = (void *)addr, .iov_len = n };
+	return process_vm_readv(tid, &l, 1, &r, 1, 0);
+}
+
 /* A NUL-terminated string of the caller's at addr, at most max bytes with the NUL; length or -1. */
-static ssize_t mem_str(int mem, unsigned long addr, char *out, size_t max)
+static ssize_t mem_str(pid_t tid, unsigned long addr, char *out, size_t max)
 {
 	size_t got = 0;
 	while (got < max - 1) {
@@ -134,7 +216,7 @@ static ssize_t mem_str(int mem, unsigned long addr, char *out, size_t max)
 			chunk = 256;
 		if (chunk > max - 1 - got)
 			chunk = max - 1 - got;
-		ssize_t r = pread(mem, out + got, chunk, (off_t)(addr + got));
+		ssize_t r = remote_read(tid, out + got, chunk, addr + got);
 		if (r <= 0)
 			return got ? (ssize_t)got : -1;
 		char *z = memchr(out + got, 0, (size_t)r);
@@ -146,9 +228,40 @@ static ssize_t mem_str(int mem, unsigned long addr, char *out, size_t max)
 	return (ssize_t)got;
 }
 
-static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args, struct arena *a)
+/* The first bytes of up to 64 strings, in one call (most arguments are short):
+ * len[k] is how many of string k's came, 0 when none did. */
+#define HEAD_MAX 128
+struct heads {
+	char buf[64][HEAD_MAX];
+	size_t len[64];
+};
+
+static void read_heads(pid_t tid, const unsigned long *ptrs, int n, struct heads *h)
 {
-	char p[64];
+	struct iovec l[64], r[64];
+	int k = 0;
+	memset(h->len, 0, sizeof(h->len));
+	for (; k < n && ptrs[k]; k++) {
+		/* within the string's page: the next one may be unmapped */
+		size_t want = 4096 - (ptrs[k] & 4095);
+		l[k] = (struct iovec){ .iov_base = h->buf[k], .iov_len = want < HEAD_MAX ? want : HEAD_MAX };
+		r[k] = (struct iovec){ .iov_base = (void *)ptrs[k], .iov_len = l[k].iov_len };
+	}
+	ssize_t got = k ? process_vm_readv(tid, l, (unsigned long)k, r, (unsigned long)k, 0) : 0;
+	/* a partial read stops at the first string it could not read: those before it came whole */
+	for (int i = 0; i < k && got > 0; i++) {
+		h->len[i] = (size_t)got < l[i].iov_len ? (size_t)got : l[i].iov_len;
+		got -= (ssize_t)h->len[i];
+	}
+}
+
+/*
+ * The filename (unless ev has it) and argv from the caller's memory; the
+ * first `from` entries of ev->argv are kept (what the sensor's copy could
+ * read) and the rest read here.
+ */
+static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args, struct arena *a, int from)
+{
 	unsigned long fname, argv;
 	if (nr == SYS_execve) {
 		fname = args[0];
@@ -160,28 +273,35 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 	} else {
 		return;
 	}
-	snprintf(p, sizeof(p), "/proc/%d/mem", (int)tid);
-	int mem = open(p, O_RDONLY | O_CLOEXEC);
-	if (mem < 0)
-		return;
 	char *buf = arena_alloc(a, IMM_ARGS_MAX + IMM_PATH_MAX);
-	ssize_t n = mem_str(mem, fname, buf, IMM_PATH_MAX);
-	if (n > 0)
+	ssize_t n;
+	if (!ev->filename[0] && (n = mem_str(tid, fname, buf, IMM_PATH_MAX)) > 0)
 		ev->filename = arena_strndup(a, buf, (size_t)n);
 	uint32_t used = 0;
+	for (int i = 0; i < from && i < ev->argc; i++) {
+		size_t l = strlen(ev->argv[i]);
+		if (used + l + 1 > IMM_ARGS_MAX)
+			break;
+		memcpy(buf + used, ev->argv[i], l + 1);
+		used += (uint32_t)l + 1;
+	}
 	unsigned long ptrs[64];
+	struct heads heads;
 	int nptr = 0, at = 0;
-	for (int i = 0; argv && i < IMM_EVENT_MAX_ARGS; i++) {
+	for (int i = from; argv && i < IMM_EVENT_MAX_ARGS; i++) {
 		if (at == nptr) {
 			/* the pointers a page holds at a time, not one read each */
-			unsigned long from = argv + i * sizeof(ptrs[0]);
-			size_t want = sizeof(ptrs), page = 4096 - (from & 4095);
-			ssize_t r = pread(mem, ptrs, want < page ? want : page, (off_t)from);
+			unsigned long at_addr = argv + i * sizeof(ptrs[0]);
+			size_t want = sizeof(ptrs), page = 4096 - (at_addr & 4095);
+			ssize_t r = remote_read(tid, ptrs, want < page ? want : page, at_addr);
 			if (r < (ssize_t)sizeof(ptrs[0]))
 				break;
 			nptr = (int)(r / (ssize_t)sizeof(ptrs[0]));
 			at = 0;
+			read_heads(tid, ptrs, nptr, &heads);
 		}
+		const char *head = heads.len[at] ? heads.buf[at] : NULL;
+		size_t hlen = heads.len[at];
 		unsigned long ptr = ptrs[at++];
 		if (!ptr)
 			break;
@@ -189,13 +309,18 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 			ev->truncated |= IMM_TRUNC_ARGS;
 			break;
 		}
-		n = mem_str(mem, ptr, buf + used, IMM_ARGS_MAX - used);
+		const char *z = head ? memchr(head, 0, hlen) : NULL;
+		if (z && (size_t)(z - head) < IMM_ARGS_MAX - 1 - used) {
+			memcpy(buf + used, head, (size_t)(z - head) + 1);
+			used += (uint32_t)(z - head) + 1;
+			continue;
+		}
+		n = mem_str(tid, ptr, buf + used, IMM_ARGS_MAX - used);
 		if (n < 0)
 			break;
 		buf[used + n] = 0;
 		used += (uint32_t)n + 1;
 	}
-	close(mem);
 	decode_args(ev, buf, used, a);
 }
 
@@ -218,16 +343,11 @@ static void open_flags(struct imm_event *ev, pid_t tid, long nr, const unsigned 
 	}
 #endif
 	else if (nr == SYS_openat2) {
-		char p[64];
 		uint64_t how[2];
-		snprintf(p, sizeof(p), "/proc/%d/mem", (int)tid);
-		int mem = open(p, O_RDONLY | O_CLOEXEC);
-		if (mem >= 0 && pread(mem, how, sizeof(how), (off_t)args[2]) == sizeof(how)) {
+		if (remote_read(tid, how, sizeof(how), args[2]) == sizeof(how)) {
 			ev->open_flags = (uint32_t)how[0];
 			ev->open_mode = (uint32_t)how[1];
 		}
-		if (mem >= 0)
-			close(mem);
 	}
 }
 
@@ -255,8 +375,42 @@ static void status_ids(struct imm_event *ev, pid_t tid)
 		ev->loginuid = (uint32_t)strtoul(buf, NULL, 10);
 }
 
+/*
+ * The exec's filename, argv and cwd from the sensor's copy at sys_enter_execve
+ * (decoded as the failed-exec record it is laid out as). What it had to cut
+ * (more than its 64 arguments, an unreadable page, a path too long or deep)
+ * is read from the caller's memory and /proc/<tid>/cwd as without it: the
+ * rules never see less. false when the record does not decode or is not
+ * tid's.
+ */
+static bool exec_from_record(struct imm_event *ev, const struct sensor_gate_exec *gx, pid_t tid, long nr,
+			     const unsigned long *args, struct arena *a)
+{
+	const struct imm_exec *e = (const void *)gx->rec;
+	if (gx->size < sizeof(*e) || e->h.size > gx->size || e->h.kind != IMM_K_EXEC || e->h.tid != (uint32_t)tid ||
+	    decode_record(gx->rec, e->h.size, ev, a))
+		return false;
+	const uint32_t strings = IMM_TRUNC_ARGS | IMM_TRUNC_ARGC | IMM_TRUNC_FILENAME;
+	if ((ev->truncated & strings) || !ev->filename[0]) {
+		/* a page the probe could not fault in (a fork's child has not
+		 * touched the string literals it passes), or more than it copies */
+		ev->truncated &= ~strings;
+		exec_args(ev, tid, nr, args, a, ev->argc);
+	}
+	if (ev->truncated & (IMM_TRUNC_PATH | IMM_TRUNC_DEPTH) || !ev->cwd[0]) {
+		char p[64];
+		ev->truncated &= ~(IMM_TRUNC_PATH | IMM_TRUNC_DEPTH);
+		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)tid);
+		ev->cwd = readlink_a(p, a);
+	}
+	/* the held exec's file is the fanotify fd's: set by the caller */
+	ev->path = ev->abs_path = "";
+	ev->file_dev = ev->file_ino = 0;
+	return true;
+}
+
 int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
-		    struct users *users, struct arena *a, int exec_map, struct gate_call *call)
+		    struct users *users, struct arena *a, const struct gate_exec_maps *maps, struct gate_call *call)
 {
 	char p[64];
 	struct stat st;
@@ -264,22 +418,46 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	unsigned long args[6] = { 0 };
 	struct timespec ts;
 
-	event_clear(ev);
+	struct sensor_exec_args rec;
+	bool strings = false;
+
+	if (exec) {
+		/* before the fields: a decoded record starts the event */
+		struct sensor_gate_exec *gx = arena_alloc(a, sizeof(*gx));
+		if (exec_records(maps, tid, &rec, gx) == 0) {
+			call_of(&rec, &nr, args);
+			strings = gx->valid && exec_from_record(ev, gx, tid, nr, args, a);
+		}
+	}
+	if (!strings)
+		event_clear(ev);
 	ev->type = exec ? EBPF_EVENT_EXEC : EBPF_EVENT_OPEN;
 	ev->outcome = IMM_OUTCOME_SUCCESS;
 	ev->gate_held = 1;
 	ev->tid = (uint32_t)tid;
-	ev->pid = (uint32_t)tid;
-	ev->loginuid = (uint32_t)-1;
+	if (!strings) {
+		ev->pid = (uint32_t)tid;
+		ev->loginuid = (uint32_t)-1;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ev->time_ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	ev->ts_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (fstat(fd, &st))
 		return -errno;
-	struct imm_hdr caller;
-	bool have_args = (exec ? gate_proc_exec_call(exec_map, tid, &nr, args, &caller) : gate_proc_syscall(tid, &nr, args)) == 0;
-	if (exec && have_args && caller.kind == IMM_K_EXEC && caller.tid == (uint32_t)tid) {
+	struct imm_hdr caller = { .kind = (uint32_t)-1 };
+	bool have_args;
+	if (strings) {
+		have_args = true; /* and the caller's fields came with the record */
+	} else if (exec && nr >= 0) {
+		have_args = true;
+		caller = rec.caller;
+	} else {
+		have_args = gate_proc_syscall(tid, &nr, args) == 0;
+	}
+	if (strings) {
+		/* decoded above */
+	} else if (exec && have_args && caller.kind == IMM_K_EXEC && caller.tid == (uint32_t)tid) {
 		/* the sensor saw the caller at sys_enter_execve: no /proc/<tid>/status */
 		ev->pid = caller.pid;
 		ev->ppid = caller.ppid;
@@ -295,6 +473,7 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 	const char *path = readlink_a(p, a);
 	if (call) {
 		call->ok = have_args;
+		call->from_record = strings;
 		call->nr = nr;
 		memcpy(call->args, args, sizeof(args));
 	}
@@ -303,12 +482,14 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const st
 		ev->executable = path;
 		ev->exe_dev = st.st_dev;
 		ev->exe_ino = st.st_ino;
-		if (have_args)
-			exec_args(ev, tid, nr, args, a);
+		if (!strings) {
+			if (have_args)
+				exec_args(ev, tid, nr, args, a, 0);
+			snprintf(p, sizeof(p), "/proc/%d/cwd", (int)tid);
+			ev->cwd = readlink_a(p, a);
+		}
 		if (!ev->filename[0])
 			ev->filename = path;
-		snprintf(p, sizeof(p), "/proc/%d/cwd", (int)tid);
-		ev->cwd = readlink_a(p, a);
 		if (!ev->argc) {
 			/* argv unreadable (a 32-bit caller, a racing sibling): the file alone */
 			ev->argv[ev->argc++] = ev->filename;

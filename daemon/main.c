@@ -1156,7 +1156,7 @@ int main(int argc, char **argv)
 	if (!opt.no_gate) {
 		struct gate_opts go = { .detect = detector, .procs = procs, .users = users,
 					.timeout_ms = opt.gate_timeout_ms, .fail_closed = opt.gate_fail_closed,
-					.protect = protect, .exec_args_map = gate_proc_exec_map(ebpf_object()) };
+					.protect = protect, .exec_maps = gate_proc_exec_maps(ebpf_object()) };
 		gate = gate_start(&go, e2, sizeof(e2));
 		if (!gate)
 			fprintf(stderr, "immuned: gate: %s: blocks act after the match\n", e2);
