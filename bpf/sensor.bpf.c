@@ -424,7 +424,7 @@ static __always_inline long argv_into(__u32 i, void *b)
 	const char *arg = NULL;
 	if (!b || !p)
 		return 1;
-	struct imm_exec *e = (void *)b->raw;
+	struct imm_exec *e = b;
 	argv = (const char *const *)p->argv;
 	if (bpf_probe_read_user(&arg, sizeof(arg), &argv[i & (IMM_FAILED_ARGS - 1)])) {
 		p->trunc |= IMM_TRUNC_ARGS;
@@ -454,7 +454,8 @@ static __always_inline long argv_into(__u32 i, void *b)
 static long argv_step(__u32 i, void *unused __attribute__((unused)))
 {
 	__u32 zero = 0;
-	return argv_into(i, bpf_map_lookup_elem(&ev_scratch, &zero));
+	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
+	return argv_into(i, b ? b->raw : NULL);
 }
 
 static long gate_argv_step(__u32 i, void *unused __attribute__((unused)))
