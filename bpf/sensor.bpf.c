@@ -464,7 +464,6 @@ static __always_inline long argv_into(__u32 i, void *b)
 static long argv_step(__u32 i, void *unused __attribute__((unused)))
 {
 	__u32 zero = 0;
-	/* the record starts at raw, after the buffer's own state */
 	struct ev_buf *b = bpf_map_lookup_elem(&ev_scratch, &zero);
 	return argv_into(i, b ? b->raw : NULL);
 }
