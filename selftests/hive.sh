@@ -80,11 +80,7 @@ start_hive() {
 	"$IMMUNED" --role hive --listen 127.0.0.1:$PORT --ca fleet-ca.pem --cert hive.pem --key hive.key \
 		--db hive.db --socket hive.sock --accept-agents 2 --max-per-address 1000 "$@" 2>>hive.log &
 	HPID=$!
-	for _ in $(seq 50); do
-		"$IMMUNECTL" --socket hive.sock status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
+	hive_answers hive.sock
 }
 agent() { # NAME EVENTS DRAIN [extra...]
 	local n=$1 ev=$2 drain=$3
@@ -357,7 +353,7 @@ echo "$out" | grep -q '"type":"heartbeat"' && [ "$ms" -lt 3000 ] &&
 (ulimit -n 40 && exec "$IMMUNED" --role hive --listen 127.0.0.1:$((PORT + 3)) --ca fleet-ca.pem --cert hive.pem \
 	--key hive.key --db emfile.db --socket emfile.sock --max-per-address 1000) 2>emfile.log &
 EPID=$!
-for _ in $(seq 50); do "$IMMUNECTL" --socket emfile.sock status >/dev/null 2>&1 && break; sleep 0.1; done
+hive_answers emfile.sock
 $PEER $((PORT + 3)) --idle 60 --hold 4 >/dev/null &
 ip=$!
 sleep 1.5

@@ -59,11 +59,7 @@ start_hive() { # N PORT: h1 has its store on its command line, h2 in its config 
 	"$IMMUNED" --role hive --listen 127.0.0.1:$2 --ca fleet-ca.pem --cert hive.pem --key hive.key \
 		"${where[@]}" --socket "h$1.sock" --max-per-address 1000 2>>"h$1.log" &
 	HP[$1]=$!
-	for _ in $(seq 100); do
-		"$IMMUNECTL" --socket "h$1.sock" status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
+	hive_answers "h$1.sock" 100
 }
 agent() { # NAME PORT[,HOST:PORT...] EVENTS DRAIN
 	"$IMMUNED" --replay "$3" --db "$1.db" --agent-id "$1" --hive "localhost:$2" --hive-ca fleet-ca.pem \

@@ -23,6 +23,7 @@ set -u
 BUILD=${1:-build}
 MODE=fallback
 . "$(dirname "$0")/lib/scenario.sh" self_exempt
+. "$(dirname "$0")/lib/hive.sh" # mkca, mkcert, hive_answers
 IMMUNED=$(cd "$(dirname "$IMMUNED")" && pwd)/$(basename "$IMMUNED")
 IMMUNECTL=$(cd "$(dirname "$IMMUNECTL")" && pwd)/$(basename "$IMMUNECTL")
 PROBE=$(cd "$(dirname "$PROBE")" && pwd)/$(basename "$PROBE")
@@ -40,30 +41,18 @@ cleanup_all() {
 trap cleanup_all EXIT INT TERM
 cd "$W" || exit 1
 
-mkca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.pem" \
-	-days 30 -subj "/CN=$1" 2>/dev/null; }
-mkcert() { # NAME SAN
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
-	printf 'subjectAltName=%s\n' "$2" >"$1.ext"
-	openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$1.pem" -days 30 \
-		-extfile "$1.ext" 2>/dev/null
-}
 mkca ca
 # line 2: the Hive's address; 3 and 4: the daemon's database and a file beside it (the open hold
 # would hand immuned descriptors of its database: refused at load)
 printf 'action: block\n127.0.0.1\npath:%s\npath:%s\n' "$DB" "$W/beside-db" >hive.ioc
-mkcert hive "IP:127.0.0.1"
-mkcert live "DNS:live"
+mkcert hive "IP:127.0.0.1" ca
+mkcert live "DNS:live" ca
 
 start_hive() {
 	"$IMMUNED" --role hive --listen 127.0.0.1:$PORT --ca ca.pem --cert hive.pem --key hive.key \
 		--db hive.db --socket hive.sock 2>>hive.log &
 	HPID=$!
-	for _ in $(seq 50); do
-		"$IMMUNECTL" --socket hive.sock status >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
+	hive_answers hive.sock
 }
 start_agent() { # RUN
 	"$IMMUNED" --enforce fallback --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --stats-interval 0 --format json \

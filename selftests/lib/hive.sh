@@ -1,5 +1,6 @@
 # Shared by the Hive selftests (hive.sh, hive_pg.sh): certificates made with
-# the openssl CLI, and recorded exec events that raise one incident each.
+# the openssl CLI, recorded exec events that raise one incident each, and the
+# wait for a started Hive to answer on its control socket.
 mkca() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.pem" \
 	-days 30 -subj "/CN=$1" 2>/dev/null; }
 mkcert() { # NAME SAN CA
@@ -7,6 +8,14 @@ mkcert() { # NAME SAN CA
 	printf 'subjectAltName=%s\n' "$2" >"$1.ext"
 	openssl x509 -req -in "$1.csr" -CA "$3.pem" -CAkey "$3.key" -CAcreateserial -out "$1.pem" -days 30 \
 		-extfile "$1.ext" 2>/dev/null
+}
+hive_answers() { # SOCKET [TRIES of 0.1 s]: true once immunectl status answers there
+	local i
+	for ((i = 0; i < ${2:-50}; i++)); do
+		"$IMMUNECTL" --socket "$1" status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
 }
 gen_events() { # FILE N FIRST_PID
 	local i
