@@ -48,12 +48,8 @@ void gate_mark_file_and_folder(gate_mark_fn fn, void *ctx, const char *path)
 	char dir[4100];
 	fn(ctx, path, false);
 	/* the folder too: a file put there later (or renamed over it) is a new inode */
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		return;
-	slash[slash == dir ? 1 : 0] = 0;
-	fn(ctx, dir, true);
+	if (rule_path_folder(path, dir, sizeof(dir)))
+		fn(ctx, dir, true);
 }
 
 /* The open hold marks exact absolute paths (and their folders): rule_paths

@@ -1,4 +1,5 @@
 #include "protected.h"
+#include "rule_paths.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -198,15 +199,6 @@ void protected_each(const struct protected_set *p, void (*fn)(const char *path, 
 			fn(p->e[i].path, ctx);
 }
 
-/* The folder part of path, without the last '/' (but "/" for a file in /). */
-static void folder_of(const char *path, char *out, size_t n)
-{
-	snprintf(out, n, "%s", path);
-	char *slash = strrchr(out, '/');
-	if (slash)
-		slash[slash == out ? 1 : 0] = 0;
-}
-
 static bool same_folder(const char *a, const char *b)
 {
 	struct stat sa, sb;
@@ -232,8 +224,7 @@ bool protected_own_marked(const struct protected_set *p, const char *path, bool 
 		bool hit;
 		if (dir) {
 			/* the folder's mark holds every open of the files in it */
-			folder_of(e->path, folder, sizeof(folder));
-			hit = e->locked && same_folder(folder, path);
+			hit = e->locked && rule_path_folder(e->path, folder, sizeof(folder)) && same_folder(folder, path);
 		} else {
 			hit = (have && e->have_inode && e->dev == st.st_dev && e->ino == st.st_ino) ||
 			      strcmp(e->path, path) == 0;

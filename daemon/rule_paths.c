@@ -269,3 +269,13 @@ bool rule_paths_of(const struct sig_node *n, unsigned mask, struct rule_paths *o
 		return false;
 	}
 }
+
+bool rule_path_folder(const char *path, char *out, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return false;
+	size_t len = slash == path ? 1 : (size_t)(slash - path);
+	snprintf(out, n, "%.*s", (int)len, path);
+	return true;
+}

@@ -52,5 +52,8 @@ void rule_paths_free(struct rule_paths *p);
 const char *rule_path_type_name(enum rp_type t);
 /* One whole path component the sensor can hash: no slash or wildcard, not "." or "..", under RP_NAME_MAX. */
 bool rule_path_keyable_name(const char *s, size_t len);
+/* The folder the open hold marks beside a file: path without its last '/' ("/" for a file in /);
+ * false, out unchanged, when path has no '/'. */
+bool rule_path_folder(const char *path, char *out, size_t n);
 
 #endif

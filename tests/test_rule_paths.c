@@ -147,6 +147,19 @@ static void test_keyable(void **s)
 	assert_false(rule_path_keyable_name(longname, RP_NAME_MAX));
 }
 
+/* The open hold's folder beside a file, as the gate marks it and the own-files refusal reads it. */
+static void test_folder(void **s)
+{
+	(void)s;
+	char out[64] = "unchanged";
+	assert_true(rule_path_folder("/var/lib/immune/immune.db", out, sizeof(out)));
+	assert_string_equal(out, "/var/lib/immune");
+	assert_true(rule_path_folder("/x", out, sizeof(out)));
+	assert_string_equal(out, "/");
+	assert_false(rule_path_folder("relative", out, sizeof(out)));
+	assert_string_equal(out, "/");
+}
+
 int main(void)
 {
 	devnull = fopen("/dev/null", "w");
@@ -154,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_shapes),
 		cmocka_unit_test(test_conditions),
 		cmocka_unit_test(test_keyable),
+		cmocka_unit_test(test_folder),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	fclose(devnull);
