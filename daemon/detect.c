@@ -977,6 +977,15 @@ bool detect_exec_identity_only(struct detect *d)
 	return true;
 }
 
+bool detect_hold_reads_exec_path(struct detect *d)
+{
+	for (int i = 0; i < d->hold_rs.n; i++)
+		for (int k = 0; k < d->hold_rs.rules[i]->natoms; k++)
+			if (d->hold_rs.rules[i]->atoms[k]->field == SIG_F_IMAGE)
+				return true;
+	return ioc_blocks(d, IOC_PATH);
+}
+
 bool detect_wants_exec_hold(struct detect *d)
 {
 	return !detect_exec_content_only(d) || detect_wants_sha256(d);

@@ -126,6 +126,9 @@ bool detect_exec_content_only(struct detect *d);
 /* Whether they look only at the file's identity (Image, path:, sha256:): a
  * judged inode gets the same answer until it is written or the rules change. */
 bool detect_exec_identity_only(struct detect *d);
+/* Whether judging a held exec reads its resolved path: a block or kill rule
+ * with an Image selection, or a blocking path: indicator. */
+bool detect_hold_reads_exec_path(struct detect *d);
 /* Paths the open hold marks: files (and their folders) named by blocking
  * file rules and path indicators. */
 void detect_open_marks(struct detect *d, gate_mark_fn fn, void *ctx);

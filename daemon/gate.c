@@ -57,6 +57,7 @@ struct judged {
 struct gate {
 	struct gate_opts o;
 	int fan, efd, stopfd;
+	pid_t self; /* our tgid (immuned does not fork) */
 	pthread_t th;
 	bool running;
 	pthread_mutex_t mu;
@@ -75,6 +76,7 @@ struct gate {
 	/* under loop_mu: the event loop's, or the reader's while the loop sleeps */
 	struct ioc_hasher *hasher;
 	bool exec_hold, open_hold, identity_only, want_sha, exec_strings;
+	bool exec_path; /* a blocking rule or indicator reads a held exec's path */
 	dev_t fs[FS_MAX];
 	int nfs;
 	struct judged j[JUDGED_MAX];
@@ -119,9 +121,9 @@ static void respond(struct gate *g, int fd, bool allow)
 
 /* Is tid one of this daemon's threads? A signal 0 to (our tgid, tid) fails
  * unless tid is in our thread group: no /proc path walk on every hold. */
-static bool is_self(pid_t tid)
+static bool is_self(const struct gate *g, pid_t tid)
 {
-	return tid == getpid() || syscall(SYS_tgkill, getpid(), tid, 0) == 0;
+	return tid == g->self || syscall(SYS_tgkill, g->self, tid, 0) == 0;
 }
 
 /* ------------------------------------------------------------ the reader thread */
@@ -165,7 +167,7 @@ static bool ignore_mark(struct gate *g, int fd)
 static void take(struct gate *g, const struct fanotify_event_metadata *m)
 {
 	bool exec = m->mask & FAN_OPEN_EXEC_PERM;
-	bool self = is_self(m->pid), cont = !self && exec && continues_allowed(g, m);
+	bool self = is_self(g, m->pid), cont = !self && exec && continues_allowed(g, m);
 	if (self || cont) {
 		respond(g, m->fd, true);
 		/* a protected interpreter, while only identity is judged, gets the same answer
@@ -358,6 +360,7 @@ void gate_refresh(struct gate *g)
 	g->open_hold = g->st.marked_files + g->st.marked_dirs > 0;
 	g->want_sha = detect_wants_sha256(g->o.detect);
 	g->identity_only = detect_exec_identity_only(g->o.detect);
+	g->exec_path = detect_hold_reads_exec_path(g->o.detect);
 	bool want_exec = detect_wants_exec_hold(g->o.detect);
 	if (want_exec && !g->nfs && mark_filesystems(g, err, sizeof(err)))
 		fprintf(stderr, "immuned: gate: %s: execs are judged after they run\n", err);
@@ -460,8 +463,10 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 	arena_reset(&g->arena);
 	struct gate_call call = { .ok = false };
 	/* the reader opens no file (NSS would): an open the gate holds would wait on the reader itself */
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, fast ? NULL : g->o.users, &g->arena,
-			    &g->o.exec_maps, &call)) {
+	/* the reader's allow needs the path only for what reads it (Image, a path:
+	 * indicator); the loop's judgement, with its incident, reads everything */
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, !fast || g->exec_path, g->o.procs,
+			    fast ? NULL : g->o.users, &g->arena, &g->o.exec_maps, &call)) {
 		if (fast)
 			return false;
 		bump(g, &g->st.errors);
@@ -528,8 +533,8 @@ static void report_timeout(struct gate *g, int slot)
 {
 	struct held *h = &g->h[slot];
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, g->o.procs, g->o.users, &g->arena, &g->o.exec_maps,
-			    NULL) == 0)
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, true, g->o.procs, g->o.users, &g->arena,
+			    &g->o.exec_maps, NULL) == 0)
 		detect_gate_incident(g->o.detect, &g->ev, "timeout",
 				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
 							"Held syscall not judged in time: allowed (fail-open)",
@@ -609,6 +614,7 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		return NULL;
 	}
 	g->o = *o;
+	g->self = getpid();
 	if (g->o.timeout_ms <= 0)
 		g->o.timeout_ms = 2000;
 	if (!g->o.hash_workers)

@@ -26,8 +26,10 @@ struct gate_exec_maps {
 };
 
 /* fd is fanotify's for the file; tid the waiting thread. 0 or -errno (strings
- * in a). call (may be NULL) gets the syscall read on the way. */
-int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, const struct proc_table *procs,
+ * in a). call (may be NULL) gets the syscall read on the way. exec_path false:
+ * an exec's resolved path (executable, name) is left empty, for a judgement
+ * that reads no Image (an open's path is always read). */
+int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exec_path, const struct proc_table *procs,
 		    struct users *users, struct arena *a, const struct gate_exec_maps *maps, struct gate_call *call);
 
 /* The syscall tid waits in: number and arguments, from /proc/<tid>/syscall. 0 or -1. */
