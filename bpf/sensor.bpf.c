@@ -107,6 +107,16 @@ struct {
 	__type(value, struct gate_exec);
 } gate_exec SEC(".maps");
 
+/* A copy that fits the small value goes here instead (and not in gate_exec):
+ * the daemon looks here first. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct gate_exec_small);
+} gate_exec_small SEC(".maps");
+
 /* Where the copy is assembled before it goes into gate_exec. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -552,18 +562,29 @@ static __always_inline void gate_exec_keep(struct exec_args *a, struct task_stru
 	g->a = *a;
 	g->size = size;
 	g->valid = 1;
-	if (bpf_map_update_elem(&gate_exec, &tid, g, BPF_ANY) == 0)
+	/* one of the two maps holds it; the other none of an earlier exec's */
+	if (size <= IMM_GATE_REC_SMALL) {
+		if (bpf_map_update_elem(&gate_exec_small, &tid, g, BPF_ANY) == 0) {
+			bpf_map_delete_elem(&gate_exec, &tid);
+			return;
+		}
+	} else if (bpf_map_update_elem(&gate_exec, &tid, g, BPF_ANY) == 0) {
+		bpf_map_delete_elem(&gate_exec_small, &tid);
 		return;
+	}
 fail:
 	/* no copy (the gate reads /proc, and counts it): and no stale one of an earlier exec */
+	bpf_map_delete_elem(&gate_exec_small, &tid);
 	bpf_map_delete_elem(&gate_exec, &tid);
 }
 
 static __always_inline void gate_exec_drop(__u32 tid)
 {
 	__u32 zero = 0, *on = bpf_map_lookup_elem(&gate_exec_on, &zero);
-	if (on && *on)
+	if (on && *on) {
+		bpf_map_delete_elem(&gate_exec_small, &tid);
 		bpf_map_delete_elem(&gate_exec, &tid);
+	}
 }
 
 /* A failed exec: reported from here, with the strings from the caller's memory. */

@@ -22,6 +22,7 @@ struct gate_call {
 struct gate_exec_maps {
 	int args;    /* pending_exec: the syscall's pointers and the caller, always */
 	int strings; /* gate_exec: its filename, argv and cwd, while gate_exec_on is set */
+	int strings_small; /* gate_exec_small: the same, when it fits 1.5 KB (one or the other has it) */
 	int on;      /* gate_exec_on */
 };
 

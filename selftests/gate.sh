@@ -200,6 +200,18 @@ check "a marker after 70 arguments is denied" "denied" "$(long_exec)"
 st=$(ctl --json status | tr -d ' \t\n')
 case $st in *'"exec_strings_from_sensor":true'*) ok "status: argv and cwd from the sensor's copy" ;; *) notok "exec_strings_from_sensor ($st)" ;; esac
 gate_n() { ctl --json status | tr -d ' \t\n' | sed -n "s/.*\"gate\":{[^}]*\"$1\":\([0-9]*\).*/\1/p"; }
+# a command line past the small copy (1.5 KB) is in the large one: judged from the copy all the same
+big_exec() {
+	/bin/sh -c 'pad=$(printf "%02000d" 0); /bin/echo "$pad" $1-marker >/dev/null 2>&1 && echo ran || echo denied' sh "$1"
+}
+check "a marker after a 2000-byte argument is denied" "denied" "$(big_exec gate-cmdline)"
+r0=$(gate_n exec_from_record)
+i=0
+while [ $i -lt 20 ]; do big_exec fine >/dev/null; i=$((i + 1)); done
+r1=$(gate_n exec_from_record)
+# two judged execs each (the outer shell, small; echo, large)
+[ $((r1 - r0)) -ge 40 ] && ok "20 execs with a 2000-byte argument: judged from the sensor's copy ($((r1 - r0)))" ||
+	notok "long command lines from the sensor's copy: $((r1 - r0)) of 40"
 cp /bin/true "$G/cmd-bin" 2>/dev/null && "$G/cmd-bin" 2>/dev/null || cp "$PROBE" "$G/cmd-bin"
 j0=$(gate_n allowed) r0=$(gate_n exec_from_record) c0=$(gate_n continued)
 i=0
@@ -232,7 +244,7 @@ case $st in *'"first_attempt":'[1-9]*) ok "status counts first-attempt blocks" ;
 case $st in *'"timeouts":0,'*) ok "no held syscall ran out its deadline" ;; *) notok "gate timeouts ($st)" ;; esac
 grep -q '"id":"gate-script"' "$W/out.1" && ok "the script's denial is an incident" || notok "script incident"
 n=$(grep -c '"id":"gate-cmdline"' "$W/out.1")
-check "one incident per denied command line (3), not two (hold and sensor)" "3" "$n"
+check "one incident per denied command line (4), not two (hold and sensor)" "4" "$n"
 
 # a restart keeps all of it
 stop_daemon
