@@ -556,6 +556,17 @@ static __always_inline void gate_exec_keep(struct exec_args *a, struct task_stru
 	e->dev = 0;
 	e->ino = 0;
 	exec_strings(e, a, task, true);
+	g->argp_n = 0;
+	__u32 argc = e->argc;
+	if ((e->h.truncated & IMM_TRUNC_ARGS) && argc < IMM_FAILED_ARGS) {
+		/* up to 8 pointers, within the array's page (the next may be unmapped) */
+		__u64 at = (__u64)&a->argv[argc & (IMM_FAILED_ARGS - 1)];
+		__u32 n = (4096 - (at & 4095)) / 8;
+		if (n > 8)
+			n = 8;
+		if (n && !bpf_probe_read_user(g->argp, (n * 8) & 127, (const void *)at))
+			g->argp_n = n;
+	}
 	__u32 size = e->h.size;
 	if (size > IMM_GATE_REC_MAX)
 		goto fail; /* cannot happen: the strings' bounds add up to less */

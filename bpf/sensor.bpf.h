@@ -71,6 +71,12 @@ struct gate_exec {
 	struct exec_args a;
 	__u32 valid;
 	__u32 size;
+	/* the pointers of the arguments from argc on, where the copy could not
+	 * read them (a page the probe cannot fault in): the daemon reads those
+	 * strings without reading the pointer array again */
+	__u64 argp[8];
+	__u32 argp_n;
+	__u32 pad;
 	char rec[IMM_GATE_REC_MAX];
 };
 
@@ -83,6 +89,9 @@ struct gate_exec_small {
 	struct exec_args a;
 	__u32 valid;
 	__u32 size;
+	__u64 argp[8];
+	__u32 argp_n;
+	__u32 pad;
 	char rec[IMM_GATE_REC_SMALL];
 };
 _Static_assert(__builtin_offsetof(struct gate_exec_small, rec) == __builtin_offsetof(struct gate_exec, rec),
@@ -95,6 +104,9 @@ struct gate_exec_build {
 	struct exec_args a;
 	__u32 valid;
 	__u32 size;
+	__u64 argp[8];
+	__u32 argp_n;
+	__u32 pad;
 	char b[IMM_FIXED_MAX + IMM_DATA_MAX]; /* a per-CPU value stays under 32 KB */
 };
 _Static_assert(__builtin_offsetof(struct gate_exec, rec) == __builtin_offsetof(struct gate_exec_build, b) &&

@@ -127,6 +127,9 @@ struct sensor_gate_exec {
 	struct sensor_exec_args a;
 	uint32_t valid;
 	uint32_t size;
+	uint64_t argp[8]; /* the pointers of argv[argc...], where the copy could not read the strings */
+	uint32_t argp_n;
+	uint32_t pad;
 	char rec[SENSOR_GATE_REC_MAX] __attribute__((aligned(8)));
 };
 
@@ -136,6 +139,9 @@ struct sensor_gate_exec_small {
 	struct sensor_exec_args a;
 	uint32_t valid;
 	uint32_t size;
+	uint64_t argp[8]; /* the pointers of argv[argc...], where the copy could not read the strings */
+	uint32_t argp_n;
+	uint32_t pad;
 	char rec[SENSOR_GATE_REC_SMALL] __attribute__((aligned(8)));
 };
 _Static_assert(offsetof(struct sensor_gate_exec_small, rec) == offsetof(struct sensor_gate_exec, rec),
@@ -308,7 +314,8 @@ static void read_heads(pid_t tid, const unsigned long *ptrs, int n, struct heads
  * first `from` entries of ev->argv are kept (what the sensor's copy could
  * read) and the rest read here.
  */
-static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args, struct arena *a, int from)
+static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args, struct arena *a, int from,
+		      const uint64_t *argp, int argp_n)
 {
 	unsigned long fname, argv;
 	if (nr == SYS_execve) {
@@ -336,6 +343,13 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 	unsigned long ptrs[64];
 	struct heads heads;
 	int nptr = 0, at = 0;
+	if (argv && argp_n > 0) {
+		/* the sensor's copy has the pointers from argv[from] on: not read again */
+		for (int k = 0; k < argp_n && k < 64; k++)
+			ptrs[k] = (unsigned long)argp[k];
+		nptr = argp_n < 64 ? argp_n : 64;
+		read_heads(tid, ptrs, nptr, &heads);
+	}
 	for (int i = from; argv && i < IMM_EVENT_MAX_ARGS; i++) {
 		if (at == nptr) {
 			/* the pointers a page holds at a time, not one read each */
@@ -443,7 +457,9 @@ static bool exec_from_record(struct imm_event *ev, const struct sensor_gate_exec
 		/* a page the probe could not fault in (a fork's child has not
 		 * touched the string literals it passes), or more than it copies */
 		ev->truncated &= ~strings;
-		exec_args(ev, tid, nr, args, a, ev->argc);
+		/* the pointers are of argv[e->argc...]: only where the decoder kept every argument */
+		bool argp = gx->argp_n <= 8 && ev->argc == (int)e->argc;
+		exec_args(ev, tid, nr, args, a, ev->argc, argp ? gx->argp : NULL, argp ? (int)gx->argp_n : 0);
 	}
 	if (ev->truncated & (IMM_TRUNC_PATH | IMM_TRUNC_DEPTH) || !ev->cwd[0]) {
 		char p[64];
@@ -531,7 +547,7 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exe
 		ev->exe_ino = st.st_ino;
 		if (!strings) {
 			if (have_args)
-				exec_args(ev, tid, nr, args, a, 0);
+				exec_args(ev, tid, nr, args, a, 0, NULL, 0);
 			snprintf(p, sizeof(p), "/proc/%d/cwd", (int)tid);
 			ev->cwd = readlink_a(p, a);
 		}
