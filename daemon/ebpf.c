@@ -505,6 +505,20 @@ int ebpf_get_stats(struct ebpf_stats *st)
 		else
 			st->filtered[k - IMM_ST_FILTERED] = sum;
 	}
+	/* opens filtered after their slot was looked at are counted in the slot */
+	struct imm_seen_fast *fast = calloc((size_t)ncpu, sizeof(*fast));
+	uint32_t zero = 0;
+	if (!fast)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(g.skel->maps.seen_fast), &zero, fast)) {
+		int e = errno;
+		free(fast);
+		return -e;
+	}
+	for (int c = 0; c < ncpu; c++)
+		for (int i = 0; i < IMM_SEEN_FAST; i++)
+			st->filtered[IMM_K_OPEN] += fast[c].slot[i].filtered;
+	free(fast);
 	st->perf_lost = g.perf_lost;
 	st->malformed = g.bad_records;
 	memcpy(st->received, g.received, sizeof(st->received));
