@@ -220,6 +220,7 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 		stat_inc(IMM_ST_DROPS + kind); /* no record is built this big */
 		return;
 	}
+	struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
 	if (use_ringbuf) {
 		/* Wake the reader when wakeup_bytes are queued: a wakeup per
 		 * event costs the traced syscall more than all the rest of
@@ -227,7 +228,6 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 		 * the reader writes, so each CPU asks once per
 		 * wakeup_check_bytes it emitted, not per record. The reader
 		 * also polls on a timer. */
-		struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
 		__u64 flags = BPF_RB_NO_WAKEUP;
 		b->unchecked += size;
 		if (b->unchecked >= wakeup_check_bytes) {
@@ -239,7 +239,10 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 	} else {
 		err = bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, data, size);
 	}
-	stat_inc(err ? IMM_ST_DROPS + kind : IMM_ST_EVENTS + kind);
+	if (err)
+		stat_inc(IMM_ST_DROPS + kind);
+	else
+		b->emitted[kind < IMM_K_MAX ? kind : 0] += 1;
 }
 
 /* One step of walk_path, as a bpf_loop callback so the verifier checks it once. */
