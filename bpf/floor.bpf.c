@@ -107,8 +107,7 @@ static __always_inline int open_step(struct trace_event_raw_sys_exit *ctx, int u
 	if (!fast)
 		return 0;
 	struct imm_seen_slot *s = &fast->slot[imm_seen_fast_index(k->hash_len)];
-	if (s->v.gen != 1 || s->k.dentry != k->dentry || s->k.parent != k->parent || s->k.hash_len != k->hash_len ||
-	    s->k.mnt != k->mnt || s->k.cls != k->cls) {
+	if (s->v.gen != 1 || !imm_seen_key_eq(&s->k, k)) {
 		s->k = *k;
 		s->v.gen = 1;
 	}

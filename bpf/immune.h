@@ -215,6 +215,12 @@ struct imm_seen_fast {
 	struct imm_seen_slot slot[IMM_SEEN_FAST];
 };
 
+static inline int imm_seen_key_eq(const struct imm_seen_key *a, const struct imm_seen_key *b)
+{
+	return a->dentry == b->dentry && a->parent == b->parent && a->hash_len == b->hash_len && a->mnt == b->mnt &&
+	       a->cls == b->cls;
+}
+
 /* the slot of a key, by the name's hash (struct qstr's, which the kernel
  * salts with the parent dentry: the verifier allows no arithmetic on the
  * dentry's address itself) */

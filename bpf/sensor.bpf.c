@@ -952,19 +952,13 @@ static __always_inline struct imm_seen_slot *fast_slot(__u64 hash_len)
 	return &f->slot[imm_seen_fast_index(hash_len)];
 }
 
-static __always_inline bool same_seen_key(const struct imm_seen_key *a, const struct imm_seen_key *b)
-{
-	return a->dentry == b->dentry && a->parent == b->parent && a->hash_len == b->hash_len && a->mnt == b->mnt &&
-	       a->cls == b->cls;
-}
-
 /* The file's decision: this CPU's slot if it holds the key in this gen, else
  * the LRU's or file_wanted's, then kept in the slot. */
 static __always_inline bool file_decision(const struct imm_interest_cfg *c, struct imm_seen_slot *s,
 					  const struct imm_seen_key *k, const struct path *fp, const struct qstr *q,
 					  __u32 bit, __u32 gen)
 {
-	if (s && s->v.gen == gen && same_seen_key(&s->k, k))
+	if (s && s->v.gen == gen && imm_seen_key_eq(&s->k, k))
 		return s->v.wanted;
 	int was = seen_get(k, gen);
 	bool wanted = was >= 0 ? was : seen_put(k, gen, file_wanted(c, fp->dentry, fp->mnt, q, k->cls, bit, gen));
