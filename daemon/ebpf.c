@@ -228,7 +228,7 @@ int ebpf_load_programs(void)
 	s->rodata->self_tgid = g.opt.self_pid ? g.opt.self_pid : (uint32_t)getpid();
 	uint64_t ticks;
 	long hz = sysconf(_SC_CLK_TCK);
-	if (hz > 0 && proc_start_ticks("/proc", s->rodata->self_tgid, &ticks) == 0) {
+	if (hz > 0 && proc_start_ticks("/proc", s->rodata->self_tgid, hz, &ticks) == 0) {
 		s->rodata->self_start_ticks = ticks;
 		s->rodata->self_ns_per_tick = 1000000000ull / (uint64_t)hz;
 	}
