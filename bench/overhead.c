@@ -231,7 +231,7 @@ static const char *cfg_name[C_N] = { "no tracing", "floor (empty BPF programs)",
 				     "immuned --enforce off", "immuned, 100,000 verdicts per map",
 				     "immuned --events open", "immuned --events open --enforce off",
 				     "step: open's arguments", "step: + fd table, file's key",
-				     "step: + LRU lookup, counted", "immuned --gate off" };
+				     "step: + its slot compared, counted", "immuned --gate off" };
 #define MAX_REPS 16
 /* ns[cfg][op][round]; 0 where the config does not cover the op or did not start */
 static double ns[C_N][OP_N][MAX_REPS];

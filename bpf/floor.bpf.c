@@ -59,8 +59,9 @@ int min_event_exit_openat(struct trace_event_raw_sys_exit *ctx)
  * file decided before, up to that point (each in the place of the floor's
  * open program, like the minimal event): the arguments from the saved
  * registers; then the opened file from the fd table and the key that names
- * it (dentry, parent, name, mount); then the key looked up in an LRU hash of
- * the sensor's size and the open counted.
+ * it (dentry, parent, name, mount); then the key compared with this CPU's
+ * slot for it in a seen_fast of the sensor's size (a hit, as for a file
+ * opened before on this CPU) and the open counted there.
  */
 #include "immune.h"
 #include "fd_file.bpf.h"
@@ -73,18 +74,11 @@ struct {
 } step_scratch SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, IMM_SEEN_MAX);
-	__type(key, struct imm_seen_key);
-	__type(value, struct imm_seen_val);
-} step_seen SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} step_count SEC(".maps");
+	__type(value, struct imm_seen_fast);
+} step_seen SEC(".maps");
 
 static __always_inline int open_step(struct trace_event_raw_sys_exit *ctx, int upto)
 {
@@ -109,13 +103,15 @@ static __always_inline int open_step(struct trace_event_raw_sys_exit *ctx, int u
 	k->mnt = (__u64)f->f_path.mnt;
 	if (upto < 3)
 		return 0;
-	if (!bpf_map_lookup_elem(&step_seen, k)) {
-		struct imm_seen_val v = { .gen = 1 };
-		bpf_map_update_elem(&step_seen, k, &v, BPF_ANY);
+	struct imm_seen_fast *fast = bpf_map_lookup_elem(&step_seen, &zero);
+	if (!fast)
+		return 0;
+	struct imm_seen_slot *s = &fast->slot[imm_seen_fast_index(k->hash_len)];
+	if (s->v.gen != 1 || !imm_seen_key_eq(&s->k, k)) {
+		s->k = *k;
+		s->v.gen = 1;
 	}
-	__u64 *n = bpf_map_lookup_elem(&step_count, &zero);
-	if (n)
-		*n += 1;
+	s->filtered += 1;
 	return 0;
 }
 

@@ -189,6 +189,46 @@ struct imm_seen_val {
 
 #define IMM_SEEN_MAX 16384
 
+/*
+ * In front of interest_seen, per CPU (map "seen_fast", one value): the last
+ * decision for each of IMM_SEEN_FAST slots picked by a hash of the dentry.
+ * A hit is a compare on a line of this CPU's own (no helper call, no hash of
+ * the key, none of the LRU's shared pages, which each cost a TLB miss after a
+ * syscall on a host without PCID). The slot also counts the opens filtered
+ * through it (the sum over slots and CPUs is the open kind's filtered count,
+ * with stats' IMM_ST_FILTERED + IMM_K_OPEN for opens filtered before a slot
+ * was looked at), so a filtered open touches that one line. Per CPU because
+ * the programs do not nest on a CPU (the scratch buffers rely on it too): a
+ * slot is never written by two programs at once, so it is never torn.
+ */
+#define IMM_SEEN_FAST_BITS 5
+#define IMM_SEEN_FAST      (1 << IMM_SEEN_FAST_BITS)
+struct imm_seen_slot {
+	struct imm_seen_key k;
+	struct imm_seen_val v;
+	__u64 filtered;
+	__u64 _pad;
+};
+_Static_assert(sizeof(struct imm_seen_slot) == 64, "a slot is a cache line");
+
+struct imm_seen_fast {
+	struct imm_seen_slot slot[IMM_SEEN_FAST];
+};
+
+static inline int imm_seen_key_eq(const struct imm_seen_key *a, const struct imm_seen_key *b)
+{
+	return a->dentry == b->dentry && a->parent == b->parent && a->hash_len == b->hash_len && a->mnt == b->mnt &&
+	       a->cls == b->cls;
+}
+
+/* the slot of a key, by the name's hash (struct qstr's, which the kernel
+ * salts with the parent dentry: the verifier allows no arithmetic on the
+ * dentry's address itself) */
+static inline __u32 imm_seen_fast_index(__u64 hash_len)
+{
+	return ((__u32)hash_len * 0x9E3779B9u) >> (32 - IMM_SEEN_FAST_BITS);
+}
+
 /* FILE: the opened file's name; DIR: a directory above it; EXE: the name of
  * the executable of the process that opens (Image) */
 enum imm_name_where { IMM_NAME_FILE = 0, IMM_NAME_DIR = 1, IMM_NAME_EXE = 2 };

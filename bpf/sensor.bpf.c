@@ -162,6 +162,13 @@ struct {
 	__type(value, struct imm_seen_val);
 } interest_seen SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct imm_seen_fast);
+} seen_fast SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -223,6 +230,7 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 		stat_inc(IMM_ST_DROPS + kind); /* no record is built this big */
 		return;
 	}
+	struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
 	if (use_ringbuf) {
 		/* Wake the reader when wakeup_bytes are queued: a wakeup per
 		 * event costs the traced syscall more than all the rest of
@@ -230,7 +238,6 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 		 * the reader writes, so each CPU asks once per
 		 * wakeup_check_bytes it emitted, not per record. The reader
 		 * also polls on a timer. */
-		struct ev_buf *b = data - __builtin_offsetof(struct ev_buf, raw);
 		__u64 flags = BPF_RB_NO_WAKEUP;
 		b->unchecked += size;
 		if (b->unchecked >= wakeup_check_bytes) {
@@ -242,7 +249,10 @@ static __always_inline void emit(void *ctx, void *data, __u32 size, __u32 kind)
 	} else {
 		err = bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, data, size);
 	}
-	stat_inc(err ? IMM_ST_DROPS + kind : IMM_ST_EVENTS + kind);
+	if (err)
+		stat_inc(IMM_ST_DROPS + kind);
+	else
+		b->emitted[kind < IMM_K_MAX ? kind : 0] += 1;
 }
 
 /* One step of walk_path, as a bpf_loop callback so the verifier checks it once. */
@@ -964,15 +974,45 @@ static __always_inline bool file_wanted(const struct imm_interest_cfg *c, struct
 	return true;
 }
 
+/* This CPU's slot for a key in seen_fast: NULL only if the map has none */
+static __always_inline struct imm_seen_slot *fast_slot(__u64 hash_len)
+{
+	__u32 zero = 0;
+	struct imm_seen_fast *f = bpf_map_lookup_elem(&seen_fast, &zero);
+	if (!f)
+		return NULL;
+	return &f->slot[imm_seen_fast_index(hash_len)];
+}
+
+/* The file's decision: this CPU's slot if it holds the key in this gen, else
+ * the LRU's or file_wanted's, then kept in the slot. */
+static __always_inline bool file_decision(const struct imm_interest_cfg *c, struct imm_seen_slot *s,
+					  const struct imm_seen_key *k, const struct path *fp, const struct qstr *q,
+					  __u32 bit, __u32 gen)
+{
+	if (s && s->v.gen == gen && imm_seen_key_eq(&s->k, k))
+		return s->v.wanted;
+	int was = seen_get(k, gen);
+	bool wanted = was >= 0 ? was : seen_put(k, gen, file_wanted(c, fp->dentry, fp->mnt, q, k->cls, bit, gen));
+	if (s) {
+		s->k = *k;
+		s->v.gen = gen;
+		s->v.wanted = wanted;
+	}
+	return wanted;
+}
+
 /*
  * Can a loaded rule or indicator use this open? Decided by map lookups only,
  * the cheapest first: the class's mode (from the flags, no memory read), the
  * executable's name only when the class has such keys, then the file: a
  * decision taken before for the same dentry, name, parent and mount in this
- * gen of the keys, or else file_wanted's, remembered. Whatever cannot be
- * decided (no file, too deep, unreadable) is sent.
+ * gen of the keys (this CPU's slot, then the LRU), or else file_wanted's,
+ * remembered. Whatever cannot be decided (no file, too deep, unreadable) is
+ * sent. *count is where a filtered open is counted: the slot's counter, or
+ * NULL for stats.
  */
-static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags)
+static __always_inline bool open_wanted(struct task_struct *task, long ret, __u32 flags, __u64 **count)
 {
 	__u32 zero = 0;
 	struct imm_interest_cfg *c = bpf_map_lookup_elem(&interest_cfg, &zero);
@@ -1013,10 +1053,18 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 		if (!f || BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
 			return true;
 	}
-	int was = seen_get(&k, gen);
-	if (was >= 0)
-		return was;
-	return seen_put(&k, gen, file_wanted(c, fp.dentry, fp.mnt, &q, cls, bit, gen));
+	struct imm_seen_slot *s = fast_slot(k.hash_len);
+	if (s)
+		*count = &s->filtered;
+	return file_decision(c, s, &k, &fp, &q, bit, gen);
+}
+
+static __always_inline void count_filtered(__u64 *count)
+{
+	if (count)
+		*count += 1;
+	else
+		stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 }
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
@@ -1028,16 +1076,17 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 
 	if (!open_args(task, sc, a))
 		return 0;
+	__u64 *count = NULL;
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
-	    !open_wanted(task, ctx->ret, a->flags)) {
+	    !open_wanted(task, ctx->ret, a->flags, &count)) {
 		/* fallback enforcement still kills an open of a denied inode */
 		if (!enforce_fallback || ctx->ret < 0) {
-			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
+			count_filtered(count);
 			return 0;
 		}
 		__u64 dev = 0, ino = 0;
 		if (!fd_file_id(task, ctx->ret, &dev, &ino) || !verdict_file_denied(dev, ino)) {
-			stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
+			count_filtered(count);
 			return 0;
 		}
 	}

@@ -16,11 +16,15 @@
 #define IMM_EV_HEAD 64 /* the buffer's own state, before the record */
 _Static_assert(IMM_FIXED_MAX + IMM_DATA_MAX <= IMM_EV_BUF - IMM_EV_HEAD, "records fit the scratch buffer");
 
+/* Kept beside the record, on the page the program writes anyway (the stats
+ * map's would be one more TLB miss per record on a host without PCID). */
 struct ev_buf {
-	/* bytes this CPU emitted since it last looked at the ring's fill: kept
-	 * beside the record, on the page the program writes anyway */
+	/* bytes this CPU emitted since it last looked at the ring's fill */
 	__u64 unchecked;
-	__u64 _pad[IMM_EV_HEAD / 8 - 1];
+	/* records this CPU emitted, by kind: the daemon adds them to stats'
+	 * IMM_ST_EVENTS slots, which the programs leave at 0 */
+	__u64 emitted[IMM_K_MAX];
+	__u64 _pad[IMM_EV_HEAD / 8 - 1 - IMM_K_MAX];
 	char raw[IMM_EV_BUF - IMM_EV_HEAD];
 };
 

@@ -808,7 +808,7 @@ struct tuning *detect_tuning(struct detect *d)
 	return d->tuning;
 }
 
-int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, bool exec_hold,
+int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, const char *hive, bool exec_hold,
 		       bool open_hold, FILE *out)
 {
 	struct sigma_ruleset rs;
@@ -832,7 +832,7 @@ int detect_check_rules(int npaths, char **paths, const struct protected_set *pro
 	given.rules += first;
 	given.n -= first;
 	unsigned refused = protect ? gate_rules_protect(&given, protect, out) : 0;
-	gate_rules_report(&given, exec_hold, open_hold, out);
+	gate_rules_report(&given, exec_hold, open_hold, hive, out);
 	/* which opens these rules make the sensor send, and which rule sends them all */
 	struct interest in;
 	interest_init(&in);

@@ -161,7 +161,7 @@ int detect_set_fleet_ioc(struct detect *d, const char *name, uint64_t version, c
  * as the given holds would run it; then "N loaded, M skipped". Non-zero when
  * a file has malformed YAML or cannot be read.
  */
-int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, bool exec_hold,
+int detect_check_rules(int npaths, char **paths, const struct protected_set *protect, const char *hive, bool exec_hold,
 		       bool open_hold, FILE *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include "immune.h"
 #include "pinned_links.h"
 #include "proc.h"
+#include "sensor.bpf.h"
 #include "sensor.skel.h"
 #include "sysfs.h"
 
@@ -15,6 +16,7 @@
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +228,7 @@ int ebpf_load_programs(void)
 	s->rodata->self_tgid = g.opt.self_pid ? g.opt.self_pid : (uint32_t)getpid();
 	uint64_t ticks;
 	long hz = sysconf(_SC_CLK_TCK);
-	if (hz > 0 && proc_start_ticks("/proc", s->rodata->self_tgid, &ticks) == 0) {
+	if (hz > 0 && proc_start_ticks("/proc", s->rodata->self_tgid, hz, &ticks) == 0) {
 		s->rodata->self_start_ticks = ticks;
 		s->rodata->self_ns_per_tick = 1000000000ull / (uint64_t)hz;
 	}
@@ -480,20 +482,63 @@ int ebpf_poll_events(ebpf_callback_t cb, int timeout_ms)
 	return n;
 }
 
+/* Counters kept in a per-CPU map's only value (vsz bytes): n u64s from byte
+ * off, step bytes apart, each added to row row0 + i * row_step of vals
+ * (ncpu values a row). */
+static int add_percpu_counts(struct bpf_map *m, size_t vsz, size_t off, size_t step, size_t n, uint64_t *vals,
+			     uint32_t row0, uint32_t row_step, int ncpu)
+{
+	unsigned char *buf = calloc((size_t)ncpu, vsz);
+	uint32_t zero = 0;
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(bpf_map__fd(m), &zero, buf)) {
+		int e = errno;
+		free(buf);
+		return -e;
+	}
+	for (int c = 0; c < ncpu; c++)
+		for (size_t i = 0; i < n; i++) {
+			uint64_t v;
+			memcpy(&v, buf + (size_t)c * vsz + off + i * step, sizeof(v));
+			vals[(row0 + i * row_step) * (size_t)ncpu + c] += v;
+		}
+	free(buf);
+	return 0;
+}
+
+int ebpf_stat_slots(uint64_t *vals, int ncpu)
+{
+	if (!g.skel || ncpu != libbpf_num_possible_cpus())
+		return -EINVAL;
+	int fd = bpf_map__fd(g.skel->maps.stats);
+	for (uint32_t k = 0; k < IMM_ST_MAX; k++)
+		if (bpf_map_lookup_elem(fd, &k, vals + (size_t)k * ncpu))
+			return -errno;
+	/* records emitted, kept in the record scratch's head */
+	int r = add_percpu_counts(g.skel->maps.ev_scratch, sizeof(struct ev_buf), offsetof(struct ev_buf, emitted),
+				  sizeof(uint64_t), IMM_K_MAX, vals, IMM_ST_EVENTS, 1, ncpu);
+	/* opens filtered after their seen_fast slot was looked at, counted there */
+	return r ? r :
+		   add_percpu_counts(g.skel->maps.seen_fast, sizeof(struct imm_seen_fast),
+				     offsetof(struct imm_seen_fast, slot) + offsetof(struct imm_seen_slot, filtered),
+				     sizeof(struct imm_seen_slot), IMM_SEEN_FAST, vals, IMM_ST_FILTERED + IMM_K_OPEN, 0, ncpu);
+}
+
 int ebpf_get_stats(struct ebpf_stats *st)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	memset(st, 0, sizeof(*st));
 	if (!g.skel || ncpu <= 0)
 		return -EINVAL;
-	uint64_t vals[ncpu];
-	int fd = bpf_map__fd(g.skel->maps.stats);
-	for (uint32_t k = 0; k < IMM_ST_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			return -errno;
+	uint64_t *vals = calloc((size_t)ncpu * IMM_ST_MAX, sizeof(uint64_t));
+	if (!vals)
+		return -ENOMEM;
+	int r = ebpf_stat_slots(vals, ncpu);
+	for (uint32_t k = 0; k < IMM_ST_MAX && !r; k++) {
 		uint64_t sum = 0;
 		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
+			sum += vals[(size_t)k * ncpu + c];
 		if (k < IMM_ST_DROPS)
 			st->events[k] = sum;
 		else if (k < IMM_ST_ENTER_MISS)
@@ -505,6 +550,9 @@ int ebpf_get_stats(struct ebpf_stats *st)
 		else
 			st->filtered[k - IMM_ST_FILTERED] = sum;
 	}
+	free(vals);
+	if (r)
+		return r;
 	st->perf_lost = g.perf_lost;
 	st->malformed = g.bad_records;
 	memcpy(st->received, g.received, sizeof(st->received));

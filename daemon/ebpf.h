@@ -61,6 +61,9 @@ int ebpf_poll_events(ebpf_callback_t cb, int timeout_ms);
 /* Additions: set options before ebpf_init (defaults otherwise). */
 void ebpf_set_options(const struct ebpf_options *opts);
 int ebpf_get_stats(struct ebpf_stats *st);
+/* The sensor's per-CPU counters, ncpu (libbpf_num_possible_cpus) values per
+ * IMM_ST_* slot, including those the programs keep beside their data. */
+int ebpf_stat_slots(uint64_t *vals, int ncpu);
 const char *ebpf_buffer_name(void);   /* "ring" or "perf" once loaded */
 bool ebpf_open_args_from_regs(void);  /* open's arguments read at sys_exit */
 bool ebpf_kernel_reads_regs_at_exit(void); /* bpf_task_pt_regs: what that needs */

@@ -180,7 +180,7 @@ static void set_self(bool on)
 	struct imm_self self = { 0 };
 	uint64_t ticks = 0;
 	long hz = sysconf(_SC_CLK_TCK);
-	if (on && (hz <= 0 || proc_start_ticks("/proc", (uint32_t)getpid(), &ticks))) {
+	if (on && (hz <= 0 || proc_start_ticks("/proc", (uint32_t)getpid(), hz, &ticks))) {
 		fprintf(stderr, "immuned: cannot read this process's start time: the daemon is not exempt from "
 				"its own verdicts\n");
 		on = false;

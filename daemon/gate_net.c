@@ -362,13 +362,23 @@ bool gate_net_covers_hosts(const char *hostports, const struct verdict_net *t)
 
 /* ------------------------------------------------------------ --check-rules */
 
+struct check_ctx {
+	FILE *out;
+	const char *hive; /* --hive, or NULL */
+};
+
 static void check_dest(void *ctx, const struct gate_net_dest *d)
 {
-	FILE *out = ctx;
+	struct check_ctx *c = ctx;
+	FILE *out = c->out;
 	char target[96];
 	const char *why = gate_net_refusal(d);
 	verdict_format_net(&d->net, target, sizeof(target));
-	if (why)
+	if (!why && c->hive && gate_net_covers_hosts(c->hive, &d->net))
+		fprintf(out, "refused %s: block of the destination %s would cut this agent's link to the Hive (%s); kept "
+			     "as an alert\n",
+			d->where, target, c->hive);
+	else if (why)
 		fprintf(out, "%-13s %s: block stops the destination %s; %s\n", "after-match", d->where, target, why);
 	else
 		fprintf(out, "%-13s %s: block stops the destination %s; a connect verdict from load refuses the first "
@@ -376,9 +386,10 @@ static void check_dest(void *ctx, const struct gate_net_dest *d)
 			"first-attempt", d->where, target);
 }
 
-int gate_iocs_check(int n, char **paths, const struct protected_set *p, FILE *out)
+int gate_iocs_check(int n, char **paths, const struct protected_set *p, const char *hive, FILE *out)
 {
 	int rc = 0;
+	struct check_ctx cc = { out, hive };
 	for (int i = 0; i < n; i++) {
 		struct ioc_set *s = ioc_new(0);
 		if (!s) {
@@ -391,7 +402,7 @@ int gate_iocs_check(int n, char **paths, const struct protected_set *p, FILE *ou
 			rc = 1;
 		} else {
 			unsigned refused = p ? gate_iocs_protect(s, p, out) : 0;
-			gate_ioc_net_dests(s, check_dest, out);
+			gate_ioc_net_dests(s, check_dest, &cc);
 			fprintf(out, "%s: %ld indicators", paths[i], added);
 			if (refused)
 				fprintf(out, ", %u refused to block a protected binary or immuned's own files", refused);

@@ -57,6 +57,6 @@ bool gate_net_covers_hosts(const char *hostports, const struct verdict_net *t);
 /* --check-rules for indicator files: refused path: indicators (protected
  * binaries) and blocking destinations, one line each. Malformed lines are
  * reported as the daemon reports them. 0, or 1 if a file cannot be read. */
-int gate_iocs_check(int n, char **paths, const struct protected_set *p, FILE *out);
+int gate_iocs_check(int n, char **paths, const struct protected_set *p, const char *hive, FILE *out);
 
 #endif

@@ -258,13 +258,32 @@ unsigned gate_iocs_protect(struct ioc_set *s, const struct protected_set *p, FIL
 	return s && p ? ioc_each_hit(s, IOC_PATH, ioc_refuse, &c) : 0;
 }
 
-void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, FILE *out)
+struct hive_cover {
+	const char *hive;
+	char target[96];
+};
+
+static void covers_hive(void *ctx, const struct gate_net_dest *d)
+{
+	struct hive_cover *c = ctx;
+	if (!c->target[0] && gate_net_covers_hosts(c->hive, &d->net))
+		verdict_format_net(&d->net, c->target, sizeof(c->target));
+}
+
+void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, const char *hive, FILE *out)
 {
 	for (int i = 0; i < rs->n; i++) {
 		const struct sigma_rule *r = rs->rules[i];
 		const char *why;
 		if (r->action == IMM_ACTION_ALERT)
 			continue;
+		struct hive_cover hc = { .hive = hive };
+		if (hive && gate_rule_net_dests(r, covers_hive, &hc) && hc.target[0]) {
+			fprintf(out, "refused %s %s: %s of the destination %s would cut this agent's link to the Hive (%s); "
+				     "kept as an alert\n",
+				r->file, r->id, imm_action_name(r->action), hc.target, hive);
+			continue;
+		}
 		bool first = gate_rule_first_attempt(r, exec_hold, open_hold, &why);
 		fprintf(out, "%-13s %s %s: %s stops the %s; %s\n", first ? "first-attempt" : "after-match", r->file, r->id,
 			imm_action_name(r->action), gate_object_name(gate_rule_object(r)), why);

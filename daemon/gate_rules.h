@@ -62,6 +62,8 @@ unsigned gate_iocs_protect(struct ioc_set *s, const struct protected_set *p, FIL
 
 /* --check-rules: one line per block or kill rule, "first-attempt" or
  * "after-match", with the object it stops and why. */
-void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, FILE *out);
+/* hive: --hive's "A:P,B:P" or NULL; a destination rule covering one of them
+ * is reported refused (kept as an alert), as the daemon refuses its verdict. */
+void gate_rules_report(const struct sigma_ruleset *rs, bool exec_hold, bool open_hold, const char *hive, FILE *out);
 
 #endif

@@ -420,7 +420,8 @@ static int apply_opt(int c)
 /* Checks across options, once the command line and the config file are both in. */
 static int check_opts(void)
 {
-	if (opt.hive && (!opt.hive_ca || !opt.hive_cert || !opt.hive_key)) {
+	/* --check-rules connects nowhere: --hive there only names the link its blocks must spare */
+	if (opt.hive && !opt.check_rules && (!opt.hive_ca || !opt.hive_cert || !opt.hive_key)) {
 		return opt_error("--hive needs --hive-ca, --hive-cert and --hive-key");
 	}
 	if (opt.replay && opt.hive && !opt.db_given) {
@@ -1012,8 +1013,9 @@ int main(int argc, char **argv)
 	}
 	protect = protect_new_or_exit();
 	if (opt.check_rules)
-		return detect_check_rules(argc - optind, argv + optind, protect, !opt.no_gate, !opt.no_gate, stdout) |
-				       gate_iocs_check(opt.niocs, (char **)opt.iocs, protect, stdout) ?
+		return detect_check_rules(argc - optind, argv + optind, protect, opt.hive, !opt.no_gate, !opt.no_gate,
+					  stdout) |
+				       gate_iocs_check(opt.niocs, (char **)opt.iocs, protect, opt.hive, stdout) ?
 			       1 :
 			       0;
 	if (opt.replay) {

@@ -269,17 +269,14 @@ static void sample(struct jw *w, const char *name, double v)
 /* The sensor's per-CPU slots (ncpu values each, IMM_ST_MAX slots), or NULL when the map cannot be read. */
 static uint64_t *percpu_stats(int *ncpu)
 {
-	struct bpf_object *obj = ebpf_object();
-	int fd = obj ? bpf_object__find_map_fd_by_name(obj, "stats") : -1;
 	*ncpu = libbpf_num_possible_cpus();
-	if (fd < 0 || *ncpu <= 0)
+	if (*ncpu <= 0)
 		return NULL;
 	uint64_t *vals = calloc((size_t)*ncpu * IMM_ST_MAX, sizeof(uint64_t));
-	if (!vals)
+	if (vals && ebpf_stat_slots(vals, *ncpu)) {
+		free(vals);
 		return NULL;
-	for (uint32_t k = 0; k < IMM_ST_MAX; k++)
-		if (bpf_map_lookup_elem(fd, &k, vals + (size_t)k * *ncpu))
-			memset(vals + (size_t)k * *ncpu, 0, *ncpu * sizeof(uint64_t));
+	}
 	return vals;
 }
 

@@ -175,7 +175,25 @@ static ssize_t read_file(const char *path, char *buf, size_t n)
 	return r;
 }
 
-int proc_start_ticks(const char *root, uint32_t pid, uint64_t *ticks)
+/* The boottime offset of the reader's time namespace, in ns: 0 without one. */
+static int64_t timens_boottime_ns(const char *root)
+{
+	char path[256], buf[256];
+	snprintf(path, sizeof(path), "%s/self/timens_offsets", root);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		long long sec;
+		long nsec;
+		/* "boottime <sec> <nsec>", or the clock's number (7) on some kernels */
+		if ((sscanf(l, "boottime %lld %ld", &sec, &nsec) == 2 || sscanf(l, "7 %lld %ld", &sec, &nsec) == 2) &&
+		    nsec >= 0 && nsec < 1000000000)
+			return (int64_t)sec * 1000000000 + nsec;
+	}
+	return 0;
+}
+
+int proc_start_ticks(const char *root, uint32_t pid, long hz, uint64_t *ticks)
 {
 	char path[256], buf[1024];
 	snprintf(path, sizeof(path), "%s/%u/stat", root, pid);
@@ -186,8 +204,22 @@ int proc_start_ticks(const char *root, uint32_t pid, uint64_t *ticks)
 	for (int field = 2; p && field < 22; field++)
 		p = strchr(p + 1, ' ');
 	unsigned long long v;
-	if (!p || sscanf(p + 1, "%llu", &v) != 1)
+	if (!p || sscanf(p + 1, "%llu", &v) != 1 || hz <= 0)
 		return -1;
+	int64_t off = timens_boottime_ns(root), npt = 1000000000 / hz;
+	if (off) {
+		static bool told;
+		if (off % npt && !told) {
+			told = true;
+			fprintf(stderr, "immuned: this time namespace's boottime offset is not a whole number of clock ticks: "
+					"start times read from /proc may be one tick off the kernel's\n");
+		}
+		/* /proc gave floor((start + off) / npt); off whole ticks: exact */
+		int64_t k = (int64_t)v - off / npt;
+		if (k < 0)
+			return -1;
+		v = (unsigned long long)k;
+	}
 	*ticks = v;
 	return 0;
 }

@@ -26,8 +26,12 @@ void proc_free(struct proc_table *t);
 int proc_seed(struct proc_table *t, const char *proc_root);
 /* A process's start time as ROOT/PID/stat gives it (field 22: clock ticks
  * since boot, its group leader's start_boottime): with the pid, what tells
- * it from a later process given the same pid. 0, or -1. */
-int proc_start_ticks(const char *root, uint32_t pid, uint64_t *ticks);
+ * it from a later process given the same pid. 0, or -1. In the kernel's
+ * terms, as BPF reads start_boottime: a boottime offset of the reader's time
+ * namespace (ROOT/self/timens_offsets), which /proc adds, is taken off, to
+ * the tick (hz ticks a second; a sub-tick part of the offset is logged once
+ * as a possible one-tick error). */
+int proc_start_ticks(const char *root, uint32_t pid, long hz, uint64_t *ticks);
 /* Update the table from ev (exec, fork, exit) and fill ev's process and parent fields and its ancestors. */
 void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a);
 /*

@@ -94,7 +94,7 @@ struct hive {
 	int64_t verdict_count;  /* rows of that version of fleet_verdicts */
 	int64_t ioc_last_ns;
 	time_t accept_paused_until;
-	time_t crl_mtime;
+	struct timespec crl_mtim; /* to the ns: a CRL rewritten within the second it was read is noticed */
 	/* counters for status */
 	uint64_t stored, duplicates, refused, malformed, nacked, conns_refused, accept_paused;
 	uint64_t proposals, proposals_refused, verdicts_refused, revoked_refused;

@@ -504,9 +504,10 @@ static void sweep(time_t now)
 		epoll_ctl(H.ep, EPOLL_CTL_MOD, H.lfd, &ev);
 	}
 	struct stat st;
-	if (H.o.crl && stat(H.o.crl, &st) == 0 && st.st_mtime != H.crl_mtime) {
+	if (H.o.crl && stat(H.o.crl, &st) == 0 &&
+	    (st.st_mtim.tv_sec != H.crl_mtim.tv_sec || st.st_mtim.tv_nsec != H.crl_mtim.tv_nsec)) {
 		char err[512];
-		H.crl_mtime = st.st_mtime;
+		H.crl_mtim = st.st_mtim;
 		if (hive_tls_load_crl(H.ctx, H.o.ca, H.o.crl, err, sizeof(err))) {
 			hive_log("--crl: %s; the list loaded before stays", err);
 			return;
@@ -514,8 +515,11 @@ static void sweep(time_t now)
 		hive_log("--crl %s re-read", H.o.crl);
 		for (struct conn *c = H.conns; c; c = c->next)
 			if (c->state == CS_OPEN && !c->dead && hive_tls_peer_revoked(H.ctx, c->ssl)) {
-				hive_log("%s agent %s: its certificate is in the CRL now", c->peer, c->agent_id);
-				hive_conn_kill(c, "certificate revoked");
+				hive_log("%s agent %s: its certificate is in the CRL now: refused", c->peer, c->agent_id);
+				H.refused++;
+				/* told as at a handshake, then closed by the sweep (c->refused) */
+				refuse(c, "certificate_revoked",
+				       "this agent's certificate (CN '%.60s') is revoked in the Hive's CRL", c->cn);
 			}
 	}
 }
@@ -693,7 +697,7 @@ int hive_main(int argc, char **argv)
 			SSL_CTX_free(H.ctx);
 			return 1;
 		}
-		H.crl_mtime = st.st_mtime;
+		H.crl_mtim = st.st_mtim;
 	}
 	if (store && strncmp(store, "postgresql://", 13) && strncmp(store, "postgres://", 11)) {
 		fprintf(stderr, "immuned --role hive: --store takes a postgresql:// URI (a SQLite file is --db)\n");

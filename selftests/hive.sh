@@ -408,6 +408,20 @@ grep -q "certificate revoked" hive.log && ok "... and the Hive says why" || noto
 grep -q "refused by the Hive: certificate_revoked: this agent's certificate (CN 'gone') is revoked in the Hive's CRL" gone.err &&
 	ok "... and so does the agent, told by a refused frame" || notok "... and so does the agent: $(tail -3 gone.err)"
 agent a3 ev5.json 20 && ok "the others are served with --crl" || notok "the others are served with --crl: $(tail -2 a3.err)"
+# a served link whose certificate the re-read CRL lists is told so, as at a handshake
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout late.key -out late.csr -subj "/CN=late" 2>/dev/null
+openssl ca -batch -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -in late.csr -out late.pem >/dev/null 2>&1
+hello late | $PEER $PORT fleet-ca.pem late.pem late.key --read 15 --until refused >late.out 2>&1 &
+lp=$!
+for _ in $(seq 50); do grep -q ": agent late (.*) connected" hive.log && break; sleep 0.1; done
+openssl ca -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -revoke late.pem >/dev/null 2>&1
+openssl ca -config ca.cnf -cert fleet-ca.pem -keyfile fleet-ca.key -gencrl -out fleet.crl.new >/dev/null 2>&1 && mv fleet.crl.new fleet.crl
+wait "$lp"
+grep -q '"type":"refused","code":"certificate_revoked"' late.out &&
+	ok "a served agent whose certificate the re-read CRL lists gets a refused frame (certificate_revoked)" ||
+	notok "a served agent whose certificate the re-read CRL lists gets a refused frame: $(tail -3 late.out)"
+grep -q "agent late: its certificate is in the CRL now: refused" hive.log && ok "... and the Hive logs it" ||
+	notok "... and the Hive logs it: $(tail -3 hive.log)"
 
 # ---- the Hive's control socket replies against schema/socket.schema.json; immunectl prints them
 (hello p1; prop block exec /tmp/evil-9 $sha; echo '{"type":"heartbeat"}') |

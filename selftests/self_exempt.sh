@@ -54,8 +54,8 @@ start_hive() {
 	HPID=$!
 	hive_answers hive.sock
 }
-start_agent() { # RUN
-	"$IMMUNED" --enforce fallback --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --stats-interval 0 --format json \
+start_agent() { # RUN; $WRAP: a command to start it under (unshare ...)
+	${WRAP:-} "$IMMUNED" --enforce fallback --pin-dir "$PIN" --socket "$SOCK" --db "$DB" --stats-interval 0 --format json \
 		--output "agent.$1.out" --hive 127.0.0.1:$PORT --hive-ca ca.pem --hive-cert live.pem --hive-key live.key \
 		--agent-id live --ioc "$W/hive.ioc" 2>"agent.$1.log" &
 	DPID=$!
@@ -303,6 +303,24 @@ if [ -w /proc/sys/kernel/ns_last_pid ]; then
 		"rc=137" "$W/denied-true"
 else
 	echo "SKIPPED: the pid-reuse checks need /proc/sys/kernel/ns_last_pid"
+fi
+# ---- a daemon in a time namespace: its /proc adds the namespace's boottime offset to start
+# times, the kernel's start_boottime (what BPF compares) has none; the entry must be the kernel's
+if unshare --time --boottime 100000 true 2>/dev/null; then
+	WRAP="unshare --time --boottime 100000 --fork" start_agent 3 && ok "an agent starts in a time namespace (boottime +100000 s)" ||
+		notok "an agent starts in a time namespace: $(tail -5 agent.3.log)"
+	upid=$DPID
+	DPID=$(pgrep -P "$upid" -x immuned)
+	inside=$(nsenter --target "$DPID" --time awk '{ sub(/.*\) /, ""); print $20 }' /proc/self/stat 2>/dev/null)
+	[ -n "$inside" ] && [ "$inside" -gt "$(start_ticks $$)" ] &&
+		ok "... where /proc's start times are 100000 s later" || notok "... where /proc's start times are later: '$inside'"
+	check "its verdict_self entry is its pid and the kernel's start time (as the init namespace's /proc says)" \
+		"$DPID $(start_ticks "$DPID")" "$(self_tgid) $(self_field 2)"
+	check "... so another process is still denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 $PORT)"
+	kill "$DPID" && wait "$upid" 2>/dev/null
+	DPID=
+else
+	echo "SKIPPED: the time-namespace check needs unshare --time (util-linux 2.36, Linux 5.6)"
 fi
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]

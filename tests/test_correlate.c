@@ -555,7 +555,7 @@ static void test_check_rules_lists_correlations(void **s)
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
 	char *paths[] = { path };
-	assert_int_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
+	assert_int_equal(detect_check_rules(1, paths, NULL, NULL, true, true, out), 0);
 	fclose(out);
 	char want[512];
 	snprintf(want, sizeof(want), "loaded  %s u-1: shadow twice [correlation event_count, alert]\n", path);

@@ -401,6 +401,33 @@ static void test_hive_hosts(void **s)
 	assert_false(gate_net_covers_hosts("", &t));
 }
 
+/* --check-rules --ioc --hive: a blocking indicator whose network holds the
+ * Hive's address is reported refused, the others first-attempt */
+static void test_iocs_check_hive(void **s)
+{
+	(void)s;
+	char path[] = "/tmp/immune-test-ioc-XXXXXX", *buf = NULL, want[300];
+	size_t len = 0;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char t[] = "action: block\ncidr:10.20.0.0/16\nip:10.30.1.1\n";
+	assert_int_equal(write(fd, t, sizeof(t) - 1), (ssize_t)(sizeof(t) - 1));
+	close(fd);
+	char *paths[] = { path };
+	FILE *out = open_memstream(&buf, &len);
+	assert_int_equal(gate_iocs_check(1, paths, NULL, "10.20.3.4:7443", out), 0);
+	fclose(out);
+	snprintf(want, sizeof(want),
+		 "refused %s:2: block of the destination 10.20.0.0/16 would cut this agent's link to the Hive "
+		 "(10.20.3.4:7443); kept as an alert\n",
+		 path);
+	assert_non_null(strstr(buf, want));
+	snprintf(want, sizeof(want), "first-attempt %s:3: block stops the destination 10.30.1.1;", path);
+	assert_non_null(strstr(buf, want));
+	free(buf);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +439,7 @@ int main(void)
 		cmocka_unit_test(test_protected_paths),
 		cmocka_unit_test(test_own_files),
 		cmocka_unit_test(test_hive_hosts),
+		cmocka_unit_test(test_iocs_check_hive),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

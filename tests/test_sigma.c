@@ -98,7 +98,7 @@ static void test_check_rules_output(void **s)
 		skip();
 	char *paths[] = { path };
 	FILE *out = open_memstream(&buf, &len);
-	assert_int_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
+	assert_int_equal(detect_check_rules(1, paths, NULL, NULL, true, true, out), 0);
 	fclose(out);
 	/* 5 rules: 2 loaded, 3 need DestinationHostname */
 	const char *last = buf + len - 1;
@@ -125,7 +125,7 @@ static void test_check_rules_reports_given_only(void **s)
 	close(fd);
 	char *paths[] = { path };
 	FILE *out = open_memstream(&buf, &len);
-	assert_int_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
+	assert_int_equal(detect_check_rules(1, paths, NULL, NULL, true, true, out), 0);
 	fclose(out);
 	snprintf(want, sizeof(want), "interest %s g-open: ", path);
 	assert_non_null(strstr(buf, want));
@@ -134,6 +134,45 @@ static void test_check_rules_reports_given_only(void **s)
 	assert_null(strstr(buf, "builtin:"));
 	assert_non_null(strstr(buf, "1 loaded, 0 skipped\n"));
 	free(buf);
+	unlink(path);
+}
+
+/* --check-rules --hive: a block of a destination that covers the Hive's address
+ * is reported refused (the daemon keeps it as an alert); without --hive, or
+ * for another address, it is a first-attempt connect verdict */
+static void test_check_rules_hive_link(void **s)
+{
+	(void)s;
+	char path[] = "/tmp/immune-test-hive-XXXXXX.yml", want[700], *buf = NULL;
+	size_t len = 0;
+	int fd = mkstemps(path, 4);
+	assert_true(fd >= 0);
+	static const char y[] = "title: c2\nid: c2-net\nlogsource: {category: network_connection, product: linux}\n"
+				"immune: {action: block}\ndetection:\n  sel:\n    DestinationIp|cidr: 10.20.0.0/16\n"
+				"  condition: sel\n";
+	assert_int_equal(write(fd, y, sizeof(y) - 1), (ssize_t)(sizeof(y) - 1));
+	close(fd);
+	char *paths[] = { path };
+	const char *hives[] = { "10.20.3.4:7443", "hive.example:7443,10.20.3.4:7443", NULL, "10.21.0.1:7443" };
+	for (size_t i = 0; i < sizeof(hives) / sizeof(hives[0]); i++) {
+		FILE *out = open_memstream(&buf, &len);
+		assert_int_equal(detect_check_rules(1, paths, NULL, hives[i], true, true, out), 0);
+		fclose(out);
+		if (i < 2) {
+			snprintf(want, sizeof(want),
+				 "refused %s c2-net: block of the destination 10.20.0.0/16 would cut this agent's link to "
+				 "the Hive (%s); kept as an alert\n",
+				 path, hives[i]);
+			assert_non_null(strstr(buf, want));
+			assert_null(strstr(buf, "first-attempt"));
+		} else {
+			snprintf(want, sizeof(want), "first-attempt %s c2-net: block stops the", path);
+			assert_non_null(strstr(buf, want));
+			assert_int_equal(count_lines(buf, "refused ", NULL), 0);
+		}
+		free(buf);
+		buf = NULL;
+	}
 	unlink(path);
 }
 
@@ -155,7 +194,7 @@ static void test_malformed_yaml(void **s)
 	fclose(f);
 	char *paths[] = { dir };
 	FILE *out = open_memstream(&buf, &len);
-	assert_int_not_equal(detect_check_rules(1, paths, NULL, true, true, out), 0);
+	assert_int_not_equal(detect_check_rules(1, paths, NULL, NULL, true, true, out), 0);
 	fclose(out);
 	/* the error names file and line, and the good file still loads */
 	char want[700];
@@ -283,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_corpus_counts),
 		cmocka_unit_test(test_check_rules_output),
 		cmocka_unit_test(test_check_rules_reports_given_only),
+		cmocka_unit_test(test_check_rules_hive_link),
 		cmocka_unit_test(test_malformed_yaml),
 		cmocka_unit_test(test_multi_document_and_actions),
 		cmocka_unit_test(test_builtin_rules),
