@@ -502,6 +502,8 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 		g->st.reader_judged++;
 	if (call.from_record)
 		g->st.exec_from_record++;
+	if (call.from_pointers)
+		g->st.args_from_pointers++;
 	g->st.read_ns_total += t1 - t0;
 	g->st.match_ns_total += t2 - t1;
 	pthread_mutex_unlock(&g->mu);
@@ -762,6 +764,7 @@ void gate_status(struct gate *g, cJSON *r)
 	cJSON_AddNumberToObject(o, "judged_by_reader", (double)st.reader_judged);
 	cJSON_AddBoolToObject(o, "exec_strings_from_sensor", g->exec_strings);
 	cJSON_AddNumberToObject(o, "exec_from_record", (double)st.exec_from_record);
+	cJSON_AddNumberToObject(o, "args_from_pointers", (double)st.args_from_pointers);
 	uint64_t judged = st.allowed + st.denied;
 	cJSON_AddNumberToObject(o, "wait_us_mean", judged ? (double)(st.wait_ns_total / judged / 1000) : 0);
 	cJSON_AddNumberToObject(o, "wait_us_max", (double)(st.wait_ns_max / 1000));

@@ -40,6 +40,7 @@ struct gate_stats {
 	uint64_t hashed, hash_cached, ignore_marks;
 	uint64_t reader_judged; /* allowed by the reader thread while the loop slept: no hop */
 	uint64_t exec_from_record; /* judged execs whose argv and cwd came from the sensor's copy, not /proc */
+	uint64_t args_from_pointers; /* of those: unread strings read through the copy's kept argv pointers */
 	uint64_t wait_ns_total, wait_ns_max; /* hold time of judged syscalls */
 	uint64_t read_ns_total, match_ns_total; /* of it: the /proc reads, the rules */
 	unsigned filesystems, marked_files, marked_dirs;

@@ -312,9 +312,10 @@ static void read_heads(pid_t tid, const unsigned long *ptrs, int n, struct heads
 /*
  * The filename (unless ev has it) and argv from the caller's memory; the
  * first `from` entries of ev->argv are kept (what the sensor's copy could
- * read) and the rest read here.
+ * read) and the rest read here. true when a string came through the copy's
+ * kept pointers argp.
  */
-static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args, struct arena *a, int from,
+static bool exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args, struct arena *a, int from,
 		      const uint64_t *argp, int argp_n)
 {
 	unsigned long fname, argv;
@@ -326,7 +327,7 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 		argv = args[2];
 		ev->syscall = IMM_SYS_EXECVEAT;
 	} else {
-		return;
+		return false;
 	}
 	char *buf = arena_alloc(a, IMM_ARGS_MAX + IMM_PATH_MAX);
 	ssize_t n;
@@ -343,12 +344,14 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 	unsigned long ptrs[64];
 	struct heads heads;
 	int nptr = 0, at = 0;
+	bool kept = false;
 	if (argv && argp_n > 0) {
 		/* the sensor's copy has the pointers from argv[from] on: not read again */
 		for (int k = 0; k < argp_n && k < 64; k++)
 			ptrs[k] = (unsigned long)argp[k];
 		nptr = argp_n < 64 ? argp_n : 64;
 		read_heads(tid, ptrs, nptr, &heads);
+		kept = heads.len[0] > 0;
 	}
 	for (int i = from; argv && i < IMM_EVENT_MAX_ARGS; i++) {
 		if (at == nptr) {
@@ -384,6 +387,7 @@ static void exec_args(struct imm_event *ev, pid_t tid, long nr, const unsigned l
 		used += (uint32_t)n + 1;
 	}
 	decode_args(ev, buf, used, a);
+	return kept;
 }
 
 static void open_flags(struct imm_event *ev, pid_t tid, long nr, const unsigned long *args)
@@ -446,7 +450,7 @@ static void status_ids(struct imm_event *ev, pid_t tid)
  * tid's.
  */
 static bool exec_from_record(struct imm_event *ev, const struct sensor_gate_exec *gx, pid_t tid, long nr,
-			     const unsigned long *args, struct arena *a)
+			     const unsigned long *args, struct arena *a, bool *from_pointers)
 {
 	const struct imm_exec *e = (const void *)gx->rec;
 	if (gx->size < sizeof(*e) || e->h.size > gx->size || e->h.kind != IMM_K_EXEC || e->h.tid != (uint32_t)tid ||
@@ -459,7 +463,7 @@ static bool exec_from_record(struct imm_event *ev, const struct sensor_gate_exec
 		ev->truncated &= ~strings;
 		/* the pointers are of argv[e->argc...]: only where the decoder kept every argument */
 		bool argp = gx->argp_n <= 8 && ev->argc == (int)e->argc;
-		exec_args(ev, tid, nr, args, a, ev->argc, argp ? gx->argp : NULL, argp ? (int)gx->argp_n : 0);
+		*from_pointers = exec_args(ev, tid, nr, args, a, ev->argc, argp ? gx->argp : NULL, argp ? (int)gx->argp_n : 0);
 	}
 	if (ev->truncated & (IMM_TRUNC_PATH | IMM_TRUNC_DEPTH) || !ev->cwd[0]) {
 		char p[64];
@@ -483,14 +487,14 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exe
 	struct timespec ts;
 
 	struct sensor_exec_args rec;
-	bool strings = false;
+	bool strings = false, from_pointers = false;
 
 	if (exec) {
 		/* before the fields: a decoded record starts the event */
 		struct sensor_gate_exec *gx = arena_alloc(a, sizeof(*gx));
 		if (exec_records(maps, tid, &rec, gx) == 0) {
 			call_of(&rec, &nr, args);
-			strings = gx->valid && exec_from_record(ev, gx, tid, nr, args, a);
+			strings = gx->valid && exec_from_record(ev, gx, tid, nr, args, a, &from_pointers);
 		}
 	}
 	if (!strings)
@@ -537,6 +541,7 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exe
 	if (call) {
 		call->ok = have_args;
 		call->from_record = strings;
+		call->from_pointers = from_pointers;
 		call->nr = nr;
 		memcpy(call->args, args, sizeof(args));
 	}

@@ -14,6 +14,7 @@ struct users;
 struct gate_call {
 	bool ok; /* read: nr and args are valid */
 	bool from_record; /* exec: argv and cwd from the sensor's copy (gate_exec), not /proc */
+	bool from_pointers; /* of those: strings the copy could not read, through the pointers it kept */
 	long nr;
 	unsigned long args[6];
 };

@@ -303,6 +303,56 @@ cp "$G/hashbad" "$G/third-copy"
 check "a new copy of the blocked hash is denied" "errno EPERM" "$("$PROBE" exec "$G/third-copy" true)"
 stop_daemon
 
+# argument strings the sensor's copy could not read (a forked child's string
+# literals on a page it never touched): the copy keeps their pointers and the
+# gate reads the strings through them (argv[0..7]), the rest through the
+# pointer array (argv[8..11]). A rule on argument 2, 9 and 10 in turn denies
+# that exec before the target writes its marker; a rule on none allows it.
+LIT=$BUILD/tools/exec-literals
+cat >"$G/lit-target" <<SH
+#!/bin/sh
+echo "\$@" >"$G/marker-lit"
+SH
+chmod +x "$G/lit-target"
+lit_rule() {
+	cat >"$W/lit.yml" <<YML
+title: Gate test, an argument the copy could not read
+id: gate-lit
+logsource: {category: process_creation, product: linux}
+immune: {action: block}
+detection:
+    sel:
+        CommandLine|contains: '$1'
+    condition: sel
+YML
+}
+lit_rule gate-lit-arg-02
+RULES=$W/lit.yml start_daemon 4 || notok "daemon starts with a rule on an argument"
+for arg in 02 09 10; do
+	lit_rule "gate-lit-arg-$arg"
+	ctl reload >/dev/null 2>&1 || notok "reload with a rule on argument $arg"
+	p0=$(gate_n args_from_pointers) n0=$(grep -c '"id":"gate-lit"' "$W/out.4")
+	check "a rule on argument ${arg#0} the copy could not read denies the exec" "errno EPERM" "$("$LIT" "$G/lit-target")"
+	[ ! -e "$G/marker-lit" ] && ok "the target never ran (no marker)" || notok "the target ran with a rule on argument $arg"
+	p1=$(gate_n args_from_pointers)
+	[ $((p1 - p0)) -ge 1 ] && ok "the gate read the arguments through the copy's kept pointers ($((p1 - p0)))" ||
+		notok "args_from_pointers did not move ($p0 -> $p1)"
+	line=$(grep '"id":"gate-lit"' "$W/out.4" | sed -n "$((n0 + 1))p")
+	case $line in
+	*'"args":["gate-lit-arg-00","gate-lit-arg-01","gate-lit-arg-02","gate-lit-arg-03","gate-lit-arg-04","gate-lit-arg-05","gate-lit-arg-06","gate-lit-arg-07","gate-lit-arg-08","gate-lit-arg-09","gate-lit-arg-10","gate-lit-arg-11"]'*)
+		ok "its incident has all 12 arguments, in order" ;;
+	*) notok "argv of the denied exec (${line:-no incident})" ;;
+	esac
+done
+lit_rule gate-lit-arg-12
+ctl reload >/dev/null 2>&1 || notok "reload with a rule on no argument"
+p0=$(gate_n args_from_pointers)
+check "a rule on no argument allows the exec" "exit 0" "$("$LIT" "$G/lit-target")"
+check "which ran with all its arguments" "gate-lit-arg-01 gate-lit-arg-02 gate-lit-arg-03 gate-lit-arg-04 gate-lit-arg-05 gate-lit-arg-06 gate-lit-arg-07 gate-lit-arg-08 gate-lit-arg-09 gate-lit-arg-10 gate-lit-arg-11" "$(cat "$G/marker-lit" 2>/dev/null)"
+p1=$(gate_n args_from_pointers)
+[ $((p1 - p0)) -ge 1 ] && ok "judged through the kept pointers too ($((p1 - p0)))" || notok "allowed exec: args_from_pointers $p0 -> $p1"
+stop_daemon
+
 # --gate off: the same rules act after the match, and say so
 cr=$("$IMMUNED" --gate off --check-rules "$W/rules.yml")
 echo "$cr" | grep -q '^after-match .* gate-cmdline' && ok "--gate off: --check-rules says after-match" || notok "--gate off check-rules ($cr)"
