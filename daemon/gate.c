@@ -42,6 +42,8 @@ struct held {
 	pid_t tid;
 	bool exec;
 	bool answered, timed_out;
+	bool st_ok; /* st: the file's fstat at the hold, for the reader's judgement */
+	struct stat st;
 	uint64_t t0;
 	uint32_t gen;
 };
@@ -56,7 +58,7 @@ struct judged {
 
 struct gate {
 	struct gate_opts o;
-	int fan, efd, stopfd;
+	int fan, efd;
 	pid_t self; /* our tgid (immuned does not fork) */
 	pthread_t th;
 	bool running;
@@ -134,12 +136,11 @@ static bool is_self(const struct gate *g, pid_t tid)
  * still waits in the very execve the loop judged and allowed (same syscall
  * and arguments, within 100 ms), so its command line was judged already.
  */
-static bool continues_allowed(struct gate *g, const struct fanotify_event_metadata *m)
+static bool continues_allowed(struct gate *g, const struct fanotify_event_metadata *m, const struct stat *st)
 {
-	struct stat st;
 	long nr;
 	unsigned long args[6];
-	if (!g->o.protect || fstat(m->fd, &st) || !protected_inode(g->o.protect, st.st_dev, st.st_ino, NULL))
+	if (!g->o.protect || !st || !protected_inode(g->o.protect, st->st_dev, st->st_ino, NULL))
 		return false;
 	pthread_mutex_lock(&g->mu);
 	struct cont c = g->cont[(unsigned)m->pid % 64];
@@ -152,28 +153,30 @@ static bool continues_allowed(struct gate *g, const struct fanotify_event_metada
 
 static bool judge_fast(struct gate *g, int slot);
 
-/* The file at fd is not held again until it is written (the kernel drops the
- * mark then); a second hard link is another name the rules must see, unless
- * the file is protected (no rule or indicator may block it under any name:
- * Debian's ld.so has two links). */
-static bool ignore_mark(struct gate *g, int fd)
+/* The file at fd (st: its fstat) is not held again until it is written (the
+ * kernel drops the mark then); a second hard link is another name the rules
+ * must see, unless the file is protected (no rule or indicator may block it
+ * under any name: Debian's ld.so has two links). */
+static bool ignore_mark(struct gate *g, int fd, const struct stat *st)
 {
-	struct stat st;
-	return fstat(fd, &st) == 0 &&
-	       (st.st_nlink <= 1 || (g->o.protect && protected_inode(g->o.protect, st.st_dev, st.st_ino, NULL))) &&
+	return st &&
+	       (st->st_nlink <= 1 || (g->o.protect && protected_inode(g->o.protect, st->st_dev, st->st_ino, NULL))) &&
 	       fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK, FAN_OPEN_EXEC_PERM, fd, NULL) == 0;
 }
 
 static void take(struct gate *g, const struct fanotify_event_metadata *m)
 {
 	bool exec = m->mask & FAN_OPEN_EXEC_PERM;
-	bool self = is_self(g, m->pid), cont = !self && exec && continues_allowed(g, m);
+	/* one fstat a hold: the interpreter check, the hash cache, the event and the ignore mark share it */
+	struct stat st;
+	bool self = is_self(g, m->pid), st_ok = !self && fstat(m->fd, &st) == 0;
+	bool cont = !self && exec && continues_allowed(g, m, st_ok ? &st : NULL);
 	if (self || cont) {
 		respond(g, m->fd, true);
 		/* a protected interpreter, while only identity is judged, gets the same answer
 		 * every time: no more holds (gate_refresh, under loop_mu, flushes the marks) */
 		if (cont && pthread_mutex_trylock(&g->loop_mu) == 0) {
-			if (g->identity_only && ignore_mark(g, m->fd))
+			if (g->identity_only && ignore_mark(g, m->fd, st_ok ? &st : NULL))
 				bump(g, &g->st.ignore_marks);
 			pthread_mutex_unlock(&g->loop_mu);
 		}
@@ -202,8 +205,10 @@ static void take(struct gate *g, const struct fanotify_event_metadata *m)
 		return;
 	}
 	struct held *h = &g->h[slot];
-	*h = (struct held){ .state = H_NEW, .fd = m->fd, .tid = m->pid, .exec = exec, .t0 = now_ns(),
+	*h = (struct held){ .state = H_NEW, .fd = m->fd, .tid = m->pid, .exec = exec, .st_ok = st_ok, .t0 = now_ns(),
 			    .gen = h->gen + 1 };
+	if (st_ok)
+		h->st = st;
 	if (exec)
 		g->st.exec_held++;
 	else
@@ -219,11 +224,12 @@ static void take(struct gate *g, const struct fanotify_event_metadata *m)
 	wake(g->efd);
 }
 
-/* Answer what waited too long; the loop reports it and frees the slot. Under g->mu. */
+/* Answer what waited too long; the loop reports it and frees the slot. Under
+ * g->mu. The ms to the next deadline, -1 when no held syscall waits for an answer. */
 static int expire(struct gate *g, uint64_t now)
 {
 	uint64_t limit = (uint64_t)g->o.timeout_ms * 1000000ull, next = limit;
-	bool any = false;
+	bool any = false, waiting = false;
 	for (int i = 0; i < HELD_MAX; i++) {
 		struct held *h = &g->h[i];
 		if (h->state == H_FREE || h->answered)
@@ -233,47 +239,57 @@ static int expire(struct gate *g, uint64_t now)
 			h->answered = h->timed_out = true;
 			g->st.timeouts++;
 			any = true;
-		} else if (limit - (now - h->t0) < next) {
-			next = limit - (now - h->t0);
+		} else {
+			waiting = true;
+			if (limit - (now - h->t0) < next)
+				next = limit - (now - h->t0);
 		}
 	}
 	if (any)
 		wake(g->efd);
-	return (int)(next / 1000000) + 1;
+	return waiting ? (int)(next / 1000000) + 1 : -1;
 }
 
 static void *reader(void *arg)
 {
 	struct gate *g = arg;
 	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	int wait_ms = 1000;
+	bool nonblock = false; /* the fanotify fd's mode: blocking from gate_start */
+	/* gate_stop cancels the thread only where it sleeps (poll, read): it holds no lock there */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = g->fan, .events = POLLIN }, { .fd = g->stopfd, .events = POLLIN } };
-		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (p[0].revents & POLLIN) {
-			ssize_t n;
-			while ((n = read(g->fan, buf, sizeof(buf))) > 0) {
-				const struct fanotify_event_metadata *m = (const void *)buf;
-				for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-					if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0) {
-						pthread_mutex_lock(&g->mu);
-						g->st.errors++;
-						pthread_mutex_unlock(&g->mu);
-						continue;
-					}
-					if (m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))
-						take(g, m);
-					else
-						close(m->fd);
-				}
-			}
-		}
 		pthread_mutex_lock(&g->mu);
-		wait_ms = expire(g, now_ns());
+		int wait_ms = expire(g, now_ns());
 		pthread_mutex_unlock(&g->mu);
+		/* nothing waits for an answer (the reader answered it, the common
+		 * case): sleep in the read itself, one syscall a hold; a deadline to
+		 * keep: poll until it, then read without blocking */
+		bool nb = wait_ms >= 0;
+		if (nb != nonblock) {
+			if (fcntl(g->fan, F_SETFL, nb ? O_NONBLOCK : 0) == 0)
+				nonblock = nb;
+			else
+				bump(g, &g->st.errors);
+		}
+		ssize_t n = 0;
+		struct pollfd p = { .fd = g->fan, .events = POLLIN };
+		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+		if (!nonblock || poll(&p, 1, wait_ms) > 0)
+			n = read(g->fan, buf, sizeof(buf));
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			bump(g, &g->st.errors); /* e.g. no fd left for the event: the kernel denies it */
+		const struct fanotify_event_metadata *m = (const void *)buf;
+		for (; n > 0 && FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0) {
+				bump(g, &g->st.errors);
+				continue;
+			}
+			if (m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))
+				take(g, m);
+			else
+				close(m->fd);
+		}
 	}
 	return NULL;
 }
@@ -443,7 +459,7 @@ static void finish(struct gate *g, int slot, bool allow, bool judged)
 				     "Held syscall judged deny after its deadline: it was already answered", false);
 	/* only the file's identity was judged: the same inode gets the same answer until it is written
 	 * (a second hard link is another name the rules must see) */
-	if (!late && allow && h->exec && judged && g->identity_only && ignore_mark(g, h->fd))
+	if (!late && allow && h->exec && judged && g->identity_only && ignore_mark(g, h->fd, h->st_ok ? &h->st : NULL))
 		bump(g, &g->st.ignore_marks);
 	close(h->fd);
 	pthread_mutex_lock(&g->mu);
@@ -465,7 +481,7 @@ static bool judge(struct gate *g, int slot, const uint8_t *sha, bool fast)
 	/* the reader opens no file (NSS would): an open the gate holds would wait on the reader itself */
 	/* the reader's allow needs the path only for what reads it (Image, a path:
 	 * indicator); the loop's judgement, with its incident, reads everything */
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, !fast || g->exec_path, g->o.procs,
+	if (gate_proc_event(&g->ev, h->exec, h->fd, h->st_ok ? &h->st : NULL, h->tid, !fast || g->exec_path, g->o.procs,
 			    fast ? NULL : g->o.users, &g->arena, &g->o.exec_maps, &call)) {
 		if (fast)
 			return false;
@@ -520,7 +536,7 @@ static bool judge_fast(struct gate *g, int slot)
 	uint8_t sha[32];
 	bool have = false;
 	if (h->exec && g->want_sha) {
-		if (!g->hasher || !ioc_hasher_cached(g->hasher, h->fd, sha))
+		if (!g->hasher || !h->st_ok || !ioc_hasher_cached_st(g->hasher, &h->st, sha))
 			return false; /* to be hashed: the loop's */
 		have = true;
 	}
@@ -535,7 +551,7 @@ static void report_timeout(struct gate *g, int slot)
 {
 	struct held *h = &g->h[slot];
 	arena_reset(&g->arena);
-	if (gate_proc_event(&g->ev, h->exec, h->fd, h->tid, true, g->o.procs, g->o.users, &g->arena,
+	if (gate_proc_event(&g->ev, h->exec, h->fd, NULL, h->tid, true, g->o.procs, g->o.users, &g->arena,
 			    &g->o.exec_maps, NULL) == 0)
 		detect_gate_incident(g->o.detect, &g->ev, "timeout",
 				     g->o.fail_closed ? "Held syscall not judged in time: denied (fail-closed)" :
@@ -624,8 +640,8 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		g->o.timeout_ms = 2000;
 	if (!g->o.hash_workers)
 		g->o.hash_workers = 2;
-	g->efd = g->stopfd = -1;
-	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID,
+	g->efd = -1;
+	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_REPORT_TID,
 			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fan < 0) {
 		snprintf(err, n, "fanotify permission events unavailable (fanotify_init: %s)", strerror(errno));
@@ -633,8 +649,7 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		return NULL;
 	}
 	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (g->efd < 0 || g->stopfd < 0) {
+	if (g->efd < 0) {
 		snprintf(err, n, "eventfd: %s", strerror(errno));
 		gate_stop(g);
 		return NULL;
@@ -658,7 +673,7 @@ void gate_stop(struct gate *g)
 		return;
 	gate_proc_exec_strings(&g->o.exec_maps, false);
 	if (g->running) {
-		wake(g->stopfd);
+		pthread_cancel(g->th);
 		pthread_join(g->th, NULL);
 	}
 	/* whatever is still held goes on: closing the fanotify fd allows it */
@@ -680,8 +695,6 @@ void gate_stop(struct gate *g)
 		close(g->fan);
 	if (g->efd >= 0)
 		close(g->efd);
-	if (g->stopfd >= 0)
-		close(g->stopfd);
 	if (g->running) {
 		pthread_mutex_destroy(&g->mu);
 		pthread_mutex_unlock(&g->loop_mu);

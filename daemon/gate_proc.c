@@ -477,8 +477,9 @@ static bool exec_from_record(struct imm_event *ev, const struct sensor_gate_exec
 	return true;
 }
 
-int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exec_path, const struct proc_table *procs,
-		    struct users *users, struct arena *a, const struct gate_exec_maps *maps, struct gate_call *call)
+int gate_proc_event(struct imm_event *ev, bool exec, int fd, const struct stat *fd_st, pid_t tid, bool exec_path,
+		    const struct proc_table *procs, struct users *users, struct arena *a, const struct gate_exec_maps *maps,
+		    struct gate_call *call)
 {
 	char p[64];
 	struct stat st;
@@ -511,7 +512,9 @@ int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exe
 	ev->time_ns = ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	ev->ts_boot_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (fstat(fd, &st))
+	if (fd_st)
+		st = *fd_st;
+	else if (fstat(fd, &st))
 		return -errno;
 	struct imm_hdr caller = { .kind = (uint32_t)-1 };
 	bool have_args;

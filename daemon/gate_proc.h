@@ -3,6 +3,7 @@
 #define IMMUNE_GATE_PROC_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "arena.h"
 #include "event.h"
@@ -27,12 +28,14 @@ struct gate_exec_maps {
 	int on;      /* gate_exec_on */
 };
 
-/* fd is fanotify's for the file; tid the waiting thread. 0 or -errno (strings
- * in a). call (may be NULL) gets the syscall read on the way. exec_path false:
- * an exec's resolved path (executable, name) is left empty, for a judgement
- * that reads no Image (an open's path is always read). */
-int gate_proc_event(struct imm_event *ev, bool exec, int fd, pid_t tid, bool exec_path, const struct proc_table *procs,
-		    struct users *users, struct arena *a, const struct gate_exec_maps *maps, struct gate_call *call);
+/* fd is fanotify's for the file, fd_st its fstat if the caller has one (else
+ * NULL: taken here); tid the waiting thread. 0 or -errno (strings in a). call
+ * (may be NULL) gets the syscall read on the way. exec_path false: an exec's
+ * resolved path (executable, name) is left empty, for a judgement that reads
+ * no Image (an open's path is always read). */
+int gate_proc_event(struct imm_event *ev, bool exec, int fd, const struct stat *fd_st, pid_t tid, bool exec_path,
+		    const struct proc_table *procs, struct users *users, struct arena *a, const struct gate_exec_maps *maps,
+		    struct gate_call *call);
 
 /* The syscall tid waits in: number and arguments, from /proc/<tid>/syscall. 0 or -1. */
 int gate_proc_syscall(pid_t tid, long *nr, unsigned long args[6]);

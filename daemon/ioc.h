@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include "sigma.h"
 
@@ -106,6 +107,8 @@ bool ioc_hasher_submit(struct ioc_hasher *h, const char *path, pid_t pid, void *
 bool ioc_hasher_submit_fd(struct ioc_hasher *h, int fd, void *cookie);
 /* The cached hash of the file open at fd, if it is unchanged since hashed: no queue, no wait. */
 bool ioc_hasher_cached(struct ioc_hasher *h, int fd, uint8_t sha[32]);
+/* The same by the file's fstat just taken (the gate's reader has one per hold). */
+bool ioc_hasher_cached_st(struct ioc_hasher *h, const struct stat *st, uint8_t sha[32]);
 /* Write 1 to this eventfd after each result (-1: stop). */
 void ioc_hasher_set_notify(struct ioc_hasher *h, int fd);
 /* Up to max finished jobs, without blocking. */

@@ -193,10 +193,15 @@ static void do_job(struct ioc_hasher *h, struct job *j, struct ioc_hash_result *
 bool ioc_hasher_cached(struct ioc_hasher *h, int fd, uint8_t sha[32])
 {
 	struct stat st;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+	return fstat(fd, &st) == 0 && ioc_hasher_cached_st(h, &st, sha);
+}
+
+bool ioc_hasher_cached_st(struct ioc_hasher *h, const struct stat *st, uint8_t sha[32])
+{
+	if (!S_ISREG(st->st_mode))
 		return false;
 	pthread_mutex_lock(&h->mu);
-	bool hit = cache_find(h, &st, sha);
+	bool hit = cache_find(h, st, sha);
 	if (hit)
 		h->st.cache_hits++;
 	pthread_mutex_unlock(&h->mu);
