@@ -151,16 +151,16 @@ static double daemon_cpu_ns(void)
 
 /* The running daemon's gate counters: proof that a configuration holds what it says, and where a hold's time goes. */
 struct gstat {
-	double held, continued, reader, ignore_marks, wait_us, read_us, match_us, allowed, denied, from_record;
+	double held, continued, reader, ignore_marks, wait_us, read_us, match_us, allowed, denied, from_record, pointers;
 };
 
 static struct gstat gate_counts(const char *build)
 {
 	static const char *const keys[] = { "exec_held",    "continued",	 "judged_by_reader", "ignore_marks",
 					    "wait_us_mean", "read_us_mean", "match_us_mean", "allowed",
-					    "denied",	    "exec_from_record" };
+					    "denied",	    "exec_from_record", "args_from_pointers" };
 	char cmd[600], line[256], fmt[64];
-	struct gstat g = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+	struct gstat g = { -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1 };
 	double *v = &g.held;
 	snprintf(cmd, sizeof(cmd), "%s/immunectl --socket " DIR "/sock --json status", build);
 	FILE *p = popen(cmd, "r");
@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 	int rounds = quick ? 3 : ROUNDS_MAX, nexec = quick ? 100 : 300, nopen = quick ? 20000 : 100000;
 	char immuned[512], cmd[1024];
 	struct gstat gs[C_N];
-	double held[C_N] = { 0 }, cont[C_N] = { 0 }, rdr[C_N] = { 0 }, rec[C_N] = { 0 }, cpu[C_N][ROUNDS_MAX], ex[C_N][ROUNDS_MAX], exs[C_N][ROUNDS_MAX], op_marked[ROUNDS_MAX], op_unmarked[ROUNDS_MAX], op_none[ROUNDS_MAX];
+	double held[C_N] = { 0 }, cont[C_N] = { 0 }, rdr[C_N] = { 0 }, rec[C_N] = { 0 }, ptr[C_N] = { 0 }, cpu[C_N][ROUNDS_MAX], ex[C_N][ROUNDS_MAX], exs[C_N][ROUNDS_MAX], op_marked[ROUNDS_MAX], op_unmarked[ROUNDS_MAX], op_none[ROUNDS_MAX];
 
 	if (geteuid() != 0) {
 		printf("SKIPPED: bench/gate needs root (BPF, fanotify)\n");
@@ -320,6 +320,7 @@ int main(int argc, char **argv)
 				cont[c] = (g1.continued - g0.continued) / nexec;
 				rdr[c] = (g1.reader - g0.reader) / nexec;
 				rec[c] = (g1.from_record - g0.from_record) / nexec;
+				ptr[c] = (g1.pointers - g0.pointers) / nexec;
 				/* the means over this run alone: the daemon's cover its start too (the first hashes) */
 				double n0 = g0.allowed + g0.denied, n1 = g1.allowed + g1.denied, n = n1 - n0;
 				gs[c] = g1;
@@ -343,8 +344,10 @@ int main(int argc, char **argv)
 	for (int c = 0; c < C_N; c++) {
 		m[c] = median(ex[c], rounds);
 		printf("  %-48s %9.1f   (per exec: %.2f holds: %.2f judged, %.2f of them by the reader, %.2f with argv "
-		       "and cwd from the sensor's copy; %.2f continued (its interpreter); daemon CPU %.1f µs)\n",
-		       cfg_name[c], m[c], held[c] + cont[c], held[c], rdr[c], rec[c], cont[c], median(cpu[c], rounds));
+		       "and cwd from the sensor's copy, %.2f through its kept pointers; %.2f continued (its interpreter); "
+		       "daemon CPU %.1f µs)\n",
+		       cfg_name[c], m[c], held[c] + cont[c], held[c], rdr[c], rec[c], ptr[c], cont[c],
+		       median(cpu[c], rounds));
 	}
 	/* where a judged hold's time goes, from the daemon's own counters (first round) */
 	for (int c = C_IDENTITY; c < C_N; c++)
