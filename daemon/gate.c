@@ -58,7 +58,7 @@ struct judged {
 
 struct gate {
 	struct gate_opts o;
-	int fan, efd;
+	int fan, efd, stopfd;
 	pid_t self; /* our tgid (immuned does not fork) */
 	pthread_t th;
 	bool running;
@@ -224,12 +224,11 @@ static void take(struct gate *g, const struct fanotify_event_metadata *m)
 	wake(g->efd);
 }
 
-/* Answer what waited too long; the loop reports it and frees the slot. Under
- * g->mu. The ms to the next deadline, -1 when no held syscall waits for an answer. */
+/* Answer what waited too long; the loop reports it and frees the slot. Under g->mu. */
 static int expire(struct gate *g, uint64_t now)
 {
 	uint64_t limit = (uint64_t)g->o.timeout_ms * 1000000ull, next = limit;
-	bool any = false, waiting = false;
+	bool any = false;
 	for (int i = 0; i < HELD_MAX; i++) {
 		struct held *h = &g->h[i];
 		if (h->state == H_FREE || h->answered)
@@ -239,57 +238,49 @@ static int expire(struct gate *g, uint64_t now)
 			h->answered = h->timed_out = true;
 			g->st.timeouts++;
 			any = true;
-		} else {
-			waiting = true;
-			if (limit - (now - h->t0) < next)
-				next = limit - (now - h->t0);
+		} else if (limit - (now - h->t0) < next) {
+			next = limit - (now - h->t0);
 		}
 	}
 	if (any)
 		wake(g->efd);
-	return waiting ? (int)(next / 1000000) + 1 : -1;
+	return (int)(next / 1000000) + 1;
 }
 
 static void *reader(void *arg)
 {
 	struct gate *g = arg;
 	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
-	bool nonblock = false; /* the fanotify fd's mode: blocking from gate_start */
-	/* gate_stop cancels the thread only where it sleeps (poll, read): it holds no lock there */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	for (;;) {
 		pthread_mutex_lock(&g->mu);
 		int wait_ms = expire(g, now_ns());
 		pthread_mutex_unlock(&g->mu);
-		/* nothing waits for an answer (the reader answered it, the common
-		 * case): sleep in the read itself, one syscall a hold; a deadline to
-		 * keep: poll until it, then read without blocking */
-		bool nb = wait_ms >= 0;
-		if (nb != nonblock) {
-			if (fcntl(g->fan, F_SETFL, nb ? O_NONBLOCK : 0) == 0)
-				nonblock = nb;
-			else
-				bump(g, &g->st.errors);
-		}
-		ssize_t n = 0;
-		struct pollfd p = { .fd = g->fan, .events = POLLIN };
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
-		if (!nonblock || poll(&p, 1, wait_ms) > 0)
+		struct pollfd p[2] = { { .fd = g->fan, .events = POLLIN }, { .fd = g->stopfd, .events = POLLIN } };
+		if (poll(p, 2, wait_ms) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		ssize_t n;
+		do {
 			n = read(g->fan, buf, sizeof(buf));
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			bump(g, &g->st.errors); /* e.g. no fd left for the event: the kernel denies it */
-		const struct fanotify_event_metadata *m = (const void *)buf;
-		for (; n > 0 && FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0) {
-				bump(g, &g->st.errors);
-				continue;
+			if (n < 0 && errno != EAGAIN && errno != EINTR)
+				bump(g, &g->st.errors); /* e.g. no fd left for the event: the kernel denies it */
+			const struct fanotify_event_metadata *m = (const void *)buf;
+			for (; n > 0 && FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+				if (m->vers != FANOTIFY_METADATA_VERSION || m->fd < 0) {
+					bump(g, &g->st.errors);
+					continue;
+				}
+				if (m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))
+					take(g, m);
+				else
+					close(m->fd);
 			}
-			if (m->mask & (FAN_OPEN_EXEC_PERM | FAN_OPEN_PERM))
-				take(g, m);
-			else
-				close(m->fd);
-		}
+			/* a read with room for one more event left had emptied the queue:
+			 * no second read to learn it (poll says when there is more) */
+		} while (n > (ssize_t)(sizeof(buf) - FAN_EVENT_METADATA_LEN));
 	}
 	return NULL;
 }
@@ -640,8 +631,8 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		g->o.timeout_ms = 2000;
 	if (!g->o.hash_workers)
 		g->o.hash_workers = 2;
-	g->efd = -1;
-	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_REPORT_TID,
+	g->efd = g->stopfd = -1;
+	g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_TID,
 			       O_RDONLY | O_LARGEFILE | O_CLOEXEC);
 	if (g->fan < 0) {
 		snprintf(err, n, "fanotify permission events unavailable (fanotify_init: %s)", strerror(errno));
@@ -649,7 +640,8 @@ struct gate *gate_start(const struct gate_opts *o, char *err, size_t n)
 		return NULL;
 	}
 	g->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (g->efd < 0) {
+	g->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (g->efd < 0 || g->stopfd < 0) {
 		snprintf(err, n, "eventfd: %s", strerror(errno));
 		gate_stop(g);
 		return NULL;
@@ -673,7 +665,7 @@ void gate_stop(struct gate *g)
 		return;
 	gate_proc_exec_strings(&g->o.exec_maps, false);
 	if (g->running) {
-		pthread_cancel(g->th);
+		wake(g->stopfd);
 		pthread_join(g->th, NULL);
 	}
 	/* whatever is still held goes on: closing the fanotify fd allows it */
@@ -695,6 +687,8 @@ void gate_stop(struct gate *g)
 		close(g->fan);
 	if (g->efd >= 0)
 		close(g->efd);
+	if (g->stopfd >= 0)
+		close(g->stopfd);
 	if (g->running) {
 		pthread_mutex_destroy(&g->mu);
 		pthread_mutex_unlock(&g->loop_mu);
