@@ -307,4 +307,18 @@ struct imm_self {
 	__u64 ns_per_tick; /* 10^9 / sysconf(_SC_CLK_TCK) */
 };
 
+/*
+ * The pinned one-entry map verdict_quiet (fallback enforcement only): until
+ * file_empty_until (CLOCK_MONOTONIC_COARSE ns, bpf_ktime_get_coarse_ns), the
+ * sensor's open programs skip their verdict_file lookup. The daemon sets it to
+ * now + IMM_QUIET_NS after verifying verdict_file empty, to 0 before it writes
+ * any verdict_file entry and at its stop; a value further than IMM_QUIET_MAX_NS
+ * ahead is not believed (a wrong clock skips nothing).
+ */
+#define IMM_QUIET_NS 1000000000ull
+#define IMM_QUIET_MAX_NS 2000000000ull
+struct imm_verdict_quiet {
+	__u64 file_empty_until;
+};
+
 #endif

@@ -1067,6 +1067,26 @@ static __always_inline void count_filtered(__u64 *count)
 		stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 }
 
+/* Pinned so that bpftool shows it; the daemon writes it (struct imm_verdict_quiet). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct imm_verdict_quiet);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_quiet SEC(".maps");
+
+/* verdict_file was verified empty a moment ago: its lookup can only miss. */
+static __always_inline bool file_verdicts_empty(void)
+{
+	__u32 zero = 0;
+	struct imm_verdict_quiet *q = bpf_map_lookup_elem(&verdict_quiet, &zero);
+	if (!q)
+		return false;
+	__u64 until = q->file_empty_until, now = bpf_ktime_get_coarse_ns();
+	return now < until && until - now <= IMM_QUIET_MAX_NS;
+}
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -1080,7 +1100,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
 	    !open_wanted(task, ctx->ret, a->flags, &count)) {
 		/* fallback enforcement still kills an open of a denied inode */
-		if (!enforce_fallback || ctx->ret < 0) {
+		if (!enforce_fallback || ctx->ret < 0 || file_verdicts_empty()) {
 			count_filtered(count);
 			return 0;
 		}
@@ -1150,7 +1170,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	}
 	e->h.size = sizeof(*e) + off;
 
-	if (enforce_fallback && f && verdict_file_denied(e->dev, e->ino)) {
+	if (enforce_fallback && f && !file_verdicts_empty() && verdict_file_denied(e->dev, e->ino)) {
 		/* kill before the caller can use the new fd */
 		bpf_send_signal(9);
 		e->h.flags |= IMM_F_DENIED | IMM_F_KILLED;
