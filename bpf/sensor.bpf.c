@@ -26,6 +26,8 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
  * sets wakeup_bytes over the online CPUs, 16 KiB at least) */
 const volatile __u64 wakeup_check_bytes = 128 * 1024;
 const volatile bool enforce_fallback = false;
+/* 2 s in jiffies (the loader knows HZ); 0: the verdict_file lookup is never skipped */
+const volatile __u64 quiet_max_jiffies = 0;
 /* Set where the kernel has bpf_task_pt_regs: open's arguments are then read at
  * sys_exit from the registers saved at syscall entry, which still hold them,
  * and the sys_enter programs for open are not loaded. That spares a program
@@ -1083,8 +1085,8 @@ static __always_inline bool file_verdicts_empty(void)
 	struct imm_verdict_quiet *q = bpf_map_lookup_elem(&verdict_quiet, &zero);
 	if (!q)
 		return false;
-	__u64 until = q->file_empty_until, now = bpf_ktime_get_coarse_ns();
-	return now < until && until - now <= IMM_QUIET_MAX_NS;
+	__u64 until = q->file_empty_until, now = bpf_jiffies64();
+	return now < until && until - now <= quiet_max_jiffies;
 }
 
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 struct proc_table {
@@ -176,19 +175,19 @@ static ssize_t read_file(const char *path, char *buf, size_t n)
 	return r;
 }
 
-int64_t proc_timens_offset_ns(const char *root, const char *clock, int clock_id)
+/* The boottime offset of the reader's time namespace, in ns: 0 without one. */
+static int64_t timens_boottime_ns(const char *root)
 {
-	char path[256], buf[256], name[32], num[16];
+	char path[256], buf[256];
 	snprintf(path, sizeof(path), "%s/self/timens_offsets", root);
 	if (read_file(path, buf, sizeof(buf)) <= 0)
 		return 0;
-	snprintf(num, sizeof(num), "%d", clock_id);
 	for (char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		long long sec;
 		long nsec;
 		/* "boottime <sec> <nsec>", or the clock's number (7) on some kernels */
-		if (sscanf(l, "%31s %lld %ld", name, &sec, &nsec) == 3 &&
-		    (strcmp(name, clock) == 0 || strcmp(name, num) == 0) && nsec >= 0 && nsec < 1000000000)
+		if ((sscanf(l, "boottime %lld %ld", &sec, &nsec) == 2 || sscanf(l, "7 %lld %ld", &sec, &nsec) == 2) &&
+		    nsec >= 0 && nsec < 1000000000)
 			return (int64_t)sec * 1000000000 + nsec;
 	}
 	return 0;
@@ -207,7 +206,7 @@ int proc_start_ticks(const char *root, uint32_t pid, long hz, uint64_t *ticks)
 	unsigned long long v;
 	if (!p || sscanf(p + 1, "%llu", &v) != 1 || hz <= 0)
 		return -1;
-	int64_t off = proc_timens_offset_ns(root, "boottime", CLOCK_BOOTTIME), npt = 1000000000 / hz;
+	int64_t off = timens_boottime_ns(root), npt = 1000000000 / hz;
 	if (off) {
 		static bool told;
 		if (off % npt && !told) {

@@ -32,9 +32,6 @@ int proc_seed(struct proc_table *t, const char *proc_root);
  * the tick (hz ticks a second; a sub-tick part of the offset is logged once
  * as a possible one-tick error). */
 int proc_start_ticks(const char *root, uint32_t pid, long hz, uint64_t *ticks);
-/* The offset in ns of the reader's time namespace (ROOT/self/timens_offsets)
- * for clock ("boottime", "monotonic") or its number: 0 without one. */
-int64_t proc_timens_offset_ns(const char *root, const char *clock, int clock_id);
 /* Update the table from ev (exec, fork, exit) and fill ev's process and parent fields and its ancestors. */
 void proc_apply(struct proc_table *t, struct imm_event *ev, struct arena *a);
 /*

@@ -5,7 +5,6 @@
  */
 #include "verdict.h"
 #include "db.h"
-#include "proc.h"
 #include "verdict_quiet.h"
 
 #include <bpf/bpf.h>
@@ -73,7 +72,7 @@ struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size
 	snprintf(qp, sizeof(qp), "%s/verdict_quiet", pin_dir);
 	v->quiet.quiet_fd = v->quiet_fd = bpf_obj_get(qp);
 	v->quiet.file_fd = v->fd[VM_FILE];
-	v->quiet.clock_off = proc_timens_offset_ns("/proc", "monotonic", CLOCK_MONOTONIC);
+	v->quiet.hz = verdict_quiet_kernel_hz();
 	return v;
 err:
 	verdicts_close(v);

@@ -10,16 +10,52 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/times.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zlib.h>
 
-void verdict_quiet_init(struct verdict_quiet *q, int quiet_fd, int file_fd, int64_t clock_off)
+static uint64_t config_hz(const char *path)
+{
+	gzFile f = gzopen(path, "r");
+	char line[256];
+	uint64_t hz = 0;
+	if (!f)
+		return 0;
+	while (!hz && gzgets(f, line, sizeof(line)))
+		if (strncmp(line, "CONFIG_HZ=", 10) == 0)
+			hz = strtoull(line + 10, NULL, 10);
+	gzclose(f);
+	return hz;
+}
+
+uint64_t verdict_quiet_kernel_hz(void)
+{
+	static uint64_t hz;
+	static bool read;
+	if (!read) {
+		struct utsname u;
+		char path[300];
+		read = true;
+		if (uname(&u) == 0) {
+			snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+			hz = config_hz(path);
+		}
+		if (!hz)
+			hz = config_hz("/proc/config.gz");
+	}
+	return hz;
+}
+
+void verdict_quiet_init(struct verdict_quiet *q, int quiet_fd, int file_fd, uint64_t hz)
 {
 	memset(q, 0, sizeof(*q));
 	pthread_mutex_init(&q->mu, NULL);
 	q->quiet_fd = quiet_fd;
 	q->file_fd = file_fd;
-	q->clock_off = clock_off;
+	q->hz = hz;
 }
 
 void verdict_quiet_destroy(struct verdict_quiet *q)
@@ -29,9 +65,11 @@ void verdict_quiet_destroy(struct verdict_quiet *q)
 
 uint64_t verdict_quiet_now(const struct verdict_quiet *q)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - q->clock_off);
+	struct tms t;
+	long user_hz = sysconf(_SC_CLK_TCK);
+	/* the kernel returns jiffies_64 in USER_HZ ticks, rounded down: so is this */
+	uint64_t ticks = (uint64_t)times(&t);
+	return user_hz > 0 ? ticks * q->hz / (uint64_t)user_hz : 0;
 }
 
 /* Under mu. */
@@ -45,7 +83,6 @@ static void set_until(struct verdict_quiet *q, uint64_t until)
 			fprintf(stderr, "immuned: verdict_quiet: %s\n", strerror(errno));
 		return;
 	}
-	q->until = until;
 }
 
 void verdict_quiet_write_begin(struct verdict_quiet *q)
@@ -55,7 +92,6 @@ void verdict_quiet_write_begin(struct verdict_quiet *q)
 	pthread_mutex_lock(&q->mu);
 	/* always written: another tool may have set it */
 	set_until(q, 0);
-	/* the skip stays off until the next check proves the map empty again */
 }
 
 void verdict_quiet_write_end(struct verdict_quiet *q)
@@ -66,17 +102,17 @@ void verdict_quiet_write_end(struct verdict_quiet *q)
 
 void verdict_quiet_tick(struct verdict_quiet *q, uint64_t now)
 {
-	if (q->quiet_fd < 0 || now < q->next_check)
+	if (q->quiet_fd < 0 || !q->hz || now < q->next_check)
 		return;
 	pthread_mutex_lock(&q->mu);
-	q->next_check = now + VERDICT_QUIET_CHECK_NS;
+	q->next_check = now + q->hz / 2;
 	q->checks++;
 	struct imm_inode_key k;
 	/* one key is enough to know it is not empty */
 	bool empty = bpf_map_get_next_key(q->file_fd, NULL, &k) && errno == ENOENT;
 	if (empty) {
 		q->found_empty++;
-		set_until(q, now + IMM_QUIET_NS);
+		set_until(q, now + q->hz);
 	} else {
 		set_until(q, 0);
 	}
@@ -96,5 +132,5 @@ bool verdict_quiet_skipping(struct verdict_quiet *q, uint64_t now)
 	struct imm_verdict_quiet v;
 	if (q->quiet_fd < 0 || bpf_map_lookup_elem(q->quiet_fd, &zero, &v))
 		return false;
-	return now < v.file_empty_until && v.file_empty_until - now <= IMM_QUIET_MAX_NS;
+	return now < v.file_empty_until && v.file_empty_until - now <= 2 * q->hz;
 }

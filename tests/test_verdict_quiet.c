@@ -20,6 +20,11 @@
 #include "immune.h"
 #include "verdict_quiet.h"
 
+/* jiffies a second; the protocol is the same for any */
+#define HZ 250
+#define CHECK (HZ / 2)
+#define QUIET HZ
+
 struct maps {
 	int quiet, file;
 	struct verdict_quiet q;
@@ -36,7 +41,7 @@ static int setup(void)
 		printf("SKIPPED: cannot create BPF maps (%s): the protocol needs the kernel's maps\n", strerror(errno));
 		return -1;
 	}
-	verdict_quiet_init(&M.q, M.quiet, M.file, 0);
+	verdict_quiet_init(&M.q, M.quiet, M.file, HZ);
 	return 0;
 }
 
@@ -66,20 +71,22 @@ static void test_empty_map_skips_for_a_second(void **state)
 	struct maps *m = &M;
 	(void)state;
 	uint64_t now = verdict_quiet_now(&m->q);
+	/* times(2)'s jiffies at this HZ: a second later is HZ more */
+	assert_true(now > 0);
 	verdict_quiet_tick(&m->q, now);
-	assert_int_equal(until(m), now + IMM_QUIET_NS);
+	assert_int_equal(until(m), now + QUIET);
 	assert_true(verdict_quiet_skipping(&m->q, now));
-	assert_true(verdict_quiet_skipping(&m->q, now + IMM_QUIET_NS - 1));
-	assert_false(verdict_quiet_skipping(&m->q, now + IMM_QUIET_NS));
+	assert_true(verdict_quiet_skipping(&m->q, now + QUIET - 1));
+	assert_false(verdict_quiet_skipping(&m->q, now + QUIET));
 	assert_int_equal(m->q.checks, 1);
 	assert_int_equal(m->q.found_empty, 1);
-	/* not checked again before VERDICT_QUIET_CHECK_NS: the value stays */
-	verdict_quiet_tick(&m->q, now + VERDICT_QUIET_CHECK_NS - 1);
+	/* not checked again before CHECK: the value stays */
+	verdict_quiet_tick(&m->q, now + CHECK - 1);
 	assert_int_equal(m->q.checks, 1);
 	/* then extended from the new now */
-	verdict_quiet_tick(&m->q, now + VERDICT_QUIET_CHECK_NS);
+	verdict_quiet_tick(&m->q, now + CHECK);
 	assert_int_equal(m->q.checks, 2);
-	assert_int_equal(until(m), now + VERDICT_QUIET_CHECK_NS + IMM_QUIET_NS);
+	assert_int_equal(until(m), now + CHECK + QUIET);
 }
 
 static void test_write_ends_skip_first(void **state)
@@ -95,15 +102,15 @@ static void test_write_ends_skip_first(void **state)
 	assert_int_equal(until(m), 0);
 	put_deny(m, 7);
 	verdict_quiet_write_end(&m->q);
-	verdict_quiet_tick(&m->q, now + VERDICT_QUIET_CHECK_NS);
+	verdict_quiet_tick(&m->q, now + CHECK);
 	assert_int_equal(until(m), 0);
-	assert_false(verdict_quiet_skipping(&m->q, now + VERDICT_QUIET_CHECK_NS));
+	assert_false(verdict_quiet_skipping(&m->q, now + CHECK));
 	/* a deny another tool wrote: the next check finds it and ends the skip */
 	del_deny(m, 7);
-	verdict_quiet_tick(&m->q, now + 2 * VERDICT_QUIET_CHECK_NS);
-	assert_true(verdict_quiet_skipping(&m->q, now + 2 * VERDICT_QUIET_CHECK_NS));
+	verdict_quiet_tick(&m->q, now + 2 * CHECK);
+	assert_true(verdict_quiet_skipping(&m->q, now + 2 * CHECK));
 	put_deny(m, 8);
-	verdict_quiet_tick(&m->q, now + 3 * VERDICT_QUIET_CHECK_NS);
+	verdict_quiet_tick(&m->q, now + 3 * CHECK);
 	assert_int_equal(until(m), 0);
 	del_deny(m, 8);
 }
@@ -164,13 +171,13 @@ static void test_off_for_good_and_bounds(void **state)
 	assert_true(verdict_quiet_skipping(&m->q, now));
 	verdict_quiet_off(&m->q);
 	assert_int_equal(until(m), 0);
-	verdict_quiet_tick(&m->q, now + 100 * VERDICT_QUIET_CHECK_NS);
+	verdict_quiet_tick(&m->q, now + 100 * CHECK);
 	assert_int_equal(until(m), 0);
-	/* a value further ahead than IMM_QUIET_MAX_NS (a wrong clock) skips nothing, as in BPF */
-	struct imm_verdict_quiet v = { .file_empty_until = now + IMM_QUIET_MAX_NS + 1 };
+	/* a value further ahead than 2 s (a wrong value) skips nothing, as in BPF */
+	struct imm_verdict_quiet v = { .file_empty_until = now + 2 * HZ + 1 };
 	assert_int_equal(bpf_map_update_elem(m->quiet, &zero, &v, BPF_ANY), 0);
 	assert_false(verdict_quiet_skipping(&m->q, now));
-	v.file_empty_until = now + IMM_QUIET_MAX_NS;
+	v.file_empty_until = now + 2 * HZ;
 	assert_int_equal(bpf_map_update_elem(m->quiet, &zero, &v, BPF_ANY), 0);
 	assert_true(verdict_quiet_skipping(&m->q, now));
 }
