@@ -307,4 +307,18 @@ struct imm_self {
 	__u64 ns_per_tick; /* 10^9 / sysconf(_SC_CLK_TCK) */
 };
 
+/*
+ * The pinned one-entry map verdict_quiet (fallback enforcement only): while
+ * bpf_jiffies64() is below file_empty_until, the sensor's open programs skip
+ * their verdict_file lookup. The daemon sets it to about a second ahead after
+ * verifying verdict_file empty, to 0 before it writes any verdict_file entry
+ * and at its stop. Jiffies, not a clock: bpf_ktime_get_coarse_ns is refused
+ * to tracepoint programs, and the other clocks cost a clock source read. A
+ * value more than quiet_max_jiffies (the sensor's .rodata: 2 s) ahead is not
+ * believed, so a wrong value skips nothing.
+ */
+struct imm_verdict_quiet {
+	__u64 file_empty_until;
+};
+
 #endif

@@ -26,6 +26,8 @@ const volatile __u64 wakeup_bytes = 256 * 1024;
  * sets wakeup_bytes over the online CPUs, 16 KiB at least) */
 const volatile __u64 wakeup_check_bytes = 128 * 1024;
 const volatile bool enforce_fallback = false;
+/* 2 s in jiffies (the loader knows HZ); 0: the verdict_file lookup is never skipped */
+const volatile __u64 quiet_max_jiffies = 0;
 /* Set where the kernel has bpf_task_pt_regs: open's arguments are then read at
  * sys_exit from the registers saved at syscall entry, which still hold them,
  * and the sys_enter programs for open are not loaded. That spares a program
@@ -1067,6 +1069,26 @@ static __always_inline void count_filtered(__u64 *count)
 		stat_inc(IMM_ST_FILTERED + IMM_K_OPEN);
 }
 
+/* Pinned so that bpftool shows it; the daemon writes it (struct imm_verdict_quiet). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct imm_verdict_quiet);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} verdict_quiet SEC(".maps");
+
+/* verdict_file was verified empty a moment ago: its lookup can only miss. */
+static __always_inline bool file_verdicts_empty(void)
+{
+	__u32 zero = 0;
+	struct imm_verdict_quiet *q = bpf_map_lookup_elem(&verdict_quiet, &zero);
+	if (!q)
+		return false;
+	__u64 until = q->file_empty_until, now = bpf_jiffies64();
+	return now < until && until - now <= quiet_max_jiffies;
+}
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -1080,7 +1102,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
 	    !open_wanted(task, ctx->ret, a->flags, &count)) {
 		/* fallback enforcement still kills an open of a denied inode */
-		if (!enforce_fallback || ctx->ret < 0) {
+		if (!enforce_fallback || ctx->ret < 0 || file_verdicts_empty()) {
 			count_filtered(count);
 			return 0;
 		}
@@ -1150,7 +1172,7 @@ static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32
 	}
 	e->h.size = sizeof(*e) + off;
 
-	if (enforce_fallback && f && verdict_file_denied(e->dev, e->ino)) {
+	if (enforce_fallback && f && !file_verdicts_empty() && verdict_file_denied(e->dev, e->ino)) {
 		/* kill before the caller can use the new fd */
 		bpf_send_signal(9);
 		e->h.flags |= IMM_F_DENIED | IMM_F_KILLED;

@@ -4,6 +4,7 @@
  */
 #include "ebpf.h"
 #include "verdict.h"
+#include "verdict_quiet.h"
 #include "immune.h"
 #include "pinned_links.h"
 #include "proc.h"
@@ -234,6 +235,10 @@ int ebpf_load_programs(void)
 	}
 	s->rodata->use_ringbuf = g.ring;
 	s->rodata->enforce_fallback = g.opt.enforce_fallback;
+	s->rodata->quiet_max_jiffies = 2 * verdict_quiet_kernel_hz();
+	if (g.opt.enforce_fallback && !s->rodata->quiet_max_jiffies)
+		fprintf(stderr, "immuned: the kernel's HZ is unknown (no /boot/config-RELEASE or /proc/config.gz): "
+				"every open looks up verdict_file\n");
 	s->rodata->wakeup_bytes = g.opt.wakeup_bytes ? g.opt.wakeup_bytes : DEFAULT_WAKEUP;
 	/* the ring holds at most wakeup_bytes + CPUs * this before a check wakes the reader */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

@@ -551,6 +551,13 @@ static void status_fields(cJSON *r, void *ctx)
 	counter_snap_take(&cs, detector, procs, decode_errors);
 	cJSON_AddStringToObject(r, "mode", enforce_mode_name(enforce_mode()));
 	cJSON_AddStringToObject(r, "mode_reason", enforce_reason());
+	if (verdicts && enforce_mode() == ENFORCE_FALLBACK) {
+		uint64_t checks, empty;
+		cJSON *q = cJSON_AddObjectToObject(r, "file_verdict_lookup");
+		cJSON_AddBoolToObject(q, "skipped", verdicts_quiet_status(verdicts, &checks, &empty));
+		cJSON_AddNumberToObject(q, "checks", (double)checks);
+		cJSON_AddNumberToObject(q, "found_empty", (double)empty);
+	}
 	cJSON_AddStringToObject(r, "buffer", ebpf_buffer_name());
 	counters_status(r, &cs, CP_TOP);
 	counters_status(r, &cs, CP_KIND);
@@ -1207,6 +1214,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "immuned: %s\n", e2);
 			last_interest = now_s();
 		}
+		if (verdicts && enforce_mode() == ENFORCE_FALLBACK)
+			verdicts_quiet_tick(verdicts);
 		err = ebpf_poll_events(on_event, 0);
 		detect_flush(detector);
 		if (err < 0) {

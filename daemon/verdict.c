@@ -5,6 +5,7 @@
  */
 #include "verdict.h"
 #include "db.h"
+#include "verdict_quiet.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -34,6 +35,8 @@ const char verdict_schema_sql[] =
 struct verdicts {
 	char pin_dir[PATH_MAX];
 	int fd[VM_COUNT];
+	int quiet_fd;
+	struct verdict_quiet quiet;
 	sqlite3 *db;
 };
 
@@ -55,6 +58,8 @@ struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size
 	}
 	for (int m = 0; m < VM_COUNT; m++)
 		v->fd[m] = -1;
+	v->quiet_fd = -1;
+	verdict_quiet_init(&v->quiet, -1, -1, 0);
 	if (!pin_dir)
 		pin_dir = VERDICT_PIN_DIR;
 	snprintf(v->pin_dir, sizeof(v->pin_dir), "%s", pin_dir);
@@ -62,6 +67,12 @@ struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size
 	for (int m = 0; m < VM_COUNT; m++)
 		if ((v->fd[m] = verdict_map_open(pin_dir, m, err, n)) < 0)
 			goto err;
+	/* the sensor pins it: without a sensor (tools, tests) nothing skips */
+	char qp[PATH_MAX + 16];
+	snprintf(qp, sizeof(qp), "%s/verdict_quiet", pin_dir);
+	v->quiet.quiet_fd = v->quiet_fd = bpf_obj_get(qp);
+	v->quiet.file_fd = v->fd[VM_FILE];
+	v->quiet.hz = verdict_quiet_kernel_hz();
 	return v;
 err:
 	verdicts_close(v);
@@ -72,6 +83,11 @@ void verdicts_close(struct verdicts *v)
 {
 	if (!v)
 		return;
+	/* programs pinned by this run outlive it: they must look up again */
+	verdict_quiet_off(&v->quiet);
+	verdict_quiet_destroy(&v->quiet);
+	if (v->quiet_fd >= 0)
+		close(v->quiet_fd);
 	for (int m = 0; m < VM_COUNT; m++)
 		if (v->fd[m] >= 0)
 			close(v->fd[m]);
@@ -81,6 +97,32 @@ void verdicts_close(struct verdicts *v)
 sqlite3 *verdicts_db(struct verdicts *v)
 {
 	return v->db;
+}
+
+void verdicts_quiet_tick(struct verdicts *v)
+{
+	verdict_quiet_tick(&v->quiet, verdict_quiet_now(&v->quiet));
+}
+
+bool verdicts_quiet_status(struct verdicts *v, uint64_t *checks, uint64_t *found_empty)
+{
+	*checks = v->quiet.checks;
+	*found_empty = v->quiet.found_empty;
+	return verdict_quiet_skipping(&v->quiet, verdict_quiet_now(&v->quiet));
+}
+
+/* Every write of a verdict map entry: one of verdict_file turns the sensor's
+ * skip of its lookup off first (verdict_quiet.h). */
+static int map_update(struct verdicts *v, enum verdict_map m, const void *key, const void *val)
+{
+	if (m != VM_FILE)
+		return bpf_map_update_elem(v->fd[m], key, val, BPF_ANY);
+	verdict_quiet_write_begin(&v->quiet);
+	int r = bpf_map_update_elem(v->fd[m], key, val, BPF_ANY);
+	int e = errno;
+	verdict_quiet_write_end(&v->quiet);
+	errno = e;
+	return r;
 }
 
 /* ---- the table -------------------------------------------------------------------- */
@@ -288,7 +330,7 @@ static int map_put(struct verdicts *v, const struct map_key *mk, enum imm_action
 	val.port = mk->cidr_port;
 	val.set_ns = (uint64_t)ns;
 	snprintf(val.source, sizeof(val.source), "%s", source);
-	if (bpf_map_update_elem(v->fd[mk->map], &mk->k, &val, BPF_ANY))
+	if (map_update(v, mk->map, &mk->k, &val))
 		return verdict_fail(err, n, -errno, "updating %s/%s: %s", v->pin_dir, verdict_map_names[mk->map],
 			    strerror(errno));
 	return 0;
@@ -349,7 +391,7 @@ int verdict_put(struct verdicts *v, enum verdict_kind kind, const char *target,
 		if (ret) {
 			/* Keep map and table in step: undo what the table refused. */
 			if (had)
-				bpf_map_update_elem(v->fd[mk.map], &mk.k, &old, BPF_ANY);
+				map_update(v, mk.map, &mk.k, &old);
 			else
 				bpf_map_delete_elem(v->fd[mk.map], &mk.k);
 			return ret;

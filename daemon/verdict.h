@@ -52,6 +52,11 @@ struct verdicts;
 struct verdicts *verdicts_open(const char *pin_dir, sqlite3 *db, char *err, size_t n);
 void verdicts_close(struct verdicts *v);
 sqlite3 *verdicts_db(struct verdicts *v);
+/* Fallback enforcement: from the daemon's loop, let the sensor skip its
+ * verdict_file lookup on opens while the map is verified empty (verdict_quiet.h). */
+void verdicts_quiet_tick(struct verdicts *v);
+/* Whether the sensor skips that lookup now; the checks so far and how many found the map empty. */
+bool verdicts_quiet_status(struct verdicts *v, uint64_t *checks, uint64_t *found_empty);
 
 /* Open (creating its directory) a database and apply the verdicts table. */
 sqlite3 *verdict_db_open(const char *path, char *err, size_t n);

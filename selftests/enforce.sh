@@ -67,7 +67,13 @@ if has_denied_event exec "blocked-bin" 1; then ok "the exec denial is an event";
 
 # --- open
 check "unblocked file opens" "fd" "$("$PROBE" open "$W/secret")"
+if [ "$MODE" = fallback ]; then
+	# no file verdict: the sensor skips its verdict_file lookup on opens
+	check "with verdict_file verified empty the sensor skips its lookup" "true" "$(lookup_skipped true)"
+fi
 ctl block file "$W/secret" >/dev/null
+[ "$MODE" = fallback ] && check "the daemon's own file deny ends the skip before it is written" "false" \
+	"$(ctl --json status | tr -d ' \t\n' | sed -n 's/.*"file_verdict_lookup":{"skipped":\([a-z]*\).*/\1/p')"
 r=$("$PROBE" open "$W/secret" 2>/dev/null)
 [ -z "$r" ] && r="signal 9" # killed before it could print
 check "blocked file is denied" "$DENIED_OPEN" "$r"
@@ -95,6 +101,24 @@ ctl unblock net 127.0.0.1:47001 >/dev/null
 check "unblock restores exec" "exit 0" "$("$PROBE" exec "$W/blocked-bin" $TRUE_ARGS)"
 check "unblock restores open" "fd" "$("$PROBE" open "$W/secret")"
 check "unblock restores connect" "ok" "$("$PROBE" connect 127.0.0.1 47001)"
+
+# --- fallback: a file deny written behind the daemon's back, during the skip
+if [ "$MODE" = fallback ] && command -v bpftool >/dev/null && command -v python3 >/dev/null; then
+	check "verdict_file empty again: the skip is back" "true" "$(lookup_skipped true)"
+	key=$(stat -c '%Hd %Ld %i' "$W/public" | python3 -c 'import struct,sys
+ma, mi, ino = map(int, sys.stdin.read().split())
+print(" ".join("%02x" % b for b in struct.pack("<QQ", (ma << 20) | mi, ino)))')
+	val=$(python3 -c 'import struct; print(" ".join("%02x" % b for b in struct.pack("<IHHQQ48s", 1, 0, 0, 0, 0, b"bpftool")))')
+	# shellcheck disable=SC2086 # hex bytes, one word each
+	bpftool map update pinned "$PIN/verdict_file" key hex $key value hex $val &&
+		ok "bpftool put a deny of $W/public in verdict_file" || notok "bpftool put a deny in verdict_file"
+	set -- $(open_denied_within "$W/public")
+	check "a bpftool-written file deny is enforced" "signal 9" "$1 $2"
+	[ "${3:-9999}" -le 2000 ] && ok "... within 2 s ($3 ms)" || notok "... within 2 s (took ${3:-?} ms)"
+	check "a verdict_file entry keeps the skip off" "false" "$(lookup_skipped false)"
+	# shellcheck disable=SC2086
+	bpftool map delete pinned "$PIN/verdict_file" key hex $key
+fi
 
 # --- restart: pinned maps are reused, and SQLite re-applies after a "reboot"
 ctl block exec "$W/blocked-bin" >/dev/null

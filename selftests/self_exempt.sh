@@ -206,7 +206,10 @@ le64() { python3 -c "import sys,struct; print(' '.join('%02x'%b for b in struct.
 bpftool map update pinned "$PIN/verdict_file" key hex $(le64 $kdev) $(le64 "$ino") value hex $(deny_value) &&
 	ok "bpftool put a deny of the database's inode in verdict_file" || notok "bpftool put a deny in verdict_file"
 check "another process's connect to the Hive is denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 $PORT)"
-check "another process's open of the database is killed" "signal 9" "$("$PROBE" exec "$PROBE" open "$DB")"
+# the sensor may be skipping the lookup (verdict_file was empty): the deny holds within 2 s
+read -r r1 r2 ms < <(open_denied_within "$DB")
+check "another process's open of the database is killed" "signal 9" "$r1 $r2"
+[ "${ms:-9999}" -le 2000 ] && ok "... within 2 s of the bpftool write ($ms ms)" || notok "... within 2 s (took ${ms:-?} ms)"
 # the Hive restarts: the agent must connect again through the verdict on its address
 kill "$HPID" && wait "$HPID" 2>/dev/null
 HPID=

@@ -38,3 +38,31 @@ trap cleanup EXIT INT TERM
 ctl() { "$IMMUNECTL" --socket "$SOCK" "$@"; }
 # What a denied exec or open looks like in this mode.
 if [ "$MODE" = lsm ]; then DENIED="errno EPERM"; else DENIED="signal 9"; fi
+# Fallback mode: a deny written into the pinned verdict_file behind the
+# daemon's back (bpftool) is enforced once the daemon's next emptiness check
+# ends the sensor's skip of the lookup (docs/enforcement.md: 1.5 s at worst).
+# Opens PATH in a new process until it is killed; prints the result and the
+# milliseconds from the call to the kill. GNU date (%N): the host only.
+open_denied_within() { # PATH
+	t0=$(date +%s%N)
+	r=
+	i=0
+	while [ $i -lt 50 ]; do
+		r=$("$PROBE" exec "$PROBE" open "$1" 2>/dev/null)
+		[ "$r" = "$DENIED" ] && break
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "$r $((($(date +%s%N) - t0) / 1000000))"
+}
+# The status's file_verdict_lookup.skipped, once it is WANT (true/false) or after 3 s.
+lookup_skipped() { # WANT
+	i=0
+	while [ $i -lt 30 ]; do
+		s=$(ctl --json status | tr -d ' \t\n' | sed -n 's/.*"file_verdict_lookup":{"skipped":\([a-z]*\).*/\1/p')
+		[ "$s" = "$1" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "$s"
+}
