@@ -310,7 +310,7 @@ stop_daemon
 # that exec before the target writes its marker; a rule on none allows it.
 LIT=$BUILD/tools/exec-literals
 if [ ! -x "$LIT" ]; then
-	echo "SKIPPED: arguments the copy could not read ($LIT is not in this build, e.g. the VM's)"
+	echo "SKIPPED: arguments the copy could not read ($LIT is not in this build)"
 else
 	cat >"$G/lit-target" <<SH
 #!/bin/sh
