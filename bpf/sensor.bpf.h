@@ -62,6 +62,18 @@ struct exec_args {
 	struct imm_hdr caller;
 };
 
+/* The head shared by gate_exec, gate_exec_small and gate_exec_build. argp:
+ * the pointers of the arguments from argc on, where the copy could not read
+ * them (a page the probe cannot fault in): the daemon reads those strings
+ * without reading the pointer array again. */
+#define GATE_EXEC_HEAD       \
+	struct exec_args a;  \
+	__u32 valid;         \
+	__u32 size;          \
+	__u64 argp[8];       \
+	__u32 argp_n;        \
+	__u32 pad;
+
 /*
  * The strings of a pending exec, for the gate: made at sys_enter_execve only
  * while gate_exec_on says the gate judges command lines, deleted at the exec's
@@ -72,15 +84,7 @@ struct exec_args {
  */
 #define IMM_GATE_REC_MAX (IMM_FIXED_MAX + 2 * IMM_PATH_MAX + IMM_ARGS_MAX)
 struct gate_exec {
-	struct exec_args a;
-	__u32 valid;
-	__u32 size;
-	/* the pointers of the arguments from argc on, where the copy could not
-	 * read them (a page the probe cannot fault in): the daemon reads those
-	 * strings without reading the pointer array again */
-	__u64 argp[8];
-	__u32 argp_n;
-	__u32 pad;
+	GATE_EXEC_HEAD
 	char rec[IMM_GATE_REC_MAX];
 };
 
@@ -90,12 +94,7 @@ struct gate_exec {
  * cost a held exec ~4 µs on the development machine. */
 #define IMM_GATE_REC_SMALL 1536
 struct gate_exec_small {
-	struct exec_args a;
-	__u32 valid;
-	__u32 size;
-	__u64 argp[8];
-	__u32 argp_n;
-	__u32 pad;
+	GATE_EXEC_HEAD
 	char rec[IMM_GATE_REC_SMALL];
 };
 _Static_assert(__builtin_offsetof(struct gate_exec_small, rec) == __builtin_offsetof(struct gate_exec, rec),
@@ -105,12 +104,7 @@ _Static_assert(__builtin_offsetof(struct gate_exec_small, rec) == __builtin_offs
  * any record (the string helpers' bounds, as in struct ev_buf), so the record is made in place
  * and the map update copies the first sizeof(struct gate_exec) bytes. */
 struct gate_exec_build {
-	struct exec_args a;
-	__u32 valid;
-	__u32 size;
-	__u64 argp[8];
-	__u32 argp_n;
-	__u32 pad;
+	GATE_EXEC_HEAD
 	char b[IMM_FIXED_MAX + IMM_DATA_MAX]; /* a per-CPU value stays under 32 KB */
 };
 _Static_assert(__builtin_offsetof(struct gate_exec, rec) == __builtin_offsetof(struct gate_exec_build, b) &&

@@ -122,26 +122,26 @@ struct sensor_exec_args {
 	struct imm_hdr caller;
 };
 
+/* struct gate_exec's head (GATE_EXEC_HEAD); argp: the pointers of
+ * argv[argc...], where the copy could not read the strings */
+#define SENSOR_GATE_EXEC_HEAD       \
+	struct sensor_exec_args a;  \
+	uint32_t valid;             \
+	uint32_t size;              \
+	uint64_t argp[8];           \
+	uint32_t argp_n;            \
+	uint32_t pad;
+
 #define SENSOR_GATE_REC_MAX (256 + 2 * IMM_PATH_MAX + IMM_ARGS_MAX)
 struct sensor_gate_exec {
-	struct sensor_exec_args a;
-	uint32_t valid;
-	uint32_t size;
-	uint64_t argp[8]; /* the pointers of argv[argc...], where the copy could not read the strings */
-	uint32_t argp_n;
-	uint32_t pad;
+	SENSOR_GATE_EXEC_HEAD
 	char rec[SENSOR_GATE_REC_MAX] __attribute__((aligned(8)));
 };
 
 /* struct gate_exec_small: the same head, a record of at most this many bytes */
 #define SENSOR_GATE_REC_SMALL 1536
 struct sensor_gate_exec_small {
-	struct sensor_exec_args a;
-	uint32_t valid;
-	uint32_t size;
-	uint64_t argp[8]; /* the pointers of argv[argc...], where the copy could not read the strings */
-	uint32_t argp_n;
-	uint32_t pad;
+	SENSOR_GATE_EXEC_HEAD
 	char rec[SENSOR_GATE_REC_SMALL] __attribute__((aligned(8)));
 };
 _Static_assert(offsetof(struct sensor_gate_exec_small, rec) == offsetof(struct sensor_gate_exec, rec),
