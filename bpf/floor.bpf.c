@@ -7,6 +7,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "immune.h"
+#include "plain_load.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -41,7 +43,7 @@ int min_event_exit_openat(struct trace_event_raw_sys_exit *ctx)
 	struct min_open *e = bpf_map_lookup_elem(&floor_scratch, &zero);
 	if (!e)
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = task_regs(bpf_get_current_task_btf());
 	e->ts = bpf_ktime_get_boot_ns();
 	e->pid_tgid = bpf_get_current_pid_tgid();
 	e->ret = ctx->ret;
@@ -63,8 +65,6 @@ int min_event_exit_openat(struct trace_event_raw_sys_exit *ctx)
  * slot for it in a seen_fast of the sensor's size (a hit, as for a file
  * opened before on this CPU) and the open counted there.
  */
-#include "immune.h"
-#include "fd_file.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -87,7 +87,7 @@ static __always_inline int open_step(struct trace_event_raw_sys_exit *ctx, int u
 	if (!k)
 		return 0;
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs *regs = task_regs(task);
 	/* kept where the compiler cannot drop them */
 	k->cls = PT_REGS_PARM3_SYSCALL(regs) & 3;
 	k->hash_len = PT_REGS_PARM2_SYSCALL(regs);

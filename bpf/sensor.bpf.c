@@ -11,7 +11,7 @@
 #include <bpf/bpf_endian.h>
 #include "immune.h"
 #include "sensor.bpf.h"
-#include "fd_file.bpf.h"
+#include "plain_load.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -819,7 +819,7 @@ static __always_inline bool open_args(struct task_struct *task, __u32 sc, struct
 	if (open_args_from_regs) {
 		if (skip_self())
 			return false;
-		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+		struct pt_regs *regs = task_regs(task);
 		open_decode(sc, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
 			    PT_REGS_PARM3_SYSCALL(regs), PT_REGS_PARM4_SYSCALL(regs), out);
 		return true;

@@ -13,6 +13,7 @@
 #include "sysfs.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -572,6 +573,22 @@ const char *ebpf_buffer_name(void)
 bool ebpf_kernel_reads_regs_at_exit(void)
 {
 	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_pt_regs, NULL) == 1;
+}
+
+bool ebpf_plain_loads(void)
+{
+	return g.skel && g.skel->bss && g.skel->bss->regs_from_stack;
+}
+
+bool ebpf_kernel_has_rdonly_cast(void)
+{
+	static int has = -1;
+	if (has < 0) {
+		struct btf *vmlinux = btf__load_vmlinux_btf();
+		has = vmlinux && btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast", BTF_KIND_FUNC) >= 0;
+		btf__free(vmlinux);
+	}
+	return has;
 }
 
 bool ebpf_open_args_from_regs(void)

@@ -476,7 +476,8 @@ static void test_open_creat_openat2_open(void **state)
 }
 
 /* The sensor reads the opened file from the files_struct's own 64-entry
- * array directly and from a grown table by probe reads: both must give the
+ * array directly and from a grown table by probe reads (or both by plain
+ * loads where the kernel has bpf_rdonly_cast): both must give the
  * file's dev and ino. Closing the inherited fds and forking gives a process
  * whose table is that array; a dup2 to fd 200 then grows it. */
 static void do_open_fd_tables(void *arg)
@@ -538,6 +539,10 @@ static void test_open_fd_tables(void **state)
 	assert_int_equal(ev.file_ino, (uint64_t)sh->v[4]);
 	assert_int_equal(ev.file_dev, (uint64_t)sh->v[5]);
 	assert_true(sh->v[1] != sh->v[4]);
+	/* where the kernel can, both were read by plain loads (bpf/plain_load.bpf.h) */
+	assert_int_equal(ebpf_plain_loads(), ebpf_kernel_has_rdonly_cast());
+	fprintf(stderr, "sensor_test: registers and fd table read by %s\n",
+		ebpf_plain_loads() ? "plain loads (bpf_rdonly_cast)" : "helpers (no bpf_rdonly_cast)");
 }
 
 /* The loader's own process is excluded in the kernel. */
