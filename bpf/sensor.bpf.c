@@ -178,15 +178,21 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline bool skip_self(void)
+/* Is task the daemon? By loads from the task the caller holds: a helper call
+ * for the pid would cost more than the rest of a filtered open's test. */
+static __always_inline bool skip_task(struct task_struct *task)
 {
-	if ((bpf_get_current_pid_tgid() >> 32) != self_tgid)
+	if ((__u32)task->tgid != self_tgid)
 		return false;
 	if (!self_ns_per_tick)
 		return true;
 	/* only for the daemon's pid: a later process given it is not the daemon */
-	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(t, group_leader, start_boottime) / self_ns_per_tick == self_start_ticks;
+	return task->group_leader->start_boottime / self_ns_per_tick == self_start_ticks;
+}
+
+static __always_inline bool skip_self(void)
+{
+	return skip_task(bpf_get_current_task_btf());
 }
 
 static __always_inline void *scratch(void)
@@ -817,7 +823,7 @@ int sys_enter_openat2(struct trace_event_raw_sys_enter *ctx)
 static __always_inline bool open_args(struct task_struct *task, __u32 sc, struct open_args *out)
 {
 	if (open_args_from_regs) {
-		if (skip_self())
+		if (skip_task(task))
 			return false;
 		struct pt_regs *regs = task_regs(task);
 		open_decode(sc, PT_REGS_PARM1_SYSCALL(regs), PT_REGS_PARM2_SYSCALL(regs),
