@@ -67,9 +67,11 @@ int ebpf_stat_slots(uint64_t *vals, int ncpu);
 const char *ebpf_buffer_name(void);   /* "ring" or "perf" once loaded */
 bool ebpf_open_args_from_regs(void);  /* open's arguments read at sys_exit */
 bool ebpf_kernel_reads_regs_at_exit(void); /* bpf_task_pt_regs: what that needs */
-/* The sensor reads saved registers and the fd table by plain loads
- * (bpf/plain_load.bpf.h): the kernel has bpf_rdonly_cast and an open has
- * shown where the registers sit. Until then, or without it, by helpers. */
+/* The sensor reads the saved registers by plain loads (bpf/plain_load.bpf.h):
+ * the kernel has bpf_rdonly_cast, open's arguments come from the registers
+ * and an open has shown where they sit. Until then, or without it, by
+ * bpf_task_pt_regs. The fd table takes plain loads wherever the kernel has
+ * bpf_rdonly_cast (ebpf_kernel_has_rdonly_cast). */
 bool ebpf_plain_loads(void);
 bool ebpf_kernel_has_rdonly_cast(void);
 const char *ebpf_last_error(void);    /* one line: what failed and what to do */
