@@ -992,14 +992,19 @@ static __always_inline struct imm_seen_slot *fast_slot(__u64 hash_len)
 	return &f->slot[imm_seen_fast_index(hash_len)];
 }
 
-/* The file's decision: this CPU's slot if it holds the key in this gen, else
- * the LRU's or file_wanted's, then kept in the slot. */
-static __always_inline bool file_decision(const struct imm_interest_cfg *c, struct imm_seen_slot *s,
-					  const struct imm_seen_key *k, const struct path *fp, const struct qstr *q,
-					  __u32 bit, __u32 gen)
+/* The slot missed: the LRU's decision or file_wanted's, kept in the slot.
+ * A subprogram, as every path a filtered open through a slot hit does not
+ * take, so that the path it does take is a few contiguous lines of code:
+ * by the syscall's next run they are out of the instruction cache, and each
+ * line the program runs costs its fetch and, after the program, the kernel's
+ * own line it evicted. On this host 512 adds in straight-line code cost
+ * ~117 ns of run time and ~22 ns more of the syscall's; 128 adds in a loop
+ * of a few lines ~39 ns and ~1. */
+static __noinline bool file_decision_slow(const struct imm_interest_cfg *c, struct imm_seen_slot *s,
+					  const struct imm_seen_key *k, const struct path *fp, const struct qstr *q)
 {
-	if (s && s->v.gen == gen && imm_seen_key_eq(&s->k, k))
-		return s->v.wanted;
+	/* five arguments at most: bit and gen follow from the key's class and the config */
+	__u32 bit = 1u << (k->cls & 1), gen = c->gen;
 	int was = seen_get(k, gen);
 	bool wanted = was >= 0 ? was : seen_put(k, gen, file_wanted(c, fp->dentry, fp->mnt, q, k->cls, bit, gen));
 	if (s) {
@@ -1008,6 +1013,38 @@ static __always_inline bool file_decision(const struct imm_interest_cfg *c, stru
 		s->v.wanted = wanted;
 	}
 	return wanted;
+}
+
+/* The file's decision: this CPU's slot if it holds the key in this gen, else
+ * file_decision_slow's. */
+static __always_inline bool file_decision(const struct imm_interest_cfg *c, struct imm_seen_slot *s,
+					  const struct imm_seen_key *k, const struct path *fp, const struct qstr *q)
+{
+	if (s && s->v.gen == c->gen && imm_seen_key_eq(&s->k, k))
+		return s->v.wanted;
+	return file_decision_slow(c, s, k, fp, q);
+}
+
+/* Out of line (see file_decision_slow): is the executable's name a key? */
+static __noinline bool exe_name_wanted(struct task_struct *task, __u32 lens, __u32 bit)
+{
+	struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
+	return name_key(e.name, e.len, lens, IMM_NAME_EXE, bit);
+}
+
+/* Where the opened file was reached, and its name */
+struct file_at {
+	struct path fp;
+	struct qstr q;
+};
+
+/* The open file's key by probe reads, where fd_file_btf cannot read the
+ * table (no bpf_rdonly_cast and an fd past the first 64); false if unreadable. */
+static __noinline bool file_key_probed(struct task_struct *task, long fd, __u32 cls, struct imm_seen_key *k,
+				       struct file_at *at)
+{
+	struct file *f = fd_file(task, fd);
+	return f && !BPF_CORE_READ_INTO(&at->fp, f, f_path) && seen_key(at->fp.dentry, at->fp.mnt, cls, k, &at->q);
 }
 
 /*
@@ -1027,44 +1064,38 @@ static __always_inline bool open_wanted(struct task_struct *task, long ret, __u3
 	if (!c)
 		return true;
 	__u32 cls = ret >= 0 && ((flags & 3) != 0 || (flags & 0x240 /* O_CREAT|O_TRUNC */)) ? IMM_OC_WRITE : IMM_OC_READ;
-	__u32 mode = c->mode[cls & 1], bit = 1u << cls, gen = c->gen;
+	__u32 mode = c->mode[cls & 1], bit = 1u << cls;
 	if (mode != IMM_INT_KEYS)
 		return mode == IMM_INT_ALL;
 	if (ret < 0)
 		return true; /* a failed open has no file to look at: file_access sees it */
-	if (c->exe_name_lens[cls & 1]) {
-		struct qstr e = BPF_CORE_READ(task, mm, exe_file, f_path.dentry, d_name);
-		if (name_key(e.name, e.len, c->exe_name_lens[cls & 1], IMM_NAME_EXE, bit))
-			return true;
-	}
+	if (c->exe_name_lens[cls & 1] && exe_name_wanted(task, c->exe_name_lens[cls & 1], bit))
+		return true;
 	if (!c->name_lens[cls & 1] && !c->dirs[cls & 1] && !c->dir_name_lens[cls & 1])
 		return false;
-	struct path fp;
+	struct file_at at;
 	struct imm_seen_key k;
-	struct qstr q;
 	struct file *bf = fd_file_btf(task, ret);
 	if (bf) {
 		/* the same key as seen_key's, by plain loads */
 		struct dentry *d = bf->f_path.dentry;
-		fp.dentry = d;
-		fp.mnt = bf->f_path.mnt;
-		q.hash_len = dentry_hash_len(d);
-		q.name = d->d_name.name;
+		at.fp.dentry = d;
+		at.fp.mnt = bf->f_path.mnt;
+		at.q.hash_len = dentry_hash_len(d);
+		at.q.name = d->d_name.name;
 		k.dentry = (__u64)d;
 		k.parent = (__u64)d->d_parent;
-		k.hash_len = q.hash_len;
-		k.mnt = (__u64)fp.mnt;
+		k.hash_len = at.q.hash_len;
+		k.mnt = (__u64)at.fp.mnt;
 		k.cls = cls;
 		k._pad = 0;
-	} else {
-		struct file *f = fd_file(task, ret);
-		if (!f || BPF_CORE_READ_INTO(&fp, f, f_path) || !seen_key(fp.dentry, fp.mnt, cls, &k, &q))
-			return true;
+	} else if (!file_key_probed(task, ret, cls, &k, &at)) {
+		return true;
 	}
 	struct imm_seen_slot *s = fast_slot(k.hash_len);
 	if (s)
 		*count = &s->filtered;
-	return file_decision(c, s, &k, &fp, &q, bit, gen);
+	return file_decision(c, s, &k, &at.fp, &at.q);
 }
 
 static __always_inline void count_filtered(__u64 *count)
@@ -1095,29 +1126,41 @@ static __always_inline bool file_verdicts_empty(void)
 	return now < until && until - now <= quiet_max_jiffies;
 }
 
+/* A filtered open that fallback enforcement must still look up: is its
+ * inode denied? Out of line (see file_decision_slow). */
+static __noinline bool filtered_open_denied(struct task_struct *task, long ret)
+{
+	__u64 dev = 0, ino = 0;
+	return fd_file_id(task, ret, &dev, &ino) && verdict_file_denied(dev, ino);
+}
+
+static int open_send(struct trace_event_raw_sys_exit *ctx, struct task_struct *task, struct open_args *a);
+
 static __always_inline int open_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct open_args args, *a = &args;
-	void *b;
-	__u32 off = 0, n;
+	struct open_args args;
 
-	if (!open_args(task, sc, a))
+	if (!open_args(task, sc, &args))
 		return 0;
 	__u64 *count = NULL;
 	if (open_filter && ctx->ret != -1 /* EPERM: a denial is always reported */ &&
-	    !open_wanted(task, ctx->ret, a->flags, &count)) {
+	    !open_wanted(task, ctx->ret, args.flags, &count)) {
 		/* fallback enforcement still kills an open of a denied inode */
-		if (!enforce_fallback || ctx->ret < 0 || file_verdicts_empty()) {
-			count_filtered(count);
-			return 0;
-		}
-		__u64 dev = 0, ino = 0;
-		if (!fd_file_id(task, ctx->ret, &dev, &ino) || !verdict_file_denied(dev, ino)) {
+		if (!enforce_fallback || ctx->ret < 0 || file_verdicts_empty() || !filtered_open_denied(task, ctx->ret)) {
 			count_filtered(count);
 			return 0;
 		}
 	}
+	return open_send(ctx, task, &args);
+}
+
+/* The open's record, built and sent: out of line (see file_decision_slow). */
+static __noinline int open_send(struct trace_event_raw_sys_exit *ctx, struct task_struct *task, struct open_args *a)
+{
+	void *b;
+	__u32 off = 0, n;
+
 	b = scratch();
 	if (!b)
 		goto out;
