@@ -85,7 +85,7 @@ if has_denied_event open "$W/secret" 1; then ok "the open denial is an event"; e
 L1=$!
 "$PROBE" listen 127.0.0.1 47002 30 >"$W/l2" &
 L2=$!
-sleep 0.3
+wait_listening "$W/l1" "$W/l2"
 check "connect before the block" "ok" "$("$PROBE" connect 127.0.0.1 47001)"
 ctl block net 127.0.0.1:47001 >/dev/null
 check "blocked address:port is denied" "errno EPERM" "$("$PROBE" connect 127.0.0.1 47001)"

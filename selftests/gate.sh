@@ -121,7 +121,7 @@ for port in 3:47013 3:47014 5:47015; do
 	"$PROBE" listen "127.0.0.${port%%:*}" "${port#*:}" 60 >"$W/listen.${port#*:}" &
 	LPIDS="$LPIDS $!"
 done
-sleep 0.3
+wait_listening "$W/listen.47013" "$W/listen.47014" "$W/listen.47015"
 
 start_daemon 1 || { notok "daemon starts"; echo "$PASS passed, $FAIL failed"; exit 1; }
 ok "daemon starts with the gate"

@@ -36,6 +36,17 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 ctl() { "$IMMUNECTL" --socket "$SOCK" "$@"; }
+# until each immune-probe listener's output FILE says "listening" (10 s at
+# most): a fixed sleep was once too short under ASan and CI's load
+wait_listening() { # FILE...
+	local f
+	for _ in $(seq 100); do
+		for f in "$@"; do grep -q '^listening' "$f" 2>/dev/null || break; done
+		grep -q '^listening' "$f" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "# a listener did not start: $*"
+}
 # What a denied exec or open looks like in this mode.
 if [ "$MODE" = lsm ]; then DENIED="errno EPERM"; else DENIED="signal 9"; fi
 # Fallback mode: a deny written into the pinned verdict_file behind the
